@@ -1,0 +1,3 @@
+from extractbench.cli import main
+
+main()

@@ -1,0 +1,132 @@
+"""The project config (``extractbench.yaml``): task, data and models in one typed object.
+
+Paths inside a config file are relative to the file's own directory, so a project folder
+can be moved or shared as a whole. With no file, :func:`default_config` describes the
+offline main job: the ISAF task, its packaged sample and the embedded baseline model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from extractbench.errors import UserError
+
+ModelKindName = Literal["baseline", "api", "finetune", "imported"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class DataConfig(_Strict):
+    """Where examples come from. ``train`` alone is split group-aware into train/test;
+    ``cv: K`` instead judges trainable models by K-fold cross-validation on it."""
+
+    train: str | None = "sample"
+    test: str | None = None
+    test_size: float = Field(0.2, gt=0, lt=1)
+    cv: int | None = Field(None, ge=2)
+    seed: int = 0
+    skip_invalid: bool = False
+    limit: int | None = Field(None, ge=1)
+
+
+class PriceConfig(_Strict):
+    input_per_mtok: float = 0.0
+    output_per_mtok: float = 0.0
+
+
+class ModelConfig(_Strict):
+    """One model: ``spec`` is ``provider/name``; ``provider/auto`` trains a trainable
+    backend (e.g. ``baseline/auto``) on the train split first."""
+
+    spec: str
+    name: str | None = None
+    kind: ModelKindName | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    concurrency: int | None = Field(None, ge=1)
+    rpm: float | None = Field(None, gt=0)
+    tpm: float | None = Field(None, gt=0)
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(6, ge=0)
+    price: PriceConfig | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.spec
+
+
+class ImportConfig(_Strict):
+    """Predictions made elsewhere: a JSONL of ``{"id", "output"}`` (needs ``name``), or a
+    file / ``hub:`` dataset with a per-row ``predictions`` dict of model → output."""
+
+    path: str
+    name: str | None = None
+    kind: ModelKindName = "imported"
+    kinds: dict[str, ModelKindName] = Field(default_factory=dict)
+
+
+class ProjectConfig(_Strict):
+    task: str = "isaf"
+    data: DataConfig = Field(default_factory=DataConfig)
+    models: list[ModelConfig] = Field(
+        default_factory=lambda: [ModelConfig(spec="baseline/auto", name="baseline")]
+    )
+    imports: list[ImportConfig] = Field(default_factory=list)
+    profiles: list[str] = Field(default_factory=lambda: ["reference", "strict"])
+    bootstrap: int = Field(1000, ge=0)
+    output: str = ".extractbench"
+    title: str | None = None
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> ProjectConfig:
+        labels = [m.label for m in self.models]
+        dupes = {x for x in labels if labels.count(x) > 1}
+        if dupes:
+            raise ValueError(f"model names must be unique; repeated: {sorted(dupes)}")
+        return self
+
+    def resolve(self, value: str | None) -> str | None:
+        """A path relative to the config file; ``sample``/``hub:``/builtin names unchanged."""
+        if value is None or value == "sample" or value.startswith("hub:"):
+            return value
+        path = Path(value)
+        return str(path if path.is_absolute() else self.base_dir / path)
+
+    def resolve_task(self) -> str:
+        module, sep, attr = self.task.partition(":")
+        if module.endswith(".py"):
+            return f"{self.resolve(module)}{sep}{attr}"
+        return self.task
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.resolve(self.output) or ".extractbench")
+
+
+def default_config(base_dir: Path | None = None) -> ProjectConfig:
+    return ProjectConfig(base_dir=base_dir or Path.cwd())
+
+
+def load_config(path: str | Path) -> ProjectConfig:
+    """Read and validate a YAML project config; errors name the offending key."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping at the top level")
+    try:
+        return ProjectConfig(**data, base_dir=path.resolve().parent)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise UserError(f"{path}: {loc}: {first['msg']}") from exc

@@ -1,0 +1,1 @@
+"""Fine-tuning: exports, local LoRA/QLoRA training, special-token checks, hosted jobs."""

@@ -1,0 +1,87 @@
+"""The baseline as a :class:`TrainableModel` backend (provider ``baseline``, spec ``baseline/DIR``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from extractbench.models._model import (
+    Generation,
+    ModelKind,
+    ModelOptions,
+    TrainableModel,
+)
+from extractbench.models.baseline._pipeline import Pipeline, fingerprint
+from extractbench.tasks import Example, Task
+
+
+class BaselineModel(TrainableModel):
+    """Rules + scikit-learn linear heads, run with numpy on one CPU core.
+
+    ``abstain`` makes a field JSON ``null`` when the model's confidence in it is below
+    ``abstain_below`` (for a date: also when no date is found at all). The strict profile
+    counts a null as an abstention; the reference profile counts it wrong, hence off by
+    default. ``c`` and ``max_features`` only matter when training.
+    """
+
+    provider: ClassVar[str] = "baseline"
+    kind: ClassVar[ModelKind] = "baseline"
+    max_batch_size: ClassVar[int] = 256
+    default_concurrency: ClassVar[int] = 1
+
+    class Options(ModelOptions):
+        abstain: bool = False
+        abstain_below: float = Field(0.5, ge=0.0, le=1.0)
+        c: float = Field(4.0, gt=0.0, description="inverse L2 strength of every regression")
+        max_features: int = Field(30000, ge=100, description="TF-IDF vocabulary size")
+
+    def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
+        super().__init__(name, task, options)
+        self.model_dir = Path(name)
+        self.pipeline = Pipeline.load(task, self.model_dir)
+        self._fingerprint = fingerprint(self.model_dir)
+
+    def volatile_options(self) -> set[str]:
+        return {"c", "max_features"}
+
+    def identity(self) -> dict[str, Any]:
+        ident = super().identity()
+        ident["name"] = self.model_dir.name
+        ident["fingerprint"] = self._fingerprint
+        return ident
+
+    @classmethod
+    def train(
+        cls, task: Task, examples: list[Example], out_dir: Path, options: ModelOptions | None
+    ) -> Path:
+        opts = options if isinstance(options, cls.Options) else cls.Options()
+        pipeline = Pipeline.fit(task, examples, c=opts.c, max_features=opts.max_features)
+        return pipeline.save(Path(out_dir))
+
+    def predict_objects(self, texts: list[str]) -> list[dict[str, Any]]:
+        """The predicted JSON objects (abstentions as ``None`` when enabled)."""
+        opts = self.options
+        assert isinstance(opts, self.Options)
+        out = []
+        for row in self.pipeline.predict(texts):
+            obj = {}
+            for spec in self.task.fields:
+                value, conf = row[spec.name]
+                if opts.abstain and spec.scored and conf < opts.abstain_below:
+                    value = None
+                obj[spec.name] = value
+            out.append(obj)
+        return out
+
+    async def generate(self, batch: list[Example]) -> list[Generation]:
+        start = time.perf_counter()
+        objects = self.predict_objects([ex.text for ex in batch])
+        each = (time.perf_counter() - start) / max(1, len(batch))
+        return [
+            Generation(output=json.dumps(obj, ensure_ascii=False), latency_s=each, finish_reason="stop")
+            for obj in objects
+        ]

@@ -1,0 +1,218 @@
+"""The fitted baseline: features + one head per field, saved as JSON and a numpy archive.
+
+Kept apart from the backend class so benchmarks and the trainer can fit and predict
+in-process without the async model interface.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from extractbench.errors import UserError
+from extractbench.models.baseline._dates import date_candidates
+from extractbench.models.baseline._heads import (
+    BoolHead,
+    ChoiceHead,
+    LabelHead,
+    LabelSetHead,
+    headline,
+)
+from extractbench.models.baseline._linear import Arrays, Featurizer
+from extractbench.models.baseline._rules import Rules, rules_for
+from extractbench.tasks import Example, FieldSpec, Task
+
+FORMAT = "extractbench-baseline"
+VERSION = 1
+META_FILE = "model.json"
+WEIGHTS_FILE = "weights.npz"
+Head = BoolHead | LabelHead | LabelSetHead | ChoiceHead
+
+
+class RowView:
+    """Everything rules say about one text, computed once and shared by all heads."""
+
+    def __init__(self, task: Task, rules: Rules, text: str) -> None:
+        self.text = text
+        self.dense: dict[str, float] = dict(rules.features(text))
+        self.cands: dict[str, dict[str, Any]] = {}
+        self.mentions: dict[str, tuple[dict[str, list[int]], dict[str, list[int]]]] = {}
+        kinds = {f.kind for f in task.scored_fields}
+        dates: dict[str, str] = {}
+        if "date" in kinds:
+            dates, date_feats = date_candidates(text)
+            self.dense.update(date_feats)
+        mention_text = rules.mention_text(text)
+        for spec in task.scored_fields:
+            if spec.kind == "date":
+                self.cands[spec.name] = dates
+            elif spec.kind in ("int", "float"):
+                cands = rules.int_candidates(spec, text)
+                self.cands[spec.name] = dict(cands)
+                for name, value in cands.items():
+                    self.dense[f"cand:{spec.name}:{name}={min(value, 6)}"] = 1.0
+            elif spec.kind == "label_set":
+                self.mentions[spec.name] = (
+                    _offsets(rules.label_patterns(spec), mention_text),
+                    _offsets(rules.label_hints(spec), mention_text),
+                )
+
+
+def _offsets(patterns: dict[str, list[Any]], text: str) -> dict[str, list[int]]:
+    out = {}
+    for label, pats in patterns.items():
+        hits = sorted(m.start() for p in pats for m in p.finditer(text))
+        if hits:
+            out[label] = hits
+    return out
+
+
+class Pipeline:
+    def __init__(
+        self, task: Task, featurizer: Featurizer, heads: dict[str, Head], params: dict[str, Any]
+    ) -> None:
+        self.task = task
+        self.rules = rules_for(task)
+        self.featurizer = featurizer
+        self.heads = heads
+        self.params = params
+
+    @classmethod
+    def fit(
+        cls, task: Task, examples: Sequence[Example], c: float = 4.0, max_features: int = 30000
+    ) -> Pipeline:
+        labelled = [ex for ex in examples if ex.gold is not None]
+        if not labelled:
+            raise UserError("the baseline needs labelled examples to train on")
+        rules = rules_for(task)
+        views = [RowView(task, rules, ex.text) for ex in labelled]
+        texts = [ex.text for ex in labelled]
+        feat = Featurizer.fit(texts, [v.dense for v in views], max_features)
+        x = feat.transform(texts, [v.dense for v in views])
+        heads: dict[str, Head] = {}
+        for spec in task.scored_fields:
+            golds = [ex.gold.get(spec.name) for ex in labelled if ex.gold is not None]
+            heads[spec.name] = _fit_head(spec, x, golds, views, c)
+        params = {"c": c, "max_features": max_features, "rules": rules.name, "rows": len(texts)}
+        return cls(task, feat, heads, params)
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, tuple[Any, float]]]:
+        """Per row, each field's value and confidence (``name`` gets a heuristic headline)."""
+        views = [RowView(self.task, self.rules, t) for t in texts]
+        x = self.featurizer.transform(texts, [v.dense for v in views])
+        rows: list[dict[str, tuple[Any, float]]] = [{} for _ in texts]
+        for spec in self.task.fields:
+            head = self.heads.get(spec.name)
+            if isinstance(head, LabelSetHead):
+                preds = head.predict(x, [v.mentions[spec.name] for v in views])
+            elif isinstance(head, ChoiceHead):
+                preds = head.predict(x, [v.cands[spec.name] for v in views])
+            elif head is not None:
+                preds = head.predict(x)
+            else:
+                preds = [(headline(t) if spec.kind == "text" else None, 0.0) for t in texts]
+            for row, pred in zip(rows, preds, strict=True):
+                row[spec.name] = pred
+        return rows
+
+    def save(self, out_dir: Path) -> Path:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        meta_f, arrays = self.featurizer.state("features")
+        heads_meta: dict[str, Any] = {}
+        for i, (name, head) in enumerate(self.heads.items()):
+            m, a = head.state(f"head{i}")
+            heads_meta[name] = {"type": type(head).__name__, "prefix": f"head{i}", **m}
+            arrays.update(a)
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "task": self.task.name,
+            "fields": [[f.name, f.kind] for f in self.task.fields],
+            "params": self.params,
+            "features": meta_f,
+            "heads": heads_meta,
+        }
+        (out_dir / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+        np.savez_compressed(out_dir / WEIGHTS_FILE, **arrays)
+        return out_dir
+
+    @classmethod
+    def load(cls, task: Task, model_dir: Path) -> Pipeline:
+        meta, arrays = _read(model_dir)
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise UserError(f"{model_dir} is not an extractbench baseline model (version {VERSION})")
+        fields = [[f.name, f.kind] for f in task.fields]
+        if meta.get("fields") != fields:
+            raise UserError(
+                f"baseline model in {model_dir} was trained for task '{meta.get('task')}' "
+                f"with other fields than task '{task.name}'",
+                hint="train it again for this task",
+            )
+        try:
+            feat = Featurizer.from_state(meta["features"], arrays, "features")
+            heads: dict[str, Head] = {}
+            types = {t.__name__: t for t in (BoolHead, LabelHead, LabelSetHead, ChoiceHead)}
+            for name, m in meta["heads"].items():
+                heads[name] = types[m["type"]].from_state(m, arrays, m["prefix"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UserError(f"baseline model in {model_dir} is corrupt: {exc!r}") from exc
+        return cls(task, feat, heads, dict(meta.get("params", {})))
+
+
+def _read(model_dir: Path) -> tuple[dict[str, Any], Arrays]:
+    meta_path, weights_path = model_dir / META_FILE, model_dir / WEIGHTS_FILE
+    if not meta_path.is_file() or not weights_path.is_file():
+        raise UserError(
+            f"no baseline model in {model_dir} (expected {META_FILE} and {WEIGHTS_FILE})",
+            hint="train one first, e.g. extractbench train baseline --task TASK --out DIR",
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        with np.load(weights_path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        raise UserError(f"baseline model in {model_dir} is corrupt: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise UserError(f"baseline model in {model_dir} is corrupt: {META_FILE} is not an object")
+    return meta, arrays
+
+
+def fingerprint(model_dir: Path) -> str:
+    """sha256 over the saved files: the model's identity for prediction caching."""
+    digest = hashlib.sha256()
+    for name in (META_FILE, WEIGHTS_FILE):
+        digest.update(name.encode())
+        digest.update((model_dir / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _fit_head(
+    spec: FieldSpec, x: Any, golds: list[Any], views: Sequence[RowView], c: float
+) -> Head:
+    if spec.kind == "bool":
+        return BoolHead.fit(x, golds, c)
+    if spec.kind == "label":
+        return LabelHead.fit(x, golds, c)
+    if spec.kind == "label_set":
+        return LabelSetHead.fit(spec, x, golds, [v.mentions[spec.name] for v in views], c)
+    if spec.kind == "date":
+        clean = [str(g)[:10] if g else None for g in golds]
+        return ChoiceHead.fit(x, clean, [v.cands[spec.name] for v in views], c, literals=False)
+    if spec.kind in ("int", "float"):
+        cast = int if spec.kind == "int" else float
+        clean = [_num(g, cast) for g in golds]
+        return ChoiceHead.fit(x, clean, [v.cands[spec.name] for v in views], c, literals=True)
+    return LabelHead.fit(x, [str(g) if g is not None else "" for g in golds], c)
+
+
+def _num(value: Any, cast: type) -> Any:
+    try:
+        return cast(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,89 @@
+"""The runner: one code path from any model to stored predictions."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import nullcontext
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from extractbench.models._model import Model
+from extractbench.runner._runner import (
+    Price,
+    RunOutcome,
+    RunSettings,
+    run_model_async,
+)
+from extractbench.runner.limits import RateLimiter, RetryPolicy
+from extractbench.store import Store
+from extractbench.tasks import Example
+
+__all__ = [
+    "Price",
+    "RateLimiter",
+    "RetryPolicy",
+    "RunOutcome",
+    "RunSettings",
+    "make_progress",
+    "run_model",
+    "run_model_async",
+]
+
+
+def make_progress(transient: bool = False) -> Progress:
+    """The progress display used for every long job: bar, count, rate and ETA."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        transient=transient,
+    )
+
+
+def run_model(
+    model: Model,
+    examples: list[Example],
+    store: Store,
+    *,
+    label: str,
+    run_id: int | None,
+    settings: RunSettings | None = None,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Synchronous wrapper around :func:`run_model_async` with a progress bar.
+
+    Ctrl-C cancels the requests in flight; everything finished so far is already stored.
+    """
+    ctx = progress if progress is not None else nullcontext()
+    with ctx:
+        task_id = None
+        if progress is not None:
+            task_id = progress.add_task(label, total=len(examples), rate="")
+
+        def advance(n: int) -> None:
+            if progress is not None and task_id is not None:
+                progress.advance(task_id, n)
+                speed = progress.tasks[task_id].speed
+                progress.update(task_id, rate=f"{speed:.1f}/s" if speed else "")
+
+        async def main() -> RunOutcome:
+            try:
+                return await run_model_async(
+                    model, examples, store, label=label, run_id=run_id,
+                    settings=settings, on_progress=advance,
+                )
+            finally:
+                await model.aclose()
+
+        return asyncio.run(main())

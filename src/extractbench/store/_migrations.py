@@ -1,0 +1,89 @@
+"""Numbered schema migrations; each runs once and is recorded in ``_migrations``."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+
+def m001_initial(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,
+            label TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            task TEXT NOT NULL,
+            identity_json TEXT NOT NULL,
+            decoding_json TEXT NOT NULL,
+            template_hash TEXT,
+            dataset_fingerprint TEXT NOT NULL,
+            dataset_source TEXT,
+            n_examples INTEGER NOT NULL,
+            package_version TEXT NOT NULL,
+            git_sha TEXT,
+            config_json TEXT
+        );
+        CREATE TABLE predictions (
+            key TEXT PRIMARY KEY,
+            run_id INTEGER REFERENCES runs(id),
+            label TEXT NOT NULL,
+            example_id TEXT NOT NULL,
+            output TEXT,
+            error TEXT,
+            latency_s REAL,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            cost_usd REAL,
+            finish_reason TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX predictions_label ON predictions(label);
+        CREATE TABLE datasets (
+            fingerprint TEXT PRIMARY KEY,
+            task TEXT NOT NULL,
+            source TEXT,
+            n_rows INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE examples (
+            fingerprint TEXT NOT NULL REFERENCES datasets(fingerprint),
+            idx INTEGER NOT NULL,
+            example_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            gold_json TEXT,
+            PRIMARY KEY (fingerprint, idx)
+        );
+        CREATE TABLE models (
+            label TEXT PRIMARY KEY,
+            spec TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            options_json TEXT NOT NULL,
+            note TEXT,
+            created_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("m001_initial", m001_initial),
+]
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        with db:
+            fn(db)
+            db.execute(
+                "INSERT INTO _migrations VALUES (?, datetime('now'))",
+                (name,),
+            )
