@@ -233,7 +233,9 @@ def run_project(
                     train=fold_train, kind=kind, config={"cv_fold": i, **mc.model_dump()},
                     progress=progress,
                 )
-                by_id.update({r.example_id: r for r in rows})
+                # Rows come back in example order; texts repeated within a fold share
+                # one stored row (and its example_id), so pair them by position.
+                by_id.update({ex.id: r for ex, r in zip(fold_test, rows, strict=True)})
             rows = [by_id[ex.id] for ex in test.examples]
         else:
             spec = _trained_spec(mc, task, train, out_dir / "models", console) if trainable else mc.spec

@@ -17,6 +17,7 @@ or as a separate process for benchmarks: ``python -m tests.fakes.openai_server -
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import threading
@@ -28,8 +29,12 @@ from typing import Any
 
 import pytest
 
-FAULTS = ("ok", "429", "500", "hang", "malformed", "text")
-"""``text``: a 200 whose assistant message is prose, not JSON (garbage is data)."""
+FAULTS = ("ok", "429", "500", "hang", "malformed", "text", "400", "401")
+"""``text``: a 200 whose assistant message is prose, not JSON (garbage is data);
+``malformed``: a 200 whose body is truncated JSON; ``hang``: no answer for ``hang_s``."""
+
+LEAKY_401 = "Incorrect API key provided: sk-abc***xyz"
+"""What a real 401 says; the backend must not repeat it (it echoes part of the key)."""
 
 GARBAGE_TEXT = "Sorry, I cannot help with that request."
 
@@ -162,6 +167,7 @@ def _prompt_chars(body: dict[str, Any]) -> int:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms ACK stall
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
@@ -174,16 +180,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(payload)
+            # One write for headers and body: two small writes can stall on delayed ACKs.
+            self._headers_buffer.extend([b"\r\n", payload])
+            self.flush_headers()
         except (BrokenPipeError, ConnectionResetError):
             pass
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         fake = self.server.fake
         if self.path.rstrip("/").endswith("/_log"):
-            with fake._lock:
-                rows = [asdict(r) for r in fake.log]
+            with fake._lock:  # bodies left out: the log stays small for big benchmarks
+                rows = [{**asdict(r), "body": None} for r in fake.log]
             self._send(200, json.dumps(rows).encode())
         elif self.path.rstrip("/").endswith("/models"):
             self._send(200, json.dumps({"object": "list", "data": [{"id": "fake"}]}).encode())
@@ -210,6 +217,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._rate_limited(fake, anthropic)
         elif fault == "500":
             self._send(500, b'{"error": {"message": "internal error", "type": "server_error"}}')
+        elif fault == "400":
+            self._send(400, b'{"error": {"message": "context too long", "type": "invalid"}}')
+        elif fault == "401":
+            self._send(401, json.dumps({"error": {"message": LEAKY_401}}).encode())
         elif fault == "hang":
             fake._stop.wait(fake.behaviour.hang_s)
             self._send(504, b'{"error": {"message": "too late"}}')
@@ -328,10 +339,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     server = FakeServer(behaviour)
     print(server.url, flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server._httpd.serve_forever(poll_interval=0.05)
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

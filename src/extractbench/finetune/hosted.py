@@ -43,8 +43,8 @@ class HostedFinetuneConfig(BaseModel):
     base_model: str
     name: str | None = Field(None, description="label in reports; defaults to the suffix")
     training_file: Path | None = None
-    task: str | None = None
-    data: str | None = None
+    task: str = "isaf"
+    train: str | None = Field(None, description="data to export: a file, 'sample' or hub:...")
     template: str = "default"
     suffix: str | None = None
     hyperparameters: dict[str, int | float | str] = Field(default_factory=dict)
@@ -58,11 +58,22 @@ class HostedFinetuneConfig(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> HostedFinetuneConfig:
-        if self.job_id is None and self.training_file is None and not (self.task and self.data):
-            raise ValueError("give training_file, or task and data to export one")
-        if self.training_file is not None and (self.task or self.data):
-            raise ValueError("give either training_file or task + data, not both")
+        if self.job_id is None and self.training_file is None and not self.train:
+            raise ValueError("give training_file, or train (with task) to export one")
+        if self.training_file is not None and self.train:
+            raise ValueError("give either training_file or train, not both")
         return self
+
+    def resolved(self, base_dir: Path) -> HostedFinetuneConfig:
+        """A copy with relative paths made absolute against ``base_dir`` (the YAML's folder)."""
+        updates: dict[str, Any] = {}
+        for key in ("training_file", "output_dir"):
+            value = getattr(self, key)
+            if value is not None:
+                updates[key] = (base_dir / value).resolve()
+        if self.train and self.train != "sample" and not self.train.startswith("hub:"):
+            updates["train"] = str((base_dir / self.train).resolve())
+        return self.model_copy(update=updates)
 
     @property
     def label(self) -> str | None:
@@ -87,10 +98,16 @@ def is_hosted_config(data: dict[str, Any]) -> bool:
     return isinstance(data, dict) and "provider" in data
 
 
-def load_hosted_config(source: str | Path | dict[str, Any]) -> HostedFinetuneConfig:
-    """Parse and validate a config from a YAML path or an already-parsed mapping."""
+def load_hosted_config(
+    source: str | Path | dict[str, Any], overrides: dict[str, Any] | None = None
+) -> HostedFinetuneConfig:
+    """Parse and validate a config from a YAML path or a mapping.
+
+    Relative paths in a YAML file are relative to that file, as in the local config.
+    """
+    base_dir = Path.cwd()
     if isinstance(source, dict):
-        data, where = source, "config"
+        data, where = dict(source), "hosted fine-tuning config"
     else:
         path = Path(source)
         if not path.is_file():
@@ -99,15 +116,22 @@ def load_hosted_config(source: str | Path | dict[str, Any]) -> HostedFinetuneCon
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise UserError(f"{path}: not valid YAML: {exc}") from exc
-        where = str(path)
+        where, base_dir = str(path), path.parent
     if not isinstance(data, dict):
-        raise UserError(f"{where}: expected a mapping of settings")
+        raise UserError(f"{where}: expected a mapping of keys to values at the top level")
+    data.update(overrides or {})
     try:
-        return HostedFinetuneConfig.model_validate(data)
+        config = HostedFinetuneConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "config"
-        raise UserError(f"{where}: {loc}: {first['msg']}") from exc
+        key = ".".join(str(p) for p in first["loc"]) or "config"
+        if first["type"] == "extra_forbidden":
+            known = ", ".join(HostedFinetuneConfig.model_fields)
+            raise UserError(f"{where}: unknown key '{key}'", hint=f"known keys: {known}") from exc
+        if first["type"] == "missing":
+            raise UserError(f"{where}: missing required key '{key}'") from exc
+        raise UserError(f"{where}: {key}: {first['msg']}") from exc
+    return config.resolved(base_dir)
 
 
 def check_training_file(path: Path) -> int:
@@ -129,7 +153,7 @@ def check_training_file(path: Path) -> int:
                 for m in messages
             ):
                 raise UserError(
-                    f"{path}:{lineno}: expected {{\"messages\": [{{\"role\", \"content\"}}...]}}",
+                    f'{path}:{lineno}: expected {{"messages": [{{"role", "content"}}...]}}',
                     hint="export with: extractbench data export --format openai-chat",
                 )
             if not any(m["role"] == "assistant" for m in messages):
@@ -144,6 +168,7 @@ def _export_training_file(config: HostedFinetuneConfig, out_dir: Path) -> Path:
     """Export ``task`` + ``data`` to the provider's chat JSONL with the shared prompt template."""
     from extractbench.data import load_examples
     from extractbench.tasks import load_task
+    from extractbench.tasks.prompts import load_template
 
     try:
         from extractbench.data.export import export_examples
@@ -152,37 +177,48 @@ def _export_training_file(config: HostedFinetuneConfig, out_dir: Path) -> Path:
             "this build cannot export training data on the fly",
             hint="export a chat JSONL first and set training_file",
         ) from exc
-    assert config.task and config.data
+    assert config.train
     task = load_task(config.task)
-    examples = [e for e in load_examples(task, config.data).examples if e.gold is not None]
+    examples = [e for e in load_examples(task, config.train).examples if e.gold is not None]
     if not examples:
-        raise UserError(f"no labelled examples in {config.data}")
+        raise UserError(f"no labelled examples in {config.train}")
     out_path = out_dir / f"{config.label or 'hosted'}-train.openai-chat.jsonl"
-    kwargs: dict[str, Any] = {}
-    if config.template != "default":
-        kwargs["template"] = config.template
-    export_examples(task, examples, "openai-chat", out_path, **kwargs)
+    export_examples(
+        task, examples, "openai-chat", out_path, template=load_template(config.template)
+    )
     return out_path
 
 
 class _Display:
-    """A one-line live status plus event lines above it; silent when disabled."""
+    """A live status line (elapsed time ticks between polls) with event lines above it."""
 
     def __init__(self, console: Console | None, title: str) -> None:
         self.console = console
         self.title = title
         self.live: Live | None = None
         self.started = time.monotonic()
+        self.last: JobStatus | None = None
 
     def __enter__(self) -> _Display:
         if self.console is not None:
-            self.live = Live(Text(self.title), console=self.console, refresh_per_second=4)
+            self.live = Live(self, console=self.console, refresh_per_second=4)
             self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
             self.live.__exit__(None, None, None)
+
+    def __rich__(self) -> Text:
+        elapsed = int(time.monotonic() - self.started)
+        line = Text.assemble((f"{self.title} ", "bold"))
+        status = self.last
+        if status is not None:
+            tokens = f"{status.trained_tokens:,}" if status.trained_tokens else "-"
+            line.append(f"[{status.raw_status}]", style="cyan")
+            line.append(f"  job {status.job_id}  trained tokens {tokens}")
+        line.append(f"  {elapsed // 60}m{elapsed % 60:02d}s", style="dim")
+        return line
 
     def note(self, message: str) -> None:
         if self.console is not None:
@@ -195,16 +231,9 @@ class _Display:
             self.console.print(Text(f"{stamp} {event.message}", style=style))
 
     def status(self, status: JobStatus) -> None:
-        if self.live is None:
-            return
-        elapsed = int(time.monotonic() - self.started)
-        tokens = f"{status.trained_tokens:,}" if status.trained_tokens else "-"
-        line = Text.assemble(
-            (f"{self.title} ", "bold"),
-            (f"[{status.raw_status}]", "cyan"),
-            f"  job {status.job_id}  trained tokens {tokens}  {elapsed // 60}m{elapsed % 60:02d}s",
-        )
-        self.live.update(line)
+        self.last = status
+        if self.live is not None:
+            self.live.refresh()
 
 
 def _wait(

@@ -24,7 +24,7 @@ CHAT_TEMPLATE = (
 _DEFAULT_TEXTS = [
     '{"name":"x","start_date":"2011-01-01","event_type":["detention"],"province":["kabul"]}',
     "An Afghan and coalition security force detained several suspected insurgents.",
-    "true false null 0 1 2 3 4 5 6 7 8 9 [ ] { } : , \"",
+    'true false null 0 1 2 3 4 5 6 7 8 9 [ ] { } : , "',
 ]
 
 
@@ -87,3 +87,49 @@ def build_tiny_model(
     model.generation_config.eos_token_id = hf_tokenizer.eos_token_id
     model.save_pretrained(out, safe_serialization=True)
     return out
+
+
+def task_texts(task_name: str = "isaf", data: str | Path | None = None) -> list[str]:
+    """Prompts and targets of a task's examples, so the tiny tokenizer covers them well.
+
+    ``data`` defaults to the task's packaged sample; without one, the system prompt alone.
+    """
+    from extractbench.tasks import Example, load_task
+    from extractbench.tasks.prompts import render_messages, render_target
+
+    task = load_task(task_name)
+    source = data if data is not None else task.sample_path
+    examples: list[Example] = []
+    if source is not None and Path(source).is_file():
+        from extractbench.data import load_examples
+
+        examples = load_examples(task, source).examples
+    texts = [m["content"] for m in render_messages(task, Example("tiny", "-"))]
+    for example in examples:
+        texts += [m["content"] for m in render_messages(task, example)]
+        if example.gold is not None:
+            texts.append(render_target(task, example.gold))
+    return texts
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m extractbench.finetune.tiny OUT_DIR [--task T] [--data FILE]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m extractbench.finetune.tiny",
+        description="Build a tiny random Llama model + tokenizer for a task, offline.",
+    )
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--task", default="isaf")
+    parser.add_argument("--data", default=None, help="examples to train the tokenizer on")
+    parser.add_argument("--vocab-size", type=int, default=1000)
+    args = parser.parse_args(argv)
+    path = build_tiny_model(
+        args.out_dir, task_texts(args.task, args.data), vocab_size=args.vocab_size
+    )
+    print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 
 from rich.progress import (
     BarColumn,
@@ -63,19 +63,33 @@ def run_model(
 ) -> RunOutcome:
     """Synchronous wrapper around :func:`run_model_async` with a progress bar.
 
-    Ctrl-C cancels the requests in flight; everything finished so far is already stored.
+    Ctrl-C cancels the requests in flight (raising ``KeyboardInterrupt``); everything
+    finished so far is already stored. The model is closed afterwards either way.
     """
-    ctx = progress if progress is not None else nullcontext()
+    # A display the caller already started (one bar per model) must stay up afterwards.
+    ctx: AbstractContextManager[object] = nullcontext()
+    if progress is not None and not progress.live.is_started:
+        ctx = progress
     with ctx:
         task_id = None
         if progress is not None:
             task_id = progress.add_task(label, total=len(examples), rate="")
 
+        first = True
+
         def advance(n: int) -> None:
-            if progress is not None and task_id is not None:
-                progress.advance(task_id, n)
-                speed = progress.tasks[task_id].speed
-                progress.update(task_id, rate=f"{speed:.1f}/s" if speed else "")
+            nonlocal first
+            if progress is None or task_id is None:
+                return
+            if first:
+                # The first call may be a jump over cached rows: start the rate and ETA
+                # after it instead of counting it as speed.
+                first = False
+                progress.reset(task_id, total=len(examples), completed=n, rate="")
+                return
+            progress.advance(task_id, n)
+            speed = next(t.speed for t in progress.tasks if t.id == task_id)
+            progress.update(task_id, rate=f"{speed:.1f}/s" if speed else "")
 
         async def main() -> RunOutcome:
             try:

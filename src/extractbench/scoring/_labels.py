@@ -8,7 +8,7 @@ profile score what a model meant, and lets the audit tell a user which labels di
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +17,7 @@ from extractbench.tasks._task import FieldSpec
 __all__ = ["LabelNormaliser", "normaliser", "split_label"]
 
 _SQUASH = re.compile(r"[\s_\-]+")
+_MEMO_LIMIT = 50_000
 
 
 def split_label(value: str) -> list[str]:
@@ -36,6 +37,7 @@ class LabelNormaliser:
     labels: frozenset[str]
     aliases: dict[str, str]
     squashed: dict[str, str]
+    memo: dict[Any, frozenset[str] | None] = field(default_factory=dict, compare=False)
 
     def one(self, value: str) -> str:
         label = " ".join(value.lower().split())
@@ -65,6 +67,19 @@ class LabelNormaliser:
                 if label:
                     out.add(label)
         return frozenset(out)
+
+    def many_cached(self, value: Any) -> frozenset[str] | None:
+        """:meth:`many`, memoised across calls: models repeat the same few label lists."""
+        key = tuple(value) if type(value) is list else value
+        try:
+            return self.memo[key]
+        except KeyError:
+            if len(self.memo) >= _MEMO_LIMIT:
+                self.memo.clear()
+            result = self.memo[key] = self.many(value)
+            return result
+        except TypeError:  # unhashable element (a nested list or object): wrong shape
+            return None
 
 
 @lru_cache(maxsize=256)

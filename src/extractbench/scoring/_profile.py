@@ -9,13 +9,14 @@ costs about as much as parsing their outputs. Gold values are prepared once per 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any, ClassVar, Final
 
 import numpy as np
 
 from extractbench.tasks._task import FieldSpec, Task
 
-__all__ = ["MISSING", "Profile"]
+__all__ = ["MISSING", "Profile", "bools", "objects", "types_are"]
 
 
 class _Missing:
@@ -34,13 +35,34 @@ MISSING: Final = _Missing()
 """Stands for "no such key": never equal to any JSON value."""
 
 
+def bools(values: Iterable[Any]) -> np.ndarray:
+    """A bool array from an iterable of bools (list first: ~2x faster than ``fromiter``)."""
+    return np.array(list(values), dtype=bool)
+
+
+def objects(values: Iterable[Any], n: int) -> np.ndarray:
+    """A 1-D object array of ``n`` JSON values, lists kept whole (never nested into 2-D).
+
+    On object arrays ``a == b`` runs Python ``==`` per element inside numpy's C loop,
+    several times faster than ``map(operator.eq, ...)`` into a new array.
+    """
+    return np.fromiter(values, dtype=object, count=n)
+
+
+def types_are(values: np.ndarray, kind: type) -> np.ndarray:
+    """Elementwise ``type(v) is kind`` (exact type: ``True`` is not an ``int`` here)."""
+    return objects(map(type, values), len(values)) == kind
+
+
 class Profile(ABC):
     """A way of scoring every field of a task.
 
     ``score`` returns one float per row: 1.0 right, 0.0 wrong, partial credit in between,
-    or NaN for an abstention (neither right nor wrong). ``preds`` holds the predicted
-    value per row, :data:`MISSING` where the key was absent or the output did not parse;
-    ``gold`` is whatever ``prepare_gold`` returned for that field.
+    or NaN for an abstention (neither right nor wrong). ``preds`` is a 1-D object array of
+    the predicted value per row, :data:`MISSING` where the key was absent or the output
+    did not parse;
+    ``gold`` is whatever ``prepare_gold`` returned for that field. ``score`` must never
+    raise on a prediction: any JSON value is data to score.
     """
 
     name: ClassVar[str]
@@ -55,5 +77,5 @@ class Profile(ABC):
         return values
 
     @abstractmethod
-    def score(self, spec: FieldSpec, preds: list[Any], gold: Any) -> np.ndarray:
+    def score(self, spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
         """Score one column; returns a float64 array of ``len(preds)``."""

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from extractbench.scoring._labels import LabelNormaliser, normaliser
-from extractbench.scoring._profile import Profile
+from extractbench.scoring._profile import Profile, bools, objects, types_are
 from extractbench.tasks._task import FieldSpec
 
 __all__ = ["StrictProfile", "is_abstention", "iso_date"]
@@ -57,6 +57,10 @@ def iso_date(value: Any) -> str | None:
     return text
 
 
+_UNMATCHABLE = object()
+"""Stands for a gold value of the wrong type: no prediction equals it."""
+
+
 def _f1(pred: frozenset[str] | None, gold: frozenset[str] | None) -> float:
     if pred is None or gold is None:
         return 0.0
@@ -69,6 +73,15 @@ def _text(norm: LabelNormaliser, value: Any) -> str | None:
     return norm.one(value) if type(value) is str else None
 
 
+def _abstentions(preds: np.ndarray, rows: np.ndarray) -> list[int]:
+    """Which of ``rows`` abstained: ``null``, or a string reading "unknown"."""
+    return [
+        i
+        for i, p in zip(rows.tolist(), preds[rows].tolist(), strict=True)
+        if p is None or (type(p) is str and p.strip().lower() == "unknown")
+    ]
+
+
 class StrictProfile(Profile):
     """Normalised labels, F1 for sets, type checks, and abstention (see module docstring)."""
 
@@ -76,74 +89,72 @@ class StrictProfile(Profile):
     description = "normalised labels, set F1, type checks; null/'unknown' = abstain"
 
     def prepare_gold(self, spec: FieldSpec, values: list[Any]) -> Any:
-        kind = spec.kind
+        kind, n = spec.kind, len(values)
         if kind == "label_set":
-            return [normaliser(spec).many(v) for v in values]
+            many = normaliser(spec).many_cached
+            sets = [many(v) for v in values]
+            usable = bools(
+                s is not None and not (type(v) is str and is_abstention(v))
+                for s, v in zip(sets, values, strict=True)
+            )
+            return objects(values, n), sets, usable
         if kind == "date":
-            return [iso_date(v) for v in values]
+            dates = [d if (d := iso_date(v)) is not None else _UNMATCHABLE for v in values]
+            return objects(dates, n)
+        if kind == "bool":
+            return objects((v if type(v) is bool else _UNMATCHABLE for v in values), n)
         if kind == "label":
             norm = normaliser(spec)
             return [_text(norm, v) for v in values]
         if kind == "text":  # an empty gold text cannot be matched (as in ``exact``)
             norm = normaliser(spec)
             return [_text(norm, v) or None for v in values]
-        return values
+        return objects(values, n)
 
-    def score(self, spec: FieldSpec, preds: list[Any], gold: Any) -> np.ndarray:
+    def score(self, spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
         kind = spec.kind
-        n = len(preds)
-        out: list[float]
         if kind == "label_set":
-            many = normaliser(spec).many
-            cache: dict[Any, frozenset[str] | None] = {}
-            out = []
-            for p, g in zip(preds, gold, strict=True):
-                if _abstains(p):
-                    out.append(NAN)
-                    continue
-                key = tuple(p) if type(p) is list else p
-                try:
-                    s = cache[key]
-                except KeyError:
-                    s = cache[key] = many(p)
-                except TypeError:  # unhashable elements: wrong shape
-                    s = None
-                out.append(_f1(s, g))
-        elif kind == "int":
-            out = [
-                NAN if _abstains(p) else float(type(p) is int and p == g)
-                for p, g in zip(preds, gold, strict=True)
-            ]
+            return self._label_sets(spec, preds, gold)
+        if kind == "int":
+            hit = (preds == gold) & types_are(preds, int)
         elif kind == "bool":
-            out = [
-                NAN if _abstains(p) else float(type(p) is bool and p == g)
-                for p, g in zip(preds, gold, strict=True)
+            hit = (preds == gold) & types_are(preds, bool)
+        elif kind == "date":
+            hit = preds == gold
+            rows = np.flatnonzero(~hit)  # e.g. " 2013-01-24 ": valid once stripped
+            hit[rows] = [
+                type(p) is str and iso_date(p) == g
+                for p, g in zip(preds[rows].tolist(), gold[rows].tolist(), strict=True)
             ]
         elif kind == "float":
-            out = [
-                NAN if _abstains(p) else float(_close(p, g))
-                for p, g in zip(preds, gold, strict=True)
-            ]
-        elif kind == "date":
-            out = [
-                NAN if _abstains(p) else float(g is not None and iso_date(p) == g)
-                for p, g in zip(preds, gold, strict=True)
-            ]
+            hit = bools(map(_close, preds, gold))
         else:  # label, text
             norm = normaliser(spec)
-            out = [
-                NAN if _abstains(p) else float(g is not None and _text(norm, p) == g)
-                for p, g in zip(preds, gold, strict=True)
-            ]
-        return np.array(out, dtype=np.float64) if out else np.zeros(n)
+            hit = bools(
+                g is not None and _text(norm, p) == g for p, g in zip(preds, gold, strict=True)
+            )
+        out = hit.astype(np.float64)
+        # A right answer is never an abstention, so only the misses need a look.
+        out[_abstentions(preds, np.flatnonzero(~hit))] = np.nan
+        return out
 
-
-def _abstains(value: Any) -> bool:
-    return value is None or (type(value) is str and is_abstention(value))
+    @staticmethod
+    def _label_sets(spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
+        raw, sets, usable = gold
+        # Fast path in C: a prediction identical to a well-formed gold value scores 1.
+        out = ((preds == raw) & usable).astype(np.float64)
+        many = normaliser(spec).many_cached
+        rows = np.flatnonzero(out == 0.0)
+        out[rows] = [
+            NAN
+            if p is None or (type(p) is str and p.strip().lower() == "unknown")
+            else _f1(many(p), sets[i])
+            for i, p in zip(rows.tolist(), preds[rows].tolist(), strict=True)
+        ]
+        return out
 
 
 def _close(pred: Any, gold: Any) -> bool:
     if type(pred) not in (int, float) or type(gold) not in (int, float):
         return False
     return math.isclose(pred, gold, rel_tol=1e-6, abs_tol=1e-9)
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,16 +42,22 @@ class ModelScore:
     coverage: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON: fields in [0, 1], aggregate 0-100; NaN (no CI, no rows) → ``null``."""
         return {
             "profile": self.profile,
             "rows": self.rows,
-            "aggregate": round(self.aggregate, 4),
-            "aggregate_ci": [round(x, 4) for x in self.aggregate_ci],
-            "fields": {k: round(v, 6) for k, v in self.fields.items()},
-            "field_ci": {k: [round(x, 6) for x in v] for k, v in self.field_ci.items()},
+            "aggregate": _num(self.aggregate, 4),
+            "aggregate_ci": [_num(x, 4) for x in self.aggregate_ci],
+            "fields": {k: _num(v, 6) for k, v in self.fields.items()},
+            "field_ci": {k: [_num(x, 6) for x in v] for k, v in self.field_ci.items()},
             "validity": self.validity,
-            "coverage": {k: round(v, 6) for k, v in self.coverage.items()},
+            "coverage": {k: _num(v, 6) for k, v in self.coverage.items()},
         }
+
+
+def _num(value: float, digits: int) -> float | None:
+    """Round for JSON output; NaN has no JSON spelling, so it becomes ``None``."""
+    return None if math.isnan(value) else round(float(value), digits)
 
 
 @dataclass

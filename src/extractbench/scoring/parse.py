@@ -9,15 +9,31 @@ once and the result is shared by every scoring profile.
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from extractbench.scoring._types import ParsedOutput
+from extractbench.scoring._types import ParsedOutput, ParseStatus
 
-__all__ = ["parse_output", "parse_outputs"]
+__all__ = ["parse_output", "parse_outputs", "parse_status"]
 
-_MISSING = ParsedOutput("missing")
-_INVALID = ParsedOutput("invalid_json")
-_NOT_OBJECT = ParsedOutput("not_object")
+_SHARED = {s: ParsedOutput(s) for s in ("missing", "invalid_json", "not_object")}
 _loads = json.loads
+
+
+def parse_status(raw: str | None) -> tuple[ParseStatus, dict[str, Any] | None]:
+    """:func:`parse_output` as a plain tuple (no object per row, for the hot path)."""
+    if raw is None:
+        return "missing", None
+    if not isinstance(raw, str):
+        return "invalid_json", None
+    if not raw or raw.isspace():
+        return "missing", None
+    try:
+        value = _loads(raw)
+    except (ValueError, RecursionError):
+        return "invalid_json", None
+    if type(value) is not dict:
+        return "not_object", None
+    return "ok", value
 
 
 def parse_output(raw: str | None) -> ParsedOutput:
@@ -28,19 +44,10 @@ def parse_output(raw: str | None) -> ParsedOutput:
     is not an object (``"1"``, a list) is ``not_object``. Surrounding whitespace is legal
     JSON, so outputs with leading newlines still parse.
     """
-    if raw is None:
-        return _MISSING
-    if not isinstance(raw, str):
-        return _INVALID
-    if not raw or raw.isspace():
-        return _MISSING
-    try:
-        value = _loads(raw)
-    except (ValueError, RecursionError):
-        return _INVALID
-    if type(value) is not dict:
-        return _NOT_OBJECT
-    return ParsedOutput("ok", value)
+    status, value = parse_status(raw)
+    if status == "ok":
+        return ParsedOutput("ok", value)
+    return _SHARED[status]
 
 
 def parse_outputs(raws: list[str | None]) -> list[ParsedOutput]:

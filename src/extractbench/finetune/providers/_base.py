@@ -77,8 +77,8 @@ class HostedProvider(ABC):
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
 
-    @classmethod
-    def check_hyperparameters(cls, hyperparameters: dict[str, Any]) -> None:  # noqa: B027
+    @classmethod  # noqa: B027 - optional hook
+    def check_hyperparameters(cls, hyperparameters: dict[str, Any]) -> None:
         """Reject unknown or malformed hyperparameters before anything is uploaded."""
 
     @abstractmethod

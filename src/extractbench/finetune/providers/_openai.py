@@ -80,9 +80,7 @@ class OpenAIProvider(HostedProvider):
             where = self.settings.base_url or str(self.client.base_url)
             raise UserError(f"cannot reach {where} to {what}: {exc}") from exc
         except openai.APIStatusError as exc:
-            raise UserError(
-                f"cannot {what}: HTTP {exc.status_code}: {_message(exc)}"
-            ) from exc
+            raise UserError(f"cannot {what}: HTTP {exc.status_code}: {_message(exc)}") from exc
 
     def upload(self, path: Path) -> str:
         with path.open("rb") as fh:

@@ -1,4 +1,4 @@
-"""The baseline as a :class:`TrainableModel` backend (provider ``baseline``, spec ``baseline/DIR``)."""
+"""The baseline as a :class:`TrainableModel` backend (spec ``baseline/DIR``)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class BaselineModel(TrainableModel):
     def train(
         cls, task: Task, examples: list[Example], out_dir: Path, options: ModelOptions | None
     ) -> Path:
-        opts = options if isinstance(options, cls.Options) else cls.Options()
+        opts = options if isinstance(options, cls.Options) else cls.Options.model_validate({})
         pipeline = Pipeline.fit(task, examples, c=opts.c, max_features=opts.max_features)
         return pipeline.save(Path(out_dir))
 
@@ -82,6 +82,8 @@ class BaselineModel(TrainableModel):
         objects = self.predict_objects([ex.text for ex in batch])
         each = (time.perf_counter() - start) / max(1, len(batch))
         return [
-            Generation(output=json.dumps(obj, ensure_ascii=False), latency_s=each, finish_reason="stop")
+            Generation(
+                output=json.dumps(obj, ensure_ascii=False), latency_s=each, finish_reason="stop"
+            )
             for obj in objects
         ]

@@ -26,7 +26,9 @@ _ISO = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b")
 _YEAR_MONTH_ID = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-[A-Z]")
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WEEKDAY = re.compile(r"\b(last\s+|this\s+past\s+|early\s+|late\s+)?(" + "|".join(WEEKDAYS) + r")\b")
+_WEEKDAY = re.compile(
+    r"\b(last\s+|this\s+past\s+|early\s+|late\s+)?(" + "|".join(WEEKDAYS) + r")\b"
+)
 HEADER_CHARS = 500
 
 
@@ -37,14 +39,23 @@ def _make(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def _find_dates(text: str, default_year: int | None) -> list[tuple[int, dt.date]]:
-    """Every parseable date with its character offset, in reading order."""
+def _find_dates(
+    text: str, default_year: int | None, year_by_month: dict[int, int] | None = None
+) -> list[tuple[int, dt.date]]:
+    """Every parseable date with its character offset, in reading order.
+
+    A date without a year takes ``default_year``, else the year most often seen for its
+    month in training (``year_by_month``), else it is skipped.
+    """
     found: list[tuple[int, dt.date]] = []
     for m in _MDY.finditer(text):
+        month = _MONTHS[m.group(1)[:3].lower()]
         year = int(m.group(3)) if m.group(3) else default_year
+        if year is None and year_by_month:
+            year = year_by_month.get(month)
         if year is None:
             continue
-        date = _make(year, _MONTHS[m.group(1)[:3].lower()], int(m.group(2)))
+        date = _make(year, month, int(m.group(2)))
         if date:
             found.append((m.start(), date))
     for m in _DMY.finditer(text):
@@ -64,17 +75,34 @@ def _guess_year(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def header_date(text: str) -> tuple[dt.date | None, int]:
+def header_date(
+    text: str, year_by_month: dict[int, int] | None = None
+) -> tuple[dt.date | None, int]:
     """The release's own date (first date in the header) and where the header ends."""
     year = _guess_year(text)
-    for pos, date in _find_dates(text[:HEADER_CHARS], year):
+    for pos, date in _find_dates(text[:HEADER_CHARS], year, year_by_month):
         return date, pos
     return None, 0
 
 
-def date_candidates(text: str) -> tuple[dict[str, str], dict[str, float]]:
-    """Candidate event dates by rule name, plus cue features for the chooser."""
-    head, pos = header_date(text)
+def header_month_without_year(text: str) -> int | None:
+    """The header's month when the release names no year anywhere (to learn a default)."""
+    if _guess_year(text) is not None:
+        return None
+    m = _MDY.search(text[:HEADER_CHARS])
+    return _MONTHS[m.group(1)[:3].lower()] if m else None
+
+
+def date_candidates(
+    text: str, year_by_month: dict[int, int] | None = None
+) -> tuple[dict[str, str], dict[str, float]]:
+    """Candidate event dates by rule name, plus cue features for the chooser.
+
+    ``anchor`` resolves the first relative cue (today, yesterday, a weekday, an explicit
+    date) against the header; ``anchor-1`` is the day before, which catches releases
+    that report the previous day's operations as "today".
+    """
+    head, pos = header_date(text, year_by_month)
     body = text[pos + 1 :] if head else text
     low = body.lower()
     feats: dict[str, float] = {"date:has_header": 1.0 if head else 0.0}
@@ -95,7 +123,12 @@ def date_candidates(text: str) -> tuple[dict[str, str], dict[str, float]]:
                 first_cue, first_pos = name, m.start()
     wd = _WEEKDAY.search(low)
     if wd and wd.start() < first_pos:
-        first_cue = "weekday"
+        first_cue, first_pos = "weekday", wd.start()
+    first_line = text.strip().split("\n", 1)[0].lower()
+    style = [w for w in ("update", "release", "kabul") if w in first_line]
+    for w in style or ["plain"]:
+        feats[f"date:style_{w}"] = 1.0
+        feats[f"date:style_{w}_{first_cue or 'none'}"] = 1.0
     if first_cue:
         feats[f"date:first_cue_{first_cue}"] = 1.0
     year = head.year if head else _guess_year(text)
@@ -118,7 +151,21 @@ def date_candidates(text: str) -> tuple[dict[str, str], dict[str, float]]:
         if past:
             cands["body"] = past[0].isoformat()
             feats["date:body_date"] = 1.0
+        shift = {"today": 0, "yesterday": 1, "last_night": 1, "day_before": 2}
+        if first_cue == "weekday" and "weekday" in cands:
+            anchor = dt.date.fromisoformat(cands["weekday"])
+        elif first_cue in shift:
+            anchor = head - dt.timedelta(days=shift[first_cue])
+        elif "body" in cands:
+            anchor = dt.date.fromisoformat(cands["body"])
+        else:
+            anchor = head
+        cands["anchor"] = anchor.isoformat()
+        cands["anchor-1"] = (anchor - dt.timedelta(days=1)).isoformat()
     elif later:
         cands["body"] = later[0].isoformat()
         feats["date:body_date"] = 1.0
-    return cands, feats
+    order = ("anchor", "anchor-1", "header", "minus1", "minus2", "weekday", "weekday_prev")
+    ranked = {k: cands[k] for k in order if k in cands}
+    ranked.update({k: v for k, v in cands.items() if k not in ranked})
+    return ranked, feats

@@ -65,9 +65,7 @@ class LabelHead(BoolHead):
 
     def predict(self, x: sp.csr_matrix) -> list[Prediction]:
         proba = self.clf.proba(x)
-        return [
-            (json.loads(self.clf.classes[int(r.argmax())]), float(r.max())) for r in proba
-        ]
+        return [(json.loads(self.clf.classes[int(r.argmax())]), float(r.max())) for r in proba]
 
 
 def split_labels(value: Any, spec: FieldSpec) -> set[str]:
@@ -150,11 +148,14 @@ class LabelSetHead:
             freq[""] = n_empty
         total = max(1, len(sets))
         priors = {lab: math.log(cnt / total) for lab, cnt in freq.items()}
-        named = sum(1 for s, (st, _) in zip(sets, mentions, strict=True) for lab in s if st.get(lab))
+        named = sum(
+            1 for s, (st, _) in zip(sets, mentions, strict=True) for lab in s if st.get(lab)
+        )
         gold_total = sum(len(s) for s in sets)
         if gold_total and named / gold_total >= 0.6:
             cands = labels + ([""] if n_empty else [])
-            feats, ys = [], []
+            feats: list[np.ndarray] = []
+            ys: list[str] = []
             for s, (st, hi) in zip(sets, mentions, strict=True):
                 feats.append(mention_features(cands, st, hi, priors))
                 ys.extend("1" if (lab in s or (lab == "" and not s)) else "0" for lab in cands)
@@ -226,12 +227,28 @@ class LabelSetHead:
                    list(meta["empty"]))  # fmt: skip
 
 
-class ChoiceHead:
-    """Pick a value among rule candidates (``@rule``) and frequent literals (``=value``)."""
+def dense_matrix(dense: Sequence[Mapping[str, float]], names: Sequence[str]) -> sp.csr_matrix:
+    """Rows of named rule features as a sparse matrix with a constant bias column."""
+    rows = [[float(d.get(n, 0.0)) for n in names] + [1.0] for d in dense]
+    return sp.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names) + 1))
 
-    def __init__(self, clf: LinearHead, fallback: Any) -> None:
+
+class ChoiceHead:
+    """Pick a value among rule candidates (``@rule``) and frequent literals (``=value``).
+
+    With ``names`` set, the head reads only those rule features (not the TF-IDF): dates
+    depend on a handful of cues, and words would only add noise.
+    """
+
+    def __init__(self, clf: LinearHead, fallback: Any, names: list[str] | None = None) -> None:
         self.clf = clf
         self.fallback = fallback
+        self.names = names
+
+    def _x(self, x: sp.csr_matrix, dense: Sequence[Mapping[str, float]] | None) -> sp.csr_matrix:
+        if self.names is None or dense is None:
+            return x
+        return dense_matrix(dense, self.names)
 
     @classmethod
     def fit(
@@ -241,9 +258,16 @@ class ChoiceHead:
         cands: Sequence[Mapping[str, Any]],
         c: float,
         literals: bool,
+        dense: Sequence[Mapping[str, float]] | None = None,
+        prefix: str | tuple[str, ...] | None = None,
     ) -> ChoiceHead:
+        names = None
+        if prefix is not None and dense is not None:
+            names = sorted({k for d in dense for k in d if k.startswith(prefix)})
+            x = dense_matrix(dense, names)
         freq = Counter(json.dumps(g) for g in golds if g is not None)
-        rows, ys = [], []
+        rows: list[int] = []
+        ys: list[str] = []
         for i, (gold, cand) in enumerate(zip(golds, cands, strict=True)):
             hit = next((name for name, v in cand.items() if v == gold), None)
             if hit is not None:
@@ -255,13 +279,18 @@ class ChoiceHead:
             rows.append(i)
         fallback = json.loads(freq.most_common(1)[0][0]) if literals and freq else None
         if not rows:
-            return cls(LinearHead([], np.zeros((0, x.shape[1])), np.zeros(0)), fallback)
-        return cls(LinearHead.fit(_sub(x, rows), ys, c), fallback)
+            return cls(LinearHead([], np.zeros((0, x.shape[1])), np.zeros(0)), fallback, names)
+        return cls(LinearHead.fit(_sub(x, rows), ys, c), fallback, names)
 
-    def predict(self, x: sp.csr_matrix, cands: Sequence[Mapping[str, Any]]) -> list[Prediction]:
+    def predict(
+        self,
+        x: sp.csr_matrix,
+        cands: Sequence[Mapping[str, Any]],
+        dense: Sequence[Mapping[str, float]] | None = None,
+    ) -> list[Prediction]:
         if not self.clf.classes:
             return [(self.fallback, 0.0) for _ in cands]
-        proba = self.clf.proba(x)
+        proba = self.clf.proba(self._x(x, dense))
         out: list[Prediction] = []
         for row, cand in zip(proba, cands, strict=True):
             votes: dict[str, float] = {}
@@ -282,11 +311,16 @@ class ChoiceHead:
 
     def state(self, prefix: str) -> tuple[dict[str, Any], Arrays]:
         meta, arrays = self.clf.state(prefix)
-        return {**meta, "fallback": self.fallback}, arrays
+        return {**meta, "fallback": self.fallback, "names": self.names}, arrays
 
     @classmethod
     def from_state(cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], prefix: str):
-        return cls(LinearHead.from_state(meta, arrays, prefix), meta.get("fallback"))
+        names = meta.get("names")
+        return cls(
+            LinearHead.from_state(meta, arrays, prefix),
+            meta.get("fallback"),
+            list(names) if names is not None else None,
+        )
 
 
 def headline(text: str, limit: int = 90) -> str:

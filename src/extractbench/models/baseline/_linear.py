@@ -58,7 +58,9 @@ class Featurizer:
     def width(self) -> int:
         return len(self.vocab) + len(self.dense_names)
 
-    def transform(self, texts: Sequence[str], dense: Sequence[Mapping[str, float]]) -> sp.csr_matrix:
+    def transform(
+        self, texts: Sequence[str], dense: Sequence[Mapping[str, float]]
+    ) -> sp.csr_matrix:
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
@@ -117,9 +119,7 @@ class LinearHead:
             return cls(labels or [""], np.zeros((0, x.shape[1])), np.zeros(0))
         from sklearn.linear_model import LogisticRegression
 
-        clf = LogisticRegression(
-            C=c, max_iter=2000, class_weight="balanced" if balanced else None
-        )
+        clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced" if balanced else None)
         clf.fit(x, list(y))
         return cls([str(k) for k in clf.classes_], clf.coef_.copy(), clf.intercept_.copy())
 

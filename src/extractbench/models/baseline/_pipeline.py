@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from extractbench.errors import UserError
-from extractbench.models.baseline._dates import date_candidates
+from extractbench.models.baseline._dates import date_candidates, header_month_without_year
 from extractbench.models.baseline._heads import (
     BoolHead,
     ChoiceHead,
@@ -32,13 +34,16 @@ FORMAT = "extractbench-baseline"
 VERSION = 1
 META_FILE = "model.json"
 WEIGHTS_FILE = "weights.npz"
+INT_PREFIX: tuple[str, ...] | None = ("",)
 Head = BoolHead | LabelHead | LabelSetHead | ChoiceHead
 
 
 class RowView:
     """Everything rules say about one text, computed once and shared by all heads."""
 
-    def __init__(self, task: Task, rules: Rules, text: str) -> None:
+    def __init__(
+        self, task: Task, rules: Rules, text: str, year_by_month: dict[int, int] | None = None
+    ) -> None:
         self.text = text
         self.dense: dict[str, float] = dict(rules.features(text))
         self.cands: dict[str, dict[str, Any]] = {}
@@ -46,7 +51,7 @@ class RowView:
         kinds = {f.kind for f in task.scored_fields}
         dates: dict[str, str] = {}
         if "date" in kinds:
-            dates, date_feats = date_candidates(text)
+            dates, date_feats = date_candidates(text, year_by_month)
             self.dense.update(date_feats)
         mention_text = rules.mention_text(text)
         for spec in task.scored_fields:
@@ -55,8 +60,13 @@ class RowView:
             elif spec.kind in ("int", "float"):
                 cands = rules.int_candidates(spec, text)
                 self.cands[spec.name] = dict(cands)
-                for name, value in cands.items():
+                names = sorted(cands)
+                for i, name in enumerate(names):
+                    value = cands[name]
                     self.dense[f"cand:{spec.name}:{name}={min(value, 6)}"] = 1.0
+                    for other in names[i + 1 :]:
+                        if cands[other] == value:
+                            self.dense[f"cand:{spec.name}:{name}=={other}"] = 1.0
             elif spec.kind == "label_set":
                 self.mentions[spec.name] = (
                     _offsets(rules.label_patterns(spec), mention_text),
@@ -82,6 +92,7 @@ class Pipeline:
         self.featurizer = featurizer
         self.heads = heads
         self.params = params
+        self.year_by_month = {int(k): int(v) for k, v in params.get("year_by_month", {}).items()}
 
     @classmethod
     def fit(
@@ -91,7 +102,8 @@ class Pipeline:
         if not labelled:
             raise UserError("the baseline needs labelled examples to train on")
         rules = rules_for(task)
-        views = [RowView(task, rules, ex.text) for ex in labelled]
+        year_by_month = _learn_years(task, labelled)
+        views = [RowView(task, rules, ex.text, year_by_month) for ex in labelled]
         texts = [ex.text for ex in labelled]
         feat = Featurizer.fit(texts, [v.dense for v in views], max_features)
         x = feat.transform(texts, [v.dense for v in views])
@@ -99,12 +111,18 @@ class Pipeline:
         for spec in task.scored_fields:
             golds = [ex.gold.get(spec.name) for ex in labelled if ex.gold is not None]
             heads[spec.name] = _fit_head(spec, x, golds, views, c)
-        params = {"c": c, "max_features": max_features, "rules": rules.name, "rows": len(texts)}
+        params = {
+            "c": c,
+            "max_features": max_features,
+            "rules": rules.name,
+            "rows": len(texts),
+            "year_by_month": {str(k): v for k, v in year_by_month.items()},
+        }
         return cls(task, feat, heads, params)
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, tuple[Any, float]]]:
         """Per row, each field's value and confidence (``name`` gets a heuristic headline)."""
-        views = [RowView(self.task, self.rules, t) for t in texts]
+        views = [RowView(self.task, self.rules, t, self.year_by_month) for t in texts]
         x = self.featurizer.transform(texts, [v.dense for v in views])
         rows: list[dict[str, tuple[Any, float]]] = [{} for _ in texts]
         for spec in self.task.fields:
@@ -112,7 +130,9 @@ class Pipeline:
             if isinstance(head, LabelSetHead):
                 preds = head.predict(x, [v.mentions[spec.name] for v in views])
             elif isinstance(head, ChoiceHead):
-                preds = head.predict(x, [v.cands[spec.name] for v in views])
+                preds = head.predict(
+                    x, [v.cands[spec.name] for v in views], [v.dense for v in views]
+                )
             elif head is not None:
                 preds = head.predict(x)
             else:
@@ -139,14 +159,16 @@ class Pipeline:
             "heads": heads_meta,
         }
         (out_dir / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
-        np.savez_compressed(out_dir / WEIGHTS_FILE, **arrays)
+        np.savez_compressed(out_dir / WEIGHTS_FILE, **arrays)  # type: ignore[arg-type]
         return out_dir
 
     @classmethod
     def load(cls, task: Task, model_dir: Path) -> Pipeline:
         meta, arrays = _read(model_dir)
         if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise UserError(f"{model_dir} is not an extractbench baseline model (version {VERSION})")
+            raise UserError(
+                f"{model_dir} is not an extractbench baseline model (version {VERSION})"
+            )
         fields = [[f.name, f.kind] for f in task.fields]
         if meta.get("fields") != fields:
             raise UserError(
@@ -203,12 +225,32 @@ def _fit_head(
         return LabelSetHead.fit(spec, x, golds, [v.mentions[spec.name] for v in views], c)
     if spec.kind == "date":
         clean = [str(g)[:10] if g else None for g in golds]
-        return ChoiceHead.fit(x, clean, [v.cands[spec.name] for v in views], c, literals=False)
+        return ChoiceHead.fit(
+            x, clean, [v.cands[spec.name] for v in views], c, literals=False,
+            dense=[v.dense for v in views], prefix="date:",
+        )  # fmt: skip
     if spec.kind in ("int", "float"):
         cast = int if spec.kind == "int" else float
         clean = [_num(g, cast) for g in golds]
-        return ChoiceHead.fit(x, clean, [v.cands[spec.name] for v in views], c, literals=True)
+        return ChoiceHead.fit(
+            x, clean, [v.cands[spec.name] for v in views], c, literals=True,
+            dense=[v.dense for v in views], prefix=INT_PREFIX,
+        )  # fmt: skip
     return LabelHead.fit(x, [str(g) if g is not None else "" for g in golds], c)
+
+
+def _learn_years(task: Task, examples: Sequence[Example]) -> dict[int, int]:
+    """For headers that give a month but no year: the year most often right in training."""
+    date_fields = [f.name for f in task.scored_fields if f.kind == "date"]
+    if not date_fields:
+        return {}
+    votes: dict[int, Counter[int]] = {}
+    for ex in examples:
+        month = header_month_without_year(ex.text)
+        gold = str((ex.gold or {}).get(date_fields[0]) or "")
+        if month and re.match(r"(?:19|20)\d\d-", gold):
+            votes.setdefault(month, Counter())[int(gold[:4])] += 1
+    return {m: c.most_common(1)[0][0] for m, c in votes.items()}
 
 
 def _num(value: Any, cast: type) -> Any:

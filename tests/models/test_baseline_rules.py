@@ -1,0 +1,58 @@
+"""The baseline's hand-written rules: dates relative to a header, counts, places."""
+
+from __future__ import annotations
+
+from extractbench.models.baseline._dates import date_candidates
+from extractbench.models.baseline._isaf import IsafRules, count_candidates
+from extractbench.tasks.isaf import ISAF
+
+HEAD = "KABUL, Afghanistan (Jan. 25, 2013)\n"  # a Friday
+
+
+def test_relative_dates_resolve_against_the_header() -> None:
+    cands, feats = date_candidates(HEAD + "A force detained a man in Logar yesterday.")
+    assert cands["header"] == "2013-01-25"
+    assert cands["anchor"] == "2013-01-24"
+    assert feats["date:first_cue_yesterday"] == 1.0
+    cands, _ = date_candidates(HEAD + "A force detained a man in Logar Tuesday.")
+    assert cands["anchor"] == cands["weekday"] == "2013-01-22"
+    cands, _ = date_candidates(HEAD + "The force confirmed the capture on Jan. 20.")
+    assert cands["body"] == "2013-01-20"
+
+
+def test_header_without_year_uses_learned_year() -> None:
+    text = "KABUL, Afghanistan (Feb. 15)\nA force detained a man today."
+    assert date_candidates(text)[0] == {}
+    assert date_candidates(text, {2: 2012})[0]["header"] == "2012-02-15"
+
+
+def test_vague_quantities_follow_the_annotation_rules() -> None:
+    def captured(sentence: str) -> int:
+        return count_candidates(sentence, "capture")["people_first"]
+
+    assert captured("The force detained several suspected insurgents.") == 3
+    assert captured("The force detained numerous suspected insurgents.") == 4
+    assert captured("The force detained a large number of insurgents.") == 5
+    assert captured("The force detained suspected insurgents.") == 2
+    assert captured("The force detained a Taliban leader and two suspected insurgents.") == 3
+
+
+def test_leaders_targets_and_facilitators() -> None:
+    text = "A force captured a Taliban leader and a facilitator in Khost."
+    counts = count_candidates(text, "capture")
+    assert counts["people_first"] == 2 and counts["leaders_first"] == 1
+    aimed = "A force detained two men during an operation to arrest a Haqqani leader."
+    assert count_candidates(aimed, "capture")["people_first"] == 2
+    assert count_candidates(aimed, "capture")["leaders_first"] == 0
+    mixed = "The patrol killed several insurgents and detained one suspected insurgent."
+    assert count_candidates(mixed, "kill")["people_first"] == 3
+    assert count_candidates(mixed, "capture")["people_first"] == 1
+
+
+def test_gazetteer_finds_provinces_from_districts() -> None:
+    rules = IsafRules()
+    hints = rules.label_hints(ISAF.field("province"))
+    assert any(p.search("in Zharay district") for p in hints["kandahar"])
+    strong = rules.label_patterns(ISAF.field("province"))
+    assert any(p.search("in Paktia province") for p in strong["paktya"])
+    assert "kabul" not in rules.mention_text("KABUL, Afghanistan (May 1)").lower()

@@ -1,0 +1,25 @@
+"""Run in a child process by the resume tests: predict ``N`` docs against ``URL`` into
+``PROJECT``, so the test can kill it mid-run (``python -m tests.runner.child_predict``)."""
+
+from __future__ import annotations
+
+import sys
+
+from extractbench.models import create_model
+from extractbench.runner import RunSettings, run_model
+from extractbench.store import Store
+from extractbench.tasks import load_task
+from tests.runner.helpers import docs
+
+
+def main() -> None:
+    url, project, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    model = create_model("openai/fake-model", load_task("isaf"), {"base_url": url})
+    with Store(project) as store:
+        run_model(model, docs(n), store, label="m", run_id=None,
+                  settings=RunSettings(concurrency=4))
+    print("finished", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Fixtures for runner tests: the fake OpenAI server, a store and the ISAF task."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from extractbench.store import Store
+from extractbench.tasks import Task, load_task
+from tests.fakes.openai_server import fake_openai  # noqa: F401 - re-exported fixture
+
+
+@pytest.fixture
+def isaf() -> Task:
+    return load_task("isaf")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "project") as s:
+        yield s

@@ -1,0 +1,71 @@
+"""``load_task``: built-in names, ``module:attr`` and ``file.py[:attr]``; bad specs are
+UserErrors with a one-line message, never tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extractbench.errors import UserError
+from extractbench.tasks import Task, load_task
+from extractbench.tasks.isaf import ISAF
+
+RECALLS_FILE = Path(__file__).resolve().parents[2] / "examples" / "recalls" / "task.py"
+
+
+def test_builtin_name_and_module_attr_and_instance() -> None:
+    assert load_task("isaf") is ISAF
+    assert load_task("extractbench.tasks.isaf:ISAF") is ISAF
+    assert load_task(ISAF) is ISAF
+
+
+@pytest.mark.parametrize("spec", [f"{RECALLS_FILE}:RECALLS", str(RECALLS_FILE)])
+def test_file_spec_with_and_without_attr(spec: str) -> None:
+    task = load_task(spec)
+    assert isinstance(task, Task) and task.name == "recalls"
+    assert task.field("hazard").metric == "set_equal"
+
+
+def test_relative_file_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(RECALLS_FILE.parents[2])
+    assert load_task("examples/recalls/task.py:RECALLS").name == "recalls"
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "user_task.py"
+    path.write_text(
+        "from pydantic import BaseModel\nfrom extractbench.tasks import Task\n"
+        "class Out(BaseModel):\n    x: int\n" + body,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nope", "unknown task 'nope'"),
+        ("no/such/task.py", "task file not found"),
+        ("no/such/task.py:TASK", "task file not found"),
+        ("no_such_module_for_extractbench:TASK", "cannot import task module"),
+        ("extractbench.tasks.isaf:MISSING", "is not an extractbench Task"),
+        ("extractbench.tasks.isaf:PROVINCES", "is not an extractbench Task"),
+        (f"{RECALLS_FILE}:RecallNotice", "is not an extractbench Task"),
+    ],
+)
+def test_bad_specs_raise_user_error(spec: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        load_task(spec)
+
+
+def test_file_with_two_tasks_needs_an_attr(tmp_path: Path) -> None:
+    path = _write(tmp_path, "A = Task.from_model('a', Out)\nB = Task.from_model('b', Out)\n")
+    with pytest.raises(UserError, match="defines 2 tasks"):
+        load_task(str(path))
+    assert load_task(f"{path}:B").name == "b"
+
+
+def test_file_with_no_task(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="defines 0 tasks"):
+        load_task(str(_write(tmp_path, "")))

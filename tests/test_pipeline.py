@@ -1,0 +1,86 @@
+"""The loop through the Python API: imports, cross-validation, a user's own task."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from extractbench.config import ImportConfig, ModelConfig, ProjectConfig
+from extractbench.data import load_examples
+from extractbench.pipeline import run_project
+from extractbench.store import Store
+from extractbench.tasks import load_task
+
+ISAF = load_task("isaf")
+
+
+def test_imported_predictions_sit_beside_our_models(tmp_path: Path) -> None:
+    examples = load_examples(ISAF, "sample").examples[:30]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps({"id": e.id, "text": e.text, **e.gold}) + "\n" for e in examples))
+    perfect = tmp_path / "perfect.jsonl"
+    perfect.write_text("".join(json.dumps({"id": e.id, "output": json.dumps(e.gold)}) + "\n" for e in examples))
+    dicts = tmp_path / "published.jsonl"
+    dicts.write_text(
+        "".join(
+            json.dumps({"text": e.text, "predictions": {"echo": json.dumps(e.gold), "junk": "1"}}) + "\n"
+            for e in examples
+        )
+    )
+    cfg = ProjectConfig(
+        data={"train": None, "test": str(gold)},
+        models=[],
+        imports=[
+            ImportConfig(path=str(perfect), name="perfect", kind="finetune"),
+            ImportConfig(path=str(dicts), kinds={"echo": "api"}),
+        ],
+        bootstrap=50,
+        output=str(tmp_path / "out"),
+        base_dir=tmp_path,
+    )
+    result = run_project(cfg, quiet=True)
+    by_label = {r.label: r for r in result.results}
+    assert set(by_label) == {"perfect", "echo", "junk"}
+    assert by_label["perfect"].scores["reference"].aggregate == 100
+    assert by_label["echo"].kind == "api"
+    assert by_label["junk"].scores["reference"].aggregate == 0
+    assert by_label["junk"].scores["reference"].validity["not_object"] == 30
+    assert result.report_path.is_file()
+    with Store(tmp_path / "out") as store:
+        assert {m["label"] for m in store.models()} == {"perfect", "echo", "junk"}
+
+
+def test_cross_validation_predicts_every_row_out_of_fold(tmp_path: Path) -> None:
+    cfg = ProjectConfig(
+        data={"train": "sample", "cv": 3, "limit": 90},
+        models=[ModelConfig(spec="baseline/auto", name="baseline")],
+        bootstrap=0,
+        output=str(tmp_path / "out"),
+        base_dir=tmp_path,
+    )
+    result = run_project(cfg, quiet=True)
+    (res,) = result.results
+    assert len(res.outputs) == 90 and all(o is not None for o in res.outputs)
+    with Store(tmp_path / "out") as store:
+        runs = store.runs("baseline")
+        assert len(runs) == 3
+        assert sum(r["n_examples"] for r in runs) == 90
+    trained = sorted(p.name for p in (tmp_path / "out" / "models").iterdir())
+    assert len(trained) == 3  # one model per fold, none trained on its own test rows
+
+
+def test_rerun_recomputes_nothing(tmp_path: Path) -> None:
+    cfg = ProjectConfig(
+        data={"train": "sample", "limit": 60},
+        bootstrap=0,
+        output=str(tmp_path / "out"),
+        base_dir=tmp_path,
+    )
+    first = run_project(cfg, quiet=True)
+    with Store(tmp_path / "out") as store:
+        stamps = {r["key"]: r["created_at"] for r in store.db.execute("SELECT key, created_at FROM predictions")}
+    second = run_project(cfg, quiet=True)
+    assert first.results[0].outputs == second.results[0].outputs
+    with Store(tmp_path / "out") as store:
+        again = {r["key"]: r["created_at"] for r in store.db.execute("SELECT key, created_at FROM predictions")}
+    assert again == stamps
