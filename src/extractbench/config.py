@@ -42,9 +42,10 @@ class PriceConfig(_Strict):
 
 class ModelConfig(_Strict):
     """One model: ``spec`` is ``provider/name``; ``provider/auto`` trains a trainable
-    backend (e.g. ``baseline/auto``) on the train split first."""
+    backend (e.g. ``baseline/auto``) on the train split first. With ``name`` alone, the
+    spec is the one ``extractbench finetune`` registered under that name in the store."""
 
-    spec: str
+    spec: str = ""
     name: str | None = None
     kind: ModelKindName | None = None
     options: dict[str, Any] = Field(default_factory=dict)
@@ -54,6 +55,12 @@ class ModelConfig(_Strict):
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0)
     price: PriceConfig | None = None
+
+    @model_validator(mode="after")
+    def _spec_or_name(self) -> ModelConfig:
+        if not self.spec and not self.name:
+            raise ValueError("a model needs a spec (provider/name) or a registered name")
+        return self
 
     @property
     def label(self) -> str:
@@ -106,7 +113,7 @@ class ProjectConfig(_Strict):
 
     @property
     def output_dir(self) -> Path:
-        return Path(self.resolve(self.output) or ".extractbench")
+        return Path(self.resolve(self.output) or ".extractbench").resolve()
 
 
 def default_config(base_dir: Path | None = None) -> ProjectConfig:

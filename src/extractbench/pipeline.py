@@ -193,6 +193,25 @@ def _rows_stats(rows: list[PredictionRow]) -> dict[str, float]:
     return stats
 
 
+def _with_registered_specs(models: list[ModelConfig], store: Store) -> list[ModelConfig]:
+    """Fill in the spec of models listed by name alone from the store's registered models
+    (what ``extractbench finetune`` recorded), so a config need not repeat adapter paths."""
+    registered = {m["label"]: m for m in store.models()}
+    out = []
+    for mc in models:
+        if not mc.spec:
+            found = registered.get(mc.label)
+            if found is None:
+                known = ", ".join(sorted(registered)) or "none yet"
+                raise UserError(
+                    f"model '{mc.label}' has no spec and is not registered in {store.path}",
+                    hint=f"give it a spec, or run extractbench finetune first (registered: {known})",
+                )
+            mc = mc.model_copy(update={"spec": found["spec"], "kind": mc.kind or found["kind"]})
+        out.append(mc)
+    return out
+
+
 def run_project(
     config: ProjectConfig, *, console: Console | None = None, quiet: bool = False
 ) -> ProjectResult:
@@ -218,7 +237,7 @@ def run_project(
     golds = [ex.gold or {} for ex in test.examples]
     results: list[ModelResult] = []
     progress = None if quiet else make_progress()
-    for mc in config.models:
+    for mc in _with_registered_specs(config.models, store):
         provider = mc.spec.split("/", 1)[0]
         trainable = mc.spec.endswith("/auto")
         kind = mc.kind or get_backend(provider).kind
@@ -233,9 +252,7 @@ def run_project(
                     train=fold_train, kind=kind, config={"cv_fold": i, **mc.model_dump()},
                     progress=progress,
                 )
-                # Rows come back in example order; texts repeated within a fold share
-                # one stored row (and its example_id), so pair them by position.
-                by_id.update({ex.id: r for ex, r in zip(fold_test, rows, strict=True)})
+                by_id.update({r.example_id: r for r in rows})
             rows = [by_id[ex.id] for ex in test.examples]
         else:
             spec = _trained_spec(mc, task, train, out_dir / "models", console) if trainable else mc.spec

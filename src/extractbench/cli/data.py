@@ -80,7 +80,11 @@ def check(
 
 
 @data_app.command("audit")
-def audit(task: str = TASK, data: str = DATA) -> None:
+def audit(
+    task: str = TASK,
+    data: str = DATA,
+    as_json: bool = typer.Option(False, "--json", help="Print the issues as JSON."),
+) -> None:
     """List label quirks: values outside the schema, ';'-joined values, aliases, types."""
     from extractbench.data import load_examples
     from extractbench.scoring import audit_labels
@@ -88,12 +92,20 @@ def audit(task: str = TASK, data: str = DATA) -> None:
 
     task_obj = load_task(task)
     issues = audit_labels(task_obj, load_examples(task_obj, data).examples)
+    if as_json:
+        print_json([issue.to_json() for issue in issues])
+        return
     table = Table(title=f"{len(issues)} label issues", title_justify="left")
-    for column in ("example", "field", "value", "problem"):
+    for column in ("field", "problem", "value", "rows", "fix", "examples"):
         table.add_column(column)
     for issue in issues:
         table.add_row(
-            str(issue.example_id), issue.field, repr(issue.value), issue.problem
+            issue.field,
+            issue.kind,
+            issue.value,
+            str(issue.count),
+            issue.suggestion or "",
+            ", ".join(issue.example_ids[:3]),
         )
     console.print(table)
 

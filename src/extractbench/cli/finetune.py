@@ -1,9 +1,101 @@
-"""``extractbench finetune`` and ``extractbench serve`` (wired once their stages exist)."""
+"""``extractbench finetune`` and ``extractbench serve``: make models, then put them online.
+
+``finetune`` takes any mix of local (LoRA/QLoRA) and hosted configs; a config that names
+a ``provider`` is a hosted job. Every config is validated before the first one trains, so
+a typo in the last file fails in a second, not after hours. Each finished model is
+registered in the project's store under its ``name``, so ``extractbench run`` can list it
+by name alone.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
+import yaml
+
+from extractbench.cli._common import err_console
+from extractbench.errors import UserError
+
+PROJECT = typer.Option(
+    Path(".extractbench"), "--project", help="Store directory the models are registered in."
+)
+
+
+def _is_hosted(path: Path) -> bool:
+    from extractbench.finetune.hosted import is_hosted_config
+
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {exc}") from exc
+    return is_hosted_config(data)
+
+
+def finetune(
+    configs: list[Path] = typer.Argument(..., help="Fine-tuning YAML file(s), run in order."),
+    project: Path = PROJECT,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Fine-tune one model per config (local LoRA/QLoRA or a hosted job) and register each."""
+    from extractbench.finetune.config import load_config
+    from extractbench.finetune.hosted import load_hosted_config, run_hosted_finetune
+    from extractbench.finetune.local import check_unique, run_finetune
+    from extractbench.store import Store
+
+    hosted = {path: _is_hosted(path) for path in configs}
+    loaded = {
+        path: load_hosted_config(path) if hosted[path] else load_config(path) for path in configs
+    }
+    check_unique([(path, cfg) for path, cfg in loaded.items() if not hosted[path]])
+    for index, (path, cfg) in enumerate(loaded.items(), 1):
+        if not quiet:
+            err_console.print(f"[bold][{index}/{len(loaded)}][/] {path}")
+        if hosted[path]:
+            result: Any = run_hosted_finetune(cfg, progress=not quiet, console=err_console)
+            note = f"hosted job {result.job_id} on {result.provider}"
+        else:
+            result = run_finetune(cfg, progress=not quiet)
+            note = f"LoRA of {result.base_model}; run card in {result.output_dir}"
+        with Store(project) as store:
+            store.register_model(result.label, result.spec, result.kind, note=note)
+        print(json.dumps({"label": result.label, "spec": result.spec, "kind": result.kind}))
+
+
+def serve(
+    base: str = typer.Option(..., "--base", help="Base model: a local folder or a Hub name."),
+    adapter: list[str] = typer.Option(
+        None, "--adapter", help="A LoRA adapter as NAME=DIR (repeatable)."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    max_batch_size: int = typer.Option(8, "--max-batch-size", min=1),
+    batch_window_ms: float = typer.Option(15.0, "--batch-window-ms", min=0.0),
+    base_name: str | None = typer.Option(None, "--name", help="Model name of the bare base."),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ..."),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Tokenizer folder."),
+) -> None:
+    """Serve a base model and its LoRA adapters behind one OpenAI-compatible endpoint."""
+    from extractbench.serve import parse_adapters
+    from extractbench.serve import serve as run_server
+
+    run_server(
+        host,
+        port,
+        base,
+        parse_adapters(adapter or []),
+        max_batch_size=max_batch_size,
+        batch_window_ms=batch_window_ms,
+        base_name=base_name,
+        device=device,
+        tokenizer=tokenizer,
+    )
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("finetune")(finetune)
+    app.command("serve")(serve)

@@ -325,6 +325,19 @@ def _trained_tokens(
     return int(mean * steps * config.batch_size * config.grad_accumulation)
 
 
+def check_unique(configs: Sequence[tuple[Path, FinetuneConfig]]) -> None:
+    """Refuse configs that would overwrite each other's adapter or share a store label."""
+    seen: dict[tuple[str, str], Path] = {}
+    for path, config in configs:
+        for key in (("output_dir", str(config.output_dir)), ("name", config.label)):
+            if key in seen:
+                raise UserError(
+                    f"{path} and {seen[key]} share the same {key[0]} '{key[1]}'",
+                    hint="give each config its own output_dir and name",
+                )
+            seen[key] = Path(path)
+
+
 def finetune_many(config_paths: Sequence[Path], *, progress: bool = True) -> list[FinetuneResult]:
     """Run several fine-tunes one after another.
 
@@ -334,15 +347,7 @@ def finetune_many(config_paths: Sequence[Path], *, progress: bool = True) -> lis
     if not config_paths:
         raise UserError("no fine-tuning config given")
     configs = [load_config(path) for path in config_paths]
-    seen: dict[tuple[str, str], Path] = {}
-    for path, config in zip(config_paths, configs, strict=True):
-        for key in (("output_dir", config.output_dir), ("name", config.label)):
-            if key in seen:
-                raise UserError(
-                    f"{path} and {seen[key]} share the same {key[0]} '{key[1]}'",
-                    hint="give each config its own output_dir and name",
-                )
-            seen[key] = Path(path)
+    check_unique(list(zip(config_paths, configs, strict=True)))
     results = []
     for index, config in enumerate(configs, 1):
         _log(f"[{index}/{len(configs)}] {config.source}", progress)

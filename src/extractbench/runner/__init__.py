@@ -86,6 +86,9 @@ def run_model(
                 # after it instead of counting it as speed.
                 first = False
                 progress.reset(task_id, total=len(examples), completed=n, rate="")
+                # reset() clears the finished time; update() sets it again when all are
+                # done, so a fully cached model's clock stops instead of running on.
+                progress.update(task_id, completed=n)
                 return
             progress.advance(task_id, n)
             speed = next(t.speed for t in progress.tasks if t.id == task_id)

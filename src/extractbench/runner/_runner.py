@@ -204,5 +204,9 @@ async def run_model_async(
     finally:
         for timer in timers:
             timer.cancel()
-    rows = [done[k] for k in keys]
+    # Repeated texts share one stored row; each example still gets a row with its own id.
+    rows = [
+        done[k] if done[k].example_id == ex.id else replace(done[k], example_id=ex.id)
+        for k, ex in zip(keys, examples, strict=True)
+    ]
     return RunOutcome(rows, len(items), cached, failed, time.perf_counter() - started)

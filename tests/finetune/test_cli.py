@@ -1,0 +1,85 @@
+"""``extractbench finetune`` then ``extractbench run`` listing the fine-tune by name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from extractbench.cli import main
+from extractbench.store import Store
+from extractbench.tasks import Example
+from tests.finetune.conftest import MINI_TASK_SPEC
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.slow
+def test_finetune_registers_the_adapter_and_run_finds_it_by_name(
+    tiny_dir: Path,
+    train_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = {
+        "base_model": str(tiny_dir), "task": MINI_TASK_SPEC, "train": str(train_file),
+        "output_dir": "runs/mini", "name": "mini-lora", "max_steps": 2, "batch_size": 4,
+        "lora": {"r": 4, "alpha": 8}, "post_check_examples": 1,
+    }  # fmt: skip
+    (tmp_path / "ft.yaml").write_text(yaml.safe_dump(config))
+    code, out, err = cli(capsys, "finetune", "ft.yaml", "--quiet")
+    assert code == 0, err
+    printed = json.loads(out.strip().splitlines()[-1])
+    assert printed["label"] == "mini-lora" and printed["kind"] == "finetune"
+    with Store(tmp_path / ".extractbench") as store:
+        (registered,) = store.models()
+    assert registered["label"] == "mini-lora" and registered["spec"] == printed["spec"]
+
+    project = {
+        "task": MINI_TASK_SPEC,
+        "data": {"train": str(train_file), "test": str(train_file)},
+        "models": [{"name": "mini-lora", "options": {"max_tokens": 8}}],
+        "bootstrap": 0,
+    }
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(project))
+    code, out, err = cli(capsys, "run", "-c", "run.yaml", "--quiet")
+    assert code == 0, err
+    assert Path(out.strip().splitlines()[-1]).is_file()
+    with Store(tmp_path / ".extractbench") as store:
+        (run,) = store.runs("mini-lora")
+    assert run["spec"] == printed["spec"] and run["kind"] == "finetune"
+
+
+def test_run_with_an_unregistered_name_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], examples: list[Example]
+) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"id": e.id, "text": e.text, **(e.gold or {})}) + "\n"
+                            for e in examples))  # fmt: skip
+    project = {"task": MINI_TASK_SPEC, "data": {"train": str(data)}, "models": [{"name": "nope"}]}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(project))
+    code, _, err = cli(capsys, "run", "-c", str(tmp_path / "run.yaml"), "--quiet")
+    assert code == 2
+    assert "'nope' has no spec and is not registered" in err and "Traceback" not in err
+
+
+def test_finetune_checks_every_config_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.yaml").write_text("base_model: x\ntrain: sample\noutput_dir: o\nbogus_key: 1\n")
+    code, _, err = cli(capsys, "finetune", str(tmp_path / "missing.yaml"), str(tmp_path / "bad.yaml"))
+    assert code == 2 and "config file not found" in err
+    code, _, err = cli(capsys, "finetune", str(tmp_path / "bad.yaml"))
+    assert code == 2 and "bogus_key" in err and "Traceback" not in err
