@@ -77,12 +77,19 @@ class ImportConfig(_Strict):
     kinds: dict[str, ModelKindName] = Field(default_factory=dict)
 
 
+DEFAULT_MODELS = (
+    ModelConfig(spec="baseline/auto", name="baseline"),
+    # The same trained model, allowed to say "unknown" below 0.5 confidence: the strict
+    # profile scores it on what it answers and reports coverage beside it.
+    ModelConfig(spec="baseline/auto", name="baseline-abstain", options={"abstain": True}),
+)
+"""The offline main job's models: the embedded extractor, guessing and abstaining."""
+
+
 class ProjectConfig(_Strict):
     task: str = "isaf"
     data: DataConfig = Field(default_factory=DataConfig)
-    models: list[ModelConfig] = Field(
-        default_factory=lambda: [ModelConfig(spec="baseline/auto", name="baseline")]
-    )
+    models: list[ModelConfig] = Field(default_factory=lambda: list(DEFAULT_MODELS))
     imports: list[ImportConfig] = Field(default_factory=list)
     profiles: list[str] = Field(default_factory=lambda: ["reference", "strict"])
     bootstrap: int = Field(1000, ge=0)

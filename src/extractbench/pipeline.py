@@ -89,8 +89,13 @@ def _trained_spec(
 ) -> str:
     """Resolve ``provider/auto`` by training once per (train data, options) and caching."""
     provider = mc.spec.split("/", 1)[0]
-    tag = content_hash({"train": fingerprint_examples(train), "options": mc.options})[:12]
-    out = models_dir / f"{mc.label.replace('/', '_')}-{tag}"
+    cls = get_backend(provider)
+    wanted = getattr(cls, "training_options", frozenset())
+    options = {k: v for k, v in mc.options.items() if k in wanted}
+    tag = content_hash({"train": fingerprint_examples(train), "options": options})[:12]
+    # Keyed by provider, data and training options only: two configured models that
+    # differ in prediction options (e.g. abstention) share one trained model.
+    out = models_dir / f"{provider}-{tag}"
     if not (out / ".complete").exists():
         tmp = out.with_name(out.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)

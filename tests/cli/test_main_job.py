@@ -45,7 +45,9 @@ def test_run_without_arguments_writes_a_report(tmp_path: Path, monkeypatch: pyte
     assert report.is_file() and report.name == "report.html"
     assert report.is_relative_to(tmp_path / ".extractbench")
     html = report.read_text()
-    assert "baseline" in html
+    assert "baseline" in html and "baseline-abstain" in html
+    # the guessing and the abstaining model share one trained model
+    assert len(list((tmp_path / ".extractbench" / "models").iterdir())) == 1
     # a second run reuses the trained model and every cached prediction
     code, out2, _ = cli(capsys, "run", "--quiet", "--bootstrap", "0")
     assert code == 0 and Path(out2.strip().splitlines()[-1]).is_file()

@@ -83,3 +83,10 @@ def test_finetune_checks_every_config_before_training(
     assert code == 2 and "config file not found" in err
     code, _, err = cli(capsys, "finetune", str(tmp_path / "bad.yaml"))
     assert code == 2 and "bogus_key" in err and "Traceback" not in err
+
+
+def test_serve_rejects_a_bad_adapter_before_loading_anything(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = cli(capsys, "serve", "--base", "no/such/model", "--adapter", "oops")
+    assert code == 2 and "bad --adapter 'oops'" in err and "NAME=DIR" in err

@@ -44,20 +44,26 @@ def run(
     if cfg.data.cv is not None and cfg.data.cv < 2:
         raise UserError("--cv needs K >= 2")
     result = run_project(cfg, console=err_console, quiet=quiet)
-    table = Table(title=f"{result.task.name}: {len(result.test)} rows", title_justify="left")
-    table.add_column("model")
+    table = Table(
+        title=f"{result.task.name}: {len(result.test)} rows (95% CI)", title_justify="left"
+    )
+    table.add_column("model", no_wrap=True)
     table.add_column("kind")
     for profile in cfg.profiles:
-        table.add_column(profile, justify="right")
-    table.add_column("valid JSON", justify="right")
+        table.add_column(profile, justify="right", no_wrap=True)
+    table.add_column("answered", justify="right")
+    table.add_column("valid", justify="right")
     for res in sorted(result.results, key=lambda r: -r.scores[cfg.profiles[0]].aggregate):
         ref = res.scores[cfg.profiles[0]]
         valid = ref.validity.get("ok", 0) / max(1, ref.rows)
         cells = []
         for profile in cfg.profiles:
             s = res.scores[profile]
-            cells.append(f"{s.aggregate:.2f} [{s.aggregate_ci[0]:.1f}, {s.aggregate_ci[1]:.1f}]")
-        table.add_row(res.label, res.kind, *cells, f"{valid:.0%}")
+            half = (s.aggregate_ci[1] - s.aggregate_ci[0]) / 2
+            cells.append(f"{s.aggregate:.2f} ±{half:.1f}" if half == half else f"{s.aggregate:.2f}")
+        covered = [v for s in res.scores.values() for v in s.coverage.values() if v == v]
+        answered = f"{sum(covered) / len(covered):.0%}" if covered else "-"
+        table.add_row(res.label, res.kind, *cells, answered, f"{valid:.0%}")
     err_console.print(table)
     err_console.print("report:", style="bold")
     print(result.report_path)

@@ -123,6 +123,13 @@ class TrainableModel(Model):
     """A model that can be trained from labelled examples into a directory."""
 
     trainable: ClassVar[bool] = True
+    training_options: ClassVar[frozenset[str]] = frozenset()
+    """Options consumed by :meth:`train`: they shape the saved model, so they key the
+    trained-model cache; every other option only affects prediction."""
+
+    def volatile_options(self) -> set[str]:
+        # Already part of the trained model's own fingerprint.
+        return set(self.training_options)
 
     @classmethod
     @abstractmethod

@@ -32,6 +32,7 @@ class BaselineModel(TrainableModel):
     kind: ClassVar[ModelKind] = "baseline"
     max_batch_size: ClassVar[int] = 256
     default_concurrency: ClassVar[int] = 1
+    training_options: ClassVar[frozenset[str]] = frozenset({"c", "max_features"})
 
     class Options(ModelOptions):
         abstain: bool = False
@@ -44,9 +45,6 @@ class BaselineModel(TrainableModel):
         self.model_dir = Path(name)
         self.pipeline = Pipeline.load(task, self.model_dir)
         self._fingerprint = fingerprint(self.model_dir)
-
-    def volatile_options(self) -> set[str]:
-        return {"c", "max_features"}
 
     def identity(self) -> dict[str, Any]:
         ident = super().identity()
