@@ -52,8 +52,20 @@ class ServerProcess:
     """The fake server in a child process; its log is read over HTTP."""
 
     def __init__(self, latency: float, p429: float, seed: int) -> None:
-        cmd = [sys.executable, "-m", "tests.fakes.openai_server", "--latency", str(latency),
-               "--p429", str(p429), "--retry-after", "0.2", "1.0", "--seed", str(seed)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.fakes.openai_server",
+            "--latency",
+            str(latency),
+            "--p429",
+            str(p429),
+            "--retry-after",
+            "0.2",
+            "1.0",
+            "--seed",
+            str(seed),
+        ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
@@ -77,8 +89,14 @@ def one_run(url: str, n: int, concurrency: int) -> tuple[float, dict[str, int]]:
         async def main() -> float:
             try:
                 start = time.perf_counter()
-                await run_model_async(model, exs, store, label="bench", run_id=None,
-                                      settings=RunSettings(concurrency=concurrency))
+                await run_model_async(
+                    model,
+                    exs,
+                    store,
+                    label="bench",
+                    run_id=None,
+                    settings=RunSettings(concurrency=concurrency),
+                )
                 return time.perf_counter() - start
             finally:
                 await model.aclose()
@@ -127,12 +145,20 @@ def scenario(name: str, args: argparse.Namespace, p429: float) -> dict[str, Any]
         if len(oks) != args.n or set(oks.values()) != {1}:
             problems.append(f"rep {rep}: {len(oks)} examples answered, counts {set(oks.values())}")
         n429 = sum(r["fault"] == "429" for r in log)
-        print(f"{name} rep {rep}: {wall:.2f}s ({wall / ideal:.2f}x ideal), "
-              f"{len(log)} requests, {n429} x 429", file=sys.stderr)
+        print(
+            f"{name} rep {rep}: {wall:.2f}s ({wall / ideal:.2f}x ideal), "
+            f"{len(log)} requests, {n429} x 429",
+            file=sys.stderr,
+        )
     med = statistics.median(walls)
-    return {"scenario": name, "walls_s": [round(w, 3) for w in walls], "median_s": round(med, 3),
-            "ideal_s": round(ideal, 3), "ratio_to_ideal": round(med / ideal, 3),
-            "problems": problems}
+    return {
+        "scenario": name,
+        "walls_s": [round(w, 3) for w in walls],
+        "median_s": round(med, 3),
+        "ideal_s": round(ideal, 3),
+        "ratio_to_ideal": round(med / ideal, 3),
+        "problems": problems,
+    }
 
 
 def main() -> None:
@@ -143,8 +169,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seq-sample", type=int, default=40)
     args = parser.parse_args()
-    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs",
-          file=sys.stderr)
+    print(
+        f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", file=sys.stderr
+    )
 
     server = ServerProcess(args.latency, 0.0, seed=0)
     try:
@@ -152,8 +179,11 @@ def main() -> None:
     finally:
         server.close()
     seq_total = per_request * args.n
-    print(f"sequential: {per_request * 1000:.1f} ms/request -> {seq_total:.1f}s for {args.n} "
-          f"(extrapolated from {args.seq_sample})", file=sys.stderr)
+    print(
+        f"sequential: {per_request * 1000:.1f} ms/request -> {seq_total:.1f}s for {args.n} "
+        f"(extrapolated from {args.seq_sample})",
+        file=sys.stderr,
+    )
 
     clean = scenario("clean", args, 0.0)
     clean["speedup_vs_sequential"] = round(seq_total / clean["median_s"], 1)
@@ -161,13 +191,18 @@ def main() -> None:
     result = {
         "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
-        "n": args.n, "latency_s": args.latency, "concurrency": args.concurrency,
+        "n": args.n,
+        "latency_s": args.latency,
+        "concurrency": args.concurrency,
         "sequential_s_per_request": round(per_request, 4),
         "sequential_extrapolated_s": round(seq_total, 1),
-        "clean": clean, "with_429": limited,
+        "clean": clean,
+        "with_429": limited,
         "targets_met": (
-            clean["ratio_to_ideal"] <= 1.25 and clean["speedup_vs_sequential"] >= 25
-            and limited["ratio_to_ideal"] <= 1.6 and not clean["problems"]
+            clean["ratio_to_ideal"] <= 1.25
+            and clean["speedup_vs_sequential"] >= 25
+            and limited["ratio_to_ideal"] <= 1.6
+            and not clean["problems"]
             and not limited["problems"]
         ),
     }

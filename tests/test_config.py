@@ -12,7 +12,8 @@ def test_default_config_is_the_offline_main_job(tmp_path: Path) -> None:
     cfg = default_config(tmp_path)
     assert cfg.task == "isaf" and cfg.data.train == "sample"
     assert [(m.label, m.spec) for m in cfg.models] == [
-        ("baseline", "baseline/auto"), ("baseline-abstain", "baseline/auto")
+        ("baseline", "baseline/auto"),
+        ("baseline-abstain", "baseline/auto"),
     ]
     assert cfg.models[1].options == {"abstain": True}
     assert cfg.output_dir == tmp_path / ".extractbench"

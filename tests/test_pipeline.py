@@ -17,13 +17,18 @@ ISAF = load_task("isaf")
 def test_imported_predictions_sit_beside_our_models(tmp_path: Path) -> None:
     examples = load_examples(ISAF, "sample").examples[:30]
     gold = tmp_path / "gold.jsonl"
-    gold.write_text("".join(json.dumps({"id": e.id, "text": e.text, **e.gold}) + "\n" for e in examples))
+    gold.write_text(
+        "".join(json.dumps({"id": e.id, "text": e.text, **e.gold}) + "\n" for e in examples)
+    )
     perfect = tmp_path / "perfect.jsonl"
-    perfect.write_text("".join(json.dumps({"id": e.id, "output": json.dumps(e.gold)}) + "\n" for e in examples))
+    perfect.write_text(
+        "".join(json.dumps({"id": e.id, "output": json.dumps(e.gold)}) + "\n" for e in examples)
+    )
     dicts = tmp_path / "published.jsonl"
     dicts.write_text(
         "".join(
-            json.dumps({"text": e.text, "predictions": {"echo": json.dumps(e.gold), "junk": "1"}}) + "\n"
+            json.dumps({"text": e.text, "predictions": {"echo": json.dumps(e.gold), "junk": "1"}})
+            + "\n"
             for e in examples
         )
     )
@@ -78,9 +83,15 @@ def test_rerun_recomputes_nothing(tmp_path: Path) -> None:
     )
     first = run_project(cfg, quiet=True)
     with Store(tmp_path / "out") as store:
-        stamps = {r["key"]: r["created_at"] for r in store.db.execute("SELECT key, created_at FROM predictions")}
+        stamps = {
+            r["key"]: r["created_at"]
+            for r in store.db.execute("SELECT key, created_at FROM predictions")
+        }
     second = run_project(cfg, quiet=True)
     assert first.results[0].outputs == second.results[0].outputs
     with Store(tmp_path / "out") as store:
-        again = {r["key"]: r["created_at"] for r in store.db.execute("SELECT key, created_at FROM predictions")}
+        again = {
+            r["key"]: r["created_at"]
+            for r in store.db.execute("SELECT key, created_at FROM predictions")
+        }
     assert again == stamps

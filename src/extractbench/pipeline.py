@@ -90,7 +90,7 @@ def _trained_spec(
     """Resolve ``provider/auto`` by training once per (train data, options) and caching."""
     provider = mc.spec.split("/", 1)[0]
     cls = get_backend(provider)
-    wanted = getattr(cls, "training_options", frozenset())
+    wanted: frozenset[str] = getattr(cls, "training_options", frozenset())
     options = {k: v for k, v in mc.options.items() if k in wanted}
     tag = content_hash({"train": fingerprint_examples(train), "options": options})[:12]
     # Keyed by provider, data and training options only: two configured models that
@@ -150,7 +150,12 @@ def predict(
     status = "failed"
     try:
         outcome = run_model(
-            model, examples, store, label=label, run_id=run_id, settings=settings,
+            model,
+            examples,
+            store,
+            label=label,
+            run_id=run_id,
+            settings=settings,
             progress=progress,
         )
         status = "finished"
@@ -210,7 +215,7 @@ def _with_registered_specs(models: list[ModelConfig], store: Store) -> list[Mode
                 known = ", ".join(sorted(registered)) or "none yet"
                 raise UserError(
                     f"model '{mc.label}' has no spec and is not registered in {store.path}",
-                    hint=f"give it a spec, or run extractbench finetune first (registered: {known})",
+                    hint=f"give it a spec or run extractbench finetune (registered: {known})",
                 )
             mc = mc.model_copy(update={"spec": found["spec"], "kind": mc.kind or found["kind"]})
         out.append(mc)
@@ -253,18 +258,37 @@ def run_project(
                 spec = _trained_spec(mc, task, fold_train, out_dir / "models", console)
                 model = create_model(spec, task, _model_options(mc, True))
                 rows = predict(
-                    model, fold_test, store, test, label=mc.label, settings=settings,
-                    train=fold_train, kind=kind, config={"cv_fold": i, **mc.model_dump()},
+                    model,
+                    fold_test,
+                    store,
+                    test,
+                    label=mc.label,
+                    settings=settings,
+                    train=fold_train,
+                    kind=kind,
+                    config={"cv_fold": i, **mc.model_dump()},
                     progress=progress,
                 )
                 by_id.update({r.example_id: r for r in rows})
             rows = [by_id[ex.id] for ex in test.examples]
         else:
-            spec = _trained_spec(mc, task, train, out_dir / "models", console) if trainable else mc.spec
+            spec = (
+                _trained_spec(mc, task, train, out_dir / "models", console)
+                if trainable
+                else mc.spec
+            )
             model = create_model(spec, task, _model_options(mc, trainable))
             rows = predict(
-                model, test.examples, store, test, label=mc.label, settings=settings,
-                train=train, kind=kind, config=mc.model_dump(), progress=progress,
+                model,
+                test.examples,
+                store,
+                test,
+                label=mc.label,
+                settings=settings,
+                train=train,
+                kind=kind,
+                config=mc.model_dump(),
+                progress=progress,
             )
         results.append(_result(task, golds, mc.label, mc.spec, kind, rows, config))
     for imp in config.imports:
@@ -298,7 +322,9 @@ def _result(
     config: ProjectConfig,
 ) -> ModelResult:
     outputs = [r.output for r in rows]
-    scores = score_outputs(task, golds, outputs, profiles=tuple(config.profiles), n_boot=config.bootstrap)
+    scores = score_outputs(
+        task, golds, outputs, profiles=tuple(config.profiles), n_boot=config.bootstrap
+    )
     return ModelResult(
         label=label,
         spec=spec,
@@ -311,7 +337,12 @@ def _result(
 
 
 def _import(
-    store: Store, imp: Any, config: ProjectConfig, task: Task, test: Dataset, golds: list[dict[str, Any]]
+    store: Store,
+    imp: Any,
+    config: ProjectConfig,
+    task: Task,
+    test: Dataset,
+    golds: list[dict[str, Any]],
 ) -> list[ModelResult]:
     from extractbench.store.transfer import (
         import_identity,
@@ -326,12 +357,17 @@ def _import(
         labels = {imp.name: imp.kind}
     else:
         records = load_prediction_records(source)
-        counts = import_prediction_dicts(store, records, test.examples, source=source, kinds=imp.kinds)
+        counts = import_prediction_dicts(
+            store, records, test.examples, source=source, kinds=imp.kinds
+        )
         labels = {label: imp.kinds.get(label, imp.kind) for label in counts}
     results = []
     for label, kind in labels.items():
         keys = [prediction_key(import_identity(label), ex) for ex in test.examples]
         found = store.predictions_by_key(keys)
-        rows = [found.get(k) or PredictionRow(k, ex.id, None) for k, ex in zip(keys, test.examples, strict=True)]
+        rows = [
+            found.get(k) or PredictionRow(k, ex.id, None)
+            for k, ex in zip(keys, test.examples, strict=True)
+        ]
         results.append(_result(task, golds, label, f"import/{label}", kind, rows, config))
     return results

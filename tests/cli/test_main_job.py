@@ -33,11 +33,15 @@ def split_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     ds = load_examples(ISAF, "sample")
     train, test = train_test_split(ds.examples, 0.25, seed=0)
     for name, part in (("train", train), ("test", test)):
-        write_jsonl(folder / f"{name}.jsonl", [{"id": e.id, "text": e.text, **e.gold} for e in part])
+        write_jsonl(
+            folder / f"{name}.jsonl", [{"id": e.id, "text": e.text, **e.gold} for e in part]
+        )
     return folder / "train.jsonl", folder / "test.jsonl"
 
 
-def test_run_without_arguments_writes_a_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_without_arguments_writes_a_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     code, out, err = cli(capsys, "run", "--quiet", "--bootstrap", "200")
     assert code == 0, err
@@ -58,20 +62,42 @@ def test_train_predict_score_exact_commands(
 ) -> None:
     train, test = split_files
     model_dir = tmp_path / "model"
-    code, _, err = cli(capsys, "train", "baseline", "--task", "isaf", "--data", str(train), "--out", str(model_dir))
+    code, _, err = cli(
+        capsys, "train", "baseline", "--task", "isaf", "--data", str(train), "--out", str(model_dir)
+    )
     assert code == 0, err
     preds = tmp_path / "preds.jsonl"
     code, _, err = cli(
-        capsys, "predict", "--model", f"baseline/{model_dir}", "--task", "isaf", "--data", str(test),
-        "--out", str(preds), "--project", str(tmp_path / "proj"), "--quiet",
+        capsys,
+        "predict",
+        "--model",
+        f"baseline/{model_dir}",
+        "--task",
+        "isaf",
+        "--data",
+        str(test),
+        "--out",
+        str(preds),
+        "--project",
+        str(tmp_path / "proj"),
+        "--quiet",
     )
     assert code == 0, err
     lines = [json.loads(line) for line in preds.read_text().splitlines()]
     assert len(lines) == len(test.read_text().splitlines())
     assert all(set(rec) >= {"id", "output"} for rec in lines)
     code, out, err = cli(
-        capsys, "score", "--task", "isaf", "--gold", str(test), "--predictions", str(preds),
-        "--profile", "reference", "--json",
+        capsys,
+        "score",
+        "--task",
+        "isaf",
+        "--gold",
+        str(test),
+        "--predictions",
+        str(preds),
+        "--profile",
+        "reference",
+        "--json",
     )
     assert code == 0, err
     result = json.loads(out)
@@ -89,9 +115,16 @@ def test_score_of_garbage_predictions_is_zero_not_a_crash(
     _, test = split_files
     ids = [json.loads(line)["id"] for line in test.read_text().splitlines()]
     preds = tmp_path / "garbage.jsonl"
-    garbage = ["", None, "not json", "[1, 2]", "{\"start_date\": [", "```json\n{}\n```"]
-    preds.write_text("".join(json.dumps({"id": i, "output": garbage[n % len(garbage)]}) + "\n" for n, i in enumerate(ids)))
-    code, out, err = cli(capsys, "score", "--gold", str(test), "--predictions", str(preds), "--json")
+    garbage = ["", None, "not json", "[1, 2]", '{"start_date": [', "```json\n{}\n```"]
+    preds.write_text(
+        "".join(
+            json.dumps({"id": i, "output": garbage[n % len(garbage)]}) + "\n"
+            for n, i in enumerate(ids)
+        )
+    )
+    code, out, err = cli(
+        capsys, "score", "--gold", str(test), "--predictions", str(preds), "--json"
+    )
     assert code == 0, err
     assert json.loads(out)["aggregate"] == 0
 
@@ -100,15 +133,31 @@ def test_score_of_garbage_predictions_is_zero_not_a_crash(
     ("args", "message"),
     [
         (["score", "--gold", "missing.jsonl", "--predictions", "p.jsonl"], "not found"),
-        (["predict", "--model", "nonsense", "--data", "sample", "--out", "x.jsonl"], "bad model spec"),
-        (["predict", "--model", "nope/x", "--data", "sample", "--out", "x.jsonl"], "unknown model provider"),
-        (["train", "baseline", "--task", "nosuchtask", "--data", "sample", "--out", "m"], "unknown task"),
+        (
+            ["predict", "--model", "nonsense", "--data", "sample", "--out", "x.jsonl"],
+            "bad model spec",
+        ),
+        (
+            ["predict", "--model", "nope/x", "--data", "sample", "--out", "x.jsonl"],
+            "unknown model provider",
+        ),
+        (
+            ["train", "baseline", "--task", "nosuchtask", "--data", "sample", "--out", "m"],
+            "unknown task",
+        ),
         (["run", "-c", "missing.yaml"], "config file not found"),
-        (["score", "--gold", "sample", "--predictions", "p.jsonl", "--profile", "lenient"], "unknown profile"),
+        (
+            ["score", "--gold", "sample", "--predictions", "p.jsonl", "--profile", "lenient"],
+            "unknown profile",
+        ),
     ],
 )
 def test_user_errors_are_one_line(
-    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
     code, _, err = cli(capsys, *args)
@@ -121,13 +170,33 @@ def test_user_errors_are_one_line(
 def test_console_script_entry_point_exit_codes(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
     proc = subprocess.run(
-        [sys.executable, "-m", "extractbench.cli", "data", "info", "--data", str(tmp_path / "none.jsonl")],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "extractbench.cli",
+            "data",
+            "info",
+            "--data",
+            str(tmp_path / "none.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
     )
-    assert proc.returncode == 2 and "data file not found" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 2
+        and "data file not found" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "extractbench.cli", "data", "info", "--data", "sample"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["labelled"] is True

@@ -46,7 +46,9 @@ def test_jsonl_roundtrip_and_fingerprint_stable(tmp_path: Path) -> None:
     assert ds.labelled and ds.examples[0].gold["min_captured"] == 2
     again = load_examples(ISAF, write_jsonl(tmp_path / "e.jsonl", rows))
     assert again.fingerprint == ds.fingerprint
-    changed = load_examples(ISAF, write_jsonl(tmp_path / "f.jsonl", [ROW, {**rows[1], "min_killed": 1}]))
+    changed = load_examples(
+        ISAF, write_jsonl(tmp_path / "f.jsonl", [ROW, {**rows[1], "min_killed": 1}])
+    )
     assert changed.fingerprint != ds.fingerprint
 
 
@@ -58,7 +60,9 @@ def test_parquet_and_csv(tmp_path: Path) -> None:
     with (tmp_path / "d.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(ROW))
         writer.writeheader()
-        writer.writerow({k: json.dumps(v) if isinstance(v, list | bool) else v for k, v in ROW.items()})
+        writer.writerow(
+            {k: json.dumps(v) if isinstance(v, list | bool) else v for k, v in ROW.items()}
+        )
     gold = load_examples(ISAF, tmp_path / "d.csv").examples[0].gold
     assert gold["province"] == ["kabul"] and gold["captureq"] is True and gold["min_captured"] == 2
 

@@ -128,7 +128,10 @@ class FakeServer:
                     return queue.pop(0)
             roll = self._rng.random()
             for fault, p in (
-                ("429", b.p_429), ("500", b.p_500), ("hang", b.p_hang), ("malformed", b.p_malformed)
+                ("429", b.p_429),
+                ("500", b.p_500),
+                ("hang", b.p_hang),
+                ("malformed", b.p_malformed),
             ):
                 if roll < p:
                     return fault
@@ -268,8 +271,11 @@ def _openai_reply(body: dict[str, Any], content: str) -> dict[str, Any]:
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {"id": "call_1", "type": "function",
-                 "function": {"name": name, "arguments": content}}
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": name, "arguments": content},
+                }
             ],
         }
         finish = "tool_calls"
@@ -296,8 +302,9 @@ def _anthropic_reply(body: dict[str, Any], content: str) -> dict[str, Any]:
             arguments = json.loads(content)
         except json.JSONDecodeError:
             arguments = {"raw": content}
-        blocks = [{"type": "tool_use", "id": "toolu_1", "name": tool_choice["name"],
-                   "input": arguments}]
+        blocks = [
+            {"type": "tool_use", "id": "toolu_1", "name": tool_choice["name"], "input": arguments}
+        ]
         stop = "tool_use"
     else:
         blocks = [{"type": "text", "text": content}]
@@ -334,8 +341,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     behaviour = Behaviour(
-        latency_s=args.latency, p_429=args.p429, p_500=args.p500,
-        retry_after_s=tuple(args.retry_after), seed=args.seed,
+        latency_s=args.latency,
+        p_429=args.p429,
+        p_500=args.p500,
+        retry_after_s=tuple(args.retry_after),
+        seed=args.seed,
     )
     server = FakeServer(behaviour)
     print(server.url, flush=True)

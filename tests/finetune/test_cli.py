@@ -78,8 +78,12 @@ def test_run_with_an_unregistered_name_is_one_line(
 def test_finetune_checks_every_config_before_training(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "bad.yaml").write_text("base_model: x\ntrain: sample\noutput_dir: o\nbogus_key: 1\n")
-    code, _, err = cli(capsys, "finetune", str(tmp_path / "missing.yaml"), str(tmp_path / "bad.yaml"))
+    (tmp_path / "bad.yaml").write_text(
+        "base_model: x\ntrain: sample\noutput_dir: o\nbogus_key: 1\n"
+    )
+    code, _, err = cli(
+        capsys, "finetune", str(tmp_path / "missing.yaml"), str(tmp_path / "bad.yaml")
+    )
     assert code == 2 and "config file not found" in err
     code, _, err = cli(capsys, "finetune", str(tmp_path / "bad.yaml"))
     assert code == 2 and "bogus_key" in err and "Traceback" not in err

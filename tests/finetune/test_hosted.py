@@ -91,11 +91,18 @@ def _handler(state: FakeFineTuning) -> type[BaseHTTPRequestHandler]:
                     assert self.headers["content-type"].startswith("multipart/form-data")
                     file_id = f"file-{len(state.files) + 1}"
                     state.files[file_id] = {"raw": body}
-                    self._send(200, {
-                        "id": file_id, "object": "file", "bytes": len(body),
-                        "created_at": int(time.time()), "filename": "train.jsonl",
-                        "purpose": "fine-tune", "status": "processed",
-                    })
+                    self._send(
+                        200,
+                        {
+                            "id": file_id,
+                            "object": "file",
+                            "bytes": len(body),
+                            "created_at": int(time.time()),
+                            "filename": "train.jsonl",
+                            "purpose": "fine-tune",
+                            "status": "processed",
+                        },
+                    )
                 elif self.path == "/v1/fine_tuning/jobs":
                     req = json.loads(body)
                     if req["training_file"] not in state.files:
@@ -103,14 +110,24 @@ def _handler(state: FakeFineTuning) -> type[BaseHTTPRequestHandler]:
                         return
                     job_id = f"ftjob-{len(state.jobs) + 1}"
                     state.jobs[job_id] = {
-                        "id": job_id, "object": "fine_tuning.job", "model": req["model"],
-                        "created_at": int(time.time()), "status": "validating_files",
-                        "fine_tuned_model": None, "finished_at": None, "error": None,
+                        "id": job_id,
+                        "object": "fine_tuning.job",
+                        "model": req["model"],
+                        "created_at": int(time.time()),
+                        "status": "validating_files",
+                        "fine_tuned_model": None,
+                        "finished_at": None,
+                        "error": None,
                         "hyperparameters": req["method"]["supervised"]["hyperparameters"],
-                        "organization_id": "org", "result_files": [], "seed": 1,
-                        "trained_tokens": None, "training_file": req["training_file"],
-                        "validation_file": None, "suffix": req.get("suffix"),
-                        "method": req["method"], "events": ["Created fine-tuning job"],
+                        "organization_id": "org",
+                        "result_files": [],
+                        "seed": 1,
+                        "trained_tokens": None,
+                        "training_file": req["training_file"],
+                        "validation_file": None,
+                        "suffix": req.get("suffix"),
+                        "method": req["method"],
+                        "events": ["Created fine-tuning job"],
                     }
                     self._send(200, state.job_view(job_id, advance=False))
                 else:
@@ -129,8 +146,14 @@ def _handler(state: FakeFineTuning) -> type[BaseHTTPRequestHandler]:
                 else:
                     msgs = state.jobs[parts[3]]["events"]
                     events = [
-                        {"id": f"ev-{i}", "object": "fine_tuning.job.event", "level": "info",
-                         "message": m, "created_at": 1700000000 + i, "type": "message"}
+                        {
+                            "id": f"ev-{i}",
+                            "object": "fine_tuning.job.event",
+                            "level": "info",
+                            "message": m,
+                            "created_at": 1700000000 + i,
+                            "type": "message",
+                        }
                         for i, m in enumerate(msgs)
                     ]
                     self._send(200, {"object": "list", "data": events[::-1], "has_more": False})
@@ -165,11 +188,13 @@ def base_url(fake: FakeFineTuning) -> Iterator[str]:
 def train_file(tmp_path: Path) -> Path:
     path = tmp_path / "train.jsonl"
     rows = [
-        {"messages": [
-            {"role": "system", "content": "Extract."},
-            {"role": "user", "content": f"report {i}"},
-            {"role": "assistant", "content": json.dumps({"n": i})},
-        ]}
+        {
+            "messages": [
+                {"role": "system", "content": "Extract."},
+                {"role": "user", "content": f"report {i}"},
+                {"role": "assistant", "content": json.dumps({"n": i})},
+            ]
+        }
         for i in range(12)
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -178,15 +203,22 @@ def train_file(tmp_path: Path) -> Path:
 
 def _config(base_url: str, train_file: Path, **extra: Any) -> HostedFinetuneConfig:
     settings: dict[str, Any] = {
-        "provider": "openai", "base_model": "gpt-4o-mini-2024-07-18",
-        "training_file": train_file, "suffix": "isaf", "hyperparameters": {"n_epochs": 3},
-        "poll_interval_s": 0.01, "base_url": base_url,
+        "provider": "openai",
+        "base_model": "gpt-4o-mini-2024-07-18",
+        "training_file": train_file,
+        "suffix": "isaf",
+        "hyperparameters": {"n_epochs": 3},
+        "poll_interval_s": 0.01,
+        "base_url": base_url,
     }
     return HostedFinetuneConfig(**{**settings, **extra})
 
 
 def test_job_runs_to_completion_and_returns_model_spec(
-    monkeypatch: pytest.MonkeyPatch, fake: FakeFineTuning, base_url: str, train_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeFineTuning,
+    base_url: str,
+    train_file: Path,
     tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
@@ -215,9 +247,7 @@ def test_job_runs_to_completion_and_returns_model_spec(
     assert record["spec"] == result.spec and record["kind"] == "finetune"
 
 
-def test_failed_job_is_a_user_error(
-    monkeypatch: pytest.MonkeyPatch, train_file: Path
-) -> None:
+def test_failed_job_is_a_user_error(monkeypatch: pytest.MonkeyPatch, train_file: Path) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     state = FakeFineTuning(fail_with="Training file has 3 examples; at least 10 required")
     for url in _serve(state):
@@ -232,8 +262,11 @@ def test_resume_waits_for_existing_job_without_uploading(
     run_hosted_finetune(_config(base_url, train_file), progress=False)
     uploads = [r for r in fake.requests if r[0] == "POST"]
     config = HostedFinetuneConfig(
-        provider="openai", base_model="gpt-4o-mini-2024-07-18", job_id="ftjob-1",
-        base_url=base_url, poll_interval_s=0.01,
+        provider="openai",
+        base_model="gpt-4o-mini-2024-07-18",
+        job_id="ftjob-1",
+        base_url=base_url,
+        poll_interval_s=0.01,
     )
     result = run_hosted_finetune(config, progress=False)
     assert result.spec.startswith("openai/ft:")
@@ -264,7 +297,10 @@ def test_missing_or_wrong_key(
 
 
 def test_bad_inputs_fail_before_any_request(
-    monkeypatch: pytest.MonkeyPatch, fake: FakeFineTuning, base_url: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeFineTuning,
+    base_url: str,
+    tmp_path: Path,
     train_file: Path,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
@@ -328,13 +364,20 @@ def test_exports_task_data_on_the_fly(
     pytest.importorskip("extractbench.data.export")
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     (tmp_path / "toy.py").write_text(TOY_TASK, encoding="utf-8")
-    rows = [{"id": f"r{i}", "text": f"{i} people met in Kabul", "city": "Kabul", "count": i}
-            for i in range(3)]
+    rows = [
+        {"id": f"r{i}", "text": f"{i} people met in Kabul", "city": "Kabul", "count": i}
+        for i in range(3)
+    ]
     data = tmp_path / "toy.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     config = HostedFinetuneConfig(
-        base_model="gpt-4o-mini", task=f"{tmp_path / 'toy.py'}:TASK", train=str(data),
-        suffix="toy", poll_interval_s=0.01, base_url=base_url, output_dir=tmp_path / "out",
+        base_model="gpt-4o-mini",
+        task=f"{tmp_path / 'toy.py'}:TASK",
+        train=str(data),
+        suffix="toy",
+        poll_interval_s=0.01,
+        base_url=base_url,
+        output_dir=tmp_path / "out",
     )
     result = run_hosted_finetune(config, progress=False)
     assert result.spec == "openai/ft:gpt-4o-mini:org:toy:abc123"

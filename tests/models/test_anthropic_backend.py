@@ -57,8 +57,9 @@ def test_parse_prefers_the_tool_input_over_text() -> None:
     usage = SimpleNamespace(input_tokens=10, output_tokens=3)
     tool = SimpleNamespace(type="tool_use", input={"min_killed": 1})
     text = SimpleNamespace(type="text", text="Here you go")
-    gen = parse_message(SimpleNamespace(content=[text, tool], usage=usage,
-                                        stop_reason="tool_use"), 0.2)
+    gen = parse_message(
+        SimpleNamespace(content=[text, tool], usage=usage, stop_reason="tool_use"), 0.2
+    )
     assert json.loads(gen.output or "") == {"min_killed": 1}
     assert (gen.input_tokens, gen.output_tokens, gen.finish_reason) == (10, 3, "tool_use")
     only_text = parse_message(SimpleNamespace(content=[text], usage=None, stop_reason="x"), 0)
@@ -103,7 +104,11 @@ def test_429_and_500_are_retried_by_the_runner(
         with Store(tmp_path) as store:
             try:
                 return await run_model_async(
-                    model, [DOC], store, label="c", run_id=None,
+                    model,
+                    [DOC],
+                    store,
+                    label="c",
+                    run_id=None,
                     settings=RunSettings(retry=RetryPolicy(base_s=0.01)),
                 )
             finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractbench.models.baseline._dates import date_candidates
+from extractbench.models.baseline._dates import date_candidates, learn_calendar
 from extractbench.models.baseline._isaf import IsafRules, count_candidates
 from extractbench.tasks.isaf import ISAF
 
@@ -56,3 +56,29 @@ def test_gazetteer_finds_provinces_from_districts() -> None:
     strong = rules.label_patterns(ISAF.field("province"))
     assert any(p.search("in Paktia province") for p in strong["paktya"])
     assert "kabul" not in rules.mention_text("KABUL, Afghanistan (May 1)").lower()
+
+
+def test_specific_cues_win_and_reports_are_not_events() -> None:
+    cands, _ = date_candidates(HEAD + "A force detained a man during an overnight raid Tuesday.")
+    assert cands["anchor"] == "2013-01-22"
+    cands, _ = date_candidates(HEAD + "ISAF confirmed today that a leader was killed Wednesday.")
+    assert cands["anchor"] == "2013-01-23"
+    cands, _ = date_candidates(HEAD + "Aircraft struck a cell planning Saturday's attack.")
+    assert cands["anchor"] == "2013-01-25"
+    text = (
+        "ISAF Joint Command Morning Operational Update April 15, 2011\n"
+        "KABUL, Afghanistan (April 15, 2011) A force detained a facilitator April 13."
+    )
+    assert date_candidates(text)[0]["anchor"] == "2011-04-13"
+
+
+def test_release_without_a_date_is_placed_by_its_number() -> None:
+    dated = [
+        "2011-07-S-010\nKABUL, Afghanistan (July 4, 2011)\nA force detained a man today.",
+        "2011-07-S-030\nKABUL, Afghanistan (July 10, 2011)\nA force detained a man today.",
+    ]
+    known = learn_calendar(dated)
+    assert known == {"2011-07-S": [[10, 4], [30, 10]]}
+    text = "2011-07-S-020\nFor Immediate Release\nA force detained two men yesterday."
+    assert date_candidates(text)[0] == {}
+    assert date_candidates(text, None, known)[0]["anchor"] == "2011-07-06"

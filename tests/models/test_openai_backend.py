@@ -118,8 +118,11 @@ def test_missing_key_is_a_user_error_except_for_local_servers(
     with pytest.raises(UserError, match="set OPENAI_API_KEY or the api_key_env option"):
         create_model("openai/gpt-4o", isaf)
     with pytest.raises(UserError, match="set TOGETHER_API_KEY"):
-        create_model("openai/m", isaf, {"base_url": "https://api.together.xyz/v1",
-                                        "api_key_env": "TOGETHER_API_KEY"})
+        create_model(
+            "openai/m",
+            isaf,
+            {"base_url": "https://api.together.xyz/v1", "api_key_env": "TOGETHER_API_KEY"},
+        )
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.url)
     model = create_model("openai/local", isaf)  # localhost from the environment: no key needed
 
@@ -191,13 +194,22 @@ def test_retry_after_parsing() -> None:
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(429, RetryableError), (500, RetryableError), (503, RetryableError),
-     (408, RetryableError), (401, UserError), (403, UserError), (404, UserError),
-     (400, APIRequestError), (422, APIRequestError)],
+    [
+        (429, RetryableError),
+        (500, RetryableError),
+        (503, RetryableError),
+        (408, RetryableError),
+        (401, UserError),
+        (403, UserError),
+        (404, UserError),
+        (400, APIRequestError),
+        (422, APIRequestError),
+    ],
 )
 def test_status_mapping(status: int, kind: type[Exception]) -> None:
-    exc = map_status_error(status, "Error code: 1 - sk-abc***xyz", {"retry-after": "1.5"},
-                           "openai/m", "https://h/v1")
+    exc = map_status_error(
+        status, "Error code: 1 - sk-abc***xyz", {"retry-after": "1.5"}, "openai/m", "https://h/v1"
+    )
     assert type(exc) is kind
     if kind is RetryableError:
         assert isinstance(exc, RetryableError) and exc.retry_after == 1.5

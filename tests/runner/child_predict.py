@@ -16,8 +16,9 @@ def main() -> None:
     url, project, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     model = create_model("openai/fake-model", load_task("isaf"), {"base_url": url})
     with Store(project) as store:
-        run_model(model, docs(n), store, label="m", run_id=None,
-                  settings=RunSettings(concurrency=4))
+        run_model(
+            model, docs(n), store, label="m", run_id=None, settings=RunSettings(concurrency=4)
+        )
     print("finished", flush=True)
 
 

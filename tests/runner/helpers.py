@@ -10,8 +10,7 @@ from tests.fakes.openai_server import FakeServer
 def docs(n: int) -> list[Example]:
     """``n`` unlabelled examples whose texts carry a unique ``[doc-NNN]`` marker."""
     return [
-        Example(f"e{i}", f"[doc-{i:03d}] Coalition forces detained {i} suspects.")
-        for i in range(n)
+        Example(f"e{i}", f"[doc-{i:03d}] Coalition forces detained {i} suspects.") for i in range(n)
     ]
 
 

@@ -22,11 +22,28 @@ def _predict(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess
         data.write_text("".join(json.dumps({"id": e.id, "text": e.text}) + "\n" for e in docs(6)))
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
     return subprocess.run(
-        [sys.executable, "-m", "extractbench.cli", "predict", "--model", "openai/any-name",
-         "--task", "isaf", "--data", str(data), "--out", str(tmp_path / "preds.jsonl"),
-         "--project", str(tmp_path / "project"), "--quiet"],
-        cwd=tmp_path, env={**clean, "PYTHONPATH": str(ROOT / "src"), **env},
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "extractbench.cli",
+            "predict",
+            "--model",
+            "openai/any-name",
+            "--task",
+            "isaf",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "preds.jsonl"),
+            "--project",
+            str(tmp_path / "project"),
+            "--quiet",
+        ],
+        cwd=tmp_path,
+        env={**clean, "PYTHONPATH": str(ROOT / "src"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -35,8 +35,9 @@ def run(
 
     async def main() -> RunOutcome:
         try:
-            return await run_model_async(model, examples, store, label=label, run_id=None,
-                                         settings=rs)
+            return await run_model_async(
+                model, examples, store, label=label, run_id=None, settings=rs
+            )
         finally:
             await model.aclose()
 
@@ -60,8 +61,10 @@ def test_concurrent_run_records_outputs_latency_tokens_and_cost(
         assert row.cost_usd == pytest.approx(expected)
         assert row.finish_reason == "stop"
     assert len(fake_openai.log) == 16
-    events = sorted([(r.started, 1) for r in fake_openai.log]
-                    + [(r.finished or 0.0, -1) for r in fake_openai.log])
+    events = sorted(
+        [(r.started, 1) for r in fake_openai.log]
+        + [(r.finished or 0.0, -1) for r in fake_openai.log]
+    )
     in_flight, peak = 0, 0
     for _, step in events:
         in_flight += step
@@ -205,8 +208,21 @@ def test_api_key_never_reaches_the_store(
         from extractbench.store import RunRecord
 
         run_id = store.start_run(
-            RunRecord("m", model.spec, "api", "isaf", model.identity(), {}, None, "fp", None, 3,
-                      "0", None, {"options": model.options.model_dump(mode="json")})
+            RunRecord(
+                "m",
+                model.spec,
+                "api",
+                "isaf",
+                model.identity(),
+                {},
+                None,
+                "fp",
+                None,
+                3,
+                "0",
+                None,
+                {"options": model.options.model_dump(mode="json")},
+            )
         )
         store.register_model("m", model.spec, "api", model.options.model_dump(mode="json"))
         out = run(model, docs(3), store)
@@ -225,8 +241,14 @@ def test_run_model_keeps_a_started_progress_display(
     run(openai_model(fake_openai, isaf), docs(2), store)  # two cached rows to jump over
     progress = make_progress(transient=True)
     with progress:
-        out = run_model(openai_model(fake_openai, isaf), docs(5), store, label="m",
-                        run_id=None, progress=progress)
+        out = run_model(
+            openai_model(fake_openai, isaf),
+            docs(5),
+            store,
+            label="m",
+            run_id=None,
+            progress=progress,
+        )
         assert progress.live.is_started, "a caller's display outlives one model"
         (task,) = progress.tasks
         assert (task.completed, task.total) == (5, 5)

@@ -33,8 +33,14 @@ def test_rpm_is_enforced_against_the_server(
         await asyncio.gather(*(generate([Example("w", "warm-up")]) for _ in range(16)))
         model.generate = timed  # type: ignore[method-assign]
         try:
-            await run_model_async(model, docs(n), store, label="m", run_id=None,
-                                  settings=RunSettings(concurrency=16, rpm=rpm))
+            await run_model_async(
+                model,
+                docs(n),
+                store,
+                label="m",
+                run_id=None,
+                settings=RunSettings(concurrency=16, rpm=rpm),
+            )
         finally:
             await model.aclose()
 

@@ -26,7 +26,11 @@ def _start_child(url: str, project: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.runner.child_predict", url, str(project), str(N)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -73,8 +77,9 @@ def test_killed_run_resumes_without_recomputing(
     fake_openai.behaviour.latency_s = 0.0
     model = create_model("openai/fake-model", isaf, {"base_url": fake_openai.url})
     with Store(project) as store:
-        out = run_model(model, examples, store, label="m", run_id=None,
-                        settings=RunSettings(concurrency=4))
+        out = run_model(
+            model, examples, store, label="m", run_id=None, settings=RunSettings(concurrency=4)
+        )
     assert (out.cached, out.computed, out.failed) == (len(first), N - len(first), 0)
     assert len(fake_openai.snapshot()) - requests_before == N - len(first)
     for i, ex in enumerate(examples):

@@ -105,7 +105,10 @@ def _reference(models: dict[str, Path], adapter: str | None, text: str) -> str:
 
 def _ask(client: openai.OpenAI, model: str, text: str) -> str:
     reply = client.chat.completions.create(
-        model=model, messages=_messages(text), max_tokens=MAX_TOKENS, temperature=0  # type: ignore[arg-type]
+        model=model,
+        messages=_messages(text),
+        max_tokens=MAX_TOKENS,
+        temperature=0,  # type: ignore[arg-type]
     )
     assert reply.choices[0].finish_reason in ("stop", "length")
     return reply.choices[0].message.content or ""
@@ -143,7 +146,9 @@ def test_concurrent_requests_are_batched_and_match_sequential(
 
 def test_batch_size_header(client: openai.OpenAI) -> None:
     raw = client.chat.completions.with_raw_response.create(
-        model="alpha", messages=_messages(PROMPTS[1]), max_tokens=2  # type: ignore[arg-type]
+        model="alpha",
+        messages=_messages(PROMPTS[1]),
+        max_tokens=2,  # type: ignore[arg-type]
     )
     assert raw.headers["x-extractbench-batch-size"] == "1"
     reply = raw.parse()
@@ -162,14 +167,26 @@ def test_unknown_model_is_openai_style_404(client: openai.OpenAI) -> None:
     [
         ({"model": "alpha"}, "messages"),
         ({"model": "alpha", "messages": [{"role": "robot", "content": "x"}]}, "messages[0]"),
-        ({"model": "alpha", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0},
-         "max_tokens"),
-        ({"model": "alpha", "messages": [{"role": "user", "content": "x"}], "temperature": 9},
-         "temperature"),
-        ({"model": "alpha", "messages": [{"role": "user", "content": "x"}], "stream": True},
-         "stream"),
-        ({"model": "alpha", "messages": [{"role": "user", "content": "x"}],
-          "tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
+        (
+            {"model": "alpha", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0},
+            "max_tokens",
+        ),
+        (
+            {"model": "alpha", "messages": [{"role": "user", "content": "x"}], "temperature": 9},
+            "temperature",
+        ),
+        (
+            {"model": "alpha", "messages": [{"role": "user", "content": "x"}], "stream": True},
+            "stream",
+        ),
+        (
+            {
+                "model": "alpha",
+                "messages": [{"role": "user", "content": "x"}],
+                "tools": [{"type": "function", "function": {"name": "f"}}],
+            },
+            "tools",
+        ),
     ],
 )
 def test_malformed_requests_are_400(server: str, payload: dict[str, Any], param: str) -> None:
@@ -188,8 +205,10 @@ def test_non_json_body_is_400(server: str) -> None:
 
 SCHEMA = {
     "type": "object",
-    "properties": {"province": {"type": "string", "enum": ["kabul", "helmand"]},
-                   "airstrike": {"type": "boolean"}},
+    "properties": {
+        "province": {"type": "string", "enum": ["kabul", "helmand"]},
+        "airstrike": {"type": "boolean"},
+    },
     "required": ["province", "airstrike"],
     "additionalProperties": False,
 }
@@ -200,8 +219,10 @@ def test_json_schema_response_format_constrains_output(client: openai.OpenAI) ->
     pytest.importorskip("xgrammar")
     for model in ("tiny", "beta"):  # random weights: only the grammar makes this valid JSON
         reply = client.chat.completions.create(
-            model=model, messages=_messages(PROMPTS[0]),  # type: ignore[arg-type]
-            response_format=SCHEMA_FORMAT, max_tokens=80,
+            model=model,
+            messages=_messages(PROMPTS[0]),  # type: ignore[arg-type]
+            response_format=SCHEMA_FORMAT,
+            max_tokens=80,
         )
         value = json.loads(reply.choices[0].message.content or "")
         assert value["province"] in ("kabul", "helmand")

@@ -27,11 +27,15 @@ def test_migrations_run_once_and_are_idempotent(tmp_path: Path) -> None:
 
 def test_finished_excludes_errors_and_saving_replaces(tmp_path: Path) -> None:
     with Store(tmp_path) as store:
-        store.save_predictions(1, "m", [
-            PredictionRow("a", "e1", '{"x": 1}', None, 0.5, 10, 2, 0.001, "stop"),
-            PredictionRow("b", "e2", None, "HTTP 400: too long"),
-            PredictionRow("c", "e3", None),  # no output and no error: a model's empty answer
-        ])
+        store.save_predictions(
+            1,
+            "m",
+            [
+                PredictionRow("a", "e1", '{"x": 1}', None, 0.5, 10, 2, 0.001, "stop"),
+                PredictionRow("b", "e2", None, "HTTP 400: too long"),
+                PredictionRow("c", "e3", None),  # no output and no error: a model's empty answer
+            ],
+        )
         done = store.finished(["a", "b", "c", "zzz"])
         assert set(done) == {"a", "c"}
         assert done["a"] == PredictionRow("a", "e1", '{"x": 1}', None, 0.5, 10, 2, 0.001, "stop")
@@ -67,8 +71,21 @@ def test_datasets_round_trip(tmp_path: Path) -> None:
 
 
 def test_runs_and_models(tmp_path: Path) -> None:
-    record = RunRecord("m", "openai/x", "api", "isaf", {"name": "x"}, {"temperature": 0}, "h",
-                       "fp", "src", 3, "0.1.0", None, {"concurrency": 4})
+    record = RunRecord(
+        "m",
+        "openai/x",
+        "api",
+        "isaf",
+        {"name": "x"},
+        {"temperature": 0},
+        "h",
+        "fp",
+        "src",
+        3,
+        "0.1.0",
+        None,
+        {"concurrency": 4},
+    )
     with Store(tmp_path) as store:
         run_id = store.start_run(record)
         store.finish_run(run_id)

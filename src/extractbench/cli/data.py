@@ -55,7 +55,10 @@ def split(
     ds = load_examples(load_task(task), data)
     train, test = train_test_split(ds.examples, test_size, seed)
     for name, part in (("train", train), ("test", test)):
-        write_jsonl(out_dir / f"{name}.jsonl", [{"id": e.id, "text": e.text, **(e.gold or {})} for e in part])
+        write_jsonl(
+            out_dir / f"{name}.jsonl",
+            [{"id": e.id, "text": e.text, **(e.gold or {})} for e in part],
+        )
     err_console.print(f"train {len(train)} rows, test {len(test)} rows → {out_dir}")
 
 
@@ -114,7 +117,12 @@ def audit(
 def export(
     task: str = TASK,
     data: str = DATA,
-    fmt: str = typer.Option(..., "--format", "-f", help="sharegpt, openai-chat, template-free, prompt-completion or alpaca."),
+    fmt: str = typer.Option(
+        ...,
+        "--format",
+        "-f",
+        help="sharegpt, openai-chat, template-free, prompt-completion or alpaca.",
+    ),
     out: Path = typer.Option(..., "--out", help="Output JSONL file."),
     template: str | None = typer.Option(None, "--template", help="Prompt template name or file."),
 ) -> None:

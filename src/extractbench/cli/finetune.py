@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
 
 from extractbench.cli._common import err_console
 from extractbench.errors import UserError
+
+if TYPE_CHECKING:
+    from extractbench.finetune.config import FinetuneConfig
+    from extractbench.finetune.hosted import HostedFinetuneConfig, HostedResult
+    from extractbench.finetune.local import FinetuneResult
 
 PROJECT = typer.Option(
     Path(".extractbench"), "--project", help="Store directory the models are registered in."
@@ -47,19 +52,26 @@ def finetune(
     from extractbench.finetune.local import check_unique, run_finetune
     from extractbench.store import Store
 
-    hosted = {path: _is_hosted(path) for path in configs}
-    loaded = {
-        path: load_hosted_config(path) if hosted[path] else load_config(path) for path in configs
-    }
-    check_unique([(path, cfg) for path, cfg in loaded.items() if not hosted[path]])
-    for index, (path, cfg) in enumerate(loaded.items(), 1):
+    if len(set(configs)) != len(configs):
+        raise UserError("the same config is given twice")
+
+    hosted_cfgs: dict[Path, HostedFinetuneConfig] = {}
+    local_cfgs: dict[Path, FinetuneConfig] = {}
+    for path in configs:
+        if _is_hosted(path):
+            hosted_cfgs[path] = load_hosted_config(path)
+        else:
+            local_cfgs[path] = load_config(path)
+    check_unique(list(local_cfgs.items()))
+    for index, path in enumerate(configs, 1):
         if not quiet:
-            err_console.print(f"[bold][{index}/{len(loaded)}][/] {path}")
-        if hosted[path]:
-            result: Any = run_hosted_finetune(cfg, progress=not quiet, console=err_console)
+            err_console.print(f"[bold][{index}/{len(configs)}][/] {path}")
+        result: HostedResult | FinetuneResult
+        if path in hosted_cfgs:
+            result = run_hosted_finetune(hosted_cfgs[path], progress=not quiet, console=err_console)
             note = f"hosted job {result.job_id} on {result.provider}"
         else:
-            result = run_finetune(cfg, progress=not quiet)
+            result = run_finetune(local_cfgs[path], progress=not quiet)
             note = f"LoRA of {result.base_model}; run card in {result.output_dir}"
         with Store(project) as store:
             store.register_model(result.label, result.spec, result.kind, note=note)

@@ -99,10 +99,16 @@ def predict(
     with Store(project) as store:
         store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
         rows = run_predict(
-            model_obj, dataset.examples, store, dataset, label=mc.label,
-            settings=run_settings(mc), train=train,
+            model_obj,
+            dataset.examples,
+            store,
+            dataset,
+            label=mc.label,
+            settings=run_settings(mc),
+            train=train,
             kind=mc.kind or get_backend(model.split("/", 1)[0]).kind,
-            config=mc.model_dump(), progress=None if quiet else make_progress(),
+            config=mc.model_dump(),
+            progress=None if quiet else make_progress(),
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:
@@ -112,7 +118,9 @@ def predict(
                 rec["error"] = row.error
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     failed = sum(r.error is not None for r in rows)
-    err_console.print(f"wrote {len(rows)} predictions to {out}" + (f" ({failed} failed)" if failed else ""))
+    err_console.print(
+        f"wrote {len(rows)} predictions to {out}" + (f" ({failed} failed)" if failed else "")
+    )
 
 
 def train(
@@ -129,7 +137,9 @@ def train(
 
     task_obj = load_task(task)
     dataset = load_examples(task_obj, data)
-    path = train_model(provider, task_obj, dataset.examples, out, parse_options(option), err_console)
+    path = train_model(
+        provider, task_obj, dataset.examples, out, parse_options(option), err_console
+    )
     err_console.print(f"trained {provider} on {len(dataset)} rows; use --model {provider}/{path}")
     print(path)
 
@@ -168,7 +178,9 @@ def score(
         lo, hi = result.field_ci.get(name, (float("nan"), float("nan")))
         table.add_row(name, f"{value:.4f}", f"[{lo:.3f}, {hi:.3f}]")
     lo, hi = result.aggregate_ci
-    table.add_row("[bold]aggregate (0-100)", f"[bold]{result.aggregate:.2f}", f"[{lo:.2f}, {hi:.2f}]")
+    table.add_row(
+        "[bold]aggregate (0-100)", f"[bold]{result.aggregate:.2f}", f"[{lo:.2f}, {hi:.2f}]"
+    )
     console.print(table)
     console.print(f"validity: {result.validity}")
 
@@ -196,7 +208,9 @@ def _read_predictions(path: Path, known_ids: set[str]) -> dict[str, str | None]:
                 unknown += 1
             outputs[key] = out
     if unknown:
-        err_console.print(f"[yellow]warning:[/] {unknown} predictions have ids not in the gold data")
+        err_console.print(
+            f"[yellow]warning:[/] {unknown} predictions have ids not in the gold data"
+        )
     return outputs
 
 

@@ -25,8 +25,14 @@ def runs(project: Path = PROJECT) -> None:
             table.add_column(col)
         for r in store.runs():
             table.add_row(
-                str(r["id"]), r["created_at"], r["status"], r["label"], r["spec"],
-                str(r["n_examples"]), r["dataset_fingerprint"], (r["git_sha"] or "-")[:10],
+                str(r["id"]),
+                r["created_at"],
+                r["status"],
+                r["label"],
+                r["spec"],
+                str(r["n_examples"]),
+                r["dataset_fingerprint"],
+                (r["git_sha"] or "-")[:10],
             )
         console.print(table)
 

@@ -115,7 +115,7 @@ class Model(ABC):
         model's garbage is data to score.
         """
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, most models hold nothing
         """Release clients, servers or GPU memory."""
 
 

@@ -37,7 +37,7 @@ class PromptedOptions(ModelOptions):
 class PromptedModel(Model):
     """A model whose input is chat messages rendered from the task's prompt template."""
 
-    Options = PromptedOptions
+    Options = PromptedOptions  # type: ignore[assignment]  # a wider options class
 
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
         super().__init__(name, task, options)

@@ -87,8 +87,9 @@ class AnthropicModel(PromptedModel):
 
     def request(self, example: Example) -> dict[str, Any]:
         """The keyword arguments of ``messages.create`` for one example."""
-        return build_request(self.name, self.task, self.messages(example),
-                             self.anthropic_options, self._schema)
+        return build_request(
+            self.name, self.task, self.messages(example), self.anthropic_options, self._schema
+        )
 
     def _get_client(self) -> Any:
         loop = asyncio.get_running_loop()  # pooled connections belong to one event loop
@@ -97,7 +98,9 @@ class AnthropicModel(PromptedModel):
             import anthropic
 
             self._client = anthropic.AsyncAnthropic(
-                api_key=self._api_key, base_url=self.base_url, max_retries=0,
+                api_key=self._api_key,
+                base_url=self.base_url,
+                max_retries=0,
                 timeout=self.anthropic_options.timeout_s,
             )
         return self._client
@@ -154,11 +157,13 @@ def build_request(
         req["extra_body"] = {k: v for k, v in sampling.items() if v is not None}
     if options.output_mode == "tools":
         name = schema_name(task)
-        req["tools"] = [{
-            "name": name,
-            "description": task.description or f"Record the extracted {name}.",
-            "input_schema": schema if schema is not None else task.json_schema(),
-        }]
+        req["tools"] = [
+            {
+                "name": name,
+                "description": task.description or f"Record the extracted {name}.",
+                "input_schema": schema if schema is not None else task.json_schema(),
+            }
+        ]
         req["tool_choice"] = {"type": "tool", "name": name}
     return req
 

@@ -68,10 +68,12 @@ class OpenAIModel(PromptedModel):
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
         super().__init__(name, task, options)
         opts = self.openai_options
-        self.base_url = (opts.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
+        self.base_url = opts.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = self.base_url.rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):
-            raise UserError(f"bad base_url '{self.base_url}'", hint="write http(s)://HOST[:PORT]/v1")
+            raise UserError(
+                f"bad base_url '{self.base_url}'", hint="write http(s)://HOST[:PORT]/v1"
+            )
         if opts.token_limit_param not in ("auto", "max_tokens", "max_completion_tokens"):
             raise UserError("token_limit_param must be auto, max_tokens or max_completion_tokens")
         self._api_key = resolve_api_key(opts.api_key_env, self.key_env_var or "", self.base_url)

@@ -97,8 +97,13 @@ def run_model(
         async def main() -> RunOutcome:
             try:
                 return await run_model_async(
-                    model, examples, store, label=label, run_id=run_id,
-                    settings=settings, on_progress=advance,
+                    model,
+                    examples,
+                    store,
+                    label=label,
+                    run_id=run_id,
+                    settings=settings,
+                    on_progress=advance,
                 )
             finally:
                 await model.aclose()

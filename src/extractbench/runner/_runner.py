@@ -179,8 +179,15 @@ async def run_model_async(
             for (key, ex), gen in zip(batch, result, strict=True):
                 cost = settings.price.cost(gen) if settings.price else None
                 row = PredictionRow(
-                    key, ex.id, gen.output, gen.error, gen.latency_s, gen.input_tokens,
-                    gen.output_tokens, cost, gen.finish_reason,
+                    key,
+                    ex.id,
+                    gen.output,
+                    gen.error,
+                    gen.latency_s,
+                    gen.input_tokens,
+                    gen.output_tokens,
+                    cost,
+                    gen.finish_reason,
                 )
                 rows.append(row)
                 done[key] = row

@@ -136,7 +136,9 @@ class Store:
                 found[row["key"]] = _row_to_prediction(row)
         return found
 
-    def save_predictions(self, run_id: int | None, label: str, rows: Sequence[PredictionRow]) -> None:
+    def save_predictions(
+        self, run_id: int | None, label: str, rows: Sequence[PredictionRow]
+    ) -> None:
         """Commit a batch of predictions at once (errors are kept so reports can show them,
         and are retried by the next run)."""
         now = _now()
@@ -183,7 +185,9 @@ class Store:
         return [r[0] for r in self.db.execute("SELECT DISTINCT label FROM predictions ORDER BY 1")]
 
     # -- datasets ------------------------------------------------------------------------
-    def save_dataset(self, task: str, fingerprint: str, source: str | None, examples: list[Example]) -> None:
+    def save_dataset(
+        self, task: str, fingerprint: str, source: str | None, examples: list[Example]
+    ) -> None:
         with self.db:
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?)",
@@ -205,13 +209,20 @@ class Store:
         if not rows:
             raise UserError(f"no dataset with fingerprint {fingerprint} in {self.path}")
         return [
-            Example(r["example_id"], r["text"], json.loads(r["gold_json"]) if r["gold_json"] else None)
+            Example(
+                r["example_id"], r["text"], json.loads(r["gold_json"]) if r["gold_json"] else None
+            )
             for r in rows
         ]
 
     # -- registered models ---------------------------------------------------------------
     def register_model(
-        self, label: str, spec: str, kind: str, options: dict[str, Any] | None = None, note: str = ""
+        self,
+        label: str,
+        spec: str,
+        kind: str,
+        options: dict[str, Any] | None = None,
+        note: str = "",
     ) -> None:
         with self.db:
             self.db.execute(

@@ -69,7 +69,9 @@ def import_prediction_dicts(
     by_id, by_text = _match(examples)
     per_model: dict[str, list[PredictionRow]] = {}
     for i, rec in enumerate(records):
-        example = by_id.get(str(rec.get("id"))) or by_text.get(normalise_text(str(rec.get("text", ""))))
+        example = by_id.get(str(rec.get("id"))) or by_text.get(
+            normalise_text(str(rec.get("text", "")))
+        )
         if example is None:
             continue
         preds = rec.get("predictions")
@@ -116,9 +118,7 @@ def load_prediction_records(source: str) -> list[dict[str, Any]]:
         raise UserError(f"{path}: invalid JSON line ({exc.msg})") from exc
 
 
-def export_rows(
-    store: Store, labels: list[str] | None = None
-) -> list[dict[str, Any]]:
+def export_rows(store: Store, labels: list[str] | None = None) -> list[dict[str, Any]]:
     """Flat prediction rows (one per model × example) for JSONL/Parquet/Dataset export."""
     rows = []
     for label in labels or store.labels():
@@ -145,7 +145,9 @@ def export_predictions(
     """Write predictions to ``.jsonl`` or ``.parquet``; optionally push a Dataset to the Hub."""
     rows = export_rows(store, labels)
     if not rows:
-        raise UserError("no predictions to export", hint="run `extractbench run` or `predict` first")
+        raise UserError(
+            "no predictions to export", hint="run `extractbench run` or `predict` first"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet":
         import pyarrow as pa
