@@ -14,6 +14,13 @@ from extractbench.models._model import (
     ModelKind,
     ModelOptions,
     TrainableModel,
+    content_hash,
+)
+from extractbench.models.baseline._calibration import (
+    calibrated,
+    fit_calibration,
+    load_calibration,
+    save_calibration,
 )
 from extractbench.models.baseline._pipeline import Pipeline, fingerprint
 from extractbench.tasks import Example, Task
@@ -22,34 +29,44 @@ from extractbench.tasks import Example, Task
 class BaselineModel(TrainableModel):
     """Rules + scikit-learn linear heads, run with numpy on one CPU core.
 
-    ``abstain`` makes a field JSON ``null`` when the model's confidence in it is below
-    ``abstain_below`` (for a date: also when no date is found at all). The strict profile
-    counts a null as an abstention; the reference profile counts it wrong, hence off by
-    default. ``c`` and ``max_features`` only matter when training.
+    ``abstain`` makes a field JSON ``null`` when the model is less likely than
+    ``abstain_below`` to have it right. That likelihood is calibrated: training measures,
+    out of fold (``calibration_folds``), how often each field is right at each raw
+    confidence (see ``_calibration.py``). The strict profile counts a null as an
+    abstention; the reference profile counts it wrong, hence off by default.
+    ``c``, ``max_features`` and ``calibration_folds`` only matter when training.
     """
 
     provider: ClassVar[str] = "baseline"
     kind: ClassVar[ModelKind] = "baseline"
     max_batch_size: ClassVar[int] = 256
     default_concurrency: ClassVar[int] = 1
-    training_options: ClassVar[frozenset[str]] = frozenset({"c", "max_features"})
+    training_options: ClassVar[frozenset[str]] = frozenset(
+        {"c", "max_features", "calibration_folds"}
+    )
 
     class Options(ModelOptions):
         abstain: bool = False
         abstain_below: float = Field(0.5, ge=0.0, le=1.0)
         c: float = Field(4.0, gt=0.0, description="inverse L2 strength of every regression")
         max_features: int = Field(30000, ge=100, description="TF-IDF vocabulary size")
+        calibration_folds: int = Field(
+            0, ge=0, description="out-of-fold refits that calibrate abstention (0: none)"
+        )
 
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
         super().__init__(name, task, options)
         self.model_dir = Path(name)
         self.pipeline = Pipeline.load(task, self.model_dir)
         self._fingerprint = fingerprint(self.model_dir)
+        self.calibration = load_calibration(self.model_dir)
 
     def identity(self) -> dict[str, Any]:
         ident = super().identity()
         ident["name"] = self.model_dir.name
         ident["fingerprint"] = self._fingerprint
+        if self.calibration:
+            ident["calibration"] = content_hash(self.calibration)[:16]
         return ident
 
     @classmethod
@@ -58,7 +75,19 @@ class BaselineModel(TrainableModel):
     ) -> Path:
         opts = options if isinstance(options, cls.Options) else cls.Options.model_validate({})
         pipeline = Pipeline.fit(task, examples, c=opts.c, max_features=opts.max_features)
-        return pipeline.save(Path(out_dir))
+        out = pipeline.save(Path(out_dir))
+        labelled = [ex for ex in examples if ex.gold is not None]
+        if (
+            opts.calibration_folds >= 2
+            and len({ex.text for ex in labelled}) >= 10 * opts.calibration_folds
+        ):
+
+            def refit(train: list[Example], held: list[Example]) -> list[dict[str, Any]]:
+                fold = Pipeline.fit(task, train, c=opts.c, max_features=opts.max_features)
+                return fold.predict([ex.text for ex in held])
+
+            save_calibration(out, fit_calibration(task, labelled, refit, opts.calibration_folds))
+        return out
 
     def predict_objects(self, texts: list[str]) -> list[dict[str, Any]]:
         """The predicted JSON objects (abstentions as ``None`` when enabled)."""
@@ -69,6 +98,7 @@ class BaselineModel(TrainableModel):
             obj = {}
             for spec in self.task.fields:
                 value, conf = row[spec.name]
+                conf = calibrated(self.calibration, spec.name, conf)
                 if opts.abstain and spec.scored and conf < opts.abstain_below:
                     value = None
                 obj[spec.name] = value
