@@ -386,3 +386,44 @@ def test_exports_task_data_on_the_fly(
     first = json.loads(exported.splitlines()[0])
     assert first["messages"][-1] == {"role": "assistant", "content": '{"city":"Kabul","count":0}'}
     assert "0 people met in Kabul" in first["messages"][-2]["content"]
+
+
+def test_cli_runs_the_hosted_job_and_registers_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+    base_url: str,
+    train_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import yaml
+
+    from extractbench.cli import main
+    from extractbench.store import Store
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.chdir(tmp_path)
+    config = {
+        "provider": "openai", "base_model": "gpt-4o-mini-2024-07-18", "name": "mini-isaf",
+        "training_file": str(train_file), "suffix": "isaf", "poll_interval_s": 0.01,
+        "base_url": base_url,
+    }  # fmt: skip
+    (tmp_path / "hosted.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(SystemExit) as done:
+        main(["finetune", "hosted.yaml", "--quiet"])
+    assert done.value.code in (0, None)
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed == {
+        "label": "mini-isaf",
+        "spec": "openai/ft:gpt-4o-mini-2024-07-18:org:isaf:abc123",
+        "kind": "finetune",
+    }
+    with Store(tmp_path / ".extractbench") as store:
+        (model,) = store.models()
+    assert (model["label"], model["spec"], model["kind"]) == (
+        "mini-isaf",
+        printed["spec"],
+        "finetune",
+    )
+    assert KEY not in (tmp_path / ".extractbench" / "extractbench.sqlite").read_bytes().decode(
+        "utf-8", "ignore"
+    )
