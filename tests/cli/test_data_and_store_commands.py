@@ -8,17 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from extractbench.cli import main
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.helpers import cli
 
 
 def _jsonl(path: Path) -> list[dict[str, object]]:

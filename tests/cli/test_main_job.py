@@ -10,21 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.cli import main
 from extractbench.data import load_examples, train_test_split, write_jsonl
 from extractbench.tasks import load_task
+from tests.cli.helpers import cli
 
 ISAF = load_task("isaf")
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from extractbench.cli import main
 from extractbench.store import Store
 from extractbench.tasks import Example
+from tests.cli.helpers import cli
 from tests.finetune.conftest import MINI_TASK_SPEC
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.slow
