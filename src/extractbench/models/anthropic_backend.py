@@ -13,7 +13,6 @@ Output modes: ``prompt`` (the template asks for JSON) or ``tools`` (one forced t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
@@ -21,6 +20,7 @@ from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 from extractbench.errors import require
+from extractbench.models._clients import PerLoopClient
 from extractbench.models._model import Generation, ModelOptions, RetryableError
 from extractbench.models._prompted import PromptedModel, PromptedOptions
 from extractbench.models.openai_backend import (
@@ -65,8 +65,7 @@ class AnthropicModel(PromptedModel):
         base = opts.base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = base.rstrip("/")
         self._api_key = resolve_api_key(opts.api_key_env, self.key_env_var or "", self.base_url)
-        self._client: Any = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._clients: PerLoopClient[Any] = PerLoopClient(self._new_client)
 
     @property
     def anthropic_options(self) -> AnthropicOptions:
@@ -91,19 +90,15 @@ class AnthropicModel(PromptedModel):
             self.name, self.task, self.messages(example), self.anthropic_options, self._schema
         )
 
-    def _get_client(self) -> Any:
-        loop = asyncio.get_running_loop()  # pooled connections belong to one event loop
-        if self._client is None or self._client_loop is not loop:
-            self._client_loop = loop
-            import anthropic
+    def _new_client(self) -> Any:
+        import anthropic
 
-            self._client = anthropic.AsyncAnthropic(
-                api_key=self._api_key,
-                base_url=self.base_url,
-                max_retries=0,
-                timeout=self.anthropic_options.timeout_s,
-            )
-        return self._client
+        return anthropic.AsyncAnthropic(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.anthropic_options.timeout_s,
+        )
 
     async def generate(self, batch: list[Example]) -> list[Generation]:
         return [await self._generate_one(example) for example in batch]
@@ -114,7 +109,7 @@ class AnthropicModel(PromptedModel):
         request = self.request(example)
         start = time.perf_counter()
         try:
-            response = await self._get_client().messages.create(**request)
+            response = await self._clients.get().messages.create(**request)
         except anthropic.APIStatusError as exc:
             raise map_status_error(
                 exc.status_code, exc.message, exc.response.headers, self.spec, self.base_url
@@ -128,9 +123,7 @@ class AnthropicModel(PromptedModel):
         return parse_message(response, time.perf_counter() - start)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+        await self._clients.aclose()
 
 
 def build_request(

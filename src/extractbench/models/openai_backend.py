@@ -14,7 +14,6 @@ client: it is never an option, never part of the identity and never written anyw
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import datetime as dt
 import email.utils
@@ -31,6 +30,7 @@ import openai
 from pydantic import Field
 
 from extractbench.errors import UserError
+from extractbench.models._clients import PerLoopClient
 from extractbench.models._model import Generation, ModelOptions, RetryableError
 from extractbench.models._prompted import OutputMode, PromptedModel, PromptedOptions
 from extractbench.tasks import Example, Task
@@ -77,8 +77,7 @@ class OpenAIModel(PromptedModel):
         if opts.token_limit_param not in ("auto", "max_tokens", "max_completion_tokens"):
             raise UserError("token_limit_param must be auto, max_tokens or max_completion_tokens")
         self._api_key = resolve_api_key(opts.api_key_env, self.key_env_var or "", self.base_url)
-        self._client: openai.AsyncOpenAI | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._clients = PerLoopClient(self._new_client)
 
     @property
     def openai_options(self) -> OpenAIOptions:
@@ -139,19 +138,13 @@ class OpenAIModel(PromptedModel):
         """Built once: a task's schema costs milliseconds, a request should not."""
         return output_schema(self.task, self.openai_options.strict)
 
-    def _get_client(self) -> openai.AsyncOpenAI:
-        # A client's pooled connections belong to the event loop that opened them, so a
-        # second ``asyncio.run`` over the same model gets a client of its own.
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            self._client_loop = loop
-            self._client = openai.AsyncOpenAI(
-                api_key=self._api_key,
-                base_url=self.base_url,
-                max_retries=0,
-                timeout=self.openai_options.timeout_s,
-            )
-        return self._client
+    def _new_client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.openai_options.timeout_s,
+        )
 
     async def generate(self, batch: list[Example]) -> list[Generation]:
         return [await self._generate_one(example) for example in batch]
@@ -160,7 +153,7 @@ class OpenAIModel(PromptedModel):
         request = self.request(example)
         start = time.perf_counter()
         try:
-            response = await self._get_client().chat.completions.create(**request)
+            response = await self._clients.get().chat.completions.create(**request)
         except openai.APIStatusError as exc:
             raise map_status_error(
                 exc.status_code, exc.message, exc.response.headers, self.spec, self.base_url
@@ -175,9 +168,7 @@ class OpenAIModel(PromptedModel):
         return parse_completion(response, latency)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+        await self._clients.aclose()
 
 
 def parse_completion(response: Any, latency_s: float) -> Generation:
