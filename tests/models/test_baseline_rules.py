@@ -49,6 +49,26 @@ def test_leaders_targets_and_facilitators() -> None:
     assert count_candidates(mixed, "capture")["people_first"] == 1
 
 
+def test_counts_follow_english_grammar() -> None:
+    def count(text: str, kind: str = "capture", key: str = "people_first") -> int:
+        return count_candidates(text, kind)[key]
+
+    # partitives, compounds and negated coordinations
+    assert count("The force detained a leader and several of his associates.") == 4
+    assert count("The force detained an insurgent leader.") == 1
+    assert count("No women or children were injured or detained during the operation.") == 0
+    assert count("They detained two individuals suspected of insurgent activity.") == 2
+    # a nearer non-lethal verb takes its object; "enemy position" names nobody
+    assert count("The force engaged the enemy position, killing two insurgents.", "kill") == 2
+    assert count("The patrol killed two insurgents and wounded two others.", "kill") == 2
+    assert count("The force engaged the insurgents, killing several of them.", "kill") == 3
+    # "including" names a subset; the lead sentence outranks a headline
+    text = "The force killed two insurgents, including a Taliban leader."
+    assert count(text, "kill") == 2 and count(text, "kill", "leaders_first") == 1
+    text = "Several Insurgents Detained in Khost\nThe force detained two suspected insurgents."
+    assert count(text) == 2
+
+
 def test_gazetteer_finds_provinces_from_districts() -> None:
     rules = IsafRules()
     hints = rules.label_hints(ISAF.field("province"))

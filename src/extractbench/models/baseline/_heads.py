@@ -42,6 +42,12 @@ class BoolHead:
     def fit(cls, x: sp.csr_matrix, golds: Sequence[Any], c: float) -> BoolHead:
         return cls(LinearHead.fit(x, ["true" if bool(g) else "false" for g in golds], c))
 
+    def p_true(self, x: sp.csr_matrix) -> np.ndarray:
+        """The probability that the value is true, per row."""
+        if "true" not in self.clf.classes:
+            return np.zeros(x.shape[0])
+        return self.clf.proba(x)[:, self.clf.classes.index("true")]
+
     def predict(self, x: sp.csr_matrix) -> list[Prediction]:
         proba = self.clf.proba(x)
         out = []
@@ -172,13 +178,14 @@ class LabelSetHead:
         if self.mode == "mention":
             ranker = self.heads["ranker"]
             pos = ranker.classes.index("1") if "1" in ranker.classes else 0
-            out = [
-                ranker.proba(sp.csr_matrix(mention_features(self.labels, st, hi, self.priors)))
-                for st, hi in mentions
-            ]
             if ranker.classes == ["0"]:
                 return np.zeros((x.shape[0], len(self.labels)))
-            return np.vstack([p[:, pos] for p in out])
+            feats = [mention_features(self.labels, st, hi, self.priors) for st, hi in mentions]
+            if not feats:
+                return np.zeros((0, len(self.labels)))
+            # One sparse product for all rows: a row's result does not depend on its batch.
+            proba = ranker.proba(sp.csr_matrix(np.vstack(feats)))
+            return proba[:, pos].reshape(len(feats), len(self.labels))
         cols = []
         for lab in self.labels:
             head = self.heads[lab]
@@ -229,8 +236,18 @@ class LabelSetHead:
 
 def dense_matrix(dense: Sequence[Mapping[str, float]], names: Sequence[str]) -> sp.csr_matrix:
     """Rows of named rule features as a sparse matrix with a constant bias column."""
-    rows = [[float(d.get(n, 0.0)) for n in names] + [1.0] for d in dense]
-    return sp.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names) + 1))
+    index = {name: j for j, name in enumerate(names)}
+    indptr: list[int] = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    for d in dense:
+        row = sorted((index[k], float(v)) for k, v in d.items() if k in index and float(v) != 0.0)
+        row.append((len(names), 1.0))
+        indices.extend(j for j, _ in row)
+        data.extend(v for _, v in row)
+        indptr.append(len(indices))
+    shape = (len(indptr) - 1, len(names) + 1)
+    return sp.csr_matrix((np.asarray(data, dtype=np.float64), indices, indptr), shape=shape)
 
 
 class ChoiceHead:
@@ -282,16 +299,17 @@ class ChoiceHead:
             return cls(LinearHead([], np.zeros((0, x.shape[1])), np.zeros(0)), fallback, names)
         return cls(LinearHead.fit(_sub(x, rows), ys, c), fallback, names)
 
-    def predict(
+    def votes(
         self,
         x: sp.csr_matrix,
         cands: Sequence[Mapping[str, Any]],
         dense: Sequence[Mapping[str, float]] | None = None,
-    ) -> list[Prediction]:
+    ) -> list[dict[str, float]]:
+        """Per row, the summed probability of each distinct value (JSON-encoded)."""
         if not self.clf.classes:
-            return [(self.fallback, 0.0) for _ in cands]
+            return [{} for _ in cands]
         proba = self.clf.proba(self._x(x, dense))
-        out: list[Prediction] = []
+        out: list[dict[str, float]] = []
         for row, cand in zip(proba, cands, strict=True):
             votes: dict[str, float] = {}
             for cls_name, p in zip(self.clf.classes, row, strict=True):
@@ -302,6 +320,21 @@ class ChoiceHead:
                 else:
                     key = cls_name[1:]
                 votes[key] = votes.get(key, 0.0) + float(p)
+            out.append(votes)
+        return out
+
+    def predict(
+        self,
+        x: sp.csr_matrix,
+        cands: Sequence[Mapping[str, Any]],
+        dense: Sequence[Mapping[str, float]] | None = None,
+    ) -> list[Prediction]:
+        return self.decide(self.votes(x, cands, dense))
+
+    def decide(self, rows: Sequence[Mapping[str, float]]) -> list[Prediction]:
+        """The most voted value per row and its share of the votes (the fallback if none)."""
+        out: list[Prediction] = []
+        for votes in rows:
             if not votes:
                 out.append((self.fallback, 0.0))
                 continue

@@ -31,6 +31,7 @@ class Featurizer:
         self.index = {term: i for i, term in enumerate(vocab)}
         self.idf = idf
         self.dense_names = dense_names
+        self.dense_index = {name: j for j, name in enumerate(dense_names)}
         self.dense_scale = dense_scale
 
     @classmethod
@@ -65,6 +66,7 @@ class Featurizer:
         cols: list[int] = []
         vals: list[float] = []
         n_vocab = len(self.vocab)
+        index = self.dense_index
         for r, (text, extra) in enumerate(zip(texts, dense, strict=True)):
             counts = Counter(t for t in analyzer(text) if t in self.index)
             weights = {
@@ -76,12 +78,11 @@ class Featurizer:
                 rows.append(r)
                 cols.append(c)
                 vals.append(w / norm)
-            for j, name in enumerate(self.dense_names):
-                value = extra.get(name, 0.0)
-                if value:
-                    rows.append(r)
-                    cols.append(n_vocab + j)
-                    vals.append(float(value) / self.dense_scale[j])
+            present = sorted((index[k], v) for k, v in extra.items() if v and k in index)
+            for j, value in present:
+                rows.append(r)
+                cols.append(n_vocab + j)
+                vals.append(float(value) / self.dense_scale[j])
         return sp.csr_matrix((vals, (rows, cols)), shape=(len(texts), self.width))
 
     def state(self, prefix: str) -> tuple[dict[str, Any], Arrays]:

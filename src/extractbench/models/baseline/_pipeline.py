@@ -1,7 +1,9 @@
 """The fitted baseline: features + one head per field, saved as JSON and a numpy archive.
 
 Kept apart from the backend class so benchmarks and the trainer can fit and predict
-in-process without the async model interface.
+in-process without the async model interface. After the heads have spoken, a yes/no field
+and a count that always agreed in training ("someone was killed", "killed > 0") are made
+to agree (see ``_reconcile``).
 """
 
 from __future__ import annotations
@@ -11,49 +13,81 @@ import json
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from extractbench.errors import UserError
-from extractbench.models.baseline._dates import date_candidates, header_month_without_year
+from extractbench.models.baseline._dates import (
+    Calendar,
+    cue_features,
+    date_candidates,
+    header_month_without_year,
+    learn_calendar,
+)
 from extractbench.models.baseline._heads import (
     BoolHead,
     ChoiceHead,
     LabelHead,
     LabelSetHead,
+    dense_matrix,
     headline,
 )
 from extractbench.models.baseline._linear import Arrays, Featurizer
 from extractbench.models.baseline._rules import Rules, rules_for
+from extractbench.models.baseline._text import PatternSet, fold
 from extractbench.tasks import Example, FieldSpec, Task
 
 FORMAT = "extractbench-baseline"
-VERSION = 1
+VERSION = 2  # 2: the classifier heads no longer read candidate or date features
 META_FILE = "model.json"
 WEIGHTS_FILE = "weights.npz"
 INT_PREFIX: tuple[str, ...] | None = ("",)
 Head = BoolHead | LabelHead | LabelSetHead | ChoiceHead
 
 
+MentionSets = dict[str, tuple[PatternSet, PatternSet]]
+
+
+def mention_sets(task: Task, rules: Rules) -> MentionSets:
+    """Each label-set field's strong and hint patterns, compiled once per model, not per row."""
+    return {
+        spec.name: (PatternSet(rules.label_patterns(spec)), PatternSet(rules.label_hints(spec)))
+        for spec in task.scored_fields
+        if spec.kind == "label_set"
+    }
+
+
 class RowView:
     """Everything rules say about one text, computed once and shared by all heads."""
 
     def __init__(
-        self, task: Task, rules: Rules, text: str, year_by_month: dict[int, int] | None = None
+        self,
+        task: Task,
+        rules: Rules,
+        text: str,
+        patterns: MentionSets,
+        year_by_month: dict[int, int] | None = None,
+        calendar: Calendar | None = None,
     ) -> None:
         self.text = text
-        self.dense: dict[str, float] = dict(rules.features(text))
+        # What the rules say about the row as a whole: the only dense features of the
+        # classifier heads. Candidate and date cues below serve the choosers; fed to the
+        # classifiers too, hundreds of sparse indicators let them fit noise.
+        self.row_dense: dict[str, float] = dict(rules.features(text))
+        self.dense: dict[str, float] = dict(self.row_dense)
         self.cands: dict[str, dict[str, Any]] = {}
         self.mentions: dict[str, tuple[dict[str, list[int]], dict[str, list[int]]]] = {}
         kinds = {f.kind for f in task.scored_fields}
         dates: dict[str, str] = {}
+        self.date_dense: dict[str, float] = {}  # the date chooser's own cues
         if "date" in kinds:
-            dates, date_feats = date_candidates(text, year_by_month)
-            self.dense.update(date_feats)
+            dates, self.date_dense = date_candidates(text, year_by_month, calendar)
+            self.dense.update(cue_features(text, year_by_month))
         mention_text = rules.mention_text(text)
+        folded = fold(mention_text)
         for spec in task.scored_fields:
             if spec.kind == "date":
                 self.cands[spec.name] = dates
@@ -68,19 +102,11 @@ class RowView:
                         if cands[other] == value:
                             self.dense[f"cand:{spec.name}:{name}=={other}"] = 1.0
             elif spec.kind == "label_set":
+                strong, hints = patterns[spec.name]
                 self.mentions[spec.name] = (
-                    _offsets(rules.label_patterns(spec), mention_text),
-                    _offsets(rules.label_hints(spec), mention_text),
+                    strong.offsets(mention_text, folded),
+                    hints.offsets(mention_text, folded),
                 )
-
-
-def _offsets(patterns: dict[str, list[Any]], text: str) -> dict[str, list[int]]:
-    out = {}
-    for label, pats in patterns.items():
-        hits = sorted(m.start() for p in pats for m in p.finditer(text))
-        if hits:
-            out[label] = hits
-    return out
 
 
 class Pipeline:
@@ -93,6 +119,8 @@ class Pipeline:
         self.heads = heads
         self.params = params
         self.year_by_month = {int(k): int(v) for k, v in params.get("year_by_month", {}).items()}
+        self.calendar: Calendar = dict(params.get("calendar", {}))
+        self.patterns = mention_sets(task, self.rules)
 
     @classmethod
     def fit(
@@ -103,10 +131,12 @@ class Pipeline:
             raise UserError("the baseline needs labelled examples to train on")
         rules = rules_for(task)
         year_by_month = _learn_years(task, labelled)
-        views = [RowView(task, rules, ex.text, year_by_month) for ex in labelled]
+        patterns = mention_sets(task, rules)
         texts = [ex.text for ex in labelled]
-        feat = Featurizer.fit(texts, [v.dense for v in views], max_features)
-        x = feat.transform(texts, [v.dense for v in views])
+        calendar = learn_calendar(texts, year_by_month)
+        views = [RowView(task, rules, t, patterns, year_by_month, calendar) for t in texts]
+        feat = Featurizer.fit(texts, [v.row_dense for v in views], max_features)
+        x = feat.transform(texts, [v.row_dense for v in views])
         heads: dict[str, Head] = {}
         for spec in task.scored_fields:
             golds = [ex.gold.get(spec.name) for ex in labelled if ex.gold is not None]
@@ -117,28 +147,46 @@ class Pipeline:
             "rules": rules.name,
             "rows": len(texts),
             "year_by_month": {str(k): v for k, v in year_by_month.items()},
+            "calendar": calendar,
+            "paired": _paired_fields(task, labelled),
         }
         return cls(task, feat, heads, params)
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, tuple[Any, float]]]:
         """Per row, each field's value and confidence (``name`` gets a heuristic headline)."""
-        views = [RowView(self.task, self.rules, t, self.year_by_month) for t in texts]
-        x = self.featurizer.transform(texts, [v.dense for v in views])
+        views = [
+            RowView(self.task, self.rules, t, self.patterns, self.year_by_month, self.calendar)
+            for t in texts
+        ]
+        x = self.featurizer.transform(texts, [v.row_dense for v in views])
         rows: list[dict[str, tuple[Any, float]]] = [{} for _ in texts]
+        chooser_x: dict[tuple[Any, ...], Any] = {}
+        votes: dict[str, list[dict[str, float]]] = {}
         for spec in self.task.fields:
             head = self.heads.get(spec.name)
             if isinstance(head, LabelSetHead):
                 preds = head.predict(x, [v.mentions[spec.name] for v in views])
             elif isinstance(head, ChoiceHead):
-                preds = head.predict(
-                    x, [v.cands[spec.name] for v in views], [v.dense for v in views]
-                )
+                dense = [v.date_dense if spec.kind == "date" else v.dense for v in views]
+                cands = [v.cands[spec.name] for v in views]
+                if head.names is not None:  # choosers reading the same features share them
+                    key = (spec.kind == "date", *head.names)
+                    if key not in chooser_x:
+                        chooser_x[key] = dense_matrix(dense, head.names)
+                    votes[spec.name] = head.votes(chooser_x[key], cands)
+                else:
+                    votes[spec.name] = head.votes(x, cands, dense)
+                preds = head.decide(votes[spec.name])
             elif head is not None:
                 preds = head.predict(x)
             else:
                 preds = [(headline(t) if spec.kind == "text" else None, 0.0) for t in texts]
             for row, pred in zip(rows, preds, strict=True):
                 row[spec.name] = pred
+        for flag, count in self.params.get("paired", []):
+            head = self.heads[flag]
+            if isinstance(head, BoolHead) and count in votes:
+                _reconcile(rows, flag, count, head.p_true(x), votes[count])
         return rows
 
     def save(self, out_dir: Path) -> Path:
@@ -227,7 +275,7 @@ def _fit_head(
         clean = [str(g)[:10] if g else None for g in golds]
         return ChoiceHead.fit(
             x, clean, [v.cands[spec.name] for v in views], c, literals=False,
-            dense=[v.dense for v in views], prefix="date:",
+            dense=[v.date_dense for v in views], prefix="date:",
         )  # fmt: skip
     if spec.kind in ("int", "float"):
         cast = int if spec.kind == "int" else float
@@ -258,3 +306,61 @@ def _num(value: Any, cast: type) -> Any:
         return cast(value)
     except (TypeError, ValueError):
         return None
+
+
+# A yes/no field and a count that agree ("someone was killed" and "killed > 0") on at
+# least this share of the training rows are made to agree in every prediction too.
+AGREEMENT = 0.97
+
+
+def _paired_fields(task: Task, examples: Sequence[Example]) -> list[list[str]]:
+    """Bool/count field pairs whose gold values say "flag == (count > 0)" in training."""
+    flags = [f.name for f in task.scored_fields if f.kind == "bool"]
+    counts = [f.name for f in task.scored_fields if f.kind in ("int", "float")]
+    out = []
+    for flag in flags:
+        for count in counts:
+            seen = [
+                (bool(g[flag]), n > 0)
+                for ex in examples
+                if (g := ex.gold or {}).get(flag) is not None
+                and (n := _num(g.get(count), float)) is not None
+            ]
+            on = sum(1 for f, _ in seen if f)
+            agree = sum(1 for f, c in seen if f == c)
+            if min(on, len(seen) - on) >= 5 and agree >= AGREEMENT * len(seen):
+                out.append([flag, count])
+    return out
+
+
+def _reconcile(
+    rows: list[dict[str, tuple[Any, float]]],
+    flag: str,
+    count: str,
+    p_true: np.ndarray,
+    votes: Sequence[Mapping[str, float]],
+) -> None:
+    """Make ``flag`` and ``count > 0`` agree, keeping the likelier of the two joint states.
+
+    The heads decide each field alone; where they disagree, the one more sure of itself
+    wins, and the count moves to its most voted value on the winning side of zero.
+    """
+    for row, p, vote in zip(rows, p_true.tolist(), votes, strict=True):
+        total = sum(vote.values())
+        if total <= 0:
+            continue
+        positive = {k: v for k, v in vote.items() if _positive(k)}
+        p_pos = sum(positive.values()) / total
+        yes, no = p * p_pos, (1.0 - p) * (1.0 - p_pos)
+        on = yes > no
+        row[flag] = (on, max(yes, no) / max(1e-12, yes + no))
+        if _positive(json.dumps(row[count][0])) != on:
+            side = positive if on else {k: v for k, v in vote.items() if k not in positive}
+            if side:
+                key = max(side, key=lambda k: side[k])
+                row[count] = (json.loads(key), side[key] / total)
+
+
+def _positive(key: str) -> bool:
+    value = json.loads(key)
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
