@@ -53,7 +53,10 @@ def test_abstaining_baseline_answers_what_it_gets_right(tmp_path: Path) -> None:
     assert set(table) == {f.name for f in isaf.scored_fields}
 
     def outputs(abstain: bool) -> list[dict[str, Any]]:
-        model = create_model(f"baseline/{model_dir}", isaf, {"abstain": abstain})
+        # 0.7, not the default 0.5: on this small sample the count fields' lowest bands
+        # are right 55-67% of the time, so a 0.5 bar may leave nothing to abstain on.
+        opts = {"abstain": abstain, "abstain_below": 0.7}
+        model = create_model(f"baseline/{model_dir}", isaf, opts)
         gens = asyncio.run(model.generate(test))
         return [json.loads(g.output or "{}") for g in gens]
 

@@ -51,7 +51,7 @@ class BaselineModel(TrainableModel):
         c: float = Field(4.0, gt=0.0, description="inverse L2 strength of every regression")
         max_features: int = Field(30000, ge=100, description="TF-IDF vocabulary size")
         calibration_folds: int = Field(
-            0, ge=0, description="out-of-fold refits that calibrate abstention (0: none)"
+            3, ge=0, description="out-of-fold refits that calibrate abstention (0: none)"
         )
 
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:

@@ -3,7 +3,7 @@
 Press releases carry their own date near the top; the event usually happened then, the
 day before ("yesterday", "last night"), on a named weekday, or on a date the body spells
 out ("April 13"). Each rule here proposes one candidate; a learned chooser (see
-``_heads.ChoiceHead``) decides which to believe, reading the cue features made here.
+``_choice.ChoiceHead``) decides which to believe, reading the cue features made here.
 """
 
 from __future__ import annotations

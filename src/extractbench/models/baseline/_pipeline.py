@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from extractbench.errors import UserError
+from extractbench.models.baseline._choice import ChoiceHead, dense_matrix
 from extractbench.models.baseline._dates import (
     Calendar,
     cue_features,
@@ -27,21 +28,14 @@ from extractbench.models.baseline._dates import (
     header_month_without_year,
     learn_calendar,
 )
-from extractbench.models.baseline._heads import (
-    BoolHead,
-    ChoiceHead,
-    LabelHead,
-    LabelSetHead,
-    dense_matrix,
-    headline,
-)
+from extractbench.models.baseline._heads import BoolHead, LabelHead, LabelSetHead, headline
 from extractbench.models.baseline._linear import Arrays, Featurizer
 from extractbench.models.baseline._rules import Rules, rules_for
 from extractbench.models.baseline._text import PatternSet, fold
 from extractbench.tasks import Example, FieldSpec, Task
 
 FORMAT = "extractbench-baseline"
-VERSION = 2  # 2: the classifier heads no longer read candidate or date features
+VERSION = 3  # 3: count choosers carry a reranker; 2: classifier heads read no candidate features
 META_FILE = "model.json"
 WEIGHTS_FILE = "weights.npz"
 INT_PREFIX: tuple[str, ...] | None = ("",)
