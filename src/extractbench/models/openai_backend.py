@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import openai
+from openai.types.chat import ChatCompletion
 from pydantic import Field
 
 from extractbench.errors import UserError
@@ -150,10 +151,17 @@ class OpenAIModel(PromptedModel):
         return [await self._generate_one(example) for example in batch]
 
     async def _generate_one(self, example: Example) -> Generation:
-        request = self.request(example)
+        # The typed ``chat.completions.create`` re-walks every request against its
+        # TypedDict annotations: ~1.5 ms of CPU for an ISAF prompt with a JSON schema, the
+        # largest client-side cost at high concurrency. The request is already plain
+        # JSON, so it is posted as it is; errors, retries and parsing stay the SDK's.
+        body = self.request(example)
+        body.update(body.pop("extra_body", None) or {})
         start = time.perf_counter()
         try:
-            response = await self._clients.get().chat.completions.create(**request)
+            response = await self._clients.get().post(
+                "/chat/completions", cast_to=ChatCompletion, body=body
+            )
         except openai.APIStatusError as exc:
             raise map_status_error(
                 exc.status_code, exc.message, exc.response.headers, self.spec, self.base_url
