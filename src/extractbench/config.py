@@ -79,8 +79,8 @@ class ImportConfig(_Strict):
 
 DEFAULT_MODELS = (
     ModelConfig(spec="baseline/auto", name="baseline"),
-    # The same trained model, allowed to say "unknown" below 0.5 confidence: the strict
-    # profile scores it on what it answers and reports coverage beside it.
+    # The same trained model, saying null where its calibrated confidence is below 0.5:
+    # the strict profile scores it on what it answers and reports coverage beside it.
     ModelConfig(spec="baseline/auto", name="baseline-abstain", options={"abstain": True}),
 )
 """The offline main job's models: the embedded extractor, guessing and abstaining."""

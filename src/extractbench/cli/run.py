@@ -25,6 +25,7 @@ def run(
     """Predict with every model, score and write the report (no config: the offline demo)."""
     from extractbench.config import default_config, load_config
     from extractbench.pipeline import run_project
+    from extractbench.report._summary import mean_coverage
 
     cfg = load_config(config) if config else default_config()
     updates: dict[str, object] = {}
@@ -61,9 +62,10 @@ def run(
             s = res.scores[profile]
             half = (s.aggregate_ci[1] - s.aggregate_ci[0]) / 2
             cells.append(f"{s.aggregate:.2f} ±{half:.1f}" if half == half else f"{s.aggregate:.2f}")
-        covered = [v for s in res.scores.values() for v in s.coverage.values() if v == v]
-        answered = f"{sum(covered) / len(covered):.0%}" if covered else "-"
-        table.add_row(res.label, res.kind, *cells, answered, f"{valid:.0%}")
+        # As in the report: the profile that counts abstentions sets the coverage.
+        answered = min((mean_coverage(s) for s in res.scores.values()), default=float("nan"))
+        shown = "-" if answered != answered else f"{answered:.0%}"
+        table.add_row(res.label, res.kind, *cells, shown, f"{valid:.0%}")
     err_console.print(table)
     err_console.print("report:", style="bold")
     print(result.report_path)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from extractbench.data.splits import group_kfold
+from extractbench.models.baseline._heads import split_labels
 from extractbench.tasks import Example, FieldSpec, Task
 
 CALIBRATION_FILE = "calibration.json"
@@ -25,17 +26,12 @@ BANDS = 10
 TrainAndPredict = Callable[[list[Example], list[Example]], list[dict[str, tuple[Any, float]]]]
 
 
-def _canonical(value: Any, spec: FieldSpec) -> Any:
-    if spec.kind == "label_set":
-        items = value if isinstance(value, list | tuple | set) else [value]
-        parts = {p.strip().lower() for i in items for p in str(i or "").split(";")}
-        # "" is how a gold says "no label"; an empty prediction says the same.
-        return frozenset(spec.aliases.get(p, p) for p in parts if p)
-    return value
-
-
 def _right(value: Any, gold: Any, spec: FieldSpec) -> bool:
-    return bool(_canonical(value, spec) == _canonical(gold, spec))
+    if spec.kind == "label_set":
+        # The heads' own canonical form: ";"-joined values split, aliases mapped, and ""
+        # (how a gold says "no label") the same as an empty prediction.
+        return split_labels(value, spec) == split_labels(gold, spec)
+    return bool(value == gold)
 
 
 def fit_calibration(
