@@ -1,6 +1,6 @@
 """Local fine-tuning throughput on this machine: tokens/s and seconds per optimiser step.
 
-Builds the tiny random Llama (``extractbench.finetune.tiny``) with a tokenizer trained on
+Builds the tiny random Llama (``fieldwise.finetune.tiny``) with a tokenizer trained on
 the rows used, then runs ``run_finetune`` (checks + TRL SFTTrainer + LoRA) for a fixed
 number of steps at a few batch sizes, several times each, and prints medians.
 
@@ -19,12 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from extractbench.data import load_examples, write_jsonl
-from extractbench.finetune.config import config_from_dict
-from extractbench.finetune.local import run_finetune
-from extractbench.finetune.runcard import read_run_card
-from extractbench.finetune.tiny import build_tiny_model, task_texts
-from extractbench.tasks import load_task
+from fieldwise.data import load_examples, write_jsonl
+from fieldwise.finetune.config import config_from_dict
+from fieldwise.finetune.local import run_finetune
+from fieldwise.finetune.runcard import read_run_card
+from fieldwise.finetune.tiny import build_tiny_model, task_texts
+from fieldwise.tasks import load_task
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "isaf" / "dev.jsonl"
 

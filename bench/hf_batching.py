@@ -1,7 +1,7 @@
 """Benchmark the hf backend: batched vs one-row-at-a-time generation, and the cost of
 schema-constrained decoding per token.
 
-Builds a random tiny Llama offline (``extractbench.finetune.tiny``; ``--hidden/--layers``
+Builds a random tiny Llama offline (``fieldwise.finetune.tiny``; ``--hidden/--layers``
 make it bigger) or uses ``--model PATH``, renders real ISAF prompts for synthetic press
 releases, and times ``HFModel.generate`` end to end (tokenising, padding, decoding).
 
@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from extractbench.models import create_model
-from extractbench.models.hf import HFModel
-from extractbench.tasks import Example, Task, load_task
+from fieldwise.models import create_model
+from fieldwise.models.hf import HFModel
+from fieldwise.tasks import Example, Task, load_task
 
 SENTENCES = [
     "An Afghan and coalition security force detained two suspected insurgents in Kabul.",
@@ -151,7 +151,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = args.model
         if path is None:
-            from extractbench.finetune.tiny import build_tiny_model, task_texts
+            from fieldwise.finetune.tiny import build_tiny_model, task_texts
 
             heads = max(4, args.hidden // 64)
             path = build_tiny_model(

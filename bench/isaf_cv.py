@@ -4,8 +4,8 @@
 
 Prints per-field and aggregate reference-profile scores (0-100), training time per fold,
 prediction rows/s (one core, whole held-out fold per call) and peak memory. Rows sharing a
-text stay in one fold. Uses ``extractbench.scoring.score_outputs`` and
-``extractbench.data.splits.group_kfold`` when they exist, a local equivalent otherwise.
+text stay in one fold. Uses ``fieldwise.scoring.score_outputs`` and
+``fieldwise.data.splits.group_kfold`` when they exist, a local equivalent otherwise.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from extractbench.models.baseline import BaselineModel
-from extractbench.tasks import Example
-from extractbench.tasks.isaf import ISAF
+from fieldwise.models.baseline import BaselineModel
+from fieldwise.tasks import Example
+from fieldwise.tasks.isaf import ISAF
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "isaf" / "dev.jsonl"
 
@@ -42,7 +42,7 @@ def load(path: Path) -> list[Example]:
 
 def group_kfold(examples: list[Example], k: int, seed: int) -> list[list[int]]:
     try:
-        from extractbench.data.splits import group_kfold as lib_kfold  # type: ignore
+        from fieldwise.data.splits import group_kfold as lib_kfold  # type: ignore
 
         pos = {ex.id: i for i, ex in enumerate(examples)}
         return [[pos[ex.id] for ex in test] for _, test in lib_kfold(examples, k, seed)]
@@ -109,7 +109,7 @@ def score(golds: list[dict[str, Any]], outputs: list[str | None]) -> dict[str, f
     local = {f.name: 100 * statistics.fmean(r[f.name] for r in per_row) for f in ISAF.scored_fields}
     local["aggregate"] = statistics.fmean(local.values())
     try:
-        from extractbench.scoring import score_outputs
+        from fieldwise.scoring import score_outputs
     except ImportError:
         return local
     ms = score_outputs(ISAF, golds, outputs, profiles=("reference",), n_boot=0)["reference"]

@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from extractbench.report import write_report
-from extractbench.scoring import prepare_golds, score_outputs
-from extractbench.scoring._types import ModelResult
-from extractbench.tasks import Example, load_task
+from fieldwise.report import write_report
+from fieldwise.scoring import prepare_golds, score_outputs
+from fieldwise.scoring._types import ModelResult
+from fieldwise.tasks import Example, load_task
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "isaf" / "dev.jsonl"
 KINDS = ("finetune", "api", "baseline", "imported")

@@ -1,4 +1,4 @@
-"""Does extractbench's reference profile reproduce the published ISAF numbers?
+"""Does fieldwise's reference profile reproduce the published ISAF numbers?
 
 Two checks, both through the real scoring code (``score_outputs``):
 
@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from extractbench.scoring import score_outputs
-from extractbench.tasks import load_task
+from fieldwise.scoring import score_outputs
+from fieldwise.tasks import load_task
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "isaf"
 
@@ -64,7 +64,7 @@ def main() -> int:
         row.pop("text", None)
     golds = [base[i % len(base)] for i in range(rows)]
 
-    print("| model | published | extractbench | match |\n| --- | ---: | ---: | --- |")
+    print("| model | published | fieldwise | match |\n| --- | ---: | ---: | --- |")
     failures = 0
     for model, want in sorted(published["aggregate_0_100"].items(), key=lambda kv: -kv[1]):
         totals = {f: published["per_field"][f][model] for f in published["fields"]}

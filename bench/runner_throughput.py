@@ -30,10 +30,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from extractbench.models import create_model
-from extractbench.runner import RunSettings, run_model_async
-from extractbench.store import Store
-from extractbench.tasks import Example, load_task
+from fieldwise.models import create_model
+from fieldwise.runner import RunSettings, run_model_async
+from fieldwise.store import Store
+from fieldwise.tasks import Example, load_task
 
 ROOT = Path(__file__).resolve().parents[1]
 FILLER = (

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from extractbench.scoring import prepare_golds, score_outputs
-from extractbench.scoring._bootstrap import _cached_counts
-from extractbench.tasks import load_task
+from fieldwise.scoring import prepare_golds, score_outputs
+from fieldwise.scoring._bootstrap import _cached_counts
+from fieldwise.tasks import load_task
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "isaf" / "dev.jsonl"
 ROWS, MODELS = 724, 10
@@ -44,7 +44,7 @@ def load_golds(path: Path) -> list[dict[str, Any]]:
 
 def synthetic_golds() -> list[dict[str, Any]]:
     """ISAF-shaped gold rows from the task's enums, for machines without the real data."""
-    from extractbench.tasks.isaf import EVENT_TYPES, PROVINCES, TARGET_GROUPS
+    from fieldwise.tasks.isaf import EVENT_TYPES, PROVINCES, TARGET_GROUPS
 
     rng = random.Random(0)
     rows = []

@@ -1,4 +1,4 @@
-"""Throughput of ``extractbench serve``: concurrent (batched) vs sequential requests.
+"""Throughput of ``fieldwise serve``: concurrent (batched) vs sequential requests.
 
 Builds the tiny random Llama plus LoRA adapters offline, starts the OpenAI-compatible
 server in-process on 127.0.0.1, and sends the same N chat requests twice: one at a time,
@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     import openai
     import torch
 
-    from extractbench.finetune.tiny import build_tiny_model
-    from extractbench.serve import create_app, running_server
+    from fieldwise.finetune.tiny import build_tiny_model
+    from fieldwise.serve import create_app, running_server
 
     root = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     base = build_tiny_model(root / "tiny", PROMPTS, hidden_size=args.hidden_size)

@@ -2,7 +2,7 @@
 
 These cover what templates do badly: long stories, corrections, mixed incidents, rare
 groups, quantities such as "dozens" or "a handful", and dates given outright or as a
-weekday several days back. Everything here is invented for extractbench.
+weekday several days back. Everything here is invented for fieldwise.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Slot fillers for ``make_isaf_sample.py``: places, invented people, roles and phrases.
 
 Districts and provinces are real geography (so a location reads plausibly); every person,
-village name and sentence here is invented for extractbench. Phrases that fill the
+village name and sentence here is invented for fieldwise. Phrases that fill the
 "background" and "details" slots never name a group or a count of people, so the labels a
 template sets stay true whatever filler is drawn.
 """

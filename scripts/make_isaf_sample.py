@@ -1,7 +1,7 @@
-"""Write the packaged ISAF-style sample (``src/extractbench/tasks/samples/isaf_sample.jsonl``).
+"""Write the packaged ISAF-style sample (``src/fieldwise/tasks/samples/isaf_sample.jsonl``).
 
 Every release is invented: names, villages, sentences and incidents are made up for
-extractbench (districts and provinces are real geography so that locations are plausible).
+fieldwise (districts and provinces are real geography so that locations are plausible).
 Nothing is copied from the published dataset. Labels are built together with the text, so
 they agree with it by construction, under the annotation rules of ``ISAF_TASK.md``:
 
@@ -42,7 +42,7 @@ from isaf_sample_incidents import (  # noqa: E402
 from isaf_sample_vocab import REGIONS  # noqa: E402
 
 SEED = 20110303
-OUT = Path("src/extractbench/tasks/samples/isaf_sample.jsonl")
+OUT = Path("src/fieldwise/tasks/samples/isaf_sample.jsonl")
 N_GENERATED = 222
 DUPLICATES = 4
 

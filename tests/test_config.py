@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.config import default_config, load_config
-from extractbench.errors import UserError
+from fieldwise.config import default_config, load_config
+from fieldwise.errors import UserError
 
 
 def test_default_config_is_the_offline_main_job(tmp_path: Path) -> None:
@@ -16,12 +16,12 @@ def test_default_config_is_the_offline_main_job(tmp_path: Path) -> None:
         ("baseline-abstain", "baseline/auto"),
     ]
     assert cfg.models[1].options == {"abstain": True}
-    assert cfg.output_dir == tmp_path / ".extractbench"
+    assert cfg.output_dir == tmp_path / ".fieldwise"
 
 
 def test_paths_resolve_relative_to_the_config_file(tmp_path: Path) -> None:
     (tmp_path / "proj").mkdir()
-    path = tmp_path / "proj" / "extractbench.yaml"
+    path = tmp_path / "proj" / "fieldwise.yaml"
     path.write_text(
         "task: mytask.py:TASK\n"
         "data: {train: data/train.jsonl, test: hub:owner/name:test}\n"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from extractbench.config import ImportConfig, ModelConfig, ProjectConfig
-from extractbench.data import load_examples
-from extractbench.pipeline import run_project
-from extractbench.store import Store
-from extractbench.tasks import load_task
+from fieldwise.config import ImportConfig, ModelConfig, ProjectConfig
+from fieldwise.data import load_examples
+from fieldwise.pipeline import run_project
+from fieldwise.store import Store
+from fieldwise.tasks import load_task
 
 ISAF = load_task("isaf")
 

@@ -1,7 +1,7 @@
 """An example of a user-defined task: product-recall notices.
 
-Load it with ``extractbench ... --task examples/recalls/task.py:RECALLS`` or from a project
-config (``task: task.py:RECALLS``). Everything extractbench needs is the Pydantic schema;
+Load it with ``fieldwise ... --task examples/recalls/task.py:RECALLS`` or from a project
+config (``task: task.py:RECALLS``). Everything fieldwise needs is the Pydantic schema;
 ``Task.from_model`` infers how each field is scored, and the arguments below override the
 few places where the default is not what this task wants.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from extractbench.tasks import Task
+from fieldwise.tasks import Task
 
 
 class Hazard(StrEnum):

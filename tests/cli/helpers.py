@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from extractbench.cli import main
+from fieldwise.cli import main
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """``extractbench ARGS...``: (exit code, stdout, stderr)."""
+    """``fieldwise ARGS...``: (exit code, stdout, stderr)."""
     try:
         main(list(args))
         code = 0

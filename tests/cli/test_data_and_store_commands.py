@@ -39,7 +39,7 @@ def test_info_split_and_leakage_check(splits: Path, capsys: pytest.CaptureFixtur
 
 
 def test_audit_lists_label_quirks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = _jsonl(Path(__file__).parents[2] / "src/extractbench/tasks/samples/isaf_sample.jsonl")
+    rows = _jsonl(Path(__file__).parents[2] / "src/fieldwise/tasks/samples/isaf_sample.jsonl")
     rows = rows[:5]
     rows[0]["province"] = ["sar-e pul"]
     rows[1]["event_type"] = ["insurgentskilled;detention"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.data import load_examples, train_test_split, write_jsonl
-from extractbench.tasks import load_task
+from fieldwise.data import load_examples, train_test_split, write_jsonl
+from fieldwise.tasks import load_task
 from tests.cli.helpers import cli
 
 ISAF = load_task("isaf")
@@ -37,11 +37,11 @@ def test_run_without_arguments_writes_a_report(
     assert code == 0, err
     report = Path(out.strip().splitlines()[-1])
     assert report.is_file() and report.name == "report.html"
-    assert report.is_relative_to(tmp_path / ".extractbench")
+    assert report.is_relative_to(tmp_path / ".fieldwise")
     html = report.read_text()
     assert "baseline" in html and "baseline-abstain" in html
     # the guessing and the abstaining model share one trained model
-    assert len(list((tmp_path / ".extractbench" / "models").iterdir())) == 1
+    assert len(list((tmp_path / ".fieldwise" / "models").iterdir())) == 1
     # a second run reuses the trained model and every cached prediction
     code, out2, _ = cli(capsys, "run", "--quiet", "--bootstrap", "0")
     assert code == 0 and Path(out2.strip().splitlines()[-1]).is_file()
@@ -163,7 +163,7 @@ def test_console_script_entry_point_exit_codes(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "extractbench.cli",
+            "fieldwise.cli",
             "data",
             "info",
             "--data",
@@ -181,7 +181,7 @@ def test_console_script_entry_point_exit_codes(tmp_path: Path) -> None:
         and "Traceback" not in proc.stderr
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "extractbench.cli", "data", "info", "--data", "sample"],
+        [sys.executable, "-m", "fieldwise.cli", "data", "info", "--data", "sample"],
         capture_output=True,
         text=True,
         env=env,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.data.export import FORMATS, export_examples, read_export
-from extractbench.errors import UserError
-from extractbench.tasks import Example, Task, load_task
-from extractbench.tasks.prompts import render_messages, render_prompt_text, render_target
+from fieldwise.data.export import FORMATS, export_examples, read_export
+from fieldwise.errors import UserError
+from fieldwise.tasks import Example, Task, load_task
+from fieldwise.tasks.prompts import render_messages, render_prompt_text, render_target
 
 GOLD = {
     "name": "Kabul raid",

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from extractbench.data import load_examples
-from extractbench.errors import UserError
-from extractbench.tasks import load_task
+from fieldwise.data import load_examples
+from fieldwise.errors import UserError
+from fieldwise.tasks import load_task
 
 ISAF = load_task("isaf")
 

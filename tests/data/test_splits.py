@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from extractbench.data import check_leakage, group_kfold, train_test_split
-from extractbench.errors import UserError
-from extractbench.tasks import Example
+from fieldwise.data import check_leakage, group_kfold, train_test_split
+from fieldwise.errors import UserError
+from fieldwise.tasks import Example
 
 
 def examples(n: int, dupes: int = 0) -> list[Example]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.finetune.tiny import build_tiny_model
-from extractbench.tasks import Example, Task
-from extractbench.tasks.prompts import render_messages, render_target
+from fieldwise.finetune.tiny import build_tiny_model
+from fieldwise.tasks import Example, Task
+from fieldwise.tasks.prompts import render_messages, render_target
 from tests.finetune.mini_task import MINI, mini_examples
 
 MINI_TASK_SPEC = f"{Path(__file__).parent / 'mini_task.py'}:MINI"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from extractbench.tasks import Example, Task
+from fieldwise.tasks import Example, Task
 
 
 class Visit(BaseModel):

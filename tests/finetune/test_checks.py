@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import torch
 
-from extractbench.errors import UserError
-from extractbench.finetune import checks
-from extractbench.finetune.encode import IGNORE, Encoded, encode_example
-from extractbench.tasks import Example, Task
-from extractbench.tasks.prompts import render_prompt_text
+from fieldwise.errors import UserError
+from fieldwise.finetune import checks
+from fieldwise.finetune.encode import IGNORE, Encoded, encode_example
+from fieldwise.tasks import Example, Task
+from fieldwise.tasks.prompts import render_prompt_text
 
 
 def _tokenizer(tiny_dir: Path) -> Any:

@@ -1,4 +1,4 @@
-"""``extractbench finetune`` then ``extractbench run`` listing the fine-tune by name."""
+"""``fieldwise finetune`` then ``fieldwise run`` listing the fine-tune by name."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from extractbench.store import Store
-from extractbench.tasks import Example
+from fieldwise.store import Store
+from fieldwise.tasks import Example
 from tests.cli.helpers import cli
 from tests.finetune.conftest import MINI_TASK_SPEC
 
@@ -33,7 +33,7 @@ def test_finetune_registers_the_adapter_and_run_finds_it_by_name(
     assert code == 0, err
     printed = json.loads(out.strip().splitlines()[-1])
     assert printed["label"] == "mini-lora" and printed["kind"] == "finetune"
-    with Store(tmp_path / ".extractbench") as store:
+    with Store(tmp_path / ".fieldwise") as store:
         (registered,) = store.models()
     assert registered["label"] == "mini-lora" and registered["spec"] == printed["spec"]
 
@@ -47,7 +47,7 @@ def test_finetune_registers_the_adapter_and_run_finds_it_by_name(
     code, out, err = cli(capsys, "run", "-c", "run.yaml", "--quiet")
     assert code == 0, err
     assert Path(out.strip().splitlines()[-1]).is_file()
-    with Store(tmp_path / ".extractbench") as store:
+    with Store(tmp_path / ".fieldwise") as store:
         (run,) = store.runs("mini-lora")
     assert run["spec"] == printed["spec"] and run["kind"] == "finetune"
 
@@ -84,3 +84,18 @@ def test_serve_rejects_a_bad_adapter_before_loading_anything(
 ) -> None:
     code, _, err = cli(capsys, "serve", "--base", "no/such/model", "--adapter", "oops")
     assert code == 2 and "bad --adapter 'oops'" in err and "NAME=DIR" in err
+
+
+def test_a_missing_local_base_model_says_no_such_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not sent to the Hub as a repo id (which answered with repo-id syntax rules)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "examples").mkdir()
+    config = {"base_model": "../runs/tiny-base", "task": "isaf", "train": "sample",
+              "output_dir": "../runs/out", "max_steps": 1}  # fmt: skip
+    (tmp_path / "examples" / "ft.yaml").write_text(yaml.safe_dump(config))
+    code, _, err = cli(capsys, "finetune", "examples/ft.yaml", "--quiet")
+    assert code == 2, err
+    assert "no such folder:" in err and "runs/tiny-base" in err
+    assert "Repo id" not in err and "Traceback" not in err

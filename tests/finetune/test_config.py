@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.errors import UserError
-from extractbench.finetune.config import load_config
-from extractbench.finetune.local import finetune_many, run_finetune
+from fieldwise.errors import UserError
+from fieldwise.finetune.config import load_config
+from fieldwise.finetune.local import finetune_many, run_finetune
 
 
 def _write(path: Path, text: str) -> Path:

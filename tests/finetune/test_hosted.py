@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from extractbench.errors import UserError
-from extractbench.finetune.hosted import (
+from fieldwise.errors import UserError
+from fieldwise.finetune.hosted import (
     HostedFinetuneConfig,
     is_hosted_config,
     load_hosted_config,
@@ -348,7 +348,7 @@ def test_config_loading_and_detection(tmp_path: Path, train_file: Path) -> None:
 
 TOY_TASK = """
 from pydantic import BaseModel
-from extractbench.tasks import Task
+from fieldwise.tasks import Task
 
 class Out(BaseModel):
     city: str
@@ -361,7 +361,7 @@ TASK = Task.from_model("toy", Out)
 def test_exports_task_data_on_the_fly(
     monkeypatch: pytest.MonkeyPatch, fake: FakeFineTuning, base_url: str, tmp_path: Path
 ) -> None:
-    pytest.importorskip("extractbench.data.export")
+    pytest.importorskip("fieldwise.data.export")
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     (tmp_path / "toy.py").write_text(TOY_TASK, encoding="utf-8")
     rows = [
@@ -397,8 +397,8 @@ def test_cli_runs_the_hosted_job_and_registers_the_model(
 ) -> None:
     import yaml
 
-    from extractbench.cli import main
-    from extractbench.store import Store
+    from fieldwise.cli import main
+    from fieldwise.store import Store
 
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.chdir(tmp_path)
@@ -417,13 +417,13 @@ def test_cli_runs_the_hosted_job_and_registers_the_model(
         "spec": "openai/ft:gpt-4o-mini-2024-07-18:org:isaf:abc123",
         "kind": "finetune",
     }
-    with Store(tmp_path / ".extractbench") as store:
+    with Store(tmp_path / ".fieldwise") as store:
         (model,) = store.models()
     assert (model["label"], model["spec"], model["kind"]) == (
         "mini-isaf",
         printed["spec"],
         "finetune",
     )
-    assert KEY not in (tmp_path / ".extractbench" / "extractbench.sqlite").read_bytes().decode(
+    assert KEY not in (tmp_path / ".fieldwise" / "fieldwise.sqlite").read_bytes().decode(
         "utf-8", "ignore"
     )

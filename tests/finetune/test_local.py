@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import torch
 
-from extractbench.errors import UserError
-from extractbench.finetune.config import config_from_dict
-from extractbench.finetune.encode import encode_example
-from extractbench.finetune.local import FinetuneResult, run_finetune
-from extractbench.finetune.runcard import dataset_fingerprint, read_run_card
-from extractbench.tasks import Example, Task
+from fieldwise.errors import UserError
+from fieldwise.finetune.config import config_from_dict
+from fieldwise.finetune.encode import encode_example
+from fieldwise.finetune.local import FinetuneResult, run_finetune
+from fieldwise.finetune.runcard import dataset_fingerprint, read_run_card
+from fieldwise.tasks import Example, Task
 from tests.finetune.conftest import MINI_TASK_SPEC
 from tests.finetune.mini_task import mini_examples
 
@@ -115,7 +115,7 @@ def test_run_card_records_config_data_and_curve(
     assert [p["step"] for p in curve] == list(range(1, STEPS + 1))
     assert card["training"]["tokens"] > 0 and card["training"]["tokens_per_s"] > 0
     assert card["post_check"]["n"] == 2
-    assert set(card["versions"]) >= {"extractbench", "torch", "transformers", "peft", "trl"}
+    assert set(card["versions"]) >= {"fieldwise", "torch", "transformers", "peft", "trl"}
     # a tiny random model cannot learn JSON in 12 steps: reported, not fatal
     assert result.warnings == [] or "post-training check" in result.warnings[0]
     assert result.output_dir.joinpath("README.md").read_text().startswith("# mini-lora")

@@ -8,7 +8,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from extractbench.tasks import Example, Task
+from fieldwise.tasks import Example, Task
 
 TEXTS = [
     "An Afghan and coalition security force detained two suspected insurgents in Kabul.",
@@ -35,7 +35,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random tiny Llama with a BPE tokenizer and a chat template."""
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from extractbench.finetune.tiny import build_tiny_model
+    from fieldwise.finetune.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "base", TEXTS)
 

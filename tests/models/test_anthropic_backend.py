@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from extractbench.errors import MissingDependency
-from extractbench.models import RetryableError, create_model
-from extractbench.models.anthropic_backend import AnthropicOptions, build_request, parse_message
-from extractbench.runner import RetryPolicy, RunSettings, run_model_async
-from extractbench.store import Store
-from extractbench.tasks import Example, Task, load_task
-from extractbench.tasks.prompts import render_messages
+from fieldwise.errors import MissingDependency
+from fieldwise.models import RetryableError, create_model
+from fieldwise.models.anthropic_backend import AnthropicOptions, build_request, parse_message
+from fieldwise.runner import RetryPolicy, RunSettings, run_model_async
+from fieldwise.store import Store
+from fieldwise.tasks import Example, Task, load_task
+from fieldwise.tasks.prompts import render_messages
 from tests.fakes.openai_server import FakeServer
 from tests.fakes.openai_server import fake_openai as fake_openai  # noqa: F401 - fixture
 
@@ -37,7 +37,7 @@ def test_missing_sdk_explains_the_extra(isaf: Task, monkeypatch: pytest.MonkeyPa
     )
     with pytest.raises(MissingDependency) as info:
         create_model("anthropic/claude-x", isaf)
-    assert "pip install 'extractbench[anthropic]'" in str(info.value)
+    assert "pip install 'fieldwise[anthropic]'" in str(info.value)
 
 
 def test_request_moves_the_system_prompt_and_forces_the_tool(isaf: Task) -> None:

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from extractbench.errors import UserError
-from extractbench.models import create_model
-from extractbench.models.baseline import BaselineModel
-from extractbench.tasks import Example, Task
-from extractbench.tasks.isaf import ISAF, IsafEvent
+from fieldwise.errors import UserError
+from fieldwise.models import create_model
+from fieldwise.models.baseline import BaselineModel
+from fieldwise.tasks import Example, Task
+from fieldwise.tasks.isaf import ISAF, IsafEvent
 
 HEAD = "ISAF Joint Command - Afghanistan\nKABUL, Afghanistan ({date})\n"
 

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from extractbench.data import load_examples, train_test_split
-from extractbench.models import create_model
-from extractbench.models.baseline import BaselineModel
-from extractbench.models.baseline._calibration import (
+from fieldwise.data import load_examples, train_test_split
+from fieldwise.models import create_model
+from fieldwise.models.baseline import BaselineModel
+from fieldwise.models.baseline._calibration import (
     calibrated,
     fit_calibration,
     load_calibration,
 )
-from extractbench.tasks import Example, Task, load_task
+from fieldwise.tasks import Example, Task, load_task
 from tests.finetune.mini_task import MINI, mini_examples
 
 

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 
-from extractbench.models.baseline._pipeline import _paired_fields, _reconcile
-from extractbench.tasks import Example
-from extractbench.tasks.isaf import ISAF
+from fieldwise.models.baseline._pipeline import _paired_fields, _reconcile
+from fieldwise.tasks import Example
+from fieldwise.tasks.isaf import ISAF
 
 
 def _row(killed: int, killq: bool, captured: int, captureq: bool) -> dict:

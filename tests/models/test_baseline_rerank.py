@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from extractbench.models.baseline._rerank import Reranker, value_features
+from fieldwise.models.baseline._rerank import Reranker, value_features
 
 
 def test_value_features_describe_agreement_and_distance() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from extractbench.models.baseline._dates import date_candidates, learn_calendar
-from extractbench.models.baseline._isaf import IsafRules, count_candidates
-from extractbench.tasks.isaf import ISAF
+from fieldwise.models.baseline._dates import date_candidates, learn_calendar
+from fieldwise.models.baseline._isaf import IsafRules, count_candidates
+from fieldwise.tasks.isaf import ISAF
 
 HEAD = "KABUL, Afghanistan (Jan. 25, 2013)\n"  # a Friday
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from extractbench.models.baseline._cues import cue_features, lead_sentence
-from extractbench.models.baseline._rules import label_regex
-from extractbench.models.baseline._text import _IGNORECASE_ASCII, PatternSet, fold
+from fieldwise.models.baseline._cues import cue_features, lead_sentence
+from fieldwise.models.baseline._rules import label_regex
+from fieldwise.models.baseline._text import _IGNORECASE_ASCII, PatternSet, fold
 
 
 def _brute(patterns: dict[str, list[re.Pattern[str]]], text: str) -> dict[str, list[int]]:

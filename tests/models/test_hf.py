@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from extractbench.errors import UserError
-from extractbench.models import create_model
-from extractbench.models.hf import HFModel
-from extractbench.tasks import load_task
-from extractbench.tasks.prompts import render_prompt_text
+from fieldwise.errors import UserError
+from fieldwise.models import create_model
+from fieldwise.models.hf import HFModel
+from fieldwise.tasks import load_task
+from fieldwise.tasks.prompts import render_prompt_text
 from tests.models.conftest import SMALL_TASK, examples, make_adapter
 
 pytest.importorskip("torch")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.errors import UserError
-from extractbench.models import create_model
-from extractbench.models._local import folder_fingerprint, split_model_spec
-from extractbench.tasks import load_task
+from fieldwise.errors import UserError
+from fieldwise.models import create_model
+from fieldwise.models._local import folder_fingerprint, split_model_spec
+from fieldwise.tasks import load_task
 
 
 def test_split_plain_names() -> None:
@@ -41,7 +41,7 @@ def test_split_windows_drive_letters() -> None:
 
 def test_missing_model_dir_is_a_user_error(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    with pytest.raises(UserError, match="model directory not found"):
+    with pytest.raises(UserError, match="no such folder"):
         create_model(f"hf/{tmp_path / 'nope'}", load_task("isaf"))
 
 
@@ -49,7 +49,7 @@ def test_missing_adapter_is_a_user_error(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     base = tmp_path / "base"
     base.mkdir()
-    with pytest.raises(UserError, match="adapter directory not found"):
+    with pytest.raises(UserError, match="no such folder"):
         create_model(f"hf/{base}:{tmp_path / 'missing'}", load_task("isaf"))
     not_adapter = tmp_path / "plain"
     not_adapter.mkdir()
@@ -80,7 +80,7 @@ def test_missing_xgrammar_gives_the_install_hint(
     )
     with pytest.raises(UserError) as info:
         create_model(f"hf/{tmp_path}", load_task("isaf"), {"constrained": True})
-    assert "extractbench[constrained]" in str(info.value)
+    assert "fieldwise[constrained]" in str(info.value)
 
 
 def test_missing_torch_gives_the_install_hint(
@@ -94,7 +94,7 @@ def test_missing_torch_gives_the_install_hint(
     )
     with pytest.raises(UserError) as info:
         create_model(f"hf/{tmp_path}", load_task("isaf"))
-    assert "extractbench[hf]" in str(info.value)
+    assert "fieldwise[hf]" in str(info.value)
 
 
 def test_fingerprint_follows_content_not_names(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from extractbench.errors import UserError
-from extractbench.models import RetryableError, create_model, get_backend
-from extractbench.models.openai_backend import (
+from fieldwise.errors import UserError
+from fieldwise.models import RetryableError, create_model, get_backend
+from fieldwise.models.openai_backend import (
     APIRequestError,
     OpenAIModel,
     make_strict,
@@ -23,7 +23,7 @@ from extractbench.models.openai_backend import (
     parse_completion,
     retry_after_s,
 )
-from extractbench.tasks import Example, Task, load_task
+from fieldwise.tasks import Example, Task, load_task
 from tests.fakes.openai_server import FakeServer
 from tests.fakes.openai_server import fake_openai as fake_openai  # noqa: F401 - fixture
 

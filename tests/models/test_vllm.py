@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from extractbench.errors import UserError
-from extractbench.models import create_model
-from extractbench.models.vllm_backend import VLLMModel, lora_rank
-from extractbench.tasks import Example, load_task
+from fieldwise.errors import UserError
+from fieldwise.models import create_model
+from fieldwise.models.vllm_backend import VLLMModel, lora_rank
+from fieldwise.tasks import Example, load_task
 
 
 @dataclass
@@ -100,7 +100,7 @@ def test_missing_vllm_gives_the_install_hint(tmp_path: Path) -> None:
         pytest.skip("vllm is installed")
     with pytest.raises(UserError) as info:
         create_model(f"vllm/{tmp_path}", load_task("isaf"))
-    assert "extractbench[vllm]" in str(info.value)
+    assert "fieldwise[vllm]" in str(info.value)
 
 
 def test_options_are_validated(tmp_path: Path, fake_vllm: dict[str, Any]) -> None:
@@ -108,7 +108,7 @@ def test_options_are_validated(tmp_path: Path, fake_vllm: dict[str, Any]) -> Non
     for bad in ({"tensor_parallel_size": 0}, {"gpu_memory_utilization": 1.5}, {"tp": 2}):
         with pytest.raises(UserError, match="bad option"):
             create_model(f"vllm/{tmp_path}", task, bad)
-    with pytest.raises(UserError, match="model directory not found"):
+    with pytest.raises(UserError, match="no such folder"):
         create_model(f"vllm/{tmp_path / 'nope'}", task)
 
 

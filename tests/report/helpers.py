@@ -11,8 +11,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
-from extractbench.scoring._types import ModelResult, ModelScore
-from extractbench.tasks import Example, Task
+from fieldwise.scoring._types import ModelResult, ModelScore
+from fieldwise.tasks import Example, Task
 
 
 class Tiny(BaseModel):

@@ -6,15 +6,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from extractbench.report._analysis import (
+from fieldwise.report._analysis import (
     cell_patterns,
     confusion,
     field_errors,
     paired_difference,
     set_table,
 )
-from extractbench.report._values import Parsed, show, typed
-from extractbench.scoring import MISSING
+from fieldwise.report._values import Parsed, show, typed
+from fieldwise.scoring import MISSING
 from tests.report.helpers import TASK
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from extractbench.errors import UserError
-from extractbench.report import write_report
+from fieldwise.errors import UserError
+from fieldwise.report import write_report
 from tests.report.helpers import (
     EXAMPLES,
     FIELDS,
@@ -176,8 +176,8 @@ def test_model_with_no_outputs_at_all(tmp_path: Path) -> None:
 
 
 def test_with_real_scoring(tmp_path: Path) -> None:
-    from extractbench.scoring import score_outputs
-    from extractbench.scoring._types import ModelResult
+    from fieldwise.scoring import score_outputs
+    from fieldwise.scoring._types import ModelResult
 
     outputs: list[str | None] = perfect_outputs()
     outputs[0] = json.dumps({**GOLDS[0], "tags": ["a", "b", "c"], "count": "0"})

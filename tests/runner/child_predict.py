@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import sys
 
-from extractbench.models import create_model
-from extractbench.runner import RunSettings, run_model
-from extractbench.store import Store
-from extractbench.tasks import load_task
+from fieldwise.models import create_model
+from fieldwise.runner import RunSettings, run_model
+from fieldwise.store import Store
+from fieldwise.tasks import load_task
 from tests.runner.helpers import docs
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.store import Store
-from extractbench.tasks import Task, load_task
+from fieldwise.store import Store
+from fieldwise.tasks import Task, load_task
 from tests.fakes.openai_server import fake_openai  # noqa: F401 - re-exported fixture
 
 

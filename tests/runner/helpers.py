@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from extractbench.models import Model, create_model
-from extractbench.tasks import Example, Task
+from fieldwise.models import Model, create_model
+from fieldwise.tasks import Example, Task
 from tests.fakes.openai_server import FakeServer
 
 

@@ -1,4 +1,4 @@
-"""``extractbench predict`` against the fake server, in a subprocess, as a user runs it."""
+"""``fieldwise predict`` against the fake server, in a subprocess, as a user runs it."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _predict(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess
         [
             sys.executable,
             "-m",
-            "extractbench.cli",
+            "fieldwise.cli",
             "predict",
             "--model",
             "openai/any-name",

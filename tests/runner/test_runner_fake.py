@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.errors import UserError
-from extractbench.models import Model, prediction_key
-from extractbench.runner import (
+from fieldwise.errors import UserError
+from fieldwise.models import Model, prediction_key
+from fieldwise.runner import (
     Price,
     RetryPolicy,
     RunOutcome,
@@ -19,8 +19,8 @@ from extractbench.runner import (
     run_model,
     run_model_async,
 )
-from extractbench.store import Store
-from extractbench.tasks import Example, Task
+from fieldwise.store import Store
+from fieldwise.tasks import Example, Task
 from tests.fakes.openai_server import GARBAGE_TEXT, LEAKY_401, FakeServer, echo_reply
 from tests.runner.helpers import docs, marker, openai_model
 
@@ -205,7 +205,7 @@ def test_api_key_never_reaches_the_store(
     model = openai_model(fake_openai, isaf, api_key_env="MY_PROVIDER_KEY", output_mode="tools")
     project = tmp_path / "p"
     with Store(project) as store:
-        from extractbench.store import RunRecord
+        from fieldwise.store import RunRecord
 
         run_id = store.start_run(
             RunRecord(

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from extractbench.models import Generation
-from extractbench.runner import RateLimiter, RetryPolicy, RunSettings, run_model_async
-from extractbench.store import Store
-from extractbench.tasks import Example, Task
+from fieldwise.models import Generation
+from fieldwise.runner import RateLimiter, RetryPolicy, RunSettings, run_model_async
+from fieldwise.store import Store
+from fieldwise.tasks import Example, Task
 from tests.fakes.openai_server import FakeServer
 from tests.runner.helpers import docs, openai_model
 

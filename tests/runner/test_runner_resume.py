@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.models import create_model
-from extractbench.runner import RunSettings, run_model
-from extractbench.store import Store
-from extractbench.tasks import Task
+from fieldwise.models import create_model
+from fieldwise.runner import RunSettings, run_model
+from fieldwise.store import Store
+from fieldwise.tasks import Task
 from tests.fakes.openai_server import FakeServer
 from tests.runner.helpers import docs, marker
 

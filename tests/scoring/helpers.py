@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from extractbench.tasks import FieldSpec, Task, load_task
+from fieldwise.tasks import FieldSpec, Task, load_task
 
 ISAF = load_task("isaf")
 

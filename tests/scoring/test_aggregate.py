@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from extractbench.errors import UserError
-from extractbench.scoring import (
+from fieldwise.errors import UserError
+from fieldwise.scoring import (
     PROFILES,
     Profile,
     parse_output,
@@ -20,7 +20,7 @@ from extractbench.scoring import (
     score_outputs,
     score_parsed,
 )
-from extractbench.tasks import FieldSpec
+from fieldwise.tasks import FieldSpec
 from tests.scoring.helpers import ISAF, ISAF_GOLD, isaf_pred
 
 
@@ -161,7 +161,7 @@ def test_register_a_custom_profile() -> None:
 
 @pytest.mark.parametrize("rows", [1, 2, 7, 1000])
 def test_fast_percentiles_match_numpy(rows: int) -> None:
-    from extractbench.scoring._bootstrap import _percentiles
+    from fieldwise.scoring._bootstrap import _percentiles
 
     values = np.random.default_rng(rows).random((rows, 3))
     q = [2.5, 50.0, 97.5]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from extractbench.scoring import audit_labels
-from extractbench.tasks import Example
+from fieldwise.scoring import audit_labels
+from fieldwise.tasks import Example
 from tests.scoring.helpers import ISAF, ISAF_GOLD
 
 

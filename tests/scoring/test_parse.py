@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from extractbench.scoring import ParsedOutput, parse_output
+from fieldwise.scoring import ParsedOutput, parse_output
 
 
 @pytest.mark.parametrize("raw", [None, "", "   ", "\n\t\n"])

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.scoring import parse_output, score_outputs
-from extractbench.tasks import load_task
+from fieldwise.scoring import parse_output, score_outputs
+from fieldwise.tasks import load_task
 
 FIXTURE = json.loads((Path(__file__).parent / "data" / "isaf_row0.json").read_text())
 GOLD = FIXTURE["gold"]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from extractbench.scoring import score_outputs
+from fieldwise.scoring import score_outputs
 from tests.scoring.helpers import DROP, ISAF, ISAF_GOLD, isaf_pred
 
 

@@ -20,9 +20,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from extractbench.errors import UserError  # noqa: E402
-from extractbench.finetune.tiny import build_tiny_model  # noqa: E402
-from extractbench.serve import create_app, parse_adapters, running_server  # noqa: E402
+from fieldwise.errors import UserError  # noqa: E402
+from fieldwise.finetune.tiny import build_tiny_model  # noqa: E402
+from fieldwise.serve import create_app, parse_adapters, running_server  # noqa: E402
 
 MAX_TOKENS = 12
 PROMPTS = [
@@ -150,7 +150,7 @@ def test_batch_size_header(client: openai.OpenAI) -> None:
         messages=_messages(PROMPTS[1]),
         max_tokens=2,  # type: ignore[arg-type]
     )
-    assert raw.headers["x-extractbench-batch-size"] == "1"
+    assert raw.headers["x-fieldwise-batch-size"] == "1"
     reply = raw.parse()
     assert reply.usage is not None and reply.usage.completion_tokens <= 2
 
@@ -233,7 +233,7 @@ def test_json_schema_response_format_constrains_output(client: openai.OpenAI) ->
 def test_base_only_app_without_xgrammar(
     models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from extractbench.serve import _constrain
+    from fieldwise.serve import _constrain
 
     monkeypatch.setattr(_constrain, "available", lambda: False)
     app = create_app(str(models["base"]), {}, device="cpu", base_name="base")
@@ -241,11 +241,11 @@ def test_base_only_app_without_xgrammar(
         body = {"model": "base", "messages": _messages(PROMPTS[0]), "max_tokens": 3}
         url = "/v1/chat/completions"
         status, headers, reply = app.handle("POST", url, json.dumps(body).encode())
-        assert status == 200 and headers["x-extractbench-batch-size"] == "1"
+        assert status == 200 and headers["x-fieldwise-batch-size"] == "1"
         assert reply["usage"]["completion_tokens"] <= 3
         body["response_format"] = SCHEMA_FORMAT
         status, _, reply = app.handle("POST", url, json.dumps(body).encode())
-        assert status == 400 and "extractbench[constrained]" in reply["error"]["message"]
+        assert status == 400 and "fieldwise[constrained]" in reply["error"]["message"]
         assert app.handle("GET", "/v1/nothing", b"")[0] == 404
     finally:
         app.close()
@@ -262,12 +262,12 @@ def test_missing_adapter_dir_is_user_error(models: dict[str, Path], tmp_path: Pa
         create_app(str(models["base"]), {"x": str(tmp_path)})
 
 
-def test_extractbench_openai_backend_evaluates_an_adapter(server: str) -> None:
+def test_fieldwise_openai_backend_evaluates_an_adapter(server: str) -> None:
     """The project's own ``openai`` backend, pointed at the server, runs an adapter."""
     import asyncio
 
-    from extractbench.models import create_model
-    from extractbench.tasks import Example, load_task
+    from fieldwise.models import create_model
+    from fieldwise.tasks import Example, load_task
 
     task = load_task("isaf")
     for mode in ["prompt", "json_schema"] if _has_xgrammar() else ["prompt"]:

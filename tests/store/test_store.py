@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.errors import UserError
-from extractbench.store import STORE_FILENAME, PredictionRow, RunRecord, Store
-from extractbench.store._migrations import MIGRATIONS, migrate
-from extractbench.tasks import Example
+from fieldwise.errors import UserError
+from fieldwise.store import STORE_FILENAME, PredictionRow, RunRecord, Store
+from fieldwise.store._migrations import MIGRATIONS, migrate
+from fieldwise.tasks import Example
 
 
 def test_migrations_run_once_and_are_idempotent(tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from extractbench.data.loading import load_examples
-from extractbench.data.splits import group_key, train_test_split
-from extractbench.tasks.isaf import ISAF, PROVINCE_ALIASES, IsafEvent
+from fieldwise.data.loading import load_examples
+from fieldwise.data.splits import group_key, train_test_split
+from fieldwise.tasks.isaf import ISAF, PROVINCE_ALIASES, IsafEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ISAF.sample_path

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from extractbench.errors import UserError
-from extractbench.tasks import Task, load_task
-from extractbench.tasks.isaf import ISAF
+from fieldwise.errors import UserError
+from fieldwise.tasks import Task, load_task
+from fieldwise.tasks.isaf import ISAF
 
 RECALLS_FILE = Path(__file__).resolve().parents[2] / "examples" / "recalls" / "task.py"
 
 
 def test_builtin_name_and_module_attr_and_instance() -> None:
     assert load_task("isaf") is ISAF
-    assert load_task("extractbench.tasks.isaf:ISAF") is ISAF
+    assert load_task("fieldwise.tasks.isaf:ISAF") is ISAF
     assert load_task(ISAF) is ISAF
 
 
@@ -35,7 +35,7 @@ def test_relative_file_spec(monkeypatch: pytest.MonkeyPatch) -> None:
 def _write(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "user_task.py"
     path.write_text(
-        "from pydantic import BaseModel\nfrom extractbench.tasks import Task\n"
+        "from pydantic import BaseModel\nfrom fieldwise.tasks import Task\n"
         "class Out(BaseModel):\n    x: int\n" + body,
         encoding="utf-8",
     )
@@ -48,10 +48,10 @@ def _write(tmp_path: Path, body: str) -> Path:
         ("nope", "unknown task 'nope'"),
         ("no/such/task.py", "task file not found"),
         ("no/such/task.py:TASK", "task file not found"),
-        ("no_such_module_for_extractbench:TASK", "cannot import task module"),
-        ("extractbench.tasks.isaf:MISSING", "is not an extractbench Task"),
-        ("extractbench.tasks.isaf:PROVINCES", "is not an extractbench Task"),
-        (f"{RECALLS_FILE}:RecallNotice", "is not an extractbench Task"),
+        ("no_such_module_for_fieldwise:TASK", "cannot import task module"),
+        ("fieldwise.tasks.isaf:MISSING", "is not an fieldwise Task"),
+        ("fieldwise.tasks.isaf:PROVINCES", "is not an fieldwise Task"),
+        (f"{RECALLS_FILE}:RecallNotice", "is not an fieldwise Task"),
     ],
 )
 def test_bad_specs_raise_user_error(spec: str, message: str) -> None:

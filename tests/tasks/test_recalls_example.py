@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from extractbench.config import load_config
-from extractbench.data.loading import load_examples
-from extractbench.data.splits import group_key, train_test_split
-from extractbench.tasks import load_task
+from fieldwise.config import load_config
+from fieldwise.data.loading import load_examples
+from fieldwise.data.splits import group_key, train_test_split
+from fieldwise.tasks import load_task
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "recalls"
 
@@ -58,7 +58,7 @@ def test_labels_agree_with_text() -> None:
 
 
 def test_config_resolves_relative_to_its_file(tmp_path: Path) -> None:
-    cfg = load_config(EXAMPLE / "extractbench.yaml")
+    cfg = load_config(EXAMPLE / "fieldwise.yaml")
     task_spec = cfg.resolve_task()
     assert Path(task_spec.split(":")[0]) == EXAMPLE / "task.py"
     assert load_task(task_spec).name == "recalls"

@@ -1,3 +1,0 @@
-from extractbench.cli import main
-
-main()

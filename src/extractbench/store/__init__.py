@@ -1,7 +1,0 @@
-"""The store: one SQLite file per project holding runs, predictions, datasets and models."""
-
-from __future__ import annotations
-
-from extractbench.store._store import STORE_FILENAME, PredictionRow, RunRecord, Store
-
-__all__ = ["STORE_FILENAME", "PredictionRow", "RunRecord", "Store"]

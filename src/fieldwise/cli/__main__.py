@@ -1,0 +1,3 @@
+from fieldwise.cli import main
+
+main()

@@ -1,0 +1,113 @@
+"""``fieldwise finetune`` and ``fieldwise serve``: make models, then put them online.
+
+``finetune`` takes any mix of local (LoRA/QLoRA) and hosted configs; a config that names
+a ``provider`` is a hosted job. Every config is validated before the first one trains, so
+a typo in the last file fails in a second, not after hours. Each finished model is
+registered in the project's store under its ``name``, so ``fieldwise run`` can list it
+by name alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+import yaml
+
+from fieldwise.cli._common import err_console
+from fieldwise.errors import UserError
+
+if TYPE_CHECKING:
+    from fieldwise.finetune.config import FinetuneConfig
+    from fieldwise.finetune.hosted import HostedFinetuneConfig, HostedResult
+    from fieldwise.finetune.local import FinetuneResult
+
+PROJECT = typer.Option(
+    Path(".fieldwise"), "--project", help="Store directory the models are registered in."
+)
+
+
+def _is_hosted(path: Path) -> bool:
+    from fieldwise.finetune.hosted import is_hosted_config
+
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {exc}") from exc
+    return is_hosted_config(data)
+
+
+def finetune(
+    configs: list[Path] = typer.Argument(..., help="Fine-tuning YAML file(s), run in order."),
+    project: Path = PROJECT,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Fine-tune one model per config (local LoRA/QLoRA or a hosted job) and register each."""
+    from fieldwise.finetune.config import load_config
+    from fieldwise.finetune.hosted import load_hosted_config, run_hosted_finetune
+    from fieldwise.finetune.local import check_unique, run_finetune
+    from fieldwise.store import Store
+
+    if len(set(configs)) != len(configs):
+        raise UserError("the same config is given twice")
+
+    hosted_cfgs: dict[Path, HostedFinetuneConfig] = {}
+    local_cfgs: dict[Path, FinetuneConfig] = {}
+    for path in configs:
+        if _is_hosted(path):
+            hosted_cfgs[path] = load_hosted_config(path)
+        else:
+            local_cfgs[path] = load_config(path)
+    check_unique(list(local_cfgs.items()))
+    for index, path in enumerate(configs, 1):
+        if not quiet:
+            err_console.print(f"[bold][{index}/{len(configs)}][/] {path}")
+        result: HostedResult | FinetuneResult
+        if path in hosted_cfgs:
+            result = run_hosted_finetune(hosted_cfgs[path], progress=not quiet, console=err_console)
+            note = f"hosted job {result.job_id} on {result.provider}"
+        else:
+            result = run_finetune(local_cfgs[path], progress=not quiet)
+            note = f"LoRA of {result.base_model}; run card in {result.output_dir}"
+        with Store(project) as store:
+            store.register_model(result.label, result.spec, result.kind, note=note)
+        print(json.dumps({"label": result.label, "spec": result.spec, "kind": result.kind}))
+
+
+def serve(
+    base: str = typer.Option(..., "--base", help="Base model: a local folder or a Hub name."),
+    adapter: list[str] = typer.Option(
+        None, "--adapter", help="A LoRA adapter as NAME=DIR (repeatable)."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    max_batch_size: int = typer.Option(8, "--max-batch-size", min=1),
+    batch_window_ms: float = typer.Option(15.0, "--batch-window-ms", min=0.0),
+    base_name: str | None = typer.Option(None, "--name", help="Model name of the bare base."),
+    device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ..."),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Tokenizer folder."),
+) -> None:
+    """Serve a base model and its LoRA adapters behind one OpenAI-compatible endpoint."""
+    from fieldwise.serve import parse_adapters
+    from fieldwise.serve import serve as run_server
+
+    run_server(
+        host,
+        port,
+        base,
+        parse_adapters(adapter or []),
+        max_batch_size=max_batch_size,
+        batch_window_ms=batch_window_ms,
+        base_name=base_name,
+        device=device,
+        tokenizer=tokenizer,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("finetune")(finetune)
+    app.command("serve")(serve)

@@ -1,0 +1,228 @@
+"""The main loop's commands: run, predict, train, score."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from fieldwise.cli._common import console, err_console, parse_options, print_json
+from fieldwise.errors import UserError
+
+OPTION_HELP = "Backend option as key=value (repeatable), e.g. --option temperature=0."
+
+
+def run(
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="Project config (YAML file, or a folder with fieldwise.yaml)."
+    ),
+    cv: int | None = typer.Option(None, "--cv", help="K-fold cross-validation on the train data."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Project/output directory."),
+    limit: int | None = typer.Option(None, "--limit", help="Use only the first N rows."),
+    bootstrap: int | None = typer.Option(None, "--bootstrap", help="Bootstrap resamples for CIs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Predict with every model, score and write the report.
+
+    With no --config, ./fieldwise.yaml is used when there is one, else the offline demo."""
+    from fieldwise.config import default_config, find_config, load_config
+    from fieldwise.pipeline import run_project
+    from fieldwise.report._summary import mean_coverage
+
+    config = config or find_config(Path.cwd())
+    cfg = load_config(config) if config else default_config()
+    updates: dict[str, object] = {}
+    if output:
+        updates["output"] = str(Path(output).resolve())
+    if bootstrap is not None:
+        updates["bootstrap"] = bootstrap
+    data_updates: dict[str, object] = {}
+    if cv is not None:
+        data_updates["cv"] = cv
+    if limit is not None:
+        data_updates["limit"] = limit
+    if data_updates:
+        updates["data"] = cfg.data.model_copy(update=data_updates)
+    if updates:
+        cfg = cfg.model_validate({**cfg.model_dump(), **updates, "base_dir": cfg.base_dir})
+    if cfg.data.cv is not None and cfg.data.cv < 2:
+        raise UserError("--cv needs K >= 2")
+    result = run_project(cfg, console=err_console, quiet=quiet)
+    table = Table(
+        title=f"{result.task.name}: {len(result.test)} rows (95% CI)", title_justify="left"
+    )
+    table.add_column("model", no_wrap=True)
+    table.add_column("kind")
+    for profile in cfg.profiles:
+        table.add_column(profile, justify="right", no_wrap=True)
+    table.add_column("answered", justify="right")
+    table.add_column("valid", justify="right")
+    for res in sorted(result.results, key=lambda r: -r.scores[cfg.profiles[0]].aggregate):
+        ref = res.scores[cfg.profiles[0]]
+        valid = ref.validity.get("ok", 0) / max(1, ref.rows)
+        cells = []
+        for profile in cfg.profiles:
+            s = res.scores[profile]
+            half = (s.aggregate_ci[1] - s.aggregate_ci[0]) / 2
+            cells.append(f"{s.aggregate:.2f} ±{half:.1f}" if half == half else f"{s.aggregate:.2f}")
+        # As in the report: the profile that counts abstentions sets the coverage.
+        answered = min((mean_coverage(s) for s in res.scores.values()), default=float("nan"))
+        shown = "-" if answered != answered else f"{answered:.0%}"
+        table.add_row(res.label, res.kind, *cells, shown, f"{valid:.0%}")
+    err_console.print(table)
+    err_console.print("report:", style="bold")
+    print(result.report_path)
+
+
+def predict(
+    model: str = typer.Option(..., "--model", "-m", help="Model spec, e.g. baseline/DIR."),
+    task: str = typer.Option("isaf", "--task", "-t", help="Task name, module:attr or file.py."),
+    data: str = typer.Option(..., "--data", "-d", help="Examples to predict (file or hub:...)."),
+    out: Path = typer.Option(..., "--out", help="Write {id, output} JSONL here."),
+    option: list[str] = typer.Option(None, "--option", help=OPTION_HELP),
+    train_data: str | None = typer.Option(None, "--train", help="Train split for few-shot."),
+    name: str | None = typer.Option(None, "--name", help="Label in the store (default: spec)."),
+    project: Path = typer.Option(Path(".fieldwise"), "--project", help="Store directory."),
+    concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Predict with one model; outputs are cached in the store and written as JSONL."""
+    from fieldwise.config import ModelConfig
+    from fieldwise.data import load_examples
+    from fieldwise.models import create_model, get_backend
+    from fieldwise.pipeline import predict as run_predict
+    from fieldwise.pipeline import run_settings
+    from fieldwise.runner import make_progress
+    from fieldwise.store import Store
+    from fieldwise.tasks import load_task
+
+    task_obj = load_task(task)
+    dataset = load_examples(task_obj, data)
+    train = load_examples(task_obj, train_data).examples if train_data else []
+    mc = ModelConfig(spec=model, name=name, options=parse_options(option), concurrency=concurrency)
+    model_obj = create_model(model, task_obj, mc.options)
+    with Store(project) as store:
+        store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
+        rows = run_predict(
+            model_obj,
+            dataset.examples,
+            store,
+            dataset,
+            label=mc.label,
+            settings=run_settings(mc),
+            train=train,
+            kind=mc.kind or get_backend(model.split("/", 1)[0]).kind,
+            config=mc.model_dump(),
+            progress=None if quiet else make_progress(),
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            rec = {"id": row.example_id, "output": row.output}
+            if row.error:
+                rec["error"] = row.error
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    failed = sum(r.error is not None for r in rows)
+    err_console.print(
+        f"wrote {len(rows)} predictions to {out}" + (f" ({failed} failed)" if failed else "")
+    )
+
+
+def train(
+    provider: str = typer.Argument(..., help="Trainable model provider, e.g. baseline."),
+    task: str = typer.Option("isaf", "--task", "-t", help="Task name, module:attr or file.py."),
+    data: str = typer.Option(..., "--data", "-d", help="Labelled training data."),
+    out: Path = typer.Option(..., "--out", help="Directory to save the model in."),
+    option: list[str] = typer.Option(None, "--option", help=OPTION_HELP),
+) -> None:
+    """Train a trainable model (the embedded baseline) and save it without pickle."""
+    from fieldwise.data import load_examples
+    from fieldwise.pipeline import train_model
+    from fieldwise.tasks import load_task
+
+    task_obj = load_task(task)
+    dataset = load_examples(task_obj, data)
+    path = train_model(
+        provider, task_obj, dataset.examples, out, parse_options(option), err_console
+    )
+    err_console.print(f"trained {provider} on {len(dataset)} rows; use --model {provider}/{path}")
+    print(path)
+
+
+def score(
+    gold: str = typer.Option(..., "--gold", "-g", help="Labelled examples (JSONL etc)."),
+    predictions: Path = typer.Option(..., "--predictions", "-p", help="{id, output} JSONL."),
+    task: str = typer.Option("isaf", "--task", "-t", help="Task name, module:attr or file.py."),
+    profile: str = typer.Option("reference", "--profile", help="Scoring profile."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples (0: none)."),
+) -> None:
+    """Score a predictions file against gold labels under one profile."""
+    from fieldwise.data import load_examples
+    from fieldwise.scoring import PROFILES, score_outputs
+    from fieldwise.tasks import load_task
+
+    if profile not in PROFILES:
+        raise UserError(f"unknown profile '{profile}'", hint=f"use one of {sorted(PROFILES)}")
+    task_obj = load_task(task)
+    dataset = load_examples(task_obj, gold)
+    if not dataset.labelled:
+        raise UserError(f"{gold} has unlabelled rows; scoring needs gold labels")
+    outputs = _read_predictions(predictions, {ex.id for ex in dataset.examples})
+    golds = [ex.gold or {} for ex in dataset.examples]
+    raw = [outputs.get(ex.id) for ex in dataset.examples]
+    result = score_outputs(task_obj, golds, raw, profiles=(profile,), n_boot=bootstrap)[profile]
+    if as_json:
+        print_json(result.to_json())
+        return
+    table = Table(title=f"{profile} profile, {result.rows} rows", title_justify="left")
+    table.add_column("field")
+    table.add_column("score", justify="right")
+    table.add_column("95% CI", justify="right")
+    for name, value in result.fields.items():
+        lo, hi = result.field_ci.get(name, (float("nan"), float("nan")))
+        table.add_row(name, f"{value:.4f}", f"[{lo:.3f}, {hi:.3f}]")
+    lo, hi = result.aggregate_ci
+    table.add_row(
+        "[bold]aggregate (0-100)", f"[bold]{result.aggregate:.2f}", f"[{lo:.2f}, {hi:.2f}]"
+    )
+    console.print(table)
+    console.print(f"validity: {result.validity}")
+
+
+def _read_predictions(path: Path, known_ids: set[str]) -> dict[str, str | None]:
+    if not path.is_file():
+        raise UserError(f"predictions file not found: {path}")
+    outputs: dict[str, str | None] = {}
+    unknown = 0
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from exc
+            if not isinstance(rec, dict) or "id" not in rec:
+                raise UserError(f"{path}:{lineno}: expected an object with 'id' and 'output'")
+            out = rec.get("output")
+            if out is not None and not isinstance(out, str):
+                out = json.dumps(out)
+            key = str(rec["id"])
+            if key not in known_ids:
+                unknown += 1
+            outputs[key] = out
+    if unknown:
+        err_console.print(
+            f"[yellow]warning:[/] {unknown} predictions have ids not in the gold data"
+        )
+    return outputs
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(predict)
+    app.command()(train)
+    app.command()(score)

@@ -1,0 +1,114 @@
+"""``fieldwise store …`` and ``fieldwise import …``: what the store holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from fieldwise.cli._common import console, err_console
+
+PROJECT = typer.Option(Path(".fieldwise"), "--project", help="Store directory.")
+store_app = typer.Typer(help="Inspect and export the prediction store.", no_args_is_help=True)
+import_app = typer.Typer(help="Import predictions made elsewhere.", no_args_is_help=True)
+
+
+@store_app.command("runs")
+def runs(project: Path = PROJECT) -> None:
+    """List recorded runs."""
+    from fieldwise.store import Store
+
+    with Store(project) as store:
+        table = Table()
+        for col in ("id", "created", "status", "label", "spec", "rows", "dataset", "git"):
+            table.add_column(col)
+        for r in store.runs():
+            table.add_row(
+                str(r["id"]),
+                r["created_at"],
+                r["status"],
+                r["label"],
+                r["spec"],
+                str(r["n_examples"]),
+                r["dataset_fingerprint"],
+                (r["git_sha"] or "-")[:10],
+            )
+        console.print(table)
+
+
+@store_app.command("models")
+def models(project: Path = PROJECT) -> None:
+    """List registered models (fine-tunes, imports) and the available backends."""
+    from fieldwise.models import available_backends
+    from fieldwise.store import Store
+
+    with Store(project) as store:
+        for m in store.models():
+            console.print(f"{m['label']}\t{m['spec']}\t{m['kind']}")
+    console.print(f"backends: {', '.join(available_backends())}")
+
+
+@store_app.command("export")
+def export(
+    out: Path = typer.Option(..., "--out", help="Output .jsonl or .parquet."),
+    model: list[str] = typer.Option(None, "--model", help="Only these model labels."),
+    push_to_hub: str | None = typer.Option(None, "--push-to-hub", help="Also push as a Dataset."),
+    project: Path = PROJECT,
+) -> None:
+    """Export stored predictions to JSONL/Parquet (and the Hub when online)."""
+    from fieldwise.store import Store
+    from fieldwise.store.transfer import export_predictions
+
+    with Store(project) as store:
+        n = export_predictions(store, out, model or None, push_to_hub)
+    err_console.print(f"exported {n} predictions to {out}")
+
+
+@import_app.command("jsonl")
+def import_jsonl_cmd(
+    path: Path = typer.Argument(..., help="JSONL of {id, output}."),
+    name: str = typer.Option(..., "--name", help="Model label to store them under."),
+    task: str = typer.Option("isaf", "--task", "-t"),
+    data: str = typer.Option(..., "--data", "-d", help="The dataset the ids refer to."),
+    project: Path = PROJECT,
+) -> None:
+    """Import one model's outputs from {id, output} JSONL."""
+    from fieldwise.data import load_examples
+    from fieldwise.store import Store
+    from fieldwise.store.transfer import import_jsonl
+    from fieldwise.tasks import load_task
+
+    ds = load_examples(load_task(task), data)
+    with Store(project) as store:
+        store.save_dataset(task, ds.fingerprint, ds.source, ds.examples)
+        n = import_jsonl(store, name, path, ds.examples)
+    err_console.print(f"imported {n} predictions as '{name}'")
+
+
+@import_app.command("dicts")
+def import_dicts_cmd(
+    source: str = typer.Argument(..., help="File or hub:OWNER/NAME[:SPLIT] with 'predictions'."),
+    task: str = typer.Option("isaf", "--task", "-t"),
+    data: str = typer.Option(..., "--data", "-d", help="The dataset the rows refer to."),
+    project: Path = PROJECT,
+) -> None:
+    """Import rows carrying a per-row 'predictions' dict of model → raw output."""
+    from fieldwise.data import load_examples
+    from fieldwise.store import Store
+    from fieldwise.store.transfer import import_prediction_dicts, load_prediction_records
+    from fieldwise.tasks import load_task
+
+    ds = load_examples(load_task(task), data)
+    with Store(project) as store:
+        store.save_dataset(task, ds.fingerprint, ds.source, ds.examples)
+        counts = import_prediction_dicts(
+            store, load_prediction_records(source), ds.examples, source=source
+        )
+    for label, n in counts.items():
+        err_console.print(f"imported {n} predictions as '{label}'")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(store_app, name="store")
+    app.add_typer(import_app, name="import")

@@ -1,0 +1,161 @@
+"""The project config (``fieldwise.yaml``): task, data and models in one typed object.
+
+Paths inside a config file are relative to the file's own directory, so a project folder
+can be moved or shared as a whole. With no file, :func:`default_config` describes the
+offline main job: the ISAF task, its packaged sample and the embedded baseline model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fieldwise import _legacy
+from fieldwise.errors import UserError
+
+ModelKindName = Literal["baseline", "api", "finetune", "imported"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class DataConfig(_Strict):
+    """Where examples come from. ``train`` alone is split group-aware into train/test;
+    ``cv: K`` instead judges trainable models by K-fold cross-validation on it."""
+
+    train: str | None = "sample"
+    test: str | None = None
+    test_size: float = Field(0.2, gt=0, lt=1)
+    cv: int | None = Field(None, ge=2)
+    seed: int = 0
+    skip_invalid: bool = False
+    limit: int | None = Field(None, ge=1)
+
+
+class PriceConfig(_Strict):
+    input_per_mtok: float = 0.0
+    output_per_mtok: float = 0.0
+
+
+class ModelConfig(_Strict):
+    """One model: ``spec`` is ``provider/name``; ``provider/auto`` trains a trainable
+    backend (e.g. ``baseline/auto``) on the train split first. With ``name`` alone, the
+    spec is the one ``fieldwise finetune`` registered under that name in the store."""
+
+    spec: str = ""
+    name: str | None = None
+    kind: ModelKindName | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    concurrency: int | None = Field(None, ge=1)
+    rpm: float | None = Field(None, gt=0)
+    tpm: float | None = Field(None, gt=0)
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(6, ge=0)
+    price: PriceConfig | None = None
+
+    @model_validator(mode="after")
+    def _spec_or_name(self) -> ModelConfig:
+        if not self.spec and not self.name:
+            raise ValueError("a model needs a spec (provider/name) or a registered name")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.spec
+
+
+class ImportConfig(_Strict):
+    """Predictions made elsewhere: a JSONL of ``{"id", "output"}`` (needs ``name``), or a
+    file / ``hub:`` dataset with a per-row ``predictions`` dict of model → output."""
+
+    path: str
+    name: str | None = None
+    kind: ModelKindName = "imported"
+    kinds: dict[str, ModelKindName] = Field(default_factory=dict)
+
+
+DEFAULT_MODELS = (
+    ModelConfig(spec="baseline/auto", name="baseline"),
+    # The same trained model, saying null where its calibrated confidence is below 0.5:
+    # the strict profile scores it on what it answers and reports coverage beside it.
+    ModelConfig(spec="baseline/auto", name="baseline-abstain", options={"abstain": True}),
+)
+"""The offline main job's models: the embedded extractor, guessing and abstaining."""
+
+
+class ProjectConfig(_Strict):
+    task: str = "isaf"
+    data: DataConfig = Field(default_factory=DataConfig)
+    models: list[ModelConfig] = Field(default_factory=lambda: list(DEFAULT_MODELS))
+    imports: list[ImportConfig] = Field(default_factory=list)
+    profiles: list[str] = Field(default_factory=lambda: ["reference", "strict"])
+    bootstrap: int = Field(1000, ge=0)
+    output: str = ".fieldwise"
+    title: str | None = None
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> ProjectConfig:
+        labels = [m.label for m in self.models]
+        dupes = {x for x in labels if labels.count(x) > 1}
+        if dupes:
+            raise ValueError(f"model names must be unique; repeated: {sorted(dupes)}")
+        return self
+
+    def resolve(self, value: str | None) -> str | None:
+        """A path relative to the config file; ``sample``/``hub:``/builtin names unchanged."""
+        if value is None or value == "sample" or value.startswith("hub:"):
+            return value
+        path = Path(value)
+        return str(path if path.is_absolute() else self.base_dir / path)
+
+    def resolve_task(self) -> str:
+        module, sep, attr = self.task.partition(":")
+        if module.endswith(".py"):
+            return f"{self.resolve(module)}{sep}{attr}"
+        return self.task
+
+    @property
+    def output_dir(self) -> Path:
+        return _legacy.project_dir(Path(self.resolve(self.output) or ".fieldwise").resolve())
+
+
+def default_config(base_dir: Path | None = None) -> ProjectConfig:
+    return ProjectConfig(base_dir=base_dir or Path.cwd())
+
+
+CONFIG_FILENAME = "fieldwise.yaml"
+
+
+def find_config(folder: str | Path = ".") -> Path | None:
+    """The project config in ``folder`` (``fieldwise.yaml``), or None when it has none."""
+    return _legacy.config_file(Path(folder), CONFIG_FILENAME)
+
+
+def load_config(path: str | Path) -> ProjectConfig:
+    """Read and validate a YAML project config (a file, or a folder holding
+    ``fieldwise.yaml``); errors name the offending key."""
+    path = Path(path)
+    if path.is_dir():
+        found = find_config(path)
+        if found is None:
+            raise UserError(f"no {CONFIG_FILENAME} in {path}")
+        path = found
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping at the top level")
+    try:
+        return ProjectConfig(**data, base_dir=path.resolve().parent)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise UserError(f"{path}: {loc}: {first['msg']}") from exc

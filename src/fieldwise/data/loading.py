@@ -1,0 +1,221 @@
+"""Read labelled or unlabelled examples from local files or the Hugging Face Hub.
+
+Sources:
+- a local ``.jsonl``/``.json``/``.parquet``/``.csv`` file in the task's canonical shape
+  (one row per document: ``id``, ``text`` and the task's fields);
+- ``hub:OWNER/NAME[:SPLIT]`` (also any path ``datasets.load_dataset`` accepts), whose raw
+  rows go through the task's ``hub_adapter``;
+- ``sample``: the small labelled sample that ships with a built-in task.
+
+Malformed rows raise a :class:`UserError` naming file, line and field, unless
+``skip_invalid`` is set, in which case they are skipped and counted (never dropped
+silently).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fieldwise.data.fingerprint import fingerprint_examples
+from fieldwise.errors import UserError
+from fieldwise.tasks import Example, FieldSpec, Task
+
+
+@dataclass
+class Dataset:
+    """Examples plus where they came from and a content fingerprint."""
+
+    examples: list[Example]
+    source: str
+    fingerprint: str
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.examples) and all(e.gold is not None for e in self.examples)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+
+class RowError(UserError):
+    pass
+
+
+def load_examples(
+    task: Task, source: str | Path, *, skip_invalid: bool = False, limit: int | None = None
+) -> Dataset:
+    """Load a dataset for ``task`` from a local file, the packaged sample or the Hub."""
+    src = str(source)
+    if src == "sample":
+        if task.sample_path is None or not task.sample_path.is_file():
+            raise UserError(f"task '{task.name}' ships no sample data")
+        return load_examples(task, task.sample_path, skip_invalid=skip_invalid, limit=limit)
+    if src.startswith("hub:"):
+        rows: Iterator[tuple[str, dict[str, Any]]] = _hub_rows(task, src[4:])
+    else:
+        path = Path(src)
+        if not path.exists():
+            raise UserError(f"data file not found: {path}")
+        rows = _file_rows(path)
+    examples: list[Example] = []
+    skipped: list[str] = []
+    seen_ids: set[str] = set()
+    for where, raw in rows:
+        try:
+            example = row_to_example(task, raw, where, len(examples))
+            if example.id in seen_ids:
+                raise RowError(f"{where}: duplicate id '{example.id}'")
+        except RowError as exc:
+            if not skip_invalid:
+                raise
+            skipped.append(str(exc))
+            continue
+        seen_ids.add(example.id)
+        examples.append(example)
+        if limit is not None and len(examples) >= limit:
+            break
+    if not examples:
+        raise UserError(f"no usable rows in {src}")
+    return Dataset(examples, src, fingerprint_examples(examples), skipped)
+
+
+def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        with path.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise RowError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from exc
+                if not isinstance(row, dict):
+                    raise RowError(f"{path}:{lineno}: expected a JSON object")
+                yield f"{path}:{lineno}", row
+    elif suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise RowError(f"{path}: invalid JSON ({exc.msg})") from exc
+        if not isinstance(data, list):
+            raise RowError(f"{path}: expected a JSON list of objects")
+        for i, row in enumerate(data):
+            yield f"{path}[{i}]", row
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for i, row in enumerate(pq.read_table(path).to_pylist()):
+            yield f"{path}:row {i + 1}", row
+    elif suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as fh:
+            for i, row in enumerate(csv.DictReader(fh), 2):
+                yield f"{path}:{i}", {k: _csv_value(v) for k, v in row.items()}
+    else:
+        raise UserError(
+            f"unsupported data file type '{suffix}' ({path})",
+            hint="use .jsonl, .json, .parquet or .csv",
+        )
+
+
+def _csv_value(value: str | None) -> Any:
+    """CSV cells are strings; JSON-looking cells (lists, numbers, booleans) are decoded."""
+    if value is None:
+        return None
+    stripped = value.strip()
+    if stripped[:1] in ("[", "{") or stripped in ("true", "false", "null"):
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _hub_rows(task: Task, target: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Rows of a Hub dataset (or any local path ``datasets.load_dataset`` accepts)."""
+    from fieldwise.errors import require
+
+    require("datasets")
+    import datasets
+
+    name, sep, split = target.rpartition(":")
+    if not sep:
+        name, split = target, "test"
+    try:
+        ds = datasets.load_dataset(name, split=split)
+    except Exception as exc:  # noqa: BLE001 - the hub raises many types; all mean the same
+        raise UserError(f"cannot load hub dataset '{name}' split '{split}': {exc}") from exc
+    for i, raw in enumerate(ds):
+        row = dict(raw)
+        mapped = task.hub_adapter(row) if task.hub_adapter is not None else row
+        mapped.setdefault("id", row.get(task.id_column) or f"{split}-{i:05d}")
+        yield f"{name}[{split}] row {i}", mapped
+
+
+def row_to_example(task: Task, row: dict[str, Any], where: str, index: int) -> Example:
+    """Validate one canonical row; labels are kept as published (quirks included)."""
+    text = row.get(task.text_column)
+    if not isinstance(text, str) or not text.strip():
+        raise RowError(f"{where}: field '{task.text_column}': missing or empty text")
+    raw_id = row.get(task.id_column)
+    example_id = str(raw_id) if raw_id not in (None, "") else f"row-{index + 1:05d}"
+    present = [f for f in task.fields if f.name in row]
+    if not present:
+        return Example(example_id, text, None)
+    gold: dict[str, Any] = {}
+    for spec in task.fields:
+        if spec.name not in row:
+            if spec.scored:
+                raise RowError(f"{where}: field '{spec.name}': missing label")
+            continue
+        gold[spec.name] = _check_value(spec, row[spec.name], where)
+    return Example(example_id, text, gold)
+
+
+def _check_value(spec: FieldSpec, value: Any, where: str) -> Any:
+    def bad(expected: str) -> RowError:
+        return RowError(f"{where}: field '{spec.name}': expected {expected}, got {value!r}")
+
+    if spec.kind == "label_set":
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",")] if value else [""]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise bad("a list of strings")
+    if spec.kind == "int":
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+        return value
+    if spec.kind == "bool":
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if spec.kind == "float":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise bad("a number") from None
+    if spec.kind == "date":
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise bad("a YYYY-MM-DD string")
+        return value
+    return value
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1,0 +1,62 @@
+"""Errors meant for the person at the keyboard.
+
+Anything raised as :class:`UserError` is printed by the CLI as one line (plus a hint on
+how to fix it) and exits non-zero; everything else is a bug and shows a traceback only
+with ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A mistake in input, configuration or environment that the user can fix."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base} ({self.hint})" if self.hint else base
+
+
+EXTRA_OF = {
+    "torch": "hf",
+    "transformers": "hf",
+    "peft": "hf",
+    "accelerate": "hf",
+    "safetensors": "hf",
+    "tokenizers": "hf",
+    "trl": "finetune",
+    "xgrammar": "constrained",
+    "vllm": "vllm",
+    "bitsandbytes": "qlora",
+    "anthropic": "anthropic",
+}
+"""Which optional extra brings each optional package, for install hints."""
+
+
+def install_hint(package: str, extra: str | None = None) -> str:
+    """``pip install 'fieldwise[EXTRA]'`` for an optional package; a core one means a broken
+    install, so the hint reinstalls the package itself."""
+    extra = extra or EXTRA_OF.get(package.split(".")[0])
+    if extra:
+        return f"pip install 'fieldwise[{extra}]'"
+    return "pip install --force-reinstall fieldwise"
+
+
+class MissingDependency(UserError):
+    """An optional extra is needed for this feature."""
+
+    def __init__(self, package: str, extra: str | None = None) -> None:
+        super().__init__(
+            f"this feature needs the '{package}' package", hint=install_hint(package, extra)
+        )
+
+
+def require(module: str, extra: str | None = None) -> None:
+    """Import-check an optional dependency and explain which extra provides it."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise MissingDependency(module, extra)

@@ -1,0 +1,153 @@
+"""The one small interface every model backend implements.
+
+A backend is a subclass of :class:`Model` with a few capability flags, a nested Pydantic
+``Options`` (``extra="forbid"`` so typos fail loudly) and one async :meth:`Model.generate`
+that turns a batch of examples into raw outputs. Everything else (concurrency, retries,
+caching, storing, scoring) lives outside the backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from fieldwise.tasks import Example, Task
+
+ModelKind = Literal["baseline", "api", "finetune", "imported"]
+"""How the report groups and colours a model (fine-tuned vs prompted vs embedded)."""
+
+
+@dataclass
+class Generation:
+    """One raw output. ``output`` is whatever the model said (garbage included); ``error``
+    is set only when no output could be obtained (after retries)."""
+
+    output: str | None
+    error: str | None = None
+    latency_s: float = 0.0
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    finish_reason: str | None = None
+
+
+class RetryableError(Exception):
+    """Raised by a backend for failures worth retrying (429, 5xx, timeouts).
+
+    ``retry_after`` carries the server's ``Retry-After`` hint in seconds, if any.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ModelOptions(BaseModel):
+    """Base for every backend's options; unknown keys are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class Model(ABC):
+    """A model that produces raw text outputs for a task.
+
+    Subclasses set ``provider`` (the prefix in ``provider/name`` specs) and may override:
+    ``kind`` (report grouping), ``max_batch_size`` (examples per :meth:`generate` call),
+    ``default_concurrency`` (calls in flight at once), ``needs_key``/``key_env_var``.
+    """
+
+    provider: ClassVar[str]
+    kind: ClassVar[ModelKind] = "api"
+    max_batch_size: ClassVar[int] = 1
+    default_concurrency: ClassVar[int] = 1
+    supports_schema: ClassVar[bool] = False
+    needs_key: ClassVar[bool] = False
+    key_env_var: ClassVar[str | None] = None
+    trainable: ClassVar[bool] = False
+
+    class Options(ModelOptions):
+        pass
+
+    def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
+        self.name = name
+        self.task = task
+        self.options = options if options is not None else self.Options()
+
+    @property
+    def spec(self) -> str:
+        return f"{self.provider}/{self.name}"
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that changes the output, and nothing else (no timeouts, no retries).
+
+        Prediction cache keys hash this together with the input, so two runs with the
+        same identity never compute the same prediction twice. Backends that read
+        weights from disk should add a content fingerprint of them here.
+        """
+        return {
+            "provider": self.provider,
+            "name": self.name,
+            "task": self.task.name,
+            "options": self.options.model_dump(mode="json", exclude=self.volatile_options()),
+        }
+
+    def volatile_options(self) -> set[str]:
+        """Option names that do not change outputs (excluded from the cache key)."""
+        return set()
+
+    def prepare(self, train: list[Example]) -> None:  # noqa: B027 - optional hook
+        """Called once before generating, with the task's train split (maybe empty).
+
+        Prompted models draw few-shot examples here; most models ignore it.
+        """
+
+    @abstractmethod
+    async def generate(self, batch: list[Example]) -> list[Generation]:
+        """Return one :class:`Generation` per example, in order.
+
+        Raise :class:`RetryableError` for transient failures; any other exception is
+        recorded as that example's error. Never raise because the output is bad: a
+        model's garbage is data to score.
+        """
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, most models hold nothing
+        """Release clients, servers or GPU memory."""
+
+
+class TrainableModel(Model):
+    """A model that can be trained from labelled examples into a directory."""
+
+    trainable: ClassVar[bool] = True
+    training_options: ClassVar[frozenset[str]] = frozenset()
+    """Options consumed by :meth:`train`: they shape the saved model, so they key the
+    trained-model cache; every other option only affects prediction."""
+
+    def volatile_options(self) -> set[str]:
+        # Already part of the trained model's own fingerprint.
+        return set(self.training_options)
+
+    @classmethod
+    @abstractmethod
+    def train(
+        cls, task: Task, examples: list[Example], out_dir: Path, options: ModelOptions | None
+    ) -> Path:
+        """Train on ``examples`` and save to ``out_dir`` (no pickle); return the directory."""
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def content_hash(value: Any) -> str:
+    """sha256 of canonical JSON: the identity of a request, a template or a model."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def prediction_key(identity: dict[str, Any], example: Example) -> str:
+    """The cache key of one prediction: model identity plus the input text."""
+    return content_hash({"model": identity, "text": example.text})

@@ -1,0 +1,64 @@
+"""Shared base for models that read a rendered prompt (API, local transformers, vLLM).
+
+It owns the prompt template and few-shot examples so that every prompted backend renders
+prompts the same way and puts the same prompt hash into its cache identity.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fieldwise.models._model import Model, ModelOptions
+from fieldwise.tasks import Example, Task
+from fieldwise.tasks.prompts import (
+    Message,
+    PromptTemplate,
+    load_template,
+    prompt_identity,
+    render_messages,
+    select_few_shot,
+)
+
+OutputMode = Literal["prompt", "json_object", "json_schema", "tools"]
+"""How a model is asked for JSON: plain prompt, JSON mode, JSON-schema structured output,
+or a forced tool/function call. They change results, so each is part of the identity."""
+
+
+class PromptedOptions(ModelOptions):
+    """Options every prompted backend accepts."""
+
+    template: str = "default"
+    few_shot: int = 0
+    few_shot_seed: int = 0
+    max_tokens: int = 1024
+    temperature: float = 0.0
+
+
+class PromptedModel(Model):
+    """A model whose input is chat messages rendered from the task's prompt template."""
+
+    Options = PromptedOptions  # type: ignore[assignment]  # a wider options class
+
+    def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
+        super().__init__(name, task, options)
+        opts = self.prompt_options
+        self.template: PromptTemplate = load_template(opts.template)
+        self.shots: list[Example] = []
+
+    @property
+    def prompt_options(self) -> PromptedOptions:
+        assert isinstance(self.options, PromptedOptions)
+        return self.options
+
+    def prepare(self, train: list[Example]) -> None:
+        """Pick few-shot examples from the train split (a no-op when ``few_shot`` is 0)."""
+        opts = self.prompt_options
+        self.shots = select_few_shot(train, opts.few_shot, opts.few_shot_seed)
+
+    def messages(self, example: Example) -> list[Message]:
+        return render_messages(self.task, example, self.template, self.shots)
+
+    def identity(self) -> dict[str, Any]:
+        ident = super().identity()
+        ident["prompt"] = prompt_identity(self.template, self.shots)
+        return ident

@@ -1,0 +1,340 @@
+"""Any OpenAI-compatible chat-completions server: OpenAI, OpenPipe, Together, Fireworks,
+Predibase/LoRAX, vLLM, Ollama, llama.cpp (see ``docs/backends-api.md``).
+
+The SDK's own retries are switched off: the runner owns retries, backoff, timeouts and
+rate limits, so every backend behaves alike and ``Retry-After`` is honoured in one place.
+This module only maps HTTP outcomes onto that contract: 408/409/429/5xx, connection
+errors and timeouts become :class:`RetryableError`; a rejected key (401/403) or an unknown
+model (404) is a :class:`UserError` that stops the run, since every request would fail the
+same way; any other 4xx is that example's error.
+
+The API key is read from the environment when the client is built and held only by the
+client: it is never an option, never part of the identity and never written anywhere.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import email.utils
+import ipaddress
+import os
+import re
+import time
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, ClassVar
+from urllib.parse import urlparse
+
+import openai
+from openai.types.chat import ChatCompletion
+from pydantic import Field
+
+from fieldwise.errors import UserError
+from fieldwise.models._clients import PerLoopClient
+from fieldwise.models._model import Generation, ModelOptions, RetryableError
+from fieldwise.models._prompted import OutputMode, PromptedModel, PromptedOptions
+from fieldwise.tasks import Example, Task
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+LOCAL_KEY = "not-needed"
+"""Sent to local servers (vLLM, Ollama, llama.cpp) that need no key but whose clients
+still insist on one."""
+
+
+class OpenAIOptions(PromptedOptions):
+    """Options for OpenAI-compatible servers (``--option key=value``)."""
+
+    output_mode: OutputMode = "prompt"
+    base_url: str | None = None
+    api_key_env: str | None = None
+    strict: bool = True
+    seed: int | None = None
+    top_p: float | None = None
+    token_limit_param: str = "auto"
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float = 120.0
+
+
+class OpenAIModel(PromptedModel):
+    """Chat completions through the official ``openai`` SDK (``AsyncOpenAI``)."""
+
+    provider: ClassVar[str] = "openai"
+    default_concurrency: ClassVar[int] = 16
+    supports_schema: ClassVar[bool] = True
+    needs_key: ClassVar[bool] = True
+    key_env_var: ClassVar[str | None] = "OPENAI_API_KEY"
+    Options = OpenAIOptions
+
+    def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
+        super().__init__(name, task, options)
+        opts = self.openai_options
+        self.base_url = opts.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        self.base_url = self.base_url.rstrip("/")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise UserError(
+                f"bad base_url '{self.base_url}'", hint="write http(s)://HOST[:PORT]/v1"
+            )
+        if opts.token_limit_param not in ("auto", "max_tokens", "max_completion_tokens"):
+            raise UserError("token_limit_param must be auto, max_tokens or max_completion_tokens")
+        self._api_key = resolve_api_key(opts.api_key_env, self.key_env_var or "", self.base_url)
+        self._clients = PerLoopClient(self._new_client)
+
+    @property
+    def openai_options(self) -> OpenAIOptions:
+        assert isinstance(self.options, OpenAIOptions)
+        return self.options
+
+    def volatile_options(self) -> set[str]:
+        return {"api_key_env", "timeout_s"}
+
+    def identity(self) -> dict[str, Any]:
+        """The resolved base URL is part of the identity (another host is another model);
+        the key is not."""
+        ident = super().identity()
+        ident["options"]["base_url"] = self.base_url
+        return ident
+
+    def request(self, example: Example) -> dict[str, Any]:
+        """The keyword arguments of ``chat.completions.create`` for one example."""
+        opts = self.openai_options
+        limit_param = opts.token_limit_param
+        if limit_param == "auto":
+            official = urlparse(self.base_url).hostname == "api.openai.com"
+            limit_param = "max_completion_tokens" if official else "max_tokens"
+        req: dict[str, Any] = {
+            "model": self.name,
+            "messages": self.messages(example),
+            "temperature": opts.temperature,
+            limit_param: opts.max_tokens,
+        }
+        if opts.seed is not None:
+            req["seed"] = opts.seed
+        if opts.top_p is not None:
+            req["top_p"] = opts.top_p
+        name = schema_name(self.task)
+        schema, strict = self._schema
+        if opts.output_mode == "json_object":
+            req["response_format"] = {"type": "json_object"}
+        elif opts.output_mode == "json_schema":
+            req["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": schema, "strict": strict},
+            }
+        elif opts.output_mode == "tools":
+            function = {
+                "name": name,
+                "description": self.task.description or f"Record the extracted {name}.",
+                "parameters": schema,
+                "strict": strict,
+            }
+            req["tools"] = [{"type": "function", "function": function}]
+            req["tool_choice"] = {"type": "function", "function": {"name": name}}
+        if opts.extra_body:
+            req["extra_body"] = opts.extra_body
+        return req
+
+    @cached_property
+    def _schema(self) -> tuple[dict[str, Any], bool]:
+        """Built once: a task's schema costs milliseconds, a request should not."""
+        return output_schema(self.task, self.openai_options.strict)
+
+    def _new_client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.openai_options.timeout_s,
+        )
+
+    async def generate(self, batch: list[Example]) -> list[Generation]:
+        return [await self._generate_one(example) for example in batch]
+
+    async def _generate_one(self, example: Example) -> Generation:
+        # The typed ``chat.completions.create`` re-walks every request against its
+        # TypedDict annotations: ~1.5 ms of CPU for an ISAF prompt with a JSON schema, the
+        # largest client-side cost at high concurrency. The request is already plain
+        # JSON, so it is posted as it is; errors, retries and parsing stay the SDK's.
+        body = self.request(example)
+        body.update(body.pop("extra_body", None) or {})
+        start = time.perf_counter()
+        try:
+            response = await self._clients.get().post(
+                "/chat/completions", cast_to=ChatCompletion, body=body
+            )
+        except openai.APIStatusError as exc:
+            raise map_status_error(
+                exc.status_code, exc.message, exc.response.headers, self.spec, self.base_url
+            ) from exc
+        except openai.APITimeoutError as exc:
+            raise RetryableError("request timed out") from exc
+        except openai.APIConnectionError as exc:
+            raise RetryableError(f"connection error: {exc.__cause__ or exc}") from exc
+        except ValueError as exc:  # the body was not JSON, or not a completion
+            raise APIRequestError(f"malformed response body ({exc})") from exc
+        latency = time.perf_counter() - start
+        return parse_completion(response, latency)
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()
+
+
+def parse_completion(response: Any, latency_s: float) -> Generation:
+    """One :class:`Generation` from a chat completion; a tool call's arguments win over
+    message text. Raises (recorded as the example's error) only when there is no choice."""
+    choices = getattr(response, "choices", None)
+    if not choices:
+        raise ValueError(f"malformed response: no choices ({str(response)[:200]!r})")
+    choice = choices[0]
+    message = getattr(choice, "message", None)
+    output = getattr(message, "content", None)
+    tool_calls = getattr(message, "tool_calls", None) or []
+    for call in tool_calls:
+        function = getattr(call, "function", None)
+        if function is not None and getattr(function, "arguments", None) is not None:
+            output = function.arguments
+            break
+    usage = getattr(response, "usage", None)
+    return Generation(
+        output=output,
+        latency_s=latency_s,
+        input_tokens=getattr(usage, "prompt_tokens", None),
+        output_tokens=getattr(usage, "completion_tokens", None),
+        finish_reason=getattr(choice, "finish_reason", None),
+    )
+
+
+def is_local(base_url: str) -> bool:
+    """Loopback servers (vLLM, Ollama, llama.cpp on this machine) usually need no key."""
+    host = urlparse(base_url).hostname or ""
+    if host in ("localhost", "0.0.0.0"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_api_key(api_key_env: str | None, default_env: str, base_url: str) -> str:
+    """The key from ``api_key_env`` (or the provider's default variable); a dummy for
+    local servers; otherwise a :class:`UserError` naming the variable to set."""
+    env_name = api_key_env or default_env
+    key = os.environ.get(env_name)
+    if key:
+        return key
+    if is_local(base_url):
+        return LOCAL_KEY
+    hint = f"set {env_name}" if api_key_env else f"set {default_env} or the api_key_env option"
+    raise UserError(f"no API key for {base_url}", hint=hint)
+
+
+def retry_after_s(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, or ``retry-after`` (seconds or HTTP date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+    except (KeyError, ValueError):
+        pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+class APIRequestError(Exception):
+    """A request the server refused for this example (a 4xx other than auth/not-found)."""
+
+
+def map_status_error(
+    status: int, message: str, headers: Mapping[str, str], spec: str, base_url: str
+) -> Exception:
+    """Turn an HTTP error into the runner's contract (see the module docstring)."""
+    brief = re.sub(r"^Error code: \d+ - ", "", " ".join(str(message).split()))[:300]
+    if status in (408, 409, 429) or status >= 500:
+        return RetryableError(f"HTTP {status}: {brief}", retry_after=retry_after_s(headers))
+    if status in (401, 403):
+        # The server's message may echo part of the key, so it is not repeated here.
+        return UserError(
+            f"{base_url} rejected the API key for {spec} (HTTP {status})",
+            hint="check the key variable (or the api_key_env option)",
+        )
+    if status == 404:
+        return UserError(
+            f"{base_url} does not serve {spec} (HTTP 404: {brief})",
+            hint="check the model name and base_url",
+        )
+    return APIRequestError(f"HTTP {status}: {brief}")
+
+
+def schema_name(task: Task) -> str:
+    """The task name as a schema/tool name (``^[a-zA-Z0-9_-]{1,64}$``)."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", task.name)[:64] or "extract"
+
+
+def output_schema(task: Task, strict: bool = True) -> tuple[dict[str, Any], bool]:
+    """The task's JSON schema, made strict-mode compatible when asked and possible.
+
+    Returns the schema and whether it is strict; a schema strict mode cannot express
+    (free-form objects, extra properties) falls back to the plain schema, ``strict=False``.
+    """
+    schema = task.json_schema()
+    if not strict:
+        return schema, False
+    try:
+        return make_strict(schema), True
+    except _NotStrict:
+        return schema, False
+
+
+class _NotStrict(Exception):
+    pass
+
+
+def make_strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``schema`` in OpenAI strict mode's subset: every object closed
+    (``additionalProperties: false``) with all properties required (optional ones become
+    nullable), no ``default``, and ``$ref`` with sibling keywords inlined."""
+    root = copy.deepcopy(schema)
+    defs = root.get("$defs", {})
+
+    def visit(node: Any) -> Any:
+        if not isinstance(node, dict):
+            raise _NotStrict
+        node.pop("default", None)
+        ref = node.get("$ref")
+        if ref is not None and len(node) > 1:
+            target = defs.get(str(ref).rsplit("/", 1)[-1])
+            if target is None:
+                raise _NotStrict
+            merged = {**copy.deepcopy(target), **{k: v for k, v in node.items() if k != "$ref"}}
+            return visit(merged)
+        if node.get("type") == "object" or "properties" in node:
+            props = node.get("properties")
+            if not props or node.get("additionalProperties") not in (None, False):
+                raise _NotStrict
+            required = set(node.get("required", []))
+            node["properties"] = {
+                k: visit(v) if k in required else {"anyOf": [visit(v), {"type": "null"}]}
+                for k, v in props.items()
+            }
+            node["required"] = list(props)
+            node["additionalProperties"] = False
+        for key in ("items", "additionalItems"):
+            if isinstance(node.get(key), dict):
+                node[key] = visit(node[key])
+        for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+            if isinstance(node.get(key), list):
+                node[key] = [visit(v) for v in node[key]]
+        if isinstance(node.get("$defs"), dict):
+            node["$defs"] = {k: visit(v) for k, v in node["$defs"].items()}
+        return node
+
+    return dict(visit(root))

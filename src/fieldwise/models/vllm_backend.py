@@ -1,0 +1,223 @@
+"""Local models on vLLM's offline engine: fast batched GPU inference, LoRA, guided JSON.
+
+Spec: ``vllm/PATH[:ADAPTER]``, read exactly like ``hf/`` (same split, same fingerprint,
+same prompt rendering and tokenisation), so the two backends answer the same prompt and
+differ only in speed and numerics. The adapter is applied per request with
+``LoRARequest`` (not merged); ``constrained=true`` sends the task's JSON schema as vLLM
+structured outputs. vLLM needs a GPU, so it is imported only here and only when used.
+
+For more than one GPU set ``tensor_parallel_size``/``pipeline_parallel_size``; for a
+shared server run ``vllm serve`` and point the ``openai`` backend at it (``base_url``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from fieldwise.errors import UserError, require
+from fieldwise.models._local import (
+    ChatTemplateMode,
+    LengthCounter,
+    check_model_paths,
+    render_local_prompt,
+    split_model_spec,
+    use_chat_template,
+    weights_identity,
+)
+from fieldwise.models._model import Generation, ModelKind, ModelOptions
+from fieldwise.models._prompted import PromptedModel, PromptedOptions
+from fieldwise.tasks import Example, Task
+
+LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+"""The LoRA ranks vLLM's kernels accept for ``max_lora_rank``."""
+
+
+class VLLMOptions(PromptedOptions):
+    """Options for the vLLM offline engine (``--option key=value``)."""
+
+    batch_size: int = Field(256, ge=1, description="rows handed to the engine at once")
+    dtype: str = "auto"
+    chat_template: ChatTemplateMode = "auto"
+    constrained: bool = False
+    revision: str | None = None
+    trust_remote_code: bool = False
+    seed: int = 0
+    tensor_parallel_size: int = Field(1, ge=1)
+    pipeline_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
+    max_model_len: int | None = Field(None, ge=1)
+    max_lora_rank: int | None = Field(None, ge=1)
+    enforce_eager: bool = False
+
+
+class VLLMModel(PromptedModel):
+    """A base model (plus optional LoRA adapter) served by an in-process ``vllm.LLM``."""
+
+    provider: ClassVar[str] = "vllm"
+    kind: ClassVar[ModelKind] = "api"
+    max_batch_size: ClassVar[int] = 256
+    default_concurrency: ClassVar[int] = 1
+    supports_schema: ClassVar[bool] = True
+    Options = VLLMOptions  # type: ignore[assignment]
+
+    def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
+        super().__init__(name, task, options)
+        require("vllm", "vllm")
+        opts = self.vllm_options
+        self.base, self.adapter = split_model_spec(name)
+        check_model_paths(self.base, self.adapter)
+        if self.adapter is not None:
+            self.kind = "finetune"  # type: ignore[misc]
+        self.lora_rank = lora_rank(self.adapter, opts.max_lora_rank)
+        self.max_batch_size = opts.batch_size  # type: ignore[misc]
+        self.lengths = LengthCounter(self.spec)
+        self._llm: Any = None
+        self._tokenizer: Any = None
+        self._chat = False
+        self._lock = threading.Lock()
+
+    @property
+    def vllm_options(self) -> VLLMOptions:
+        assert isinstance(self.options, VLLMOptions)
+        return self.options
+
+    def volatile_options(self) -> set[str]:
+        return {
+            "batch_size",
+            "tensor_parallel_size",
+            "pipeline_parallel_size",
+            "gpu_memory_utilization",
+            "enforce_eager",
+            "max_model_len",
+        }
+
+    def identity(self) -> dict[str, Any]:
+        ident = super().identity()
+        ident["weights"] = weights_identity(self.base, self.adapter, self.vllm_options.revision)
+        return ident
+
+    def engine_args(self) -> dict[str, Any]:
+        """Keyword arguments for ``vllm.LLM`` (exposed for tests and debugging)."""
+        opts = self.vllm_options
+        args: dict[str, Any] = {
+            "model": self.base,
+            "revision": opts.revision,
+            "dtype": opts.dtype,
+            "seed": opts.seed,
+            "trust_remote_code": opts.trust_remote_code,
+            "tensor_parallel_size": opts.tensor_parallel_size,
+            "pipeline_parallel_size": opts.pipeline_parallel_size,
+            "gpu_memory_utilization": opts.gpu_memory_utilization,
+            "enforce_eager": opts.enforce_eager,
+        }
+        if opts.max_model_len is not None:
+            args["max_model_len"] = opts.max_model_len
+        if self.adapter is not None:
+            args.update(enable_lora=True, max_loras=1, max_lora_rank=self.lora_rank)
+        return args
+
+    def load(self) -> None:
+        with self._lock:
+            if self._llm is None:
+                from vllm import LLM
+
+                try:
+                    llm = LLM(**self.engine_args())
+                except (OSError, ValueError) as exc:
+                    raise UserError(f"vLLM cannot load '{self.base}': {exc}") from exc
+                self._tokenizer = llm.get_tokenizer()
+                self._chat = use_chat_template(self._tokenizer, self.vllm_options.chat_template)
+                self._llm = llm
+
+    def sampling_params(self) -> Any:
+        from vllm import SamplingParams
+
+        opts = self.vllm_options
+        kwargs: dict[str, Any] = {"temperature": opts.temperature, "max_tokens": opts.max_tokens}
+        if opts.temperature > 0:
+            kwargs["seed"] = opts.seed
+        if opts.constrained:
+            kwargs.update(structured_output(self.task.json_schema()))
+        return SamplingParams(**kwargs)
+
+    def lora_request(self) -> Any:
+        if self.adapter is None:
+            return None
+        from vllm.lora.request import LoRARequest
+
+        return LoRARequest("adapter", 1, str(Path(self.adapter).expanduser().resolve()))
+
+    def prompt_ids(self, example: Example) -> list[int]:
+        """Tokenised exactly as the hf backend does (no second BOS after a chat template)."""
+        text = render_local_prompt(self._tokenizer, self.messages(example), self._chat)
+        return list(self._tokenizer(text, add_special_tokens=not self._chat).input_ids)
+
+    async def generate(self, batch: list[Example]) -> list[Generation]:
+        return await asyncio.to_thread(self.generate_sync, batch)
+
+    def generate_sync(self, batch: list[Example]) -> list[Generation]:
+        self.load()
+        prompts = [{"prompt_token_ids": self.prompt_ids(ex)} for ex in batch]
+        with self._lock:
+            outputs = self._llm.generate(
+                prompts, self.sampling_params(), lora_request=self.lora_request(), use_tqdm=False
+            )
+        gens = []
+        for out in outputs:
+            choice = out.outputs[0]
+            gens.append(
+                Generation(
+                    output=choice.text,
+                    input_tokens=len(out.prompt_token_ids or []),
+                    output_tokens=len(choice.token_ids),
+                    finish_reason=choice.finish_reason,
+                )
+            )
+        self.lengths.add([g.finish_reason for g in gens])
+        return gens
+
+    async def aclose(self) -> None:
+        self.lengths.warn()
+        with self._lock:
+            self._llm = None
+        gc.collect()
+
+
+def structured_output(schema: dict[str, Any]) -> dict[str, Any]:
+    """``SamplingParams`` keywords that enforce a JSON schema, for old and new vLLM.
+
+    vLLM >= 0.10.2 takes ``structured_outputs=StructuredOutputsParams(json=...)`` (the
+    ``guided_*`` names were removed in 0.12); older releases take ``guided_decoding``.
+    """
+    try:
+        from vllm.sampling_params import StructuredOutputsParams
+    except ImportError:
+        from vllm.sampling_params import GuidedDecodingParams
+
+        return {"guided_decoding": GuidedDecodingParams(json=schema)}
+    return {"structured_outputs": StructuredOutputsParams(json=schema)}
+
+
+def lora_rank(adapter: str | None, requested: int | None) -> int:
+    """The ``max_lora_rank`` to start the engine with: the option, else the adapter's own
+    rank rounded up to one vLLM supports (its default of 16 rejects larger adapters)."""
+    if requested is not None:
+        return requested
+    if adapter is None:
+        return 16
+    try:
+        config = json.loads((Path(adapter).expanduser() / "adapter_config.json").read_text())
+        rank = int(config.get("r", 16))
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError(f"cannot read adapter_config.json in {adapter}: {exc}") from exc
+    for supported in LORA_RANKS:
+        if rank <= supported:
+            return supported
+    raise UserError(f"LoRA rank {rank} in {adapter} is above what vLLM supports (512)")

@@ -1,0 +1,373 @@
+"""The whole loop as plain functions: data → models → runner/store → scoring → report.
+
+The CLI is a thin layer over these; a Python user can call them directly with a
+:class:`~fieldwise.config.ProjectConfig`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from fieldwise import __version__
+from fieldwise.config import ModelConfig, ProjectConfig
+from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
+from fieldwise.data.splits import check_leakage, train_test_split
+from fieldwise.errors import UserError
+from fieldwise.models import Model, TrainableModel, content_hash, create_model, get_backend
+from fieldwise.models._model import prediction_key
+from fieldwise.runner import Price, RetryPolicy, RunSettings, make_progress, run_model
+from fieldwise.scoring import ModelResult, score_outputs
+from fieldwise.store import PredictionRow, RunRecord, Store
+from fieldwise.tasks import Example, Task, load_task
+
+
+@dataclass
+class ProjectResult:
+    report_path: Path
+    results: list[ModelResult]
+    task: Task
+    test: Dataset
+
+
+def git_sha() -> str | None:
+    """The commit of the fieldwise checkout in use, when it is one (recorded per run)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def run_settings(mc: ModelConfig) -> RunSettings:
+    price = Price(**mc.price.model_dump()) if mc.price else None
+    return RunSettings(
+        concurrency=mc.concurrency,
+        rpm=mc.rpm,
+        tpm=mc.tpm,
+        timeout_s=mc.timeout_s,
+        retry=RetryPolicy(max_retries=mc.max_retries),
+        price=price,
+    )
+
+
+def train_model(
+    provider: str,
+    task: Task,
+    train: list[Example],
+    out_dir: Path,
+    options: dict[str, Any] | None = None,
+    console: Console | None = None,
+) -> Path:
+    """Train a trainable backend into ``out_dir`` and return it."""
+    cls = get_backend(provider)
+    if not issubclass(cls, TrainableModel):
+        raise UserError(f"model provider '{provider}' cannot be trained")
+    if not any(ex.gold for ex in train):
+        raise UserError("training needs labelled examples")
+    opts = cls.Options(**(options or {}))
+    console = console or Console(stderr=True)
+    with console.status(f"training {provider} on {len(train)} rows"):
+        return cls.train(task, [ex for ex in train if ex.gold], out_dir, opts)
+
+
+def _trained_spec(
+    mc: ModelConfig, task: Task, train: list[Example], models_dir: Path, console: Console
+) -> str:
+    """Resolve ``provider/auto`` by training once per (train data, options) and caching."""
+    provider = mc.spec.split("/", 1)[0]
+    cls = get_backend(provider)
+    wanted: frozenset[str] = getattr(cls, "training_options", frozenset())
+    options = {k: v for k, v in mc.options.items() if k in wanted}
+    tag = content_hash({"train": fingerprint_examples(train), "options": options})[:12]
+    # Keyed by provider, data and training options only: two configured models that
+    # differ in prediction options (e.g. abstention) share one trained model.
+    out = models_dir / f"{provider}-{tag}"
+    if not (out / ".complete").exists():
+        tmp = out.with_name(out.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        train_model(provider, task, train, tmp, mc.options, console)
+        (tmp / ".complete").write_text(dt.datetime.now(dt.UTC).isoformat())
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+    return f"{provider}/{out}"
+
+
+def _model_options(mc: ModelConfig, trained: bool) -> dict[str, Any]:
+    """Options for inference; a trained model's training options were consumed by train."""
+    if not trained:
+        return mc.options
+    cls = get_backend(mc.spec.split("/", 1)[0])
+    return {k: v for k, v in mc.options.items() if k in cls.Options.model_fields}
+
+
+def predict(
+    model: Model,
+    examples: list[Example],
+    store: Store,
+    dataset: Dataset,
+    *,
+    label: str,
+    settings: RunSettings,
+    train: list[Example],
+    kind: str,
+    config: dict[str, Any] | None = None,
+    progress: Any = None,
+) -> list[PredictionRow]:
+    """Record a run and predict ``examples`` (cached predictions are reused)."""
+    model.prepare(train)
+    identity = model.identity()
+    run_id = store.start_run(
+        RunRecord(
+            label=label,
+            spec=model.spec,
+            kind=kind,
+            task=model.task.name,
+            identity=identity,
+            decoding=identity.get("options", {}),
+            template_hash=identity.get("prompt"),
+            dataset_fingerprint=dataset.fingerprint,
+            dataset_source=dataset.source,
+            n_examples=len(examples),
+            package_version=__version__,
+            git_sha=git_sha(),
+            config=config,
+        )
+    )
+    status = "failed"
+    try:
+        outcome = run_model(
+            model,
+            examples,
+            store,
+            label=label,
+            run_id=run_id,
+            settings=settings,
+            progress=progress,
+        )
+        status = "finished"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        store.finish_run(run_id, status)
+    return outcome.rows
+
+
+def _load_data(config: ProjectConfig, task: Task) -> tuple[list[Example], Dataset]:
+    d = config.data
+    train_src, test_src = config.resolve(d.train), config.resolve(d.test)
+    if train_src is None and test_src is None:
+        raise UserError("the config names no data", hint="set data.train and/or data.test")
+    load = lambda src: load_examples(task, src, skip_invalid=d.skip_invalid, limit=d.limit)  # noqa: E731
+    train_ds = load(train_src) if train_src else None
+    if d.cv:
+        if train_ds is None or not train_ds.labelled:
+            raise UserError("cross-validation needs labelled data in data.train")
+        return train_ds.examples, train_ds
+    if test_src:
+        test_ds = load(test_src)
+        return (train_ds.examples if train_ds else []), test_ds
+    assert train_ds is not None
+    if not train_ds.labelled:
+        raise UserError(f"{train_src} is not labelled; give data.test to predict without scoring")
+    train, test = train_test_split(train_ds.examples, d.test_size, d.seed)
+    test_ds = Dataset(test, f"{train_ds.source} (test split)", fingerprint_examples(test))
+    return train, test_ds
+
+
+def _rows_stats(rows: list[PredictionRow]) -> dict[str, float]:
+    lat = [r.latency_s for r in rows if r.latency_s]
+    stats: dict[str, float] = {
+        "latency_s_mean": sum(lat) / len(lat) if lat else 0.0,
+        "hit_token_limit": float(sum(r.finish_reason == "length" for r in rows)),
+        "errors": float(sum(r.error is not None for r in rows)),
+    }
+    for name in ("input_tokens", "output_tokens", "cost_usd"):
+        values = [getattr(r, name) for r in rows if getattr(r, name) is not None]
+        if values:
+            stats[name] = float(sum(values))
+    return stats
+
+
+def _with_registered_specs(models: list[ModelConfig], store: Store) -> list[ModelConfig]:
+    """Fill in the spec of models listed by name alone from the store's registered models
+    (what ``fieldwise finetune`` recorded), so a config need not repeat adapter paths."""
+    registered = {m["label"]: m for m in store.models()}
+    out = []
+    for mc in models:
+        if not mc.spec:
+            found = registered.get(mc.label)
+            if found is None:
+                known = ", ".join(sorted(registered)) or "none yet"
+                raise UserError(
+                    f"model '{mc.label}' has no spec and is not registered in {store.path}",
+                    hint=f"give it a spec or run fieldwise finetune (registered: {known})",
+                )
+            mc = mc.model_copy(update={"spec": found["spec"], "kind": mc.kind or found["kind"]})
+        out.append(mc)
+    return out
+
+
+def run_project(
+    config: ProjectConfig, *, console: Console | None = None, quiet: bool = False
+) -> ProjectResult:
+    """Predict with every configured model, score, and write the report."""
+    from fieldwise.report import write_report
+
+    console = console or Console(stderr=True)
+    task = load_task(config.resolve_task())
+    train, test = _load_data(config, task)
+    if not test.labelled:
+        raise UserError(f"{test.source} has no labels to score against")
+    out_dir = config.output_dir
+    store = Store(out_dir)
+    store.save_dataset(task.name, test.fingerprint, test.source, test.examples)
+    if train and not config.data.cv:
+        leak = check_leakage(train, test.examples)
+        if not leak.clean:
+            console.print(
+                f"[yellow]warning:[/] {len(leak.exact)} test rows repeat a train text and "
+                f"{len(leak.near)} nearly do (e.g. {(leak.exact or leak.near)[0][:2]})"
+            )
+    folds = group_kfold(test.examples, config.data.cv, config.data.seed) if config.data.cv else None
+    golds = [ex.gold or {} for ex in test.examples]
+    results: list[ModelResult] = []
+    progress = None if quiet else make_progress()
+    for mc in _with_registered_specs(config.models, store):
+        provider = mc.spec.split("/", 1)[0]
+        trainable = mc.spec.endswith("/auto")
+        kind = mc.kind or get_backend(provider).kind
+        settings = run_settings(mc)
+        if folds is not None and trainable:
+            by_id: dict[str, PredictionRow] = {}
+            for i, (fold_train, fold_test) in enumerate(folds):
+                spec = _trained_spec(mc, task, fold_train, out_dir / "models", console)
+                model = create_model(spec, task, _model_options(mc, True))
+                rows = predict(
+                    model,
+                    fold_test,
+                    store,
+                    test,
+                    label=mc.label,
+                    settings=settings,
+                    train=fold_train,
+                    kind=kind,
+                    config={"cv_fold": i, **mc.model_dump()},
+                    progress=progress,
+                )
+                by_id.update({r.example_id: r for r in rows})
+            rows = [by_id[ex.id] for ex in test.examples]
+        else:
+            spec = (
+                _trained_spec(mc, task, train, out_dir / "models", console)
+                if trainable
+                else mc.spec
+            )
+            model = create_model(spec, task, _model_options(mc, trainable))
+            rows = predict(
+                model,
+                test.examples,
+                store,
+                test,
+                label=mc.label,
+                settings=settings,
+                train=train,
+                kind=kind,
+                config=mc.model_dump(),
+                progress=progress,
+            )
+        results.append(_result(task, golds, mc.label, mc.spec, kind, rows, config))
+    for imp in config.imports:
+        results.extend(_import(store, imp, config, task, test, golds))
+    meta = {
+        "task": task.name,
+        "dataset": test.source,
+        "dataset fingerprint": test.fingerprint,
+        "rows": len(test.examples),
+        "evaluation": f"{config.data.cv}-fold cross-validation" if folds else "held-out test split",
+        "fieldwise": __version__,
+        "git": git_sha() or "-",
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    report_dir = out_dir / "reports" / stamp
+    title = config.title or f"fieldwise: {task.name}"
+    path = write_report(task, test.examples, results, report_dir, title=title, meta=meta)
+    latest = out_dir / "reports" / "latest.json"
+    latest.write_text(json.dumps({"report": str(path)}))
+    return ProjectResult(path, results, task, test)
+
+
+def _result(
+    task: Task,
+    golds: list[dict[str, Any]],
+    label: str,
+    spec: str,
+    kind: str,
+    rows: list[PredictionRow],
+    config: ProjectConfig,
+) -> ModelResult:
+    outputs = [r.output for r in rows]
+    scores = score_outputs(
+        task, golds, outputs, profiles=tuple(config.profiles), n_boot=config.bootstrap
+    )
+    return ModelResult(
+        label=label,
+        spec=spec,
+        kind=kind,  # type: ignore[arg-type]
+        outputs=outputs,
+        errors=[r.error for r in rows],
+        scores=scores,
+        stats=_rows_stats(rows),
+    )
+
+
+def _import(
+    store: Store,
+    imp: Any,
+    config: ProjectConfig,
+    task: Task,
+    test: Dataset,
+    golds: list[dict[str, Any]],
+) -> list[ModelResult]:
+    from fieldwise.store.transfer import (
+        import_identity,
+        import_jsonl,
+        import_prediction_dicts,
+        load_prediction_records,
+    )
+
+    source = config.resolve(imp.path) or imp.path
+    if imp.name:
+        import_jsonl(store, imp.name, Path(source), test.examples)
+        labels = {imp.name: imp.kind}
+    else:
+        records = load_prediction_records(source)
+        counts = import_prediction_dicts(
+            store, records, test.examples, source=source, kinds=imp.kinds
+        )
+        labels = {label: imp.kinds.get(label, imp.kind) for label in counts}
+    results = []
+    for label, kind in labels.items():
+        keys = [prediction_key(import_identity(label), ex) for ex in test.examples]
+        found = store.predictions_by_key(keys)
+        rows = [
+            found.get(k) or PredictionRow(k, ex.id, None)
+            for k, ex in zip(keys, test.examples, strict=True)
+        ]
+        results.append(_result(task, golds, label, f"import/{label}", kind, rows, config))
+    return results

@@ -1,0 +1,111 @@
+"""The runner: one code path from any model to stored predictions."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AbstractContextManager, nullcontext
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from fieldwise.models._model import Model
+from fieldwise.runner._runner import (
+    Price,
+    RunOutcome,
+    RunSettings,
+    run_model_async,
+)
+from fieldwise.runner.limits import RateLimiter, RetryPolicy
+from fieldwise.store import Store
+from fieldwise.tasks import Example
+
+__all__ = [
+    "Price",
+    "RateLimiter",
+    "RetryPolicy",
+    "RunOutcome",
+    "RunSettings",
+    "make_progress",
+    "run_model",
+    "run_model_async",
+]
+
+
+def make_progress(transient: bool = False) -> Progress:
+    """The progress display used for every long job: bar, count, rate and ETA."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        transient=transient,
+    )
+
+
+def run_model(
+    model: Model,
+    examples: list[Example],
+    store: Store,
+    *,
+    label: str,
+    run_id: int | None,
+    settings: RunSettings | None = None,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Synchronous wrapper around :func:`run_model_async` with a progress bar.
+
+    Ctrl-C cancels the requests in flight (raising ``KeyboardInterrupt``); everything
+    finished so far is already stored. The model is closed afterwards either way.
+    """
+    # A display the caller already started (one bar per model) must stay up afterwards.
+    ctx: AbstractContextManager[object] = nullcontext()
+    if progress is not None and not progress.live.is_started:
+        ctx = progress
+    with ctx:
+        task_id = None
+        if progress is not None:
+            task_id = progress.add_task(label, total=len(examples), rate="")
+
+        first = True
+
+        def advance(n: int) -> None:
+            nonlocal first
+            if progress is None or task_id is None:
+                return
+            if first:
+                # The first call may be a jump over cached rows: start the rate and ETA
+                # after it instead of counting it as speed.
+                first = False
+                progress.reset(task_id, total=len(examples), completed=n, rate="")
+                # reset() clears the finished time; update() sets it again when all are
+                # done, so a fully cached model's clock stops instead of running on.
+                progress.update(task_id, completed=n)
+                return
+            progress.advance(task_id, n)
+            speed = next(t.speed for t in progress.tasks if t.id == task_id)
+            progress.update(task_id, rate=f"{speed:.1f}/s" if speed else "")
+
+        async def main() -> RunOutcome:
+            try:
+                return await run_model_async(
+                    model,
+                    examples,
+                    store,
+                    label=label,
+                    run_id=run_id,
+                    settings=settings,
+                    on_progress=advance,
+                )
+            finally:
+                await model.aclose()
+
+        return asyncio.run(main())

@@ -1,0 +1,219 @@
+"""Run one model over a dataset: concurrent, rate-limited, retried, cached, resumable.
+
+The runner owns everything between "a model" and "stored predictions", so backends stay
+one small ``generate`` each. A fixed pool of workers (the concurrency limit) pulls
+batches from one queue; a batch waiting to be retried sleeps on a timer, not in a worker.
+Each finished batch is committed to the store at once, so a ``kill -9`` loses at most the
+batches in flight and a rerun recomputes nothing that finished (keys already stored
+without an error are skipped; stored errors are tried again).
+
+Failure handling: :class:`RetryableError` and timeouts are retried with backoff that
+honours ``Retry-After``, then recorded as the examples' errors; any other exception is
+recorded at once; a :class:`~fieldwise.errors.UserError` (no key, key rejected, model
+not served) stops the whole run, because every other request would fail the same way.
+Cancellation (Ctrl-C) cancels the requests in flight and stores nothing for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from fieldwise.errors import UserError
+from fieldwise.models._model import Generation, Model, RetryableError, prediction_key
+from fieldwise.runner.limits import RateLimiter, RetryPolicy
+from fieldwise.store import PredictionRow, Store
+from fieldwise.tasks import Example
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million input / output tokens."""
+
+    input_per_mtok: float = 0.0
+    output_per_mtok: float = 0.0
+
+    def cost(self, gen: Generation) -> float | None:
+        if gen.input_tokens is None and gen.output_tokens is None:
+            return None
+        return (
+            (gen.input_tokens or 0) * self.input_per_mtok
+            + (gen.output_tokens or 0) * self.output_per_mtok
+        ) / 1e6
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How hard to push a backend; none of these change outputs (so none are in keys).
+
+    ``timeout_s`` bounds one ``generate`` call (one request for API models; ``None``: no
+    limit, e.g. for slow local models); ``concurrency`` defaults to the backend's
+    ``default_concurrency``.
+    """
+
+    concurrency: int | None = None
+    rpm: float | None = None
+    tpm: float | None = None
+    timeout_s: float | None = 120.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    price: Price | None = None
+    estimated_tokens_per_request: int = 1000
+
+
+@dataclass
+class RunOutcome:
+    """Predictions aligned with the examples, plus what this call actually computed."""
+
+    rows: list[PredictionRow]
+    computed: int
+    cached: int
+    failed: int
+    wall_s: float
+
+
+ProgressCallback = Callable[[int], None]
+
+
+def _failed(batch: list[Example], message: str) -> list[Generation]:
+    return [Generation(None, error=message) for _ in batch]
+
+
+async def _try_batch(
+    model: Model, batch: list[Example], settings: RunSettings, limiter: RateLimiter, attempt: int
+) -> list[Generation] | float:
+    """One attempt at a batch: its generations (errors included), or the seconds to wait
+    before the next attempt. Raises only for cancellation and :class:`UserError`."""
+    estimate = settings.estimated_tokens_per_request * len(batch)
+    await limiter.acquire(estimate)
+    start = time.perf_counter()
+    try:
+        gens = await asyncio.wait_for(model.generate(batch), timeout=settings.timeout_s)
+    except (RetryableError, TimeoutError) as exc:
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, TimeoutError) and settings.timeout_s is not None:
+            reason = f"timed out after {settings.timeout_s:g}s"
+        if attempt >= settings.retry.max_retries:
+            return _failed(batch, f"gave up after {attempt + 1} tries: {reason}")
+        return settings.retry.delay(attempt, getattr(exc, "retry_after", None))
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded per example, never aborts the run
+        return _failed(batch, f"{type(exc).__name__}: {exc}"[:1000])
+    if not isinstance(gens, list) or len(gens) != len(batch):
+        return _failed(batch, "backend returned the wrong number of outputs")
+    elapsed = time.perf_counter() - start
+    used = [g.input_tokens for g in gens] + [g.output_tokens for g in gens]
+    if all(u is not None for u in used):
+        limiter.settle(estimate, sum(u or 0 for u in used))
+    return [g if g.latency_s else replace(g, latency_s=elapsed / len(batch)) for g in gens]
+
+
+_RETRY, _FRESH, _STOP = 0, 1, 2
+"""Queue priorities: a batch whose retry delay is over goes before fresh ones, so its
+examples do not wait for the whole dataset; workers stop last."""
+
+
+async def run_model_async(
+    model: Model,
+    examples: list[Example],
+    store: Store,
+    *,
+    label: str,
+    run_id: int | None,
+    settings: RunSettings | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> RunOutcome:
+    """Predict every example not already in the store; return all rows in example order.
+
+    ``on_progress(n)`` is called with the number of examples just completed (cached ones
+    first, in one call). Duplicate texts share one key and are computed once.
+    """
+    settings = settings or RunSettings()
+    started = time.perf_counter()
+    identity = model.identity()
+    keys = [prediction_key(identity, ex) for ex in examples]
+    copies = Counter(keys)
+    done = store.finished(keys)
+    cached = sum(1 for k in keys if k in done)
+    if on_progress and cached:
+        on_progress(cached)
+    pending: dict[str, Example] = {}
+    for key, ex in zip(keys, examples, strict=True):
+        if key not in done and key not in pending:
+            pending[key] = ex
+    items = list(pending.items())
+    size = max(1, model.max_batch_size)
+    batches = [items[i : i + size] for i in range(0, len(items), size)]
+    concurrency = max(1, settings.concurrency or model.default_concurrency)
+    n_workers = min(concurrency, len(batches))
+    limiter = RateLimiter(settings.rpm, settings.tpm)
+    # A waiting retry holds no worker: it sleeps on a timer and re-enters the queue, so
+    # a 429 with Retry-After: 1 costs the run one request slot, not one second of a slot.
+    queue: asyncio.PriorityQueue[tuple[int, int, int, list[tuple[str, Example]]]]
+    queue = asyncio.PriorityQueue()
+    for seq, batch in enumerate(batches):
+        queue.put_nowait((_FRESH, seq, 0, batch))
+    timers: set[asyncio.TimerHandle] = set()
+    loop = asyncio.get_running_loop()
+    remaining = len(batches)
+    failed = 0
+
+    def requeue(item: tuple[int, int, int, list[tuple[str, Example]]]) -> None:
+        queue.put_nowait(item)
+
+    async def worker() -> None:
+        nonlocal failed, remaining
+        while True:
+            priority, seq, attempt, batch = await queue.get()
+            if priority == _STOP:
+                return
+            result = await _try_batch(model, [ex for _, ex in batch], settings, limiter, attempt)
+            if not isinstance(result, list):
+                timer = loop.call_later(result, requeue, (_RETRY, seq, attempt + 1, batch))
+                timers.add(timer)
+                continue
+            rows = []
+            for (key, ex), gen in zip(batch, result, strict=True):
+                cost = settings.price.cost(gen) if settings.price else None
+                row = PredictionRow(
+                    key,
+                    ex.id,
+                    gen.output,
+                    gen.error,
+                    gen.latency_s,
+                    gen.input_tokens,
+                    gen.output_tokens,
+                    cost,
+                    gen.finish_reason,
+                )
+                rows.append(row)
+                done[key] = row
+                failed += gen.error is not None
+            store.save_predictions(run_id, label, rows)
+            if on_progress:
+                on_progress(sum(copies[key] for key, _ in batch))
+            remaining -= 1
+            if remaining == 0:
+                for _ in range(n_workers):
+                    queue.put_nowait((_STOP, 0, 0, []))
+
+    workers = [asyncio.create_task(worker()) for _ in range(n_workers)]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    finally:
+        for timer in timers:
+            timer.cancel()
+    # Repeated texts share one stored row; each example still gets a row with its own id.
+    rows = [
+        done[k] if done[k].example_id == ex.id else replace(done[k], example_id=ex.id)
+        for k, ex in zip(keys, examples, strict=True)
+    ]
+    return RunOutcome(rows, len(items), cached, failed, time.perf_counter() - started)

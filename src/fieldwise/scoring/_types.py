@@ -1,0 +1,73 @@
+"""Result types shared by scoring and reporting (plain data, no behaviour)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from fieldwise.models._model import ModelKind
+
+ParseStatus = Literal["ok", "missing", "invalid_json", "not_object"]
+
+
+@dataclass(frozen=True)
+class ParsedOutput:
+    """A raw output parsed once: the JSON object, or why there is none."""
+
+    status: ParseStatus
+    value: dict[str, Any] | None = None
+
+
+@dataclass
+class ModelScore:
+    """One model's scores under one profile.
+
+    ``per_row[i, j]`` is row i's score on ``field_names[j]`` in [0, 1]; NaN marks a field
+    the model abstained on (strict profile only), which counts neither right nor wrong
+    and lowers ``coverage`` instead.
+    """
+
+    profile: str
+    rows: int
+    field_names: list[str]
+    per_row: np.ndarray
+    fields: dict[str, float]
+    aggregate: float
+    field_ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    aggregate_ci: tuple[float, float] = (float("nan"), float("nan"))
+    validity: dict[str, int] = field(default_factory=dict)
+    coverage: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON: fields in [0, 1], aggregate 0-100; NaN (no CI, no rows) → ``null``."""
+        return {
+            "profile": self.profile,
+            "rows": self.rows,
+            "aggregate": _num(self.aggregate, 4),
+            "aggregate_ci": [_num(x, 4) for x in self.aggregate_ci],
+            "fields": {k: _num(v, 6) for k, v in self.fields.items()},
+            "field_ci": {k: [_num(x, 6) for x in v] for k, v in self.field_ci.items()},
+            "validity": self.validity,
+            "coverage": {k: _num(v, 6) for k, v in self.coverage.items()},
+        }
+
+
+def _num(value: float, digits: int) -> float | None:
+    """Round for JSON output; NaN has no JSON spelling, so it becomes ``None``."""
+    return None if math.isnan(value) else round(float(value), digits)
+
+
+@dataclass
+class ModelResult:
+    """Everything the report needs about one model on one dataset."""
+
+    label: str
+    spec: str
+    kind: ModelKind
+    outputs: list[str | None]
+    errors: list[str | None]
+    scores: dict[str, ModelScore]
+    stats: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,45 @@
+"""The registry of scoring profiles.
+
+Two ship with fieldwise: ``reference`` (reproduces the published ISAF numbers, lenient
+in known ways) and ``strict`` (normalised labels, set F1, type checks, abstention). A user
+adds their own by subclassing :class:`Profile` and calling :func:`register_profile`.
+"""
+
+from __future__ import annotations
+
+from fieldwise.errors import UserError
+from fieldwise.scoring._profile import MISSING, Profile
+from fieldwise.scoring._reference import ReferenceProfile
+from fieldwise.scoring._strict import StrictProfile
+
+__all__ = ["MISSING", "PROFILES", "Profile", "get_profile", "register_profile"]
+
+PROFILES: dict[str, Profile] = {}
+"""Profile name → profile instance, in registration order."""
+
+
+def register_profile(profile: Profile | type[Profile]) -> Profile | type[Profile]:
+    """Register a profile (an instance, or a class with a no-argument constructor).
+
+    Returns its argument, so it also works as a class decorator. A later registration
+    under the same name replaces the earlier one.
+    """
+    instance = profile() if isinstance(profile, type) else profile
+    if not getattr(instance, "name", ""):
+        raise ValueError("a scoring profile needs a non-empty `name`")
+    PROFILES[instance.name] = instance
+    return profile
+
+
+def get_profile(name: str) -> Profile:
+    """Look up a profile by name; an unknown name is a :class:`UserError`."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise UserError(
+            f"unknown scoring profile '{name}'", hint=f"choose from {', '.join(PROFILES)}"
+        ) from None
+
+
+register_profile(ReferenceProfile)
+register_profile(StrictProfile)

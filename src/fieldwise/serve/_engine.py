@@ -1,0 +1,218 @@
+"""One base model with any number of LoRA adapters, generating for a batch of requests.
+
+All adapters stay loaded in one peft model; a batch runs with one adapter active (or with
+adapters disabled for the base model), so switching costs nothing and memory holds the
+base weights once. Prompts are left-padded so every row's continuation starts at the same
+position, which lets one ``generate`` call serve the whole batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fieldwise.errors import UserError, require
+from fieldwise.models._local import require_model_folder
+from fieldwise.serve._constrain import Constrainer
+from fieldwise.tasks.prompts import render_prompt_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CompletionRequest:
+    """A validated chat-completion request, reduced to what changes the output."""
+
+    model: str
+    messages: list[dict[str, str]]
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: list[str] = field(default_factory=list)
+    response_format: dict[str, Any] | None = None
+
+    def group_key(self) -> tuple[str, float, float, str]:
+        """Requests with equal keys can share one ``generate`` call."""
+        fmt = json.dumps(self.response_format, sort_keys=True) if self.response_format else ""
+        return (self.model, self.temperature, self.top_p if self.temperature else 1.0, fmt)
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+
+
+class Engine:
+    """Loads the base model and adapters once; :meth:`generate` runs one batched call."""
+
+    def __init__(
+        self,
+        base_model: str,
+        adapters: dict[str, str] | None = None,
+        *,
+        base_name: str | None = None,
+        device: str | None = None,
+        tokenizer: str | None = None,
+    ) -> None:
+        require("torch", "hf")
+        require("transformers", "hf")
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        adapters = dict(adapters or {})
+        self.base_model = base_model
+        self.base_name = base_name or Path(base_model.rstrip("/")).name or base_model
+        if self.base_name in adapters:
+            raise UserError(f"adapter name '{self.base_name}' clashes with the base model name")
+        for name, path in adapters.items():
+            if not name or name != name.strip() or " " in name:
+                raise UserError(f"bad adapter name '{name}'", hint="write --adapter NAME=DIR")
+            if not (Path(path) / "adapter_config.json").is_file():
+                raise UserError(f"adapter '{name}': no adapter_config.json in {path}")
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        require_model_folder(base_model)
+        try:
+            tok: Any = AutoTokenizer.from_pretrained(tokenizer or base_model)
+            model: Any = AutoModelForCausalLM.from_pretrained(base_model, dtype=dtype)
+        except OSError as exc:
+            raise UserError(f"cannot load base model {base_model}: {exc}") from exc
+        tok.padding_side = "left"
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        self.tokenizer = tok
+        self.adapters = adapters
+        self._warn_on_tokenizer_mismatch()
+        if adapters:
+            require("peft", "hf")
+            from peft import PeftModel
+
+            first, *rest = adapters.items()
+            model = PeftModel.from_pretrained(model, first[1], adapter_name=first[0])
+            for name, path in rest:
+                model.load_adapter(path, adapter_name=name)
+        self.model = model.to(self.device).eval()
+        self._lock = threading.Lock()
+        self._constrainer: Constrainer | None = None
+        self._constrainer_lock = threading.Lock()
+
+    def constrainer(self) -> Constrainer:
+        """The schema compiler, created on first use; ConstraintError without xgrammar."""
+        with self._constrainer_lock:
+            if self._constrainer is None:
+                vocab = int(self.model.config.vocab_size)
+                self._constrainer = Constrainer(self.tokenizer, vocab)
+            return self._constrainer
+
+    def _warn_on_tokenizer_mismatch(self) -> None:
+        """Adapters saved with their own chat template are served with the shared one."""
+        ours = getattr(self.tokenizer, "chat_template", None)
+        for name, path in self.adapters.items():
+            config = Path(path) / "tokenizer_config.json"
+            if not config.is_file():
+                continue
+            try:
+                theirs = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
+            except (OSError, json.JSONDecodeError):
+                continue
+            template_file = Path(path) / "chat_template.jinja"
+            if theirs is None and template_file.is_file():
+                theirs = template_file.read_text(encoding="utf-8")
+            if theirs and ours and theirs.strip() != str(ours).strip():
+                log.warning(
+                    "adapter %s was saved with a different chat template; serving it with "
+                    "the shared tokenizer (pass tokenizer=%s if it should win)",
+                    name,
+                    path,
+                )
+
+    @property
+    def names(self) -> list[str]:
+        """Model names clients may ask for: the base first, then the adapters."""
+        return [self.base_name, *self.adapters]
+
+    def resolve(self, name: str) -> str | None:
+        """The adapter for a requested model name (``None`` = base); KeyError if unknown."""
+        if name in (self.base_name, self.base_model):
+            return None
+        if name in self.adapters:
+            return name
+        raise KeyError(name)
+
+    def prompt(self, messages: list[dict[str, str]]) -> str:
+        if getattr(self.tokenizer, "chat_template", None):
+            text = self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, tokenize=False
+            )
+            return str(text)
+        return render_prompt_text(messages)
+
+    def generate(self, requests: list[CompletionRequest]) -> list[Completion]:
+        """Run requests that share a :meth:`CompletionRequest.group_key` as one batch."""
+        import contextlib
+
+        import torch
+
+        head = requests[0]
+        adapter = self.resolve(head.model)
+        # Chat templates carry their own BOS; plain prompts get the tokenizer's, as in training.
+        templated = bool(getattr(self.tokenizer, "chat_template", None))
+        enc = self.tokenizer(
+            [self.prompt(r.messages) for r in requests],
+            return_tensors="pt",
+            padding=True,
+            add_special_tokens=not templated,
+        ).to(self.device)
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": max(r.max_tokens for r in requests),
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "eos_token_id": self.tokenizer.eos_token_id,
+        }
+        if head.temperature > 0:
+            kwargs.update(do_sample=True, temperature=head.temperature, top_p=head.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if head.response_format is not None:
+            from transformers import LogitsProcessorList
+
+            processor = self.constrainer().processor(head.response_format)
+            kwargs["logits_processor"] = LogitsProcessorList([processor])
+        with self._lock, torch.inference_mode():
+            if adapter is None:
+                ctx = self.model.disable_adapter() if self.adapters else contextlib.nullcontext()
+            else:
+                self.model.set_adapter(adapter)
+                ctx = contextlib.nullcontext()
+            with ctx:
+                out = self.model.generate(**enc, **kwargs)
+        new_tokens = out[:, enc["input_ids"].shape[1] :].tolist()
+        prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
+        return [
+            self._finish(r, tokens, int(n))
+            for r, tokens, n in zip(requests, new_tokens, prompt_lengths, strict=True)
+        ]
+
+    def _finish(self, request: CompletionRequest, tokens: list[int], n_prompt: int) -> Completion:
+        """Cut one row at its own EOS, ``max_tokens`` and stop strings."""
+        eos = self.tokenizer.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos])
+        finish = "length"
+        kept: list[int] = []
+        for token in tokens[: request.max_tokens]:
+            if token in eos_ids:
+                finish = "stop"
+                break
+            kept.append(token)
+        text = str(self.tokenizer.decode(kept, skip_special_tokens=True))
+        for stop in request.stop:
+            cut = text.find(stop)
+            if cut >= 0:
+                text, finish = text[:cut], "stop"
+        return Completion(text, n_prompt, len(kept), finish)

@@ -1,0 +1,250 @@
+"""The project's SQLite store: runs, predictions, datasets and registered models.
+
+Every prediction is committed the moment it exists and is keyed by a hash of everything
+that changes the output (see ``models.prediction_key``), so a killed run resumes where it
+stopped and nothing is ever computed twice. WAL mode lets a report read while a run
+writes. API keys never reach this file: only model identities and options, which the
+backends keep free of secrets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fieldwise import _legacy
+from fieldwise.errors import UserError
+from fieldwise.store._migrations import migrate
+from fieldwise.tasks import Example
+
+STORE_FILENAME = "fieldwise.sqlite"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class PredictionRow:
+    key: str
+    example_id: str
+    output: str | None
+    error: str | None = None
+    latency_s: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    finish_reason: str | None = None
+
+
+@dataclass
+class RunRecord:
+    label: str
+    spec: str
+    kind: str
+    task: str
+    identity: dict[str, Any]
+    decoding: dict[str, Any]
+    template_hash: str | None
+    dataset_fingerprint: str
+    dataset_source: str | None
+    n_examples: int
+    package_version: str
+    git_sha: str | None
+    config: dict[str, Any] | None = None
+
+
+class Store:
+    """One SQLite database per project directory (``<project>/fieldwise.sqlite``)."""
+
+    def __init__(self, project_dir: str | Path) -> None:
+        self.project_dir = _legacy.project_dir(Path(project_dir))
+        self.project_dir.mkdir(parents=True, exist_ok=True)
+        self.path = _legacy.store_file(self.project_dir, STORE_FILENAME)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            migrate(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"cannot open store {self.path}: {exc}") from exc
+        self.db.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- runs --------------------------------------------------------------------------
+    def start_run(self, record: RunRecord) -> int:
+        with self.db:
+            cur = self.db.execute(
+                """INSERT INTO runs (created_at, status, label, spec, kind, task, identity_json,
+                decoding_json, template_hash, dataset_fingerprint, dataset_source, n_examples,
+                package_version, git_sha, config_json)
+                VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    _now(),
+                    record.label,
+                    record.spec,
+                    record.kind,
+                    record.task,
+                    json.dumps(record.identity, sort_keys=True),
+                    json.dumps(record.decoding, sort_keys=True),
+                    record.template_hash,
+                    record.dataset_fingerprint,
+                    record.dataset_source,
+                    record.n_examples,
+                    record.package_version,
+                    record.git_sha,
+                    json.dumps(record.config) if record.config is not None else None,
+                ),
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def finish_run(self, run_id: int, status: str = "finished") -> None:
+        with self.db:
+            self.db.execute(
+                "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                (status, _now(), run_id),
+            )
+
+    def runs(self, label: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM runs" + (" WHERE label = ?" if label else "") + " ORDER BY id"
+        return [dict(r) for r in self.db.execute(sql, (label,) if label else ())]
+
+    # -- predictions ---------------------------------------------------------------------
+    def finished(self, keys: Iterable[str]) -> dict[str, PredictionRow]:
+        """Predictions already made (with an output or a final error) for these keys."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, PredictionRow] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"SELECT * FROM predictions WHERE key IN ({marks}) AND error IS NULL", chunk
+            ):
+                found[row["key"]] = _row_to_prediction(row)
+        return found
+
+    def save_predictions(
+        self, run_id: int | None, label: str, rows: Sequence[PredictionRow]
+    ) -> None:
+        """Commit a batch of predictions at once (errors are kept so reports can show them,
+        and are retried by the next run)."""
+        now = _now()
+        with self.db:
+            self.db.executemany(
+                """INSERT OR REPLACE INTO predictions (key, run_id, label, example_id, output,
+                error, latency_s, input_tokens, output_tokens, cost_usd, finish_reason,
+                created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (
+                        r.key,
+                        run_id,
+                        label,
+                        r.example_id,
+                        r.output,
+                        r.error,
+                        r.latency_s,
+                        r.input_tokens,
+                        r.output_tokens,
+                        r.cost_usd,
+                        r.finish_reason,
+                        now,
+                    )
+                    for r in rows
+                ],
+            )
+
+    def predictions_by_key(self, keys: Iterable[str]) -> dict[str, PredictionRow]:
+        """All stored predictions (errors included) for these keys."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, PredictionRow] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"SELECT * FROM predictions WHERE key IN ({marks})", chunk):
+                found[row["key"]] = _row_to_prediction(row)
+        return found
+
+    def predictions_for_label(self, label: str) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM predictions WHERE label = ? ORDER BY created_at, example_id"
+        return [dict(r) for r in self.db.execute(sql, (label,))]
+
+    def labels(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT label FROM predictions ORDER BY 1")]
+
+    # -- datasets ------------------------------------------------------------------------
+    def save_dataset(
+        self, task: str, fingerprint: str, source: str | None, examples: list[Example]
+    ) -> None:
+        with self.db:
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?)",
+                (fingerprint, task, source, len(examples), _now()),
+            )
+            if cur.rowcount:
+                self.db.executemany(
+                    "INSERT INTO examples VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (fingerprint, i, ex.id, ex.text, json.dumps(ex.gold) if ex.gold else None)
+                        for i, ex in enumerate(examples)
+                    ],
+                )
+
+    def load_dataset(self, fingerprint: str) -> list[Example]:
+        rows = self.db.execute(
+            "SELECT * FROM examples WHERE fingerprint = ? ORDER BY idx", (fingerprint,)
+        ).fetchall()
+        if not rows:
+            raise UserError(f"no dataset with fingerprint {fingerprint} in {self.path}")
+        return [
+            Example(
+                r["example_id"], r["text"], json.loads(r["gold_json"]) if r["gold_json"] else None
+            )
+            for r in rows
+        ]
+
+    # -- registered models ---------------------------------------------------------------
+    def register_model(
+        self,
+        label: str,
+        spec: str,
+        kind: str,
+        options: dict[str, Any] | None = None,
+        note: str = "",
+    ) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?)",
+                (label, spec, kind, json.dumps(options or {}), note, _now()),
+            )
+
+    def models(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT * FROM models ORDER BY created_at").fetchall()
+        return [{**dict(r), "options": json.loads(r["options_json"])} for r in rows]
+
+
+def _row_to_prediction(row: sqlite3.Row) -> PredictionRow:
+    return PredictionRow(
+        key=row["key"],
+        example_id=row["example_id"],
+        output=row["output"],
+        error=row["error"],
+        latency_s=row["latency_s"],
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        cost_usd=row["cost_usd"],
+        finish_reason=row["finish_reason"],
+    )

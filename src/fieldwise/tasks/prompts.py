@@ -1,0 +1,139 @@
+"""Prompt rendering shared by inference and fine-tuning exports.
+
+Predictors and the fine-tuning exporters render from the same Jinja2 template, and the
+template's hash (together with its few-shot examples) goes into every run record, so a
+train-time prompt and an inference-time prompt cannot silently drift apart.
+
+A template defines two blocks, ``system`` and ``user``; few-shot examples become
+alternating user/assistant messages rendered with the same ``user`` block.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from fieldwise.errors import UserError
+from fieldwise.tasks._task import Example, FieldSpec, Task
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+_KIND_TYPES = {
+    "text": "string",
+    "date": "string, YYYY-MM-DD",
+    "label_set": "list of strings",
+    "label": "string",
+    "int": "integer >= 0",
+    "bool": "true or false",
+    "float": "number",
+}
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A Jinja2 prompt template with ``system`` and ``user`` blocks."""
+
+    name: str
+    source: str
+
+    @cached_property
+    def _compiled(self) -> jinja2.Template:
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+        try:
+            template = env.from_string(self.source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise UserError(f"prompt template {self.name}: line {exc.lineno}: {exc}") from exc
+        missing = {"system", "user"} - set(template.blocks)
+        if missing:
+            raise UserError(f"prompt template {self.name} lacks block(s): {sorted(missing)}")
+        return template
+
+    def render_block(self, block: str, context: dict[str, Any]) -> str:
+        template = self._compiled
+        return "".join(template.blocks[block](template.new_context(context))).strip()
+
+
+def load_template(name_or_path: str | None = None) -> PromptTemplate:
+    """A built-in template by name (``default``) or a ``.jinja`` file path."""
+    name = name_or_path or "default"
+    builtin = TEMPLATE_DIR / f"{name}.jinja"
+    path = builtin if builtin.is_file() else Path(name)
+    if not path.is_file():
+        raise UserError(f"prompt template not found: {name}")
+    return PromptTemplate(name=name, source=path.read_text(encoding="utf-8"))
+
+
+def _field_context(spec: FieldSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "type": _KIND_TYPES.get(spec.kind, spec.kind),
+        "description": spec.description,
+        "labels": [label for label in spec.labels if label],
+        "kind": spec.kind,
+    }
+
+
+def render_target(task: Task, gold: dict[str, Any]) -> str:
+    """The completion a fine-tuned model should produce: compact JSON in schema order."""
+    order = list(task.output_model.model_fields) or [f.name for f in task.fields]
+    return json.dumps(
+        {name: gold.get(name) for name in order}, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+def _context(task: Task, text: str) -> dict[str, Any]:
+    return {"task": task, "fields": [_field_context(f) for f in task.fields], "text": text}
+
+
+def render_messages(
+    task: Task,
+    example: Example,
+    template: PromptTemplate | None = None,
+    few_shot: list[Example] | tuple[Example, ...] = (),
+) -> list[Message]:
+    """Chat messages for one example: system, few-shot pairs, then the example itself."""
+    template = template or load_template()
+    messages: list[Message] = [
+        {"role": "system", "content": template.render_block("system", _context(task, ""))}
+    ]
+    for shot in few_shot:
+        if shot.gold is None:
+            raise UserError(f"few-shot example {shot.id} has no label")
+        messages.append(
+            {"role": "user", "content": template.render_block("user", _context(task, shot.text))}
+        )
+        messages.append({"role": "assistant", "content": render_target(task, shot.gold)})
+    messages.append(
+        {"role": "user", "content": template.render_block("user", _context(task, example.text))}
+    )
+    return messages
+
+
+def render_prompt_text(messages: list[Message]) -> str:
+    """A plain-text prompt for template-free models: the messages joined by blank lines."""
+    return "\n\n".join(m["content"] for m in messages) + "\n\n"
+
+
+def select_few_shot(train: list[Example], k: int, seed: int = 0) -> list[Example]:
+    """A deterministic sample of labelled examples to show in the prompt."""
+    labelled = [e for e in train if e.gold is not None]
+    if k <= 0 or not labelled:
+        return []
+    return random.Random(seed).sample(labelled, min(k, len(labelled)))
+
+
+def prompt_identity(template: PromptTemplate, few_shot: list[Example] | tuple[Example, ...]) -> str:
+    """What goes into cache keys and run records: the template and its shots, hashed."""
+    from fieldwise.models._model import content_hash
+
+    return content_hash(
+        {"template": template.source, "shots": [[s.text, s.gold] for s in few_shot]}
+    )
