@@ -31,7 +31,15 @@ from fieldwise.scoring._leaf import is_null
 from fieldwise.scoring._profile import MISSING, Gathered, Memo, Profile, gather, objects, types_are
 from fieldwise.tasks._task import FieldSpec
 
-__all__ = ["GoldNode", "NestedResult", "PredCache", "RecordCounts", "score_nested"]
+__all__ = [
+    "Alignment",
+    "GoldNode",
+    "NestedResult",
+    "PredCache",
+    "RecordCounts",
+    "align_records",
+    "score_nested",
+]
 
 _NULL, _NOT_LIST = -1, -2  # list "lengths" of a null and of any other non-list value
 
@@ -227,10 +235,52 @@ def score_nested(
     return result
 
 
+Alignment = list[tuple[int | None, int | None, float]]
+"""One row's records alignment: (gold index, predicted index, similarity) per matched
+pair, ``(g, None, 0)`` per missed gold record and ``(None, p, 0)`` per spurious one."""
+
+
+def align_records(
+    profile: Profile, spec: FieldSpec, preds: np.ndarray, gold: GoldNode
+) -> dict[str, list[Alignment]]:
+    """How each row's records were aligned, for every records field in one top-level
+    ``object``/``records`` column that is not inside another list (for the report)."""
+    scorer = _Scorer(profile, PredCache(), keep={})
+    if spec.kind == "object":
+        scorer.object(spec, preds, None, gold, None)
+    else:
+        scorer.records(spec, preds, None, gold, None)
+    assert scorer.keep is not None
+    out: dict[str, list[Alignment]] = {}
+    for path, (pairs, sim, matched, pl, gl) in scorer.keep.items():
+        rows: list[Alignment] = [[] for _ in range(len(pl))]
+        k = np.arange(len(pairs.cell)) - pairs.starts[pairs.cell]
+        width = pairs.cols[pairs.cell]
+        for c, r, p, s in zip(
+            pairs.cell[matched].tolist(),
+            (k // width)[matched].tolist(),
+            (k % width)[matched].tolist(),
+            sim[matched].tolist(),
+            strict=True,
+        ):
+            rows[int(pairs.active[c])].append((r, p, s))
+        for i, row in enumerate(rows):
+            used_g = {g for g, _, _ in row}
+            used_p = {p for _, p, _ in row}
+            row.sort(key=lambda t: t[0] if t[0] is not None else -1)
+            row.extend((g, None, 0.0) for g in range(max(int(gl[i]), 0)) if g not in used_g)
+            row.extend((None, p, 0.0) for p in range(max(int(pl[i]), 0)) if p not in used_p)
+        out[path] = rows
+    return out
+
+
 class _Scorer:
-    def __init__(self, profile: Profile, cache: PredCache) -> None:
+    def __init__(
+        self, profile: Profile, cache: PredCache, keep: dict[str, Any] | None = None
+    ) -> None:
         self.profile = profile
         self.cache = cache
+        self.keep = keep  # records path -> its matching, when asked (row level only)
 
     def leaf(
         self,
@@ -344,6 +394,8 @@ class _Scorer:
             sim = pair.scores
             sim[sim < spec.match_threshold] = 0.0
             matched = _assign(sim, pairs)
+            if self.keep is not None and pidx is None:
+                self.keep[spec.path] = (pairs, sim, matched, pl, gl)
             cell = pairs.cell[matched]
             a = len(pairs.active)
             tp[pairs.active] = np.bincount(cell, weights=sim[matched], minlength=a)
@@ -353,6 +405,8 @@ class _Scorer:
                 full = np.zeros(n)
                 full[act] = np.bincount(cell, weights=values[matched], minlength=a)
                 result.sums[path] = full
+        elif self.keep is not None and pidx is None:
+            self.keep[spec.path] = (pairs, np.zeros(0), np.zeros(0, dtype=bool), pl, gl)
         for path in gold.elements.counts():
             result.sums.setdefault(path, np.zeros(n))
         result.records[spec.path] = RecordCounts(tp, n_pred, n_gold, scores.copy(), gl >= 0)
