@@ -515,16 +515,30 @@ def _make_pairs(
 def _assign(sim: np.ndarray, pairs: _Pairs) -> np.ndarray:
     """Which pairs the maximum-total one-to-one assignment keeps (similarity > 0).
 
-    Where every gold and predicted record has at most one pair above 0, that set already
-    is the optimum; only the other rows need the Hungarian algorithm.
+    Two shortcuts keep most rows out of the Hungarian algorithm, both exact: where every
+    gold and predicted record has at most one pair above 0, that set is the optimum; and
+    where each gold record's best pair is unique and no two share a predicted record,
+    taking them reaches the upper bound (the sum of row maxima), so it is optimal too.
     """
     pos = sim > 0.0
     matched = pos.copy()
-    rid, cid = pairs.rid[pos], pairs.cid[pos]
-    per_row = np.bincount(rid, minlength=int(pairs.rows.sum()))
-    per_col = np.bincount(cid, minlength=int(pairs.cols.sum()))
-    clash = (per_row[rid] > 1) | (per_col[cid] > 1)
-    for c in np.unique(pairs.cell[pos][clash]).tolist():
+    idx = np.flatnonzero(pos)
+    rid, cid = pairs.rid[idx], pairs.cid[idx]
+    n_rows, n_cols = int(pairs.rows.sum()), int(pairs.cols.sum())
+    clash = (np.bincount(rid, minlength=n_rows)[rid] > 1) | (
+        np.bincount(cid, minlength=n_cols)[cid] > 1
+    )
+    if not clash.any():
+        return matched
+    idx, rid, cid = idx[clash], rid[clash], cid[clash]
+    best = np.zeros(n_rows)
+    np.maximum.at(best, rid, sim[idx])
+    top = sim[idx] == best[rid]
+    matched[idx] = top
+    cells = pairs.cell[idx]
+    ties = np.bincount(rid[top], minlength=n_rows)[rid[top]] > 1
+    shared = np.bincount(cid[top], minlength=n_cols)[cid[top]] > 1
+    for c in np.unique(cells[top][ties | shared]).tolist():
         start, rows, cols = int(pairs.starts[c]), int(pairs.rows[c]), int(pairs.cols[c])
         block = sim[start : start + rows * cols].reshape(rows, cols)
         r, k = linear_sum_assignment(block, maximize=True)
