@@ -59,12 +59,10 @@ def _arrays(prepared: Any) -> Any:
 
 def _children(base: np.ndarray, name: str, absent: Any) -> np.ndarray:
     """Each value's ``name`` (``None`` when the key is omitted); ``absent`` for a non-object."""
-    values = base.tolist()
-    try:  # every value an object: one C call
-        got = list(map(dict.get, values, repeat(name)))
+    try:  # every value an object: no Python-level loop
+        return objects(map(dict.get, base, repeat(name)), len(base))
     except TypeError:
-        got = [v.get(name) if type(v) is dict else absent for v in values]
-    return objects(got, len(got))
+        return objects((v.get(name) if type(v) is dict else absent for v in base), len(base))
 
 
 def _lengths(base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
