@@ -18,15 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
-import time
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel
+from scoring_speed import measure, print_runs, scoring_cases  # bench/ is on sys.path
 
-from fieldwise.scoring import prepare_golds, score_outputs
-from fieldwise.scoring._bootstrap import _cached_counts
 from fieldwise.tasks import Metric, Task
 
 ROWS, MODELS = 1000, 10
@@ -128,13 +124,6 @@ def perturb(gold: dict[str, Any], rng: random.Random) -> str | None:
     return json.dumps(pred)
 
 
-def timed(fn: Callable[[], object]) -> tuple[float, float]:
-    _cached_counts.cache_clear()
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=7)
@@ -145,44 +134,15 @@ def main() -> None:
         for m in range(MODELS)
     ]
     flat = [o for model in outputs for o in model]
-
-    def loads_only() -> None:
-        for raw in flat:
-            try:  # noqa: SIM105 (contextlib.suppress would slow the baseline down)
-                json.loads(raw)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                pass
-
-    def score(n_boot: int) -> Callable[[], object]:
-        def run() -> object:
-            table = prepare_golds(TASK, golds)
-            return [score_outputs(TASK, table, out, n_boot=n_boot) for out in outputs]
-
-        return run
-
-    cases = {
-        "json.loads only": loads_only,
-        "score, both profiles, no bootstrap": score(0),
-        "score, both profiles, 1000 resamples": score(1000),
-    }
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
-    for _ in range(args.repeats):
-        for name, fn in cases.items():
-            runs[name].append(timed(fn))
-    base = runs["json.loads only"]
+    cases = scoring_cases(TASK, golds, outputs)
+    runs = measure(cases, args.repeats)
     records = sum(len(g["line_items"]) for g in golds)
     print(
         f"outputs: {len(flat)} ({MODELS} models x {ROWS} rows, {records / ROWS:.1f} gold "
         f"records per row), repeats: {args.repeats}"
     )
-    print(f"{'case':38s} {'wall ms':>8s} {'cpu ms':>8s} {'ratio wall':>10s} {'ratio cpu':>9s}")
-    for name, times in runs.items():
-        wall = statistics.median(t[0] for t in times)
-        cpu = statistics.median(t[1] for t in times)
-        r_wall = statistics.median(t[0] / b[0] for t, b in zip(times, base, strict=True))
-        r_cpu = statistics.median(t[1] / b[1] for t, b in zip(times, base, strict=True))
-        print(f"{name:38s} {wall * 1e3:8.1f} {cpu * 1e3:8.1f} {r_wall:9.2f}x {r_cpu:8.2f}x")
-    ref = score(0)()[0]["reference"]  # type: ignore[index]
+    print_runs(runs)
+    ref = cases["score, both profiles, no bootstrap"]()[0]["reference"]
     print(
         f"model 0 reference aggregate {ref.aggregate:.2f}, line_items "
         f"{ref.records['line_items']}, validity {ref.validity}"

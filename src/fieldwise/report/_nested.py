@@ -16,13 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fieldwise.report._analysis import (
-    LINKS_PER_PATTERN,
-    TOP_PATTERNS,
-    FieldErrors,
-    Pattern,
-    cell_patterns,
-)
+from fieldwise.report._analysis import FieldErrors, cell_patterns, tally
 from fieldwise.report._summary import heat
 from fieldwise.report._values import Parsed, pct, show, typed
 from fieldwise.scoring import MISSING, get_profile
@@ -253,45 +247,23 @@ def _leaf_errors(
     Under a records field, a pattern is a matched pair whose leaf values differ or a gold
     record no prediction matched; deeper lists only count rows.
     """
-    scores = result.scores[profile].path_rows.get(leaf.path)
     top = leaf.path.split(".", 1)[0].split("[]", 1)[0]
     owner, _, rest = leaf.path.rpartition("[].")
-    patterns: dict[str, list[int]] = defaultdict(list)
-    wrong = partial = unscored = 0
-    for r in range(len(golds)):
-        s = math.nan if scores is None else float(scores[r])
-        if math.isnan(s):
-            unscored += 1
-            continue
-        if s >= 1.0:
-            continue
-        if s > 0.0:
-            partial += 1
-        else:
-            wrong += 1
+
+    def patterns_of(r: int) -> list[str]:
+        status = parsed.statuses[r]
         if not owner:  # a leaf of objects only
-            found = cell_patterns(
-                leaf,
-                parsed.statuses[r],
-                _at(preds[r], leaf.path, top),
-                _at(golds[r], leaf.path, top),
+            return cell_patterns(
+                leaf, status, _at(preds[r], leaf.path, top), _at(golds[r], leaf.path, top)
             )
-        elif owner in aligned and "[]" not in rest:
-            found = _pair_patterns(leaf, owner, rest, top, golds[r], preds[r], aligned[owner][r])
-            if parsed.statuses[r] != "ok":
-                found = cell_patterns(leaf, parsed.statuses[r], MISSING, None)
-        else:
-            found = []
-        for text in found:
-            patterns[text].append(r)
-    ranked = sorted(patterns.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:TOP_PATTERNS]
-    return FieldErrors(
-        leaf.path,
-        wrong,
-        partial,
-        unscored,
-        [Pattern(t, len(rows), rows[:LINKS_PER_PATTERN]) for t, rows in ranked],
-    )
+        if status != "ok":
+            return cell_patterns(leaf, status, MISSING, None)
+        if owner in aligned and "[]" not in rest:
+            return _pair_patterns(leaf, owner, rest, top, golds[r], preds[r], aligned[owner][r])
+        return []
+
+    scores = result.scores[profile].path_rows.get(leaf.path)
+    return tally(leaf.path, scores, len(golds), patterns_of)
 
 
 def _pair_patterns(
