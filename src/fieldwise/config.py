@@ -34,6 +34,9 @@ class DataConfig(_Strict):
     seed: int = 0
     skip_invalid: bool = False
     limit: int | None = Field(None, ge=1)
+    group: str | None = None
+    """Column naming each row's document group (default: the task's ``group_column``);
+    without one, rows that share a text form a group."""
 
 
 class PriceConfig(_Strict):

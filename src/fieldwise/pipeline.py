@@ -172,7 +172,9 @@ def _load_data(config: ProjectConfig, task: Task) -> tuple[list[Example], Datase
     train_src, test_src = config.resolve(d.train), config.resolve(d.test)
     if train_src is None and test_src is None:
         raise UserError("the config names no data", hint="set data.train and/or data.test")
-    load = lambda src: load_examples(task, src, skip_invalid=d.skip_invalid, limit=d.limit)  # noqa: E731
+    load = lambda src: load_examples(  # noqa: E731
+        task, src, skip_invalid=d.skip_invalid, limit=d.limit, group_column=d.group
+    )
     train_ds = load(train_src) if train_src else None
     if d.cv:
         if train_ds is None or not train_ds.labelled:

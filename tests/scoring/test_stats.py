@@ -146,3 +146,19 @@ def test_a_real_difference_survives_holm_and_a_null_one_does_not() -> None:
     assert "with 724 rows" in table.resolution_text()
     data = table.to_json()
     assert data["correction"] == "holm" and len(data["comparisons"]) == 4
+
+
+def test_repeat_summary_and_mean_over_repeats() -> None:
+    from fieldwise.scoring.stats import mean_over_repeats, repeat_summary
+
+    r1 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, np.nan], [1.0, 1.0]])
+    r2 = np.array([[1.0, 1.0], [0.0, 1.0], [0.0, np.nan], [1.0, np.nan]])
+    mean = mean_over_repeats([r1, r2])
+    assert mean[:, 0].tolist() == [1.0, 0.0, 0.5, 1.0]
+    assert mean[3, 1] == 1.0 and np.isnan(mean[2, 1])
+    summary = repeat_summary([r1, r2])
+    assert summary.repeats == 2
+    assert summary.mean[0] == pytest.approx((0.75 + 0.5) / 2)
+    assert summary.spread[0] == pytest.approx(np.std([0.75, 0.5], ddof=1))
+    assert summary.consistency[0] == pytest.approx(3 / 4)  # row 2 differs
+    assert summary.consistency[1] == pytest.approx(1 / 2)  # rows 0, 1 scored twice; row 0 differs

@@ -37,11 +37,14 @@ __all__ = [
     "AGGREGATE",
     "Comparison",
     "PairwiseTable",
+    "RepeatSummary",
     "Resamples",
     "bootstrap_ci",
     "holm",
     "mcnemar_p",
+    "mean_over_repeats",
     "pairwise",
+    "repeat_summary",
     "row_resamples",
     "sign_flip_p",
 ]
@@ -554,6 +557,63 @@ def _mde(sums: np.ndarray, counts: np.ndarray, mean: float, n: int) -> float:
     resid = sums[used] - counts[used] * mean
     se = math.sqrt(float(resid @ resid) * g / (g - 1)) / n
     return (_Z_ALPHA + _Z_POWER) * se
+
+
+# -- repeats -----------------------------------------------------------------------------
+
+
+@dataclass
+class RepeatSummary:
+    """How stable a model is across repeated sampled runs, per column.
+
+    ``mean`` is the mean of the per-repeat column means, ``spread`` their standard
+    deviation across repeats (ddof 1), and ``consistency`` the share of rows, among those
+    scored in every repeat, on which all repeats got the same score.
+    """
+
+    repeats: int
+    mean: np.ndarray
+    spread: np.ndarray
+    consistency: np.ndarray
+
+
+def mean_over_repeats(per_repeat: Sequence[np.ndarray]) -> np.ndarray:
+    """The per-row mean over repeats (NaN only where every repeat is NaN): what the
+    pairwise tests compare for a model with repeats."""
+    stack = np.stack(list(per_repeat))
+    valid = ~np.isnan(stack)
+    count = valid.sum(axis=0)
+    total = np.where(valid, stack, 0.0).sum(axis=0)
+    return np.divide(total, count, out=np.full(stack.shape[1:], np.nan), where=count > 0)
+
+
+def repeat_summary(per_repeat: Sequence[np.ndarray]) -> RepeatSummary:
+    """Summarise ``(rows, columns)`` score matrices, one per repeat."""
+    stack = np.stack(list(per_repeat))
+    valid = ~np.isnan(stack)
+    count = valid.sum(axis=1)
+    means = np.divide(
+        np.where(valid, stack, 0.0).sum(axis=1), count,
+        out=np.full(count.shape, np.nan), where=count > 0,
+    )  # fmt: skip
+    r = len(stack)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(np.isnan(means).all(axis=0), np.nan, np.nan_to_num(means).sum(axis=0))
+        defined = (~np.isnan(means)).sum(axis=0)
+        mean = np.divide(mean, defined, out=np.full(mean.shape, np.nan), where=defined > 0)
+        spread = (
+            np.sqrt(np.nansum((means - mean) ** 2, axis=0) / np.maximum(defined - 1, 1))
+            if r > 1
+            else np.full(mean.shape, np.nan)
+        )
+    spread = np.where(defined > 1, spread, np.nan)
+    everywhere = valid.all(axis=0)
+    same = (stack == stack[:1]).all(axis=0) & everywhere
+    rows = everywhere.sum(axis=0)
+    consistency = np.divide(
+        same.sum(axis=0), rows, out=np.full(rows.shape, np.nan), where=rows > 0
+    )
+    return RepeatSummary(r, mean, spread, consistency)
 
 
 # -- helpers ------------------------------------------------------------------------------
