@@ -218,8 +218,10 @@ def _validity(results: list[ModelResult], order: list[int], profile: str) -> lis
             {
                 "label": r.label,
                 "counts": [v.get(k, 0) for k in STATUS_TEXT],
-                "errors": sum(e is not None for e in r.errors),
-                "total": len(r.outputs),
+                "errors": int(r.stats["errors"])
+                if r.repeats and "errors" in r.stats
+                else sum(e is not None for e in r.errors),
+                "total": sum(v.values()) or len(r.outputs),
             }
         )
     return rows
