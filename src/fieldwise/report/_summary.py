@@ -169,7 +169,7 @@ def why(
         diff=num(lead.diff, 2),
         diff_ci=ci_text((lead.lo, lead.hi)),
         p_holm=_p_text(lead.p_holm),
-        clear=lead.significant,
+        significant=lead.significant,
         mde=num(lead.mde, 1),
         below_mde=not math.isnan(lead.mde) and abs(lead.diff) < lead.mde,
         gains=[(f, f"+{g:.1f}") for g, f in reversed(gains)][:4],

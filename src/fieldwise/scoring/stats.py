@@ -556,7 +556,8 @@ def _mde(sums: np.ndarray, counts: np.ndarray, mean: float, n: int) -> float:
         return math.nan
     resid = sums[used] - counts[used] * mean
     se = math.sqrt(float(resid @ resid) * g / (g - 1)) / n
-    return (_Z_ALPHA + _Z_POWER) * se
+    # No variation at all (e.g. the two models agree on every row): nothing to scale by.
+    return (_Z_ALPHA + _Z_POWER) * se if se > 0 else math.nan
 
 
 # -- repeats -----------------------------------------------------------------------------
