@@ -22,7 +22,7 @@ from fieldwise.tasks import Example, load_task
 from tests.fakes.openai_server import FakeServer, fake_openai  # noqa: F401
 
 ISAF = load_task("isaf")
-N = 24
+N = 12
 
 
 def _write(path: Path, examples: list[Example]) -> Path:
@@ -87,6 +87,7 @@ def test_variants_expand_into_named_siblings() -> None:
         ProjectConfig(models=[ModelConfig(spec="openai/m", variants={"few_shot": [1]})])
 
 
+@pytest.mark.slow
 def test_repeats_and_variants_end_to_end(
     fake_openai: FakeServer,  # noqa: F811
     tmp_path: Path,
@@ -150,7 +151,7 @@ def test_compare_across_runs_refuses_changed_gold(
         Example(e.id, e.text, {**(e.gold or {}), "killq": not (e.gold or {}).get("killq")})
         if i < 3
         else e
-        for i, e in enumerate(examples[:20])
+        for i, e in enumerate(examples[:10])
     ]
     run_project(
         _config(tmp_path, fake_openai.url, _write(tmp_path / "b.jsonl", relabelled)), quiet=True
@@ -158,10 +159,10 @@ def test_compare_across_runs_refuses_changed_gold(
     with Store(tmp_path / "out") as store:
         runs = [str(r["id"]) for r in store.runs()]
         assert len(runs) == 2
-        with pytest.raises(UserError, match="gold answers differ on 3 of 20"):
+        with pytest.raises(UserError, match="gold answers differ on 3 of 10"):
             compare_runs(store, runs)
         cmp = compare_runs(store, runs, gold_from=1, bootstrap=100)
-    assert cmp.shared == 20
+    assert cmp.shared == 10
     assert any("different datasets" in w for w in cmp.warnings)
     assert any("gold differs on 3" in w for w in cmp.warnings)
     # Same model, same cached outputs: no field changes significantly.
