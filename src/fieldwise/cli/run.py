@@ -21,7 +21,9 @@ def run(
     cv: int | None = typer.Option(None, "--cv", help="K-fold cross-validation on the train data."),
     output: str | None = typer.Option(None, "--output", "-o", help="Project/output directory."),
     limit: int | None = typer.Option(None, "--limit", help="Use only the first N rows."),
-    bootstrap: int | None = typer.Option(None, "--bootstrap", help="Bootstrap resamples for CIs."),
+    bootstrap: int | None = typer.Option(
+        None, "--bootstrap", help="Resamples shared by every interval and test (default 1000)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Predict with every model, score and write the report.
@@ -161,7 +163,9 @@ def score(
 ) -> None:
     """Score a predictions file against gold labels under one profile."""
     from fieldwise.data import load_examples
+    from fieldwise.data.splits import group_key
     from fieldwise.scoring import PROFILES, score_outputs
+    from fieldwise.scoring.stats import Resamples
     from fieldwise.tasks import load_task
 
     if profile not in PROFILES:
@@ -173,7 +177,9 @@ def score(
     outputs = _read_predictions(predictions, {ex.id for ex in dataset.examples})
     golds = [ex.gold or {} for ex in dataset.examples]
     raw = [outputs.get(ex.id) for ex in dataset.examples]
-    result = score_outputs(task_obj, golds, raw, profiles=(profile,), n_boot=bootstrap)[profile]
+    groups = [group_key(ex) for ex in dataset.examples]
+    boot = Resamples.for_rows(len(raw), bootstrap, 0, groups)
+    result = score_outputs(task_obj, golds, raw, profiles=(profile,), resamples=boot)[profile]
     if as_json:
         print_json(result.to_json())
         return

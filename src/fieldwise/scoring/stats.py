@@ -269,13 +269,20 @@ def _sign_flip(sums: np.ndarray, permuted: np.ndarray | None, exact_limit: int) 
     observed = abs(float(nz.sum()))
     tol = 1e-6 * float(np.abs(nz).sum())
     if nz.size <= exact_limit:
-        flips = ((np.arange(2**nz.size)[:, None] >> np.arange(nz.size)) & 1) * 2 - 1
-        return float((np.abs(flips @ nz) >= observed - tol).mean())
+        return float((np.abs(_all_signs(nz.size) @ nz) >= observed - tol).mean())
     normal = math.erfc(observed / math.sqrt(float(nz @ nz)) / math.sqrt(2.0))
     if permuted is None:
         return normal
     hits = int((np.abs(permuted) >= observed - tol).sum())
     return normal if hits < _MIN_TAIL else (hits + 1) / (len(permuted) + 1)
+
+
+@lru_cache(maxsize=EXACT_LIMIT + 1)
+def _all_signs(m: int) -> np.ndarray:
+    """Every one of the 2^m sign vectors over m clusters, as rows."""
+    flips = (((np.arange(2**m)[:, None] >> np.arange(m)) & 1) * 2 - 1).astype(np.float64)
+    flips.flags.writeable = False
+    return flips
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
