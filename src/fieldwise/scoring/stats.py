@@ -57,6 +57,7 @@ _Z_ALPHA = 1.959963984540054  # two-sided 5%
 _Z_POWER = 0.8416212335729143  # 80% power
 _CACHE_LIMIT = 4_000_000  # weight cells (16 MB of float32) worth keeping
 _CHUNK = 200  # resamples per block when the weights are too big to keep
+_BATCH_CELLS = 2_000_000  # rows x difference columns compared in one batch of pairs
 EXACT_LIMIT = 16
 """Up to this many non-zero clusters the sign-flip p-value is exact (2^16 sign vectors)."""
 _MIN_TAIL = 20
@@ -173,18 +174,20 @@ def _resampled_means(values: np.ndarray, resamples: Resamples) -> np.ndarray:
     """``(count, k)`` resampled column means of ``values`` (rows x k), NaN cells ignored.
 
     One product per block gives every resample's column totals and, beside them, the
-    rows each resample counts (which varies with NaN cells, and with cluster sizes).
+    rows each resample counts: one column of ones for the complete columns (it varies
+    with cluster sizes), plus the valid-cell counts of the columns that have NaN.
     """
     valid = ~np.isnan(values)
-    plain = bool(valid.all()) and not resamples.clustered
     k = values.shape[1]
-    rhs = values if plain else np.hstack([np.where(valid, values, 0.0), valid])
-    rhs = rhs.astype(np.float32)
+    partial = np.flatnonzero(~valid.all(axis=0))
+    rhs = np.hstack(
+        [np.where(valid, values, 0.0), valid[:, partial], np.ones((len(values), 1))]
+    ).astype(np.float32)
     with _one_thread():
         totals = np.vstack([w @ rhs for w in resamples.blocks()]).astype(np.float64)
-    if plain:
-        return totals / resamples.n
-    sums, denom = totals[:, :k], totals[:, k:]
+    sums = totals[:, :k]
+    denom = np.repeat(totals[:, -1:], k, axis=1)
+    denom[:, partial] = totals[:, k : k + len(partial)]
     return np.divide(sums, denom, out=np.full_like(sums, np.nan), where=denom > 0)
 
 
@@ -454,8 +457,11 @@ def pairwise(
     targets = ([AGGREGATE] if aggregate else []) + list(columns)
     chosen = list(pairs) if pairs is not None else list(combinations(models, 2))
     rows: list[Comparison] = []
-    for a, b in chosen:
-        rows.extend(_compare(a, b, scores[a], scores[b], targets, resamples, alpha, aggregate))
+    # Batches of pairs small enough that their difference columns stay within a budget.
+    per_batch = max(1, _BATCH_CELLS // max(1, resamples.n * len(targets)))
+    for start in range(0, len(chosen), per_batch):
+        batch = chosen[start : start + per_batch]
+        rows.extend(_compare(batch, scores, targets, resamples, alpha, aggregate))
     for c, p in zip(rows, holm([c.p for c in rows]), strict=True):
         c.p_holm = p
     return PairwiseTable(
@@ -486,60 +492,48 @@ def paired_differences(a: np.ndarray, b: np.ndarray, aggregate: bool = True) -> 
 
 
 def _compare(
-    a: str,
-    b: str,
-    sa: np.ndarray,
-    sb: np.ndarray,
+    pairs: list[tuple[str, str]],
+    scores: Mapping[str, np.ndarray],
     targets: list[str],
     resamples: Resamples,
     alpha: float,
     aggregate: bool,
 ) -> list[Comparison]:
-    diffs = paired_differences(sa, sb, aggregate)
+    """Compare a batch of pairs: their difference columns side by side, so each block of
+    resamples and the sign draws meet them in one product."""
+    k = len(targets)
+    diffs = np.hstack([paired_differences(scores[a], scores[b], aggregate) for a, b in pairs])
+    binary = [x for a, b in pairs for x in _binary_columns(scores[a], scores[b], aggregate)]
     valid = ~np.isnan(diffs)
     n_valid = valid.sum(axis=0)
     filled = np.where(valid, diffs, 0.0)
     point = np.divide(
-        filled.sum(axis=0), n_valid, out=np.full(len(targets), np.nan), where=n_valid > 0
+        filled.sum(axis=0), n_valid, out=np.full(diffs.shape[1], np.nan), where=n_valid > 0
     )
-    cis: np.ndarray = np.full((2, len(targets)), np.nan)
-    if resamples.count > 0:
-        means = _resampled_means(diffs, resamples)
-        cis = _nanpercentile(means, _tails(0.95))
+    cis: np.ndarray = np.full((2, diffs.shape[1]), np.nan)
+    permuted = None
     sums = resamples.cluster_sums(filled)
     counts = resamples.cluster_sums(valid.astype(np.float64))
-    permuted = None
     if resamples.count > 0:
+        cis = _nanpercentile(_resampled_means(diffs, resamples), _tails(0.95))
         with _one_thread():
             permuted = resamples.signs @ sums.astype(np.float32)
-    binary = _binary_columns(sa, sb, aggregate)
     out = []
-    for t, target in enumerate(targets):
-        n = int(n_valid[t])
+    for c in range(diffs.shape[1]):
+        n = int(n_valid[c])
         if n == 0:
             p, test, mde = math.nan, "none", math.nan
-        elif binary[t] and not resamples.clustered:
-            d = diffs[valid[:, t], t]
+        elif binary[c] and not resamples.clustered:
+            d = diffs[valid[:, c], c]
             p, test = mcnemar_p(int((d > 0).sum()), int((d < 0).sum())), "mcnemar"
-            mde = _mde(sums[:, t], counts[:, t], point[t], n)
+            mde = _mde(sums[:, c], counts[:, c], point[c], n)
         else:
-            col = None if permuted is None else permuted[:, t]
-            p = _sign_flip(sums[:, t], col, EXACT_LIMIT)
-            test, mde = "sign-flip", _mde(sums[:, t], counts[:, t], point[t], n)
+            p = _sign_flip(sums[:, c], None if permuted is None else permuted[:, c], EXACT_LIMIT)
+            test, mde = "sign-flip", _mde(sums[:, c], counts[:, c], point[c], n)
+        a, b = pairs[c // k]
+        lo, hi = float(cis[0, c]), float(cis[1, c])
         out.append(
-            Comparison(
-                a,
-                b,
-                target,
-                n,
-                float(point[t]),
-                float(cis[0, t]),
-                float(cis[1, t]),
-                p,
-                test,
-                mde,
-                alpha=alpha,
-            )  # fmt: skip
+            Comparison(a, b, targets[c % k], n, float(point[c]), lo, hi, p, test, mde, alpha=alpha)
         )
     return out
 
@@ -618,9 +612,7 @@ def repeat_summary(per_repeat: Sequence[np.ndarray]) -> RepeatSummary:
     everywhere = valid.all(axis=0)
     same = (stack == stack[:1]).all(axis=0) & everywhere
     rows = everywhere.sum(axis=0)
-    consistency = np.divide(
-        same.sum(axis=0), rows, out=np.full(rows.shape, np.nan), where=rows > 0
-    )
+    consistency = np.divide(same.sum(axis=0), rows, out=np.full(rows.shape, np.nan), where=rows > 0)
     return RepeatSummary(r, mean, spread, consistency)
 
 
