@@ -74,8 +74,33 @@ def run(
         shown = "-" if answered != answered else f"{answered:.0%}"
         table.add_row(res.label, res.kind, *cells, shown, f"{valid:.0%}")
     err_console.print(table)
+    pairwise = result.report_path.parent / "pairwise.json"
+    if len(result.results) > 1 and pairwise.is_file():
+        _print_verdicts(json.loads(pairwise.read_text(encoding="utf-8")))
     err_console.print("report:", style="bold")
     print(result.report_path)
+
+
+def _print_verdicts(data: dict[str, object]) -> None:
+    """One line on what the pairwise tests found (details: fieldwise compare)."""
+    rows = data["comparisons"]
+    assert isinstance(rows, list)
+    agg = [c for c in rows if c["target"] == "aggregate"]
+    wins = sum(c["significant"] for c in agg)
+    fields = sum(c["significant"] for c in rows if c["target"] != "aggregate")
+    err_console.print(
+        f"pairwise: {wins} of {len(agg)} model pairs differ significantly on the aggregate, "
+        f"{fields} field differences survive Holm (fieldwise compare for the table)",
+        highlight=False,
+    )
+    resolution = data.get("resolution")
+    mde = resolution.get("aggregate") if isinstance(resolution, dict) else None
+    if mde is not None:
+        err_console.print(
+            f"with {data['rows_scored']} rows, differences under {mde:.1f} points on the "
+            "aggregate are not resolvable (80% power, α = 0.05)",
+            highlight=False,
+        )
 
 
 def predict(

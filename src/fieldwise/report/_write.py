@@ -142,6 +142,10 @@ def _check(examples: list[Example], results: list[ModelResult], profile: str | N
             f"not every model was scored under profile '{profile}'",
             hint=f"profiles all models share: {', '.join(shared) or 'none'}",
         )
+    labels = [r.label for r in results]
+    if len(set(labels)) != len(labels):
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        raise UserError(f"model names must be unique in a report; repeated: {dupes}")
     n = len(examples)
     for r in results:
         if len(r.outputs) != n:
