@@ -50,8 +50,8 @@ def _cell(c: Comparison | None) -> Cell:
     marks = {"win": "▲", "loss": "▼", "tie": ""}
     title = (
         f"{c.a} − {c.b} on {c.target}: {c.diff:+.2f} points, 95% CI [{c.lo:.2f}, {c.hi:.2f}], "
-        f"p = {c.p:.3g} ({c.test}), Holm p = {c.p_holm:.3g}, n = {c.n}, "
-        f"minimum detectable {c.mde:.2f}"
+        f"p = {c.p:.3g} ({c.test}), Holm p = {c.p_holm:.3g}, n = {c.n}"
+        + ("" if math.isnan(c.mde) else f", minimum detectable {c.mde:.2f}")
     )
     return Cell(f"{marks[c.outcome]}{c.diff:+.1f}", c.outcome, title)
 
