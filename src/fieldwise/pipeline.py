@@ -118,23 +118,11 @@ def _model_options(mc: ModelConfig, trained: bool) -> dict[str, Any]:
 
 
 def predict(
-    model: Model,
-    examples: list[Example],
-    store: Store,
-    dataset: Dataset,
-    *,
-    label: str,
-    settings: RunSettings,
-    train: list[Example],
-    kind: str,
-    config: dict[str, Any] | None = None,
-    progress: Any = None,
+    model: Model, examples: list[Example], store: Store, dataset: Dataset, **options: Any
 ) -> list[PredictionRow]:
-    """Record a run and predict ``examples`` (cached predictions are reused)."""
-    return predict_repeats(
-        model, examples, store, dataset, label=label, settings=settings, train=train,
-        kind=kind, config=config, progress=progress,
-    )[0]  # fmt: skip
+    """Record a run and predict ``examples`` once (cached predictions are reused); the
+    keyword options are :func:`predict_repeats`'s."""
+    return predict_repeats(model, examples, store, dataset, **options)[0]
 
 
 def predict_repeats(
@@ -151,7 +139,8 @@ def predict_repeats(
     progress: Any = None,
     repeats: int = 1,
 ) -> list[list[PredictionRow]]:
-    """Like :func:`predict`, ``repeats`` times (sampled decoding): one list per repeat."""
+    """Record a run and predict ``examples`` ``repeats`` times (sampled decoding): one
+    list of rows per repeat. Cached predictions are reused, repeat by repeat."""
     model.prepare(train)
     identity = model.identity()
     run_id = store.start_run(

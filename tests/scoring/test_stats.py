@@ -162,3 +162,20 @@ def test_repeat_summary_and_mean_over_repeats() -> None:
     assert summary.spread[0] == pytest.approx(np.std([0.75, 0.5], ddof=1))
     assert summary.consistency[0] == pytest.approx(3 / 4)  # row 2 differs
     assert summary.consistency[1] == pytest.approx(1 / 2)  # rows 0, 1 scored twice; row 0 differs
+
+
+def test_cluster_sums_and_large_runs_use_blocks() -> None:
+    rng = np.random.default_rng(5)
+    groups = rng.integers(0, 40, size=300).tolist()
+    boot = Resamples.for_rows(300, 50, 0, groups)
+    values = rng.random((300, 3))
+    expected = np.zeros((boot.n_clusters, 3))
+    assert boot.clusters is not None
+    np.add.at(expected, boot.clusters, values)
+    assert np.allclose(boot.cluster_sums(values), expected)
+    # Too big to keep: weights and signs come in blocks, the same ones every time.
+    big = Resamples(5000, 900, 3)
+    blocks = [b.copy() for b in big.blocks()]
+    assert sum(len(b) for b in blocks) == 900 and len(blocks) > 1
+    assert all(np.array_equal(x, y) for x, y in zip(blocks, big.blocks(), strict=True))
+    assert sum(len(s) for s in big.sign_blocks()) == 900

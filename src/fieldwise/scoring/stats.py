@@ -57,7 +57,7 @@ _Z_ALPHA = 1.959963984540054  # two-sided 5%
 _Z_POWER = 0.8416212335729143  # 80% power
 _CACHE_LIMIT = 4_000_000  # weight cells (16 MB of float32) worth keeping
 _CHUNK = 200  # resamples per block when the weights are too big to keep
-_BATCH_CELLS = 2_000_000  # rows x difference columns compared in one batch of pairs
+_BATCH_CELLS = 6_000_000  # rows x difference columns compared in one batch of pairs
 EXACT_LIMIT = 16
 """Up to this many non-zero clusters the sign-flip p-value is exact (2^16 sign vectors)."""
 _MIN_TAIL = 20
@@ -107,17 +107,12 @@ class Resamples:
     def clustered(self) -> bool:
         return self.clusters is not None
 
-    def subset(self, rows: np.ndarray) -> Resamples:
-        """The same kind of resamples over a subset of rows (e.g. those two runs share)."""
-        rows = np.asarray(rows)
-        if self.clusters is None:
-            return Resamples(len(rows), self.count, self.seed)
-        return Resamples.for_rows(len(rows), self.count, self.seed, self.clusters[rows].tolist())
-
     def _draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
         g = self.n_clusters
-        idx = rng.integers(0, g, size=(k, g))
-        idx += (np.arange(k) * g)[:, None]
+        # int32 indices when they fit: half the memory traffic of the bincount below.
+        dtype: type[np.signedinteger[Any]] = np.int32 if k * g < 2**31 else np.int64
+        idx = rng.integers(0, g, size=(k, g), dtype=dtype)
+        idx += np.arange(0, k * g, g, dtype=dtype)[:, None]
         counts = np.bincount(idx.ravel(), minlength=k * g).reshape(k, g).astype(np.float32)
         return counts if self.clusters is None else counts[:, self.clusters]
 
@@ -145,22 +140,43 @@ class Resamples:
         for start in range(0, self.count, _CHUNK):
             yield self._draw(rng, min(_CHUNK, self.count - start))
 
-    @cached_property
-    def signs(self) -> np.ndarray:
-        """``(count, clusters)`` random signs for the sign-flip tests (same seed)."""
+    def sign_blocks(self) -> Iterator[np.ndarray]:
+        """``(k, clusters)`` blocks of random ±1 signs for the sign-flip tests, ``count``
+        rows in all, drawn from the run's seed (kept when small, like the weights)."""
+        if self.count <= 0:
+            return
+        if self._kept_signs is not None:
+            yield self._kept_signs
+            return
         rng = np.random.default_rng([self.seed, 1])
-        signs = rng.integers(0, 2, size=(max(self.count, 0), self.n_clusters), dtype=np.int8)
-        out = (signs * 2 - 1).astype(np.float32)
-        out.flags.writeable = False
-        return out
+        for start in range(0, self.count, _CHUNK):
+            yield self._signs(rng, min(_CHUNK, self.count - start))
+
+    def _signs(self, rng: np.random.Generator, k: int) -> np.ndarray:
+        draws = rng.integers(0, 2, size=(k, self.n_clusters), dtype=np.int8)
+        return (draws * 2 - 1).astype(np.float32)
+
+    @cached_property
+    def _kept_signs(self) -> np.ndarray | None:
+        if self.n_clusters * self.count > _CACHE_LIMIT or self.count == 0:
+            return None
+        signs = self._signs(np.random.default_rng([self.seed, 1]), self.count)
+        signs.flags.writeable = False
+        return signs
+
+    @cached_property
+    def _grouping(self) -> tuple[np.ndarray, np.ndarray]:
+        assert self.clusters is not None
+        order = np.argsort(self.clusters, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(self.clusters[order]) != 0])
+        return order, starts
 
     def cluster_sums(self, values: np.ndarray) -> np.ndarray:
-        """Sum rows of ``values`` (rows x k, no NaN) within each cluster."""
+        """Sum rows of ``values`` (rows x k, no NaN) within each cluster, in code order."""
         if self.clusters is None:
             return values
-        out = np.zeros((self.n_clusters, values.shape[1]), dtype=np.float64)
-        np.add.at(out, self.clusters, values)
-        return out
+        order, starts = self._grouping
+        return np.add.reduceat(values[order], starts, axis=0)
 
 
 @lru_cache(maxsize=4)
@@ -516,8 +532,9 @@ def _compare(
     counts = resamples.cluster_sums(valid.astype(np.float64))
     if resamples.count > 0:
         cis = _nanpercentile(_resampled_means(diffs, resamples), _tails(0.95))
+        rhs = sums.astype(np.float32)
         with _one_thread():
-            permuted = resamples.signs @ sums.astype(np.float32)
+            permuted = np.vstack([block @ rhs for block in resamples.sign_blocks()])
     out = []
     for c in range(diffs.shape[1]):
         n = int(n_valid[c])
@@ -594,26 +611,20 @@ def repeat_summary(per_repeat: Sequence[np.ndarray]) -> RepeatSummary:
     stack = np.stack(list(per_repeat))
     valid = ~np.isnan(stack)
     count = valid.sum(axis=1)
-    means = np.divide(
-        np.where(valid, stack, 0.0).sum(axis=1), count,
-        out=np.full(count.shape, np.nan), where=count > 0,
-    )  # fmt: skip
-    r = len(stack)
-    with np.errstate(invalid="ignore"):
-        mean = np.where(np.isnan(means).all(axis=0), np.nan, np.nan_to_num(means).sum(axis=0))
-        defined = (~np.isnan(means)).sum(axis=0)
-        mean = np.divide(mean, defined, out=np.full(mean.shape, np.nan), where=defined > 0)
-        spread = (
-            np.sqrt(np.nansum((means - mean) ** 2, axis=0) / np.maximum(defined - 1, 1))
-            if r > 1
-            else np.full(mean.shape, np.nan)
-        )
-    spread = np.where(defined > 1, spread, np.nan)
+    totals = np.where(valid, stack, 0.0).sum(axis=1)
+    means = np.divide(totals, count, out=np.full(count.shape, np.nan), where=count > 0)
+    defined = (~np.isnan(means)).sum(axis=0)
+    summed = np.where(np.isnan(means), 0.0, means).sum(axis=0)
+    mean = np.divide(summed, defined, out=np.full(defined.shape, np.nan), where=defined > 0)
+    dev = np.where(np.isnan(means), 0.0, means - np.nan_to_num(mean))
+    spread = np.where(
+        defined > 1, np.sqrt((dev**2).sum(axis=0) / np.maximum(defined - 1, 1)), np.nan
+    )
     everywhere = valid.all(axis=0)
     same = (stack == stack[:1]).all(axis=0) & everywhere
     rows = everywhere.sum(axis=0)
     consistency = np.divide(same.sum(axis=0), rows, out=np.full(rows.shape, np.nan), where=rows > 0)
-    return RepeatSummary(r, mean, spread, consistency)
+    return RepeatSummary(len(stack), mean, spread, consistency)
 
 
 # -- helpers ------------------------------------------------------------------------------
