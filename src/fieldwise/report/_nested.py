@@ -20,10 +20,10 @@ from fieldwise.report._analysis import FieldErrors, cell_patterns, tally
 from fieldwise.report._summary import heat
 from fieldwise.report._values import Parsed, pct, show, typed
 from fieldwise.scoring import MISSING, get_profile
-from fieldwise.scoring._bootstrap import bootstrap_ci
 from fieldwise.scoring._nested import Alignment, GoldNode, align_records
 from fieldwise.scoring._profile import objects
 from fieldwise.scoring._types import ModelResult
+from fieldwise.scoring.stats import Resamples, bootstrap_ci
 from fieldwise.tasks._task import Example, FieldSpec, Task
 
 __all__ = [
@@ -34,17 +34,13 @@ __all__ = [
     "record_intervals",
 ]
 
-N_BOOT = 1000
 RECORD_TEXT = 28  # characters per value in an aligned record
 
 
-def record_intervals(rows: np.ndarray, n_boot: int = N_BOOT) -> list[tuple[float, float]]:
-    """95% intervals for the means of the per-row precision, recall and F1 columns.
-
-    The one place the report resamples records scores: swap in another statistics
-    module here and every interval in the tree follows.
-    """
-    return bootstrap_ci(rows, n_boot=n_boot, seed=0)[0]
+def record_intervals(rows: np.ndarray, resamples: Resamples) -> list[tuple[float, float]]:
+    """95% intervals for the means of the per-row precision, recall and F1 columns, on the
+    report's shared resamples (so they match every other interval on the page)."""
+    return bootstrap_ci(rows, resamples)[0]
 
 
 @dataclass
@@ -108,11 +104,12 @@ def nested_views(
     parsed: list[Parsed],
     profile: str,
     fields: list[str],
+    resamples: Resamples,
 ) -> NestedViews:
     """Everything the report shows about the nested fields among ``fields``."""
     specs = [s for s in task.fields if s.name in fields and not s.is_leaf]
     scores = [results[i].scores[profile] for i in order]
-    trees = [_tree(spec, scores, 0) for spec in specs]
+    trees = [_tree(spec, scores, 0, resamples) for spec in specs]
     blocks: dict[int, list[RecordsBlock]] = defaultdict(list)
     leaf_errors: dict[str, list[tuple[str, str, list[tuple[int, FieldErrors]]]]] = {}
     scorer = get_profile(profile)
@@ -145,7 +142,7 @@ def nested_views(
     return NestedViews(trees, leaf_errors, dict(blocks))
 
 
-def _tree(spec: FieldSpec, scores: list[Any], depth: int) -> TreeNode:
+def _tree(spec: FieldSpec, scores: list[Any], depth: int, resamples: Resamples) -> TreeNode:
     if depth == 0:
         cells = [heat(s.fields.get(spec.name, math.nan)) for s in scores]
     elif spec.kind == "records":
@@ -164,18 +161,18 @@ def _tree(spec: FieldSpec, scores: list[Any], depth: int) -> TreeNode:
                 )
             )
         else:
-            node.children.append(_tree(child, scores, depth + 1))
+            node.children.append(_tree(child, scores, depth + 1, resamples))
     if spec.kind == "records":
-        node.records = [_record_stats(s, spec.path) for s in scores]
+        node.records = [_record_stats(s, spec.path, resamples) for s in scores]
     return node
 
 
-def _record_stats(score: Any, path: str) -> RecordStats:
+def _record_stats(score: Any, path: str, resamples: Resamples) -> RecordStats:
     rows = score.records_rows.get(path)
     means = score.records.get(path, {})
     if rows is None:
         return RecordStats(score.profile, [("—", "")] * 3)
-    intervals = record_intervals(rows)
+    intervals = record_intervals(rows, resamples)
     values = []
     for (lo, hi), metric in zip(intervals, ("precision", "recall", "f1"), strict=True):
         ci = "" if math.isnan(lo) else f"[{lo * 100:.1f}, {hi * 100:.1f}]"
