@@ -145,3 +145,22 @@ def test_leakage_check_runs_on_nested_tasks(tmp_path: Path) -> None:
     ds = load_examples(INVOICE, _write_jsonl(tmp_path / "d.jsonl", _rows()))
     report = check_leakage(ds.examples[:1], ds.examples)
     assert report.exact == [("a", "a")] and not report.near
+
+
+def test_audit_reports_nested_leaves_by_path() -> None:
+    from fieldwise.scoring import audit_labels
+
+    ok = invoice()
+    quirky = invoice(vendor={"name": "Acme", "country": "DE", "vat_id": None})
+    quirky["line_items"][1]["quantity"] = "100"
+    listless = invoice(line_items={"sku": "A-1"}, po_number=None)
+    issues = audit_labels(INVOICE, [{"id": "ok", **ok}, {"id": "q", **quirky}, listless])
+    found = {(i.field, i.kind, i.value): i for i in issues}
+    assert set(found) == {
+        ("vendor.country", "alias", "'DE'"),
+        ("line_items[].quantity", "wrong_type", "'100'"),
+        ("line_items", "wrong_type", "{'sku': 'A-1'}"),
+    }
+    assert found[("vendor.country", "alias", "'DE'")].suggestion == "'de'"
+    assert found[("line_items[].quantity", "wrong_type", "'100'")].example_ids == ["q"]
+    assert audit_labels(INVOICE, [ok]) == []  # nulls of optional fields are not issues
