@@ -8,6 +8,7 @@ to agree (see ``_reconcile``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from fieldwise.data.nested import column_leaves
 from fieldwise.errors import UserError
 from fieldwise.models.baseline._choice import ChoiceHead, dense_matrix
 from fieldwise.models.baseline._dates import (
@@ -52,6 +54,18 @@ def mention_sets(task: Task, rules: Rules) -> MentionSets:
         for spec in task.scored_fields
         if spec.kind == "label_set"
     }
+
+
+def column_task(task: Task) -> Task:
+    """The task the heads see: a flat task is itself (so it trains exactly as it always
+    has); a nested one has one field per leaf of its objects, named by path
+    (``vendor.name``), and none for its ``records`` fields."""
+    if not task.is_nested:
+        return task
+    fields = tuple(
+        dataclasses.replace(leaf, name=leaf.path, children=()) for leaf in column_leaves(task)
+    )
+    return dataclasses.replace(task, fields=fields)
 
 
 class RowView:
@@ -276,7 +290,18 @@ def _fit_head(
             x, clean, [v.cands[spec.name] for v in views], c, literals=True,
             dense=[v.dense for v in views], prefix=INT_PREFIX,
         )  # fmt: skip
+    if len({str(g) for g in golds if g is not None}) > UNIQUE_TEXT * len(golds) >= 10:
+        # An invoice number, an ID: mostly a new value per row, so a classifier over the
+        # training values can only ever be wrong. It abstains instead (null).
+        return LabelHead.fit(x, [None] * len(golds), c)
+    if spec.optional:  # null is a value the head can learn
+        return LabelHead.fit(x, [str(g) if g is not None else None for g in golds], c)
     return LabelHead.fit(x, [str(g) if g is not None else "" for g in golds], c)
+
+
+UNIQUE_TEXT = 0.5
+"""A text field with more distinct gold values than this share of rows is not learnable
+as a choice among them."""
 
 
 def _learn_years(task: Task, examples: Sequence[Example]) -> dict[int, int]:
