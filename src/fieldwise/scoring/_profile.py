@@ -72,6 +72,13 @@ class Profile(ABC):
         """The fields this profile scores; by default every field not marked ``ignore``."""
         return task.scored_fields
 
+    def abstains(self, preds: np.ndarray) -> np.ndarray | None:
+        """Which top-level predictions are abstentions (neither right nor wrong), or ``None``
+        when this profile has no abstention. Used for ``object`` and ``records`` fields,
+        whose leaf metrics cannot say it; inside a nested value ``null`` is always a value.
+        """
+        return None
+
     def prepare_gold(self, spec: FieldSpec, values: list[Any]) -> Any:
         """Precompute whatever ``score`` needs from one gold column (default: as is)."""
         return values

@@ -12,6 +12,10 @@ The published evaluation's rules, per ``FieldSpec.metric``:
 - ``int_equal``: like ``equal`` but only a JSON integer can score. JSON ``true`` is a
   boolean, not a count, so a bool prediction scores 0 here even though Python's
   ``True == 1``; floats (``1.0``) and strings (``"1"``) score 0 too.
+- ``number``: a JSON number (not a boolean) within the field's tolerance of gold.
+- ``text_similarity``: normalised Levenshtein similarity of case-folded,
+  whitespace-collapsed strings, in [0, 1].
+- ``date``: the same ISO date as gold.
 - ``ignore``: never scored.
 
 A missing key, or a value of the wrong shape (a number where a list is due, a list of
@@ -27,6 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from fieldwise.scoring._leaf import (
+    date_hits,
+    number_scores,
+    prepare_dates,
+    prepare_texts,
+    similarity_scores,
+)
 from fieldwise.scoring._profile import MISSING, Profile, bools, objects, types_are
 from fieldwise.tasks._task import FieldSpec
 
@@ -82,6 +93,10 @@ class ReferenceProfile(Profile):
         if spec.metric == "exact":
             ok = bools(v is not MISSING and v not in _EMPTY for v in values)
             return objects(values, n), ok
+        if spec.metric == "text_similarity":
+            return prepare_texts(values)
+        if spec.metric == "date":
+            return prepare_dates(values)
         return objects(values, n)
 
     def score(self, spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
@@ -104,6 +119,12 @@ class ReferenceProfile(Profile):
                 for i, p in zip(rows.tolist(), preds[rows].tolist(), strict=True)
             ]
             return out
+        if metric == "number":
+            return number_scores(spec, preds, gold)
+        if metric == "text_similarity":
+            return similarity_scores(preds, gold)
+        if metric == "date":
+            return date_hits(preds, gold).astype(np.float64)
         if metric == "ignore":
             return np.full(len(preds), np.nan)
         raise ValueError(f"unknown reference metric {metric!r} for field {spec.name!r}")

@@ -1,0 +1,422 @@
+"""Scoring ``object`` and ``records`` fields (the rules are in docs/nested-schemas.md).
+
+An object scores the mean of its scored children; a records field aligns gold and
+predicted records one-to-one (Hungarian, on similarities below the field's threshold set
+to 0) and scores the soft F1 of the kept pairs. Leaves keep their profile's metric.
+
+Everything runs a column at a time, like the flat profiles: a records column becomes one
+flat column of (gold record, predicted record) *pairs* for the whole dataset, every leaf
+of the record is scored over all pairs in one profile call, and only the rows whose
+above-threshold pairs are not already one-to-one go through ``linear_sum_assignment``.
+Gold-side work (flattening gold lists, extracting children, each profile's gold
+preparation) is cached on a :class:`GoldNode` tree and shared by every model; pred-side
+work that no profile changes (extraction, pair indices) is shared by the profiles of one
+model through :class:`PredCache`.
+
+Per-path results are *sums* of leaf scores over the gold occurrences of the leaf in each
+row; the matching counts of occurrences depend on gold alone (:meth:`GoldNode.counts`),
+so an unmatched gold record simply adds nothing to the sum and lowers the mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from fieldwise.scoring._leaf import is_null, nulls_are_values
+from fieldwise.scoring._profile import MISSING, Profile, bools, objects, types_are
+from fieldwise.tasks._task import FieldSpec
+
+__all__ = ["GoldNode", "NestedResult", "PredCache", "RecordCounts", "score_nested"]
+
+_NULL, _NOT_LIST = -1, -2  # list "lengths" of a null and of any other non-list value
+
+
+def _take(values: Any, idx: np.ndarray | None) -> Any:
+    """``values[idx]`` for an array or (recursively) a tuple of arrays; all of it if no idx."""
+    if idx is None:
+        return values
+    if isinstance(values, tuple):
+        return tuple(_take(v, idx) for v in values)
+    return values[idx]
+
+
+def _arrays(prepared: Any) -> Any:
+    """A profile's prepared gold with its lists turned into object arrays, so that it can be
+    gathered by pair index (``_take``) without a Python loop."""
+    if isinstance(prepared, tuple):
+        return tuple(_arrays(p) for p in prepared)
+    if isinstance(prepared, list):
+        return objects(prepared, len(prepared))
+    return prepared
+
+
+def _children(base: np.ndarray, name: str, absent: Any) -> np.ndarray:
+    """Each value's ``name`` (``None`` when the key is omitted); ``absent`` for a non-object."""
+    return objects((v.get(name) if type(v) is dict else absent for v in base.tolist()), len(base))
+
+
+def _lengths(base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per value: list length (or ``_NULL``/``_NOT_LIST``), offset of its first element in
+    the flat element array, and that array."""
+    lens = np.fromiter(
+        (len(v) if type(v) is list else (_NULL if v is None else _NOT_LIST) for v in base.tolist()),
+        dtype=np.int64,
+        count=len(base),
+    )
+    sizes = np.maximum(lens, 0)
+    offs = np.zeros(len(base), dtype=np.int64)
+    if len(base) > 1:
+        np.cumsum(sizes[:-1], out=offs[1:])
+    flat = [e for v in base.tolist() if type(v) is list for e in v]
+    return lens, offs, objects(flat, len(flat))
+
+
+class GoldNode:
+    """Gold values of one field at one depth (one value per row, or per gold record), with
+    everything derived from them cached: children, list layout, per-profile preparations
+    and how many times each leaf occurs."""
+
+    def __init__(self, spec: FieldSpec, base: np.ndarray, *, element: bool = False) -> None:
+        self.spec = spec
+        self.base = base
+        self.element = element  # the records' elements, scored as objects
+        self.is_dict = types_are(base, dict)
+        self.is_null = is_null(base)
+        self._children: dict[str, GoldNode] = {}
+        self._prepared: dict[str, Any] = {}
+        self._counts: dict[str, np.ndarray] | None = None
+        self._elements: GoldNode | None = None
+        if spec.kind == "records" and not element:
+            self.lens, self.offs, elems = _lengths(base)
+            self._elements = GoldNode(spec, elems, element=True)
+
+    @property
+    def elements(self) -> GoldNode:
+        assert self._elements is not None
+        return self._elements
+
+    def child(self, spec: FieldSpec) -> GoldNode:
+        node = self._children.get(spec.name)
+        if node is None:
+            node = self._children[spec.name] = GoldNode(spec, _children(self.base, spec.name, None))
+        return node
+
+    def prepared(self, profile: Profile) -> Any:
+        """This leaf's gold as ``profile`` prepares it (computed once per profile)."""
+        got = self._prepared.get(profile.name)
+        if got is None:
+            got = self._prepared[profile.name] = _arrays(
+                profile.prepare_gold(self.spec, self.base.tolist())
+            )
+        return got
+
+    def counts(self) -> dict[str, np.ndarray]:
+        """Leaf path → how many gold occurrences of that leaf each value holds.
+
+        A leaf of an object occurs once when the gold object is present (``null`` leaf
+        values included: ``null`` is a value) and not at all under a ``null`` object; a
+        leaf under a records field once per gold record.
+        """
+        if self._counts is not None:
+            return self._counts
+        out: dict[str, np.ndarray] = {}
+        if self.spec.kind == "records" and not self.element:
+            cell = np.repeat(np.arange(len(self.base)), np.maximum(self.lens, 0))
+            for path, per_elem in self.elements.counts().items():
+                out[path] = np.bincount(cell, weights=per_elem, minlength=len(self.base))
+        else:
+            present = self.is_dict.astype(np.float64)
+            for child in self.spec.scored_children:
+                if child.is_leaf:
+                    out[child.path] = present
+                else:
+                    out.update(self.child(child).counts())
+        self._counts = out
+        return out
+
+
+@dataclass
+class RecordCounts:
+    """Per row, for one records field: soft true positives, predicted and gold record counts,
+    the field's F1 (its score) and whether the row has a gold list at all."""
+
+    tp: np.ndarray
+    n_pred: np.ndarray
+    n_gold: np.ndarray
+    f1: np.ndarray
+    present: np.ndarray
+
+    def masked(self, keep: np.ndarray) -> RecordCounts:
+        zero = np.where(keep, 1.0, 0.0)
+        return RecordCounts(
+            self.tp * zero,
+            self.n_pred * zero,
+            self.n_gold * zero,
+            self.f1 * zero,
+            self.present & keep,
+        )
+
+
+@dataclass
+class NestedResult:
+    """One nested column scored: per-value scores, per-leaf-path sums of leaf scores over
+    gold occurrences, and the records fields' counts (records not inside another list)."""
+
+    scores: np.ndarray
+    sums: dict[str, np.ndarray] = field(default_factory=dict)
+    records: dict[str, RecordCounts] = field(default_factory=dict)
+    abstained: np.ndarray | None = None
+
+
+@dataclass
+class _Pairs:
+    """Every (gold record, predicted record) pair of the rows where both lists are non-empty."""
+
+    active: np.ndarray  # indices of those rows
+    cell: np.ndarray  # per pair: position in ``active``
+    gi: np.ndarray  # per pair: gold element index
+    pj: np.ndarray  # per pair: predicted element index
+    starts: np.ndarray  # per active row: its first pair
+    rows: np.ndarray  # per active row: gold records
+    cols: np.ndarray  # per active row: predicted records
+    rid: np.ndarray  # per pair: its gold record, numbered over all active rows
+    cid: np.ndarray  # per pair: its predicted record, likewise
+
+
+class PredCache:
+    """Pred-side work shared by every profile scoring one model's outputs."""
+
+    def __init__(self) -> None:
+        self._store: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    def get(self, key: tuple[Any, ...], anchor: Any, make: Any) -> Any:
+        # ``anchor`` keeps the keyed objects alive, so their ids cannot be reused.
+        hit = self._store.get(key)
+        if hit is None:
+            hit = self._store[key] = (anchor, make())
+        return hit[1]
+
+    def children(self, base: np.ndarray, name: str) -> np.ndarray:
+        return self.get(("child", id(base), name), base, lambda: _children(base, name, MISSING))  # type: ignore[no-any-return]
+
+    def is_dict(self, base: np.ndarray) -> np.ndarray:
+        return self.get(("dict", id(base)), base, lambda: types_are(base, dict))  # type: ignore[no-any-return]
+
+    def lengths(self, base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.get(("lens", id(base)), base, lambda: _lengths(base))  # type: ignore[no-any-return]
+
+
+def score_nested(
+    profile: Profile,
+    spec: FieldSpec,
+    preds: np.ndarray,
+    gold: GoldNode,
+    cache: PredCache | None = None,
+) -> NestedResult:
+    """Score one top-level ``object`` or ``records`` column under ``profile``.
+
+    A profile's abstention (the strict profile's ``null``) applies to the whole field at
+    the top level only, where gold is not ``null``: those rows score NaN.
+    """
+    scorer = _Scorer(profile, cache or PredCache())
+    if spec.kind == "object":
+        result = scorer.object(spec, preds, None, gold, None)
+    else:
+        result = scorer.records(spec, preds, None, gold, None)
+    abstained = profile.abstains(preds)
+    if abstained is not None:
+        abstained &= ~gold.is_null
+        if abstained.any():
+            result.scores[abstained] = np.nan
+            result.abstained = abstained
+    return result
+
+
+class _Scorer:
+    def __init__(self, profile: Profile, cache: PredCache) -> None:
+        self.profile = profile
+        self.cache = cache
+
+    def leaf(
+        self,
+        spec: FieldSpec,
+        pbase: np.ndarray,
+        pidx: np.ndarray | None,
+        gold: GoldNode,
+        gidx: np.ndarray | None,
+    ) -> np.ndarray:
+        preds = _take(pbase, pidx)
+        out = self.profile.score(spec, preds, _take(gold.prepared(self.profile), gidx))
+        out = nulls_are_values(out, preds, _take(gold.is_null, gidx))
+        return np.nan_to_num(out, copy=False, nan=0.0)  # inside a value, null is a value
+
+    def object(
+        self,
+        spec: FieldSpec,
+        pbase: np.ndarray,
+        pidx: np.ndarray | None,
+        gold: GoldNode,
+        gidx: np.ndarray | None,
+    ) -> NestedResult:
+        children = spec.scored_children
+        p_dict = _take(self.cache.is_dict(pbase), pidx)
+        total = np.zeros(len(p_dict))
+        result = NestedResult(total)
+        for child in children:
+            cbase = self.cache.children(pbase, child.name)
+            cgold = gold.child(child)
+            if child.is_leaf:
+                score = self.leaf(child, cbase, pidx, cgold, gidx)
+                result.sums[child.path] = score
+            else:
+                sub = (self.object if child.kind == "object" else self.records)(
+                    child, cbase, pidx, cgold, gidx
+                )
+                score = sub.scores
+                result.sums.update(sub.sums)
+                result.records.update(sub.records)
+            total += score
+        total /= max(len(children), 1)
+        total[~p_dict] = 0.0
+        g_dict = _take(gold.is_dict, gidx)
+        if not g_dict.all():
+            g_null = _take(gold.is_null, gidx)
+            total[~g_dict] = 0.0
+            total[g_null] = is_null(_take(pbase, pidx)[g_null])
+            keep = g_dict.astype(np.float64)
+            result.sums = {k: v * keep for k, v in result.sums.items()}
+            result.records = {k: v.masked(g_dict) for k, v in result.records.items()}
+        return result
+
+    def records(
+        self,
+        spec: FieldSpec,
+        pbase: np.ndarray,
+        pidx: np.ndarray | None,
+        gold: GoldNode,
+        gidx: np.ndarray | None,
+    ) -> NestedResult:
+        p_lens_all, _, pelems = self.cache.lengths(pbase)
+        pl = _take(p_lens_all, pidx)
+        gl = _take(gold.lens, gidx)
+        n = len(pl)
+        scores = np.zeros(n)
+        g_null, g_empty = gl == _NULL, gl == 0
+        scores[g_null] = pl[g_null] == _NULL
+        scores[g_empty] = pl[g_empty] == 0
+        result = NestedResult(scores)
+        n_gold = np.maximum(gl, 0).astype(np.float64)
+        n_pred = np.maximum(pl, 0).astype(np.float64)
+        tp = np.zeros(n)
+        pairs = self._pairs(pbase, pidx, gold, gidx, pl, gl)
+        if len(pairs.active):
+            pair = self.object(spec, pelems, pairs.pj, gold.elements, pairs.gi)
+            sim = pair.scores
+            for key in spec.key:
+                sim[~self._same_key(key, pelems, pairs.pj, gold.elements, pairs.gi)] = 0.0
+            sim[sim < spec.match_threshold] = 0.0
+            matched = _assign(sim, pairs)
+            cell = pairs.cell[matched]
+            a = len(pairs.active)
+            tp[pairs.active] = np.bincount(cell, weights=sim[matched], minlength=a)
+            act = pairs.active
+            scores[act] = 2.0 * tp[act] / (n_gold[act] + n_pred[act])
+            for path, values in pair.sums.items():
+                full = np.zeros(n)
+                full[act] = np.bincount(cell, weights=values[matched], minlength=a)
+                result.sums[path] = full
+        for path in gold.elements.counts():
+            result.sums.setdefault(path, np.zeros(n))
+        result.records[spec.path] = RecordCounts(tp, n_pred, n_gold, scores.copy(), gl >= 0)
+        return result
+
+    def _pairs(
+        self,
+        pbase: np.ndarray,
+        pidx: np.ndarray | None,
+        gold: GoldNode,
+        gidx: np.ndarray | None,
+        pl: np.ndarray,
+        gl: np.ndarray,
+    ) -> _Pairs:
+        key = ("pairs", id(pbase), id(pidx), id(gold), id(gidx))
+        anchor = (pbase, pidx, gold, gidx)
+        return self.cache.get(  # type: ignore[no-any-return]
+            key, anchor, lambda: _make_pairs(self.cache, pbase, pidx, gold, gidx, pl, gl)
+        )
+
+    def _same_key(
+        self, key: str, pbase: np.ndarray, pidx: np.ndarray, gold: GoldNode, gidx: np.ndarray
+    ) -> np.ndarray:
+        """Per pair: the key leaf is exactly equal (same JSON type and value) on both sides."""
+        node, spec = gold, gold.spec
+        for part in key.split("."):
+            spec = spec.child(part)
+            pbase = self.cache.children(pbase, part)
+            node = node.child(spec)
+        p, g = pbase[pidx], node.base[gidx]
+        same_type = objects(map(type, p.tolist()), len(p)) == objects(map(type, g.tolist()), len(g))
+        return bools(same_type & (p == g))
+
+
+def _make_pairs(
+    cache: PredCache,
+    pbase: np.ndarray,
+    pidx: np.ndarray | None,
+    gold: GoldNode,
+    gidx: np.ndarray | None,
+    pl: np.ndarray,
+    gl: np.ndarray,
+) -> _Pairs:
+    _, p_offs, _ = cache.lengths(pbase)
+    active = np.flatnonzero((gl > 0) & (pl > 0))
+    rows, cols = gl[active], pl[active]
+    sizes = rows * cols
+    starts = np.zeros(len(active), dtype=np.int64)
+    if len(active) > 1:
+        np.cumsum(sizes[:-1], out=starts[1:])
+    cell = np.repeat(np.arange(len(active)), sizes)
+    k = np.arange(int(sizes.sum())) - starts[cell]
+    width = cols[cell]
+    r, c = k // width, k % width
+    g_off = _take(gold.offs, gidx)[active]
+    p_off = _take(p_offs, pidx)[active]
+    row_start = np.concatenate(([0], np.cumsum(rows)[:-1])) if len(active) else rows
+    col_start = np.concatenate(([0], np.cumsum(cols)[:-1])) if len(active) else cols
+    return _Pairs(
+        active=active,
+        cell=cell,
+        gi=g_off[cell] + r,
+        pj=p_off[cell] + c,
+        starts=starts,
+        rows=rows,
+        cols=cols,
+        rid=row_start[cell] + r,
+        cid=col_start[cell] + c,
+    )
+
+
+def _assign(sim: np.ndarray, pairs: _Pairs) -> np.ndarray:
+    """Which pairs the maximum-total one-to-one assignment keeps (similarity > 0).
+
+    Where every gold and predicted record has at most one pair above 0, that set already
+    is the optimum; only the other rows need the Hungarian algorithm.
+    """
+    pos = sim > 0.0
+    matched = pos.copy()
+    rid, cid = pairs.rid[pos], pairs.cid[pos]
+    per_row = np.bincount(rid, minlength=int(pairs.rows.sum()))
+    per_col = np.bincount(cid, minlength=int(pairs.cols.sum()))
+    clash = (per_row[rid] > 1) | (per_col[cid] > 1)
+    for c in np.unique(pairs.cell[pos][clash]).tolist():
+        start, rows, cols = int(pairs.starts[c]), int(pairs.rows[c]), int(pairs.cols[c])
+        block = sim[start : start + rows * cols].reshape(rows, cols)
+        r, k = linear_sum_assignment(block, maximize=True)
+        keep = np.zeros(rows * cols, dtype=bool)
+        keep[r * cols + k] = True
+        matched[start : start + rows * cols] = keep & (block.ravel() > 0.0)
+    return matched
