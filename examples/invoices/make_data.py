@@ -237,9 +237,7 @@ def invoice(rng: random.Random, index: int) -> dict[str, Any]:
         lines += [f"Bill to: {c_name}, {customer_where}", "", "Description | SKU | Qty | Price"]
         lines += [item_line(i, currency, "table", rng) for i in items]
         lines.append(f"Subtotal: {money(subtotal, currency, rng)}")
-        lines.append(
-            f"VAT {rate}%: {money(tax, currency, rng)}" if rate else "VAT: not applicable"
-        )
+        lines.append(f"VAT {rate}%: {money(tax, currency, rng)}" if rate else "VAT: not applicable")
         lines.append(f"{rng.choice(['Total due', 'Amount due', 'TOTAL'])}: "
                      f"{money(total, currency, rng)}")  # fmt: skip
         text = "\n".join(lines)

@@ -107,8 +107,7 @@ class BaselineModel(TrainableModel):
     def training_notes(cls, task: Task) -> list[str]:
         records = [spec.path for spec in task.walk() if spec.kind == "records" and spec.scored]
         return [
-            f"the baseline cannot model the list field '{path}': it predicts null there "
-            "(an abstention)"
+            f"cannot model the list field '{path}'; it predicts null there (an abstention)"
             for path in records
         ]
 
