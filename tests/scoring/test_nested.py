@@ -356,6 +356,15 @@ def test_leaf_metrics(field: str, pred: Any, want: float) -> None:
         assert got[profile].fields[field] == pytest.approx(want), profile
 
 
+def test_large_integers_are_compared_exactly() -> None:
+    gold = {**LEAF_GOLD, "plain": 2**60}
+    got = run(LEAVES, [gold, gold], [{**gold, "plain": 2**60 + 1}, gold])  # equal as floats
+    assert got["reference"].path_rows["plain"].tolist() == [0.0, 1.0]
+    items = Task.from_model("p", Pairs, metrics={"items[].b": "number"})
+    got = run(items, [pairs(("x", 2**60))], [pairs(("x", 2**60 + 1))])["strict"]
+    assert rows(got, "items[].b") == [0.0]
+
+
 def test_text_similarity_both_empty_and_whitespace() -> None:
     gold = {**LEAF_GOLD, "name": ""}
     got = run(LEAVES, [gold, {**LEAF_GOLD, "name": "a  b"}], [gold, {**LEAF_GOLD, "name": "A b"}])

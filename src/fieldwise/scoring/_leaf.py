@@ -15,14 +15,22 @@ from typing import Any
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from fieldwise.scoring._profile import bools, objects, types_are
+from fieldwise.scoring._profile import Gathered, objects, types_are
 from fieldwise.tasks._task import FieldSpec
 
 __all__ = [
+    "floats",
+    "gathered_scores",
     "is_null",
+    "iso_dates",
+    "not_null",
+    "number_of_floats",
+    "similarity_of_keys",
+    "text_keys",
     "iso_date",
     "nulls_are_values",
     "number_scores",
+    "prepare_numbers",
     "prepare_dates",
     "prepare_texts",
     "similarity_scores",
@@ -30,7 +38,7 @@ __all__ = [
 ]
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
-_NUMBER = (int, float)
+_EXACT_FLOAT = 2.0**53
 _UNMATCHABLE = object()
 """Stands for a gold value of the wrong type: no prediction equals it."""
 
@@ -56,41 +64,101 @@ def text_key(value: Any) -> str | None:
     return " ".join(value.casefold().split()) if type(value) is str else None
 
 
-def number_scores(spec: FieldSpec, preds: np.ndarray, gold: np.ndarray) -> np.ndarray:
+def prepare_numbers(values: list[Any]) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gold as (raw values, float values, is-a-JSON-number mask) for :func:`number_scores`;
+    the raw values only where some are integers too large for a float (else ``None``)."""
+    raw = objects(values, len(values))
+    g, ok = floats(raw)
+    with np.errstate(invalid="ignore"):
+        exact = bool((np.abs(g[ok]) >= _EXACT_FLOAT).any())
+    return (raw if exact else None), g, ok
+
+
+def floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float values of the JSON numbers in an object array (booleans are not numbers)."""
+    ok = types_are(values, float) | types_are(values, int)
+    out = np.zeros(len(values))
+    if ok.any():
+        try:
+            out[ok] = values[ok].astype(np.float64)
+        except OverflowError:  # an integer beyond float range: compare one by one
+            out[ok] = [float(v) if abs(v) < 1e308 else math.inf for v in values[ok].tolist()]
+    return out, ok
+
+
+def number_scores(spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
     """1 where a JSON number (not a boolean) is within the field's tolerance of gold.
 
     Tolerance is ``math.isclose``'s: ``|p - g| <= max(rel * max(|p|, |g|), abs)``, so with
-    neither set a number must equal gold (``3 == 3.0``).
+    neither set a number must equal gold (``3 == 3.0``; compared as Python numbers, so two
+    large integers that round to the same float still differ). ``gold`` comes from
+    :func:`prepare_numbers`.
     """
-    rel, tol = spec.rel_tol, spec.abs_tol
-
-    def close(p: Any, g: Any) -> bool:
-        return (
-            type(p) in _NUMBER
-            and type(g) in _NUMBER
-            and math.isclose(p, g, rel_tol=rel, abs_tol=tol)
-        )
-
-    return bools(map(close, preds.tolist(), gold.tolist())).astype(np.float64)
+    return number_of_floats(spec, preds, *floats(preds), gold)
 
 
-def prepare_texts(values: list[Any]) -> tuple[np.ndarray, list[str | None]]:
-    """Raw gold (for the identical-string fast path) and its normalised strings."""
-    return objects(values, len(values)), [text_key(v) for v in values]
+def number_of_floats(
+    spec: FieldSpec, preds: np.ndarray | Gathered, p: np.ndarray, p_ok: np.ndarray, gold: Any
+) -> np.ndarray:
+    """:func:`number_scores` given the predictions' :func:`floats` (the raw values are
+    only looked at for integers too large for a float to tell apart)."""
+    raw, g, g_ok = gold
+    both = p_ok & g_ok
+    with np.errstate(invalid="ignore", over="ignore"):
+        hit = both & (p == g)
+        rel, tol = spec.rel_tol, spec.abs_tol
+        if rel or tol:
+            bound = np.maximum(rel * np.maximum(np.abs(p), np.abs(g)), tol)
+            hit |= both & (np.abs(p - g) <= bound)
+        else:  # beyond 2**53 floats round: equal floats need equal Python numbers
+            big = np.flatnonzero(hit & (np.abs(g) >= _EXACT_FLOAT)) if raw is not None else ()
+            if len(big):
+                values = preds if isinstance(preds, np.ndarray) else preds.values()
+                hit[big] = values[big] == raw[big]
+    return hit.astype(np.float64)
 
 
-def similarity_scores(preds: np.ndarray, gold: tuple[np.ndarray, list[str | None]]) -> np.ndarray:
+def prepare_texts(values: list[Any]) -> np.ndarray:
+    """Gold for :func:`similarity_scores`: the normalised strings (``None``: not a string)."""
+    return text_keys(objects(values, len(values)))
+
+
+def text_keys(values: np.ndarray) -> np.ndarray:
+    """:func:`text_key` of every value; a string seen before is normalised once."""
+    seen: dict[str, str] = {}
+
+    def key_of(v: Any) -> str | None:
+        if type(v) is not str:
+            return None
+        t = seen.get(v)
+        if t is None:
+            t = seen[v] = " ".join(v.casefold().split())
+        return t
+
+    return objects(map(key_of, values.tolist()), len(values))
+
+
+def similarity_scores(preds: np.ndarray, gold: np.ndarray) -> np.ndarray:
     """``1 - Levenshtein distance / longer length`` of the normalised strings (both empty:
     1); a non-string on either side scores 0."""
-    raw, keys = gold
-    out = ((preds == raw) & bools(k is not None for k in keys)).astype(np.float64)
-    sim = Levenshtein.normalized_similarity
+    return similarity_of_keys(text_keys(preds), gold)
+
+
+def similarity_of_keys(keys: np.ndarray, gkeys: np.ndarray) -> np.ndarray:
+    """:func:`similarity_scores` from the predictions' :func:`text_keys`."""
+    out = ((keys == gkeys) & not_null(gkeys)).astype(np.float64)
     rows = np.flatnonzero(out < 1.0)
+    sim = Levenshtein.normalized_similarity
     out[rows] = [
-        0.0 if (k := keys[i]) is None or (t := text_key(p)) is None else sim(t, k)
-        for i, p in zip(rows.tolist(), preds[rows].tolist(), strict=True)
+        0.0 if k is None or t is None else sim(t, k)
+        for t, k in zip(keys[rows].tolist(), gkeys[rows].tolist(), strict=True)
     ]
     return out
+
+
+def iso_dates(values: np.ndarray) -> np.ndarray:
+    """:func:`iso_date` of every value (``None`` where it is not a valid date)."""
+    return objects(map(iso_date, values.tolist()), len(values))
 
 
 def prepare_dates(values: list[Any]) -> np.ndarray:
@@ -111,6 +179,11 @@ def date_hits(preds: np.ndarray, gold: np.ndarray) -> np.ndarray:
     return hit
 
 
+def not_null(values: np.ndarray) -> np.ndarray:
+    """Elementwise ``v is not None`` over an object array (one C loop)."""
+    return np.asarray(values != None, dtype=bool)  # noqa: E711 (elementwise, by design)
+
+
 def is_null(values: np.ndarray) -> np.ndarray:
     """Elementwise ``v is None`` over an object array."""
     return types_are(values, type(None))
@@ -125,3 +198,15 @@ def nulls_are_values(out: np.ndarray, preds: np.ndarray, gold_null: np.ndarray) 
     if gold_null.any():
         out[gold_null] = is_null(preds[gold_null])
     return out
+
+
+def gathered_scores(spec: FieldSpec, preds: Gathered, gold: Any) -> np.ndarray | None:
+    """Pair-level scores of the metrics every built-in profile scores alike (``number``,
+    ``text_similarity``), per-value work done once per predicted value; ``None`` for
+    any other metric."""
+    if spec.metric == "number":
+        p, ok = preds.per_value("floats", floats)
+        return number_of_floats(spec, preds, p, ok, gold)
+    if spec.metric == "text_similarity":
+        return similarity_of_keys(preds.per_value("text_keys", text_keys), gold)
+    return None

@@ -21,13 +21,14 @@ so an unmatched gold record simply adds nothing to the sum and lowers the mean.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from fieldwise.scoring._leaf import is_null, nulls_are_values
-from fieldwise.scoring._profile import MISSING, Profile, bools, objects, types_are
+from fieldwise.scoring._leaf import is_null
+from fieldwise.scoring._profile import MISSING, Gathered, Memo, Profile, gather, objects, types_are
 from fieldwise.tasks._task import FieldSpec
 
 __all__ = ["GoldNode", "NestedResult", "PredCache", "RecordCounts", "score_nested"]
@@ -35,13 +36,7 @@ __all__ = ["GoldNode", "NestedResult", "PredCache", "RecordCounts", "score_neste
 _NULL, _NOT_LIST = -1, -2  # list "lengths" of a null and of any other non-list value
 
 
-def _take(values: Any, idx: np.ndarray | None) -> Any:
-    """``values[idx]`` for an array or (recursively) a tuple of arrays; all of it if no idx."""
-    if idx is None:
-        return values
-    if isinstance(values, tuple):
-        return tuple(_take(v, idx) for v in values)
-    return values[idx]
+_take = gather
 
 
 def _arrays(prepared: Any) -> Any:
@@ -56,7 +51,12 @@ def _arrays(prepared: Any) -> Any:
 
 def _children(base: np.ndarray, name: str, absent: Any) -> np.ndarray:
     """Each value's ``name`` (``None`` when the key is omitted); ``absent`` for a non-object."""
-    return objects((v.get(name) if type(v) is dict else absent for v in base.tolist()), len(base))
+    values = base.tolist()
+    try:  # every value an object: one C call
+        got = list(map(dict.get, values, repeat(name)))
+    except TypeError:
+        got = [v.get(name) if type(v) is dict else absent for v in values]
+    return objects(got, len(got))
 
 
 def _lengths(base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,6 +86,7 @@ class GoldNode:
         self.element = element  # the records' elements, scored as objects
         self.is_dict = types_are(base, dict)
         self.is_null = is_null(base)
+        self.has_null = bool(self.is_null.any())
         self._children: dict[str, GoldNode] = {}
         self._prepared: dict[str, Any] = {}
         self._counts: dict[str, np.ndarray] | None = None
@@ -187,18 +188,8 @@ class _Pairs:
     cid: np.ndarray  # per pair: its predicted record, likewise
 
 
-class PredCache:
+class PredCache(Memo):
     """Pred-side work shared by every profile scoring one model's outputs."""
-
-    def __init__(self) -> None:
-        self._store: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-
-    def get(self, key: tuple[Any, ...], anchor: Any, make: Any) -> Any:
-        # ``anchor`` keeps the keyed objects alive, so their ids cannot be reused.
-        hit = self._store.get(key)
-        if hit is None:
-            hit = self._store[key] = (anchor, make())
-        return hit[1]
 
     def children(self, base: np.ndarray, name: str) -> np.ndarray:
         return self.get(("child", id(base), name), base, lambda: _children(base, name, MISSING))  # type: ignore[no-any-return]
@@ -249,10 +240,15 @@ class _Scorer:
         gold: GoldNode,
         gidx: np.ndarray | None,
     ) -> np.ndarray:
-        preds = _take(pbase, pidx)
-        out = self.profile.score(spec, preds, _take(gold.prepared(self.profile), gidx))
-        out = nulls_are_values(out, preds, _take(gold.is_null, gidx))
-        return np.nan_to_num(out, copy=False, nan=0.0)  # inside a value, null is a value
+        prepared = _take(gold.prepared(self.profile), gidx)
+        if pidx is None:
+            out = self.profile.score_inside(spec, pbase, prepared)
+        else:
+            out = self.profile.score_gathered(spec, Gathered(pbase, pidx, self.cache), prepared)
+        g_null = _take(gold.is_null, gidx) if gold.has_null else None
+        if g_null is not None and g_null.any():  # null is a value: right only against null
+            out[g_null] = is_null(pbase[g_null] if pidx is None else pbase[pidx[g_null]])
+        return out
 
     def object(
         self,
@@ -261,26 +257,50 @@ class _Scorer:
         pidx: np.ndarray | None,
         gold: GoldNode,
         gidx: np.ndarray | None,
+        floor: float | None = None,
+        alive: np.ndarray | None = None,
     ) -> NestedResult:
-        children = spec.scored_children
+        """Mean of the scored children per value.
+
+        With a ``floor`` (a records field's match threshold, scoring pairs), a pair whose
+        best possible mean has fallen below it is dropped before the next child is
+        scored: it will be set to 0 and never matched, so its exact score cannot matter.
+        Children are scored cheapest first so that the costly ones see the fewest pairs.
+        ``alive`` marks pairs already ruled out (e.g. by a key leaf).
+        """
+        children = sorted(spec.scored_children, key=_cost)
         p_dict = _take(self.cache.is_dict(pbase), pidx)
-        total = np.zeros(len(p_dict))
+        n, k = len(p_dict), max(len(children), 1)
+        total = np.zeros(n)
         result = NestedResult(total)
-        for child in children:
+        rows: np.ndarray | None = None  # indices still scored; None: all of them
+        if floor is not None:
+            live = p_dict if alive is None else p_dict & alive
+            rows = np.flatnonzero(live)
+        for i, child in enumerate(children):
+            sub_p, sub_g = _subset(pidx, rows), _subset(gidx, rows)
             cbase = self.cache.children(pbase, child.name)
             cgold = gold.child(child)
             if child.is_leaf:
-                score = self.leaf(child, cbase, pidx, cgold, gidx)
-                result.sums[child.path] = score
+                score = self.leaf(child, cbase, sub_p, cgold, sub_g)
+                result.sums[child.path] = _spread(score, rows, n)
             else:
-                sub = (self.object if child.kind == "object" else self.records)(
-                    child, cbase, pidx, cgold, gidx
-                )
+                score_of = self.object if child.kind == "object" else self.records
+                sub = score_of(child, cbase, sub_p, cgold, sub_g)
                 score = sub.scores
-                result.sums.update(sub.sums)
-                result.records.update(sub.records)
-            total += score
-        total /= max(len(children), 1)
+                result.sums.update({p: _spread(v, rows, n) for p, v in sub.sums.items()})
+                result.records.update(sub.records)  # only at row level (no floor)
+            if rows is None:
+                total += score
+            else:
+                total[rows] += score
+                best = (total[rows] + (len(children) - i - 1)) / k
+                rows = rows[(best >= floor) & (best > 0.0)]
+        total /= k
+        if rows is not None:
+            dead = np.ones(n, dtype=bool)
+            dead[rows] = False
+            total[dead] = 0.0
         total[~p_dict] = 0.0
         g_dict = _take(gold.is_dict, gidx)
         if not g_dict.all():
@@ -314,10 +334,14 @@ class _Scorer:
         tp = np.zeros(n)
         pairs = self._pairs(pbase, pidx, gold, gidx, pl, gl)
         if len(pairs.active):
-            pair = self.object(spec, pelems, pairs.pj, gold.elements, pairs.gi)
-            sim = pair.scores
+            keyed: np.ndarray | None = None
             for key in spec.key:
-                sim[~self._same_key(key, pelems, pairs.pj, gold.elements, pairs.gi)] = 0.0
+                same = self._same_key(key, pelems, pairs.pj, gold.elements, pairs.gi)
+                keyed = same if keyed is None else keyed & same
+            pair = self.object(
+                spec, pelems, pairs.pj, gold.elements, pairs.gi, spec.match_threshold, keyed
+            )
+            sim = pair.scores
             sim[sim < spec.match_threshold] = 0.0
             matched = _assign(sim, pairs)
             cell = pairs.cell[matched]
@@ -360,7 +384,41 @@ class _Scorer:
             node = node.child(spec)
         p, g = pbase[pidx], node.base[gidx]
         same_type = objects(map(type, p.tolist()), len(p)) == objects(map(type, g.tolist()), len(g))
-        return bools(same_type & (p == g))
+        return np.asarray(same_type & (p == g), dtype=bool)
+
+
+def _subset(idx: np.ndarray | None, rows: np.ndarray | None) -> np.ndarray | None:
+    if rows is None:
+        return idx
+    return rows if idx is None else idx[rows]
+
+
+def _spread(values: np.ndarray, rows: np.ndarray | None, n: int) -> np.ndarray:
+    """Values computed for ``rows`` only, as a full-length array (0 elsewhere)."""
+    if rows is None:
+        return values
+    out = np.zeros(n)
+    out[rows] = values
+    return out
+
+
+_CHEAP_METRICS = frozenset({"equal", "int_equal", "number", "exact", "date"})
+
+
+def _cost(spec: FieldSpec) -> int:
+    """Rough cost rank of scoring a child over many pairs (order never changes a result
+    beyond float rounding: the mean is the same)."""
+    if spec.kind == "records":
+        return 5
+    if spec.kind == "object":
+        return 4
+    if spec.metric == "text_similarity":
+        return 3
+    if spec.kind == "label_set":
+        return 2
+    if spec.kind in ("int", "bool", "float") and spec.metric in _CHEAP_METRICS:
+        return 0
+    return 1
 
 
 def _make_pairs(

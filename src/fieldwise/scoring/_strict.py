@@ -29,13 +29,18 @@ import numpy as np
 from fieldwise.scoring._labels import LabelNormaliser, normaliser
 from fieldwise.scoring._leaf import (
     date_hits,
+    gathered_scores,
+    is_null,
     iso_date,
+    iso_dates,
+    not_null,
     number_scores,
     prepare_dates,
+    prepare_numbers,
     prepare_texts,
     similarity_scores,
 )
-from fieldwise.scoring._profile import Profile, bools, objects, types_are
+from fieldwise.scoring._profile import Gathered, Profile, bools, objects, types_are
 from fieldwise.tasks._task import FieldSpec
 
 __all__ = ["StrictProfile", "is_abstention", "iso_date"]
@@ -85,7 +90,7 @@ class StrictProfile(Profile):
     def prepare_gold(self, spec: FieldSpec, values: list[Any]) -> Any:
         kind, n = spec.kind, len(values)
         if spec.metric == "number":
-            return objects(values, n)
+            return prepare_numbers(values)
         if spec.metric == "text_similarity":
             return prepare_texts(values)
         if kind == "date" or spec.metric == "date":
@@ -109,18 +114,43 @@ class StrictProfile(Profile):
         return objects(values, n)
 
     def score(self, spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
+        return self._score(spec, preds, gold, abstain=True)
+
+    def score_inside(self, spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
+        return self._score(spec, preds, gold, abstain=False)
+
+    def score_gathered(self, spec: FieldSpec, preds: Gathered, gold: Any) -> np.ndarray:
+        out = gathered_scores(spec, preds, gold)
+        if out is not None:
+            return out
+        kind = "date" if spec.metric == "date" else spec.kind
+        if kind in ("int", "bool"):
+            exact = int if kind == "int" else bool
+            is_kind = preds.per_value(("type", exact), lambda b: types_are(b, exact))
+            return ((preds.values() == gold) & is_kind).astype(np.float64)
+        if kind == "date":
+            return (preds.per_value("iso", iso_dates) == gold).astype(np.float64)
+        if kind in ("label", "text"):
+            one = normaliser(spec).one_cached
+            key = ("norm", spec.labels, tuple(sorted(spec.aliases.items())))
+            normed = preds.per_value(key, lambda b: objects(map(one, b.tolist()), len(b)))
+            return ((normed == gold) & not_null(gold)).astype(np.float64)
+        return self.score_inside(spec, preds.values(), gold)
+
+    def _score(self, spec: FieldSpec, preds: np.ndarray, gold: Any, abstain: bool) -> np.ndarray:
         kind = spec.kind
         if spec.metric in ("number", "text_similarity"):
             if spec.metric == "number":
                 out = number_scores(spec, preds, gold)
             else:
                 out = similarity_scores(preds, gold)
-            out[_abstentions(preds, np.flatnonzero(out < 1.0))] = np.nan
+            if abstain:
+                out[_abstentions(preds, np.flatnonzero(out < 1.0))] = np.nan
             return out
         if spec.metric == "date":
             kind = "date"
         if kind == "label_set":
-            return self._label_sets(spec, preds, gold)
+            return self._label_sets(spec, preds, gold, abstain)
         if kind == "int":
             hit = (preds == gold) & types_are(preds, int)
         elif kind == "bool":
@@ -130,17 +160,17 @@ class StrictProfile(Profile):
         elif kind == "float":
             hit = bools(map(_close, preds, gold))
         else:  # label, text
-            norm = normaliser(spec)
-            hit = bools(
-                g is not None and _text(norm, p) == g for p, g in zip(preds, gold, strict=True)
-            )
+            one = normaliser(spec).one_cached
+            n = len(preds)
+            golds = gold if isinstance(gold, np.ndarray) else objects(gold, n)
+            hit = (objects(map(one, preds.tolist()), n) == golds) & ~is_null(golds)
         out = hit.astype(np.float64)
-        # A right answer is never an abstention, so only the misses need a look.
-        out[_abstentions(preds, np.flatnonzero(~hit))] = np.nan
+        if abstain:  # a right answer is never an abstention: only the misses need a look
+            out[_abstentions(preds, np.flatnonzero(~hit))] = np.nan
         return out
 
     @staticmethod
-    def _label_sets(spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
+    def _label_sets(spec: FieldSpec, preds: np.ndarray, gold: Any, abstain: bool) -> np.ndarray:
         raw, sets, usable = gold
         # Fast path in C: a prediction identical to a well-formed gold value scores 1.
         out = ((preds == raw) & usable).astype(np.float64)
@@ -148,7 +178,7 @@ class StrictProfile(Profile):
         rows = np.flatnonzero(out == 0.0)
         out[rows] = [
             NAN
-            if p is None or (type(p) is str and p.strip().lower() == "unknown")
+            if abstain and (p is None or (type(p) is str and p.strip().lower() == "unknown"))
             else _f1(many(p), sets[i])
             for i, p in zip(rows.tolist(), preds[rows].tolist(), strict=True)
         ]
