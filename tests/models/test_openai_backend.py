@@ -179,7 +179,7 @@ def test_make_strict_closes_objects_and_requires_every_property() -> None:
     assert "default" not in json.dumps(strict)
     inner = strict["$defs"]["Inner"]
     assert inner["additionalProperties"] is False and inner["required"] == ["colour"]
-    free = Task.from_model("free", FreeForm)
+    free = Task.from_model("free", FreeForm, metrics={"extra": "ignore"})  # unscorable type
     schema, strict_ok = output_schema(free, strict=True)
     assert strict_ok is False and schema == FreeForm.model_json_schema()
 
