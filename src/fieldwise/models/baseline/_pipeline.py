@@ -33,6 +33,7 @@ from fieldwise.models.baseline._dates import (
 from fieldwise.models.baseline._heads import BoolHead, LabelHead, LabelSetHead, headline
 from fieldwise.models.baseline._linear import Arrays, Featurizer
 from fieldwise.models.baseline._rules import Rules, rules_for
+from fieldwise.models.baseline._span import SpanHead
 from fieldwise.models.baseline._text import PatternSet, fold
 from fieldwise.tasks import Example, FieldSpec, Task
 
@@ -41,7 +42,7 @@ VERSION = 3  # 3: count choosers carry a reranker; 2: classifier heads read no c
 META_FILE = "model.json"
 WEIGHTS_FILE = "weights.npz"
 INT_PREFIX: tuple[str, ...] | None = ("",)
-Head = BoolHead | LabelHead | LabelSetHead | ChoiceHead
+Head = BoolHead | LabelHead | LabelSetHead | ChoiceHead | SpanHead
 
 
 MentionSets = dict[str, tuple[PatternSet, PatternSet]]
@@ -185,6 +186,8 @@ class Pipeline:
                 else:
                     votes[spec.name] = head.votes(x, cands, dense)
                 preds = head.decide(votes[spec.name])
+            elif isinstance(head, SpanHead):
+                preds = head.predict(texts)
             elif head is not None:
                 preds = head.predict(x)
             else:
@@ -233,7 +236,9 @@ class Pipeline:
         try:
             feat = Featurizer.from_state(meta["features"], arrays, "features")
             heads: dict[str, Head] = {}
-            types = {t.__name__: t for t in (BoolHead, LabelHead, LabelSetHead, ChoiceHead)}
+            types = {
+                t.__name__: t for t in (BoolHead, LabelHead, LabelSetHead, ChoiceHead, SpanHead)
+            }
             for name, m in meta["heads"].items():
                 heads[name] = types[m["type"]].from_state(m, arrays, m["prefix"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -292,8 +297,10 @@ def _fit_head(
         )  # fmt: skip
     if len({str(g) for g in golds if g is not None}) > UNIQUE_TEXT * len(golds) >= 10:
         # An invoice number, an ID: mostly a new value per row, so a classifier over the
-        # training values can only ever be wrong. It abstains instead (null).
-        return LabelHead.fit(x, [None] * len(golds), c)
+        # training values can only ever be wrong. It copies a token of the text, or
+        # abstains (null) when the values are not tokens of the text.
+        copier = SpanHead.fit([v.text for v in views], golds, c)
+        return copier if copier is not None else LabelHead.fit(x, [None] * len(golds), c)
     if spec.optional:  # null is a value the head can learn
         return LabelHead.fit(x, [str(g) if g is not None else None for g in golds], c)
     return LabelHead.fit(x, [str(g) if g is not None else "" for g in golds], c)
