@@ -385,3 +385,28 @@ def test_json_keeps_fields_and_adds_paths_and_records() -> None:
     assert payload["paths"]["line_items[].unit_price"] == 1.0
     assert list(payload["paths"]) == [s.path for s in INVOICE.leaves()]
     assert payload["records"] == {"line_items": {"precision": 1.0, "recall": 1.0, "f1": 1.0}}
+
+
+def test_matching_agrees_with_a_plain_hungarian_on_random_rows() -> None:
+    """Shortcuts in the matcher (pruning, unique maxima) never change an F1."""
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(7)
+    golds, preds, want = [], [], []
+    for _ in range(300):
+        g = rng.integers(0, 3, size=(int(rng.integers(0, 5)), 5))
+        p = rng.integers(0, 3, size=(int(rng.integers(0, 5)), 5))
+        golds.append(cells(*map(tuple, g.tolist())))
+        preds.append(cells(*map(tuple, p.tolist())))
+        if len(g) == 0:
+            want.append(1.0 if len(p) == 0 else 0.0)
+            continue
+        if len(p) == 0:
+            want.append(0.0)
+            continue
+        sim = (g[:, None, :] == p[None, :, :]).mean(axis=2)
+        sim[sim < 0.5] = 0.0
+        r, c = linear_sum_assignment(sim, maximize=True)
+        want.append(2 * sim[r, c].sum() / (len(g) + len(p)))
+    got = run(GRID, golds, preds)["reference"].per_row[:, 0]
+    assert np.allclose(got, want)

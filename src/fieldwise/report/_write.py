@@ -20,6 +20,7 @@ import numpy as np
 from fieldwise.errors import UserError
 from fieldwise.report._analysis import FieldErrors, field_errors
 from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES, bar_chart
+from fieldwise.report._nested import nested_views
 from fieldwise.report._rows import example_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
@@ -59,7 +60,17 @@ def write_report(
     fields = list(results[order[0]].scores[profile].field_names)
     parsed = [parse_all(r) for r in results]
     charts = _charts(results, order, profile, fields, charts_dir)
-    context = {
+    shown = example_rows(
+        examples, fields, order, results, parsed, [_matrix(r, profile, fields) for r in results]
+    )
+    trees: list[Any] = []
+    leaf_errors: dict[str, Any] = {}
+    if task.is_nested:
+        views = nested_views(task, examples, results, order, parsed, profile, fields)
+        trees, leaf_errors = views.trees, views.leaf_errors
+        for row, blocks in views.blocks.items():
+            shown[row].records = blocks
+    context: dict[str, Any] = {
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
         "profile": profile,
@@ -77,14 +88,9 @@ def write_report(
         "validity": _validity(results, order, profile),
         "errors": _errors(task, examples, results, order, parsed, profile, fields),
         "models": [(i, results[i].label) for i in order],
-        "examples": example_rows(
-            examples,
-            fields,
-            order,
-            results,
-            parsed,
-            [_matrix(r, profile, fields) for r in results],
-        ),
+        "examples": shown,
+        "trees": trees,
+        "leaf_errors": leaf_errors,
     }
     (
         context["board"],

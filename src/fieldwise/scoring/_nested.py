@@ -31,7 +31,15 @@ from fieldwise.scoring._leaf import is_null
 from fieldwise.scoring._profile import MISSING, Gathered, Memo, Profile, gather, objects, types_are
 from fieldwise.tasks._task import FieldSpec
 
-__all__ = ["GoldNode", "NestedResult", "PredCache", "RecordCounts", "score_nested"]
+__all__ = [
+    "Alignment",
+    "GoldNode",
+    "NestedResult",
+    "PredCache",
+    "RecordCounts",
+    "align_records",
+    "score_nested",
+]
 
 _NULL, _NOT_LIST = -1, -2  # list "lengths" of a null and of any other non-list value
 
@@ -51,12 +59,10 @@ def _arrays(prepared: Any) -> Any:
 
 def _children(base: np.ndarray, name: str, absent: Any) -> np.ndarray:
     """Each value's ``name`` (``None`` when the key is omitted); ``absent`` for a non-object."""
-    values = base.tolist()
-    try:  # every value an object: one C call
-        got = list(map(dict.get, values, repeat(name)))
+    try:  # every value an object: no Python-level loop
+        return objects(map(dict.get, base, repeat(name)), len(base))
     except TypeError:
-        got = [v.get(name) if type(v) is dict else absent for v in values]
-    return objects(got, len(got))
+        return objects((v.get(name) if type(v) is dict else absent for v in base), len(base))
 
 
 def _lengths(base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -227,10 +233,52 @@ def score_nested(
     return result
 
 
+Alignment = list[tuple[int | None, int | None, float]]
+"""One row's records alignment: (gold index, predicted index, similarity) per matched
+pair, ``(g, None, 0)`` per missed gold record and ``(None, p, 0)`` per spurious one."""
+
+
+def align_records(
+    profile: Profile, spec: FieldSpec, preds: np.ndarray, gold: GoldNode
+) -> dict[str, list[Alignment]]:
+    """How each row's records were aligned, for every records field in one top-level
+    ``object``/``records`` column that is not inside another list (for the report)."""
+    scorer = _Scorer(profile, PredCache(), keep={})
+    if spec.kind == "object":
+        scorer.object(spec, preds, None, gold, None)
+    else:
+        scorer.records(spec, preds, None, gold, None)
+    assert scorer.keep is not None
+    out: dict[str, list[Alignment]] = {}
+    for path, (pairs, sim, matched, pl, gl) in scorer.keep.items():
+        rows: list[Alignment] = [[] for _ in range(len(pl))]
+        k = np.arange(len(pairs.cell)) - pairs.starts[pairs.cell]
+        width = pairs.cols[pairs.cell]
+        for c, r, p, s in zip(
+            pairs.cell[matched].tolist(),
+            (k // width)[matched].tolist(),
+            (k % width)[matched].tolist(),
+            sim[matched].tolist(),
+            strict=True,
+        ):
+            rows[int(pairs.active[c])].append((r, p, s))
+        for i, row in enumerate(rows):
+            used_g = {g for g, _, _ in row}
+            used_p = {p for _, p, _ in row}
+            row.sort(key=lambda t: t[0] if t[0] is not None else -1)
+            row.extend((g, None, 0.0) for g in range(max(int(gl[i]), 0)) if g not in used_g)
+            row.extend((None, p, 0.0) for p in range(max(int(pl[i]), 0)) if p not in used_p)
+        out[path] = rows
+    return out
+
+
 class _Scorer:
-    def __init__(self, profile: Profile, cache: PredCache) -> None:
+    def __init__(
+        self, profile: Profile, cache: PredCache, keep: dict[str, Any] | None = None
+    ) -> None:
         self.profile = profile
         self.cache = cache
+        self.keep = keep  # records path -> its matching, when asked (row level only)
 
     def leaf(
         self,
@@ -344,6 +392,8 @@ class _Scorer:
             sim = pair.scores
             sim[sim < spec.match_threshold] = 0.0
             matched = _assign(sim, pairs)
+            if self.keep is not None and pidx is None:
+                self.keep[spec.path] = (pairs, sim, matched, pl, gl)
             cell = pairs.cell[matched]
             a = len(pairs.active)
             tp[pairs.active] = np.bincount(cell, weights=sim[matched], minlength=a)
@@ -353,6 +403,8 @@ class _Scorer:
                 full = np.zeros(n)
                 full[act] = np.bincount(cell, weights=values[matched], minlength=a)
                 result.sums[path] = full
+        elif self.keep is not None and pidx is None:
+            self.keep[spec.path] = (pairs, np.zeros(0), np.zeros(0, dtype=bool), pl, gl)
         for path in gold.elements.counts():
             result.sums.setdefault(path, np.zeros(n))
         result.records[spec.path] = RecordCounts(tp, n_pred, n_gold, scores.copy(), gl >= 0)
@@ -461,16 +513,30 @@ def _make_pairs(
 def _assign(sim: np.ndarray, pairs: _Pairs) -> np.ndarray:
     """Which pairs the maximum-total one-to-one assignment keeps (similarity > 0).
 
-    Where every gold and predicted record has at most one pair above 0, that set already
-    is the optimum; only the other rows need the Hungarian algorithm.
+    Two shortcuts keep most rows out of the Hungarian algorithm, both exact: where every
+    gold and predicted record has at most one pair above 0, that set is the optimum; and
+    where each gold record's best pair is unique and no two share a predicted record,
+    taking them reaches the upper bound (the sum of row maxima), so it is optimal too.
     """
     pos = sim > 0.0
     matched = pos.copy()
-    rid, cid = pairs.rid[pos], pairs.cid[pos]
-    per_row = np.bincount(rid, minlength=int(pairs.rows.sum()))
-    per_col = np.bincount(cid, minlength=int(pairs.cols.sum()))
-    clash = (per_row[rid] > 1) | (per_col[cid] > 1)
-    for c in np.unique(pairs.cell[pos][clash]).tolist():
+    idx = np.flatnonzero(pos)
+    rid, cid = pairs.rid[idx], pairs.cid[idx]
+    n_rows, n_cols = int(pairs.rows.sum()), int(pairs.cols.sum())
+    clash = (np.bincount(rid, minlength=n_rows)[rid] > 1) | (
+        np.bincount(cid, minlength=n_cols)[cid] > 1
+    )
+    if not clash.any():
+        return matched
+    idx, rid, cid = idx[clash], rid[clash], cid[clash]
+    best = np.zeros(n_rows)
+    np.maximum.at(best, rid, sim[idx])
+    top = sim[idx] == best[rid]
+    matched[idx] = top
+    cells = pairs.cell[idx]
+    ties = np.bincount(rid[top], minlength=n_rows)[rid[top]] > 1
+    shared = np.bincount(cid[top], minlength=n_cols)[cid[top]] > 1
+    for c in np.unique(cells[top][ties | shared]).tolist():
         start, rows, cols = int(pairs.starts[c]), int(pairs.rows[c]), int(pairs.cols[c])
         block = sim[start : start + rows * cols].reshape(rows, cols)
         r, k = linear_sum_assignment(block, maximize=True)
