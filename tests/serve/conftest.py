@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,9 +44,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def server(models: dict[str, Path]) -> Iterator[str]:
-    """The ``.../v1`` base URL of a server for the base model and adapters alpha, beta."""
-    from fieldwise.serve import create_app, running_server
+def serve_app(models: dict[str, Path]) -> Iterator[Any]:
+    """The app for the base model and adapters alpha, beta (default limits)."""
+    from fieldwise.serve import create_app
 
     app = create_app(
         str(models["base"]),
@@ -55,10 +56,18 @@ def server(models: dict[str, Path]) -> Iterator[str]:
         device="cpu",
     )
     try:
-        with running_server(app) as url:
-            yield url
+        yield app
     finally:
         app.close()
+
+
+@pytest.fixture(scope="session")
+def server(serve_app: Any) -> Iterator[str]:
+    """The ``.../v1`` base URL of ``serve_app`` on a real socket."""
+    from fieldwise.serve import running_server
+
+    with running_server(serve_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ switching are checked against an independent path.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ pytest.importorskip("peft")
 
 from fieldwise.errors import UserError  # noqa: E402
 from fieldwise.serve import create_app, parse_adapters, running_server  # noqa: E402
-
 from tests.serve.helpers import MAX_TOKENS, PROMPTS, messages  # noqa: E402
 
 _messages = messages

@@ -17,6 +17,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -33,9 +34,11 @@ from fieldwise.serve._engine import Engine
 from fieldwise.serve._protocol import MAX_BODY_BYTES, ApiError, ChatCall, parse_chat, resolve_model
 
 log = logging.getLogger(__name__)
+# A client that announces more body than it sends would otherwise hold its connection open.
+BODY_TIMEOUT_S = 30.0
 
 
-def _error(exc: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
+def _error(exc: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
@@ -126,19 +129,26 @@ class ServeApp:
 
 
 async def _read_body(request: Request) -> bytes:
-    """The whole body (chunked or not), refused with a 413 past :data:`MAX_BODY_BYTES`."""
+    """The whole body (chunked or not): 413 past :data:`MAX_BODY_BYTES`, 408 if it stalls."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
     chunks, size = [], 0
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
-            chunks.append(chunk)
+        with anyio.fail_after(BODY_TIMEOUT_S):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
+                chunks.append(chunk)
     except ClientDisconnect:
         raise ApiError(400, "the client closed the connection mid-body") from None
+    except TimeoutError:
+        raise ApiError(
+            408,
+            f"the request body did not arrive within {BODY_TIMEOUT_S:g} s "
+            "(is Content-Length larger than the body?)",
+        ) from None
     return b"".join(chunks)
 
 

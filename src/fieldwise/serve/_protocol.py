@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from fieldwise.serve._constrain import ConstraintError
-from fieldwise.serve._engine import CompletionRequest
+from fieldwise.serve._types import CompletionRequest
+
+if TYPE_CHECKING:
+    from fieldwise.serve._engine import Engine
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_TOKENS = 256
@@ -62,6 +65,7 @@ _NO_OP: dict[str, tuple[Any, ...]] = {
     "verbosity": (None,),
     "web_search_options": (None,),
 }
+_OBJECT = {"type": "object"}
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
@@ -91,21 +95,6 @@ class ApiError(Exception):
         }
 
 
-class ModelHost(Protocol):
-    """What validation needs from the engine (a protocol so tests can pass a stand-in)."""
-
-    names: list[str]
-
-    def resolve(self, name: str) -> str | None: ...
-
-    def constrainer(self) -> Any: ...
-
-    def prompt_length(self, messages: list[dict[str, str]]) -> int: ...
-
-    @property
-    def context_length(self) -> int | None: ...
-
-
 @dataclass
 class ChatCall:
     """A validated request plus how the client wants the answer delivered."""
@@ -125,7 +114,7 @@ def load_json(body: bytes) -> Any:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
 
 
-def parse_chat(body: bytes, host: ModelHost) -> ChatCall:
+def parse_chat(body: bytes, host: Engine) -> ChatCall:
     """Validate a ``/v1/chat/completions`` body (OpenAI semantics) into a :class:`ChatCall`."""
     data = load_json(body)
     if not isinstance(data, dict):
@@ -161,7 +150,7 @@ def parse_chat(body: bytes, host: ModelHost) -> ChatCall:
     return ChatCall(request, stream, include_usage)
 
 
-def resolve_model(host: ModelHost, name: Any) -> None:
+def resolve_model(host: Engine, name: Any) -> None:
     """404 ``model_not_found`` (listing what is served) unless ``name`` is served."""
     if not isinstance(name, str) or not name:
         raise ApiError(400, "'model' must be a model name", param="model")
@@ -201,7 +190,7 @@ def _number(body: dict[str, Any], key: str, default: float, lo: float, hi: float
     return float(value)
 
 
-def _max_tokens(data: dict[str, Any], host: ModelHost, messages: list[dict[str, str]]) -> int:
+def _max_tokens(data: dict[str, Any], host: Engine, messages: list[dict[str, str]]) -> int:
     """The requested budget, capped at what the context leaves after the prompt."""
     key = "max_completion_tokens" if data.get("max_completion_tokens") is not None else "max_tokens"
     value = data.get(key)
@@ -230,7 +219,7 @@ def _messages(raw: Any) -> list[dict[str, str]]:
     out = []
     for i, msg in enumerate(raw):
         where = f"messages[{i}]"
-        role = _ROLES.get(msg.get("role")) if isinstance(msg, dict) else None
+        role = _ROLES.get(str(msg.get("role"))) if isinstance(msg, dict) else None
         if role is None:
             raise ApiError(
                 400, f"{where} needs a role of system, developer, user or assistant", param=where
@@ -267,7 +256,7 @@ def _streaming(data: dict[str, Any]) -> tuple[bool, bool]:
     return bool(stream), include
 
 
-def _response_format(raw: Any, host: ModelHost) -> dict[str, Any] | None:
+def _response_format(raw: Any, host: Engine) -> dict[str, Any] | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
@@ -276,6 +265,10 @@ def _response_format(raw: Any, host: ModelHost) -> dict[str, Any] | None:
         )
     if raw["type"] == "text":
         return None
+    if raw["type"] == "json_object":
+        # OpenAI's json_object is an object; a bare "any JSON" grammar also allows lists,
+        # numbers and free whitespace, which is what an untrained model then writes.
+        raw = {"type": "json_schema", "json_schema": {"name": "object", "schema": _OBJECT}}
     try:
         host.constrainer().compile(raw)
     except ConstraintError as exc:

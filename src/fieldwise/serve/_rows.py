@@ -89,10 +89,7 @@ class Row:
 
     def _emit(self) -> None:
         """Hand on new text, holding back a tail that may turn out to start a stop string."""
-        if self.done or not self.request.stop:
-            end = len(self.text)
-        else:
-            end = self._safe_end()
+        end = len(self.text) if self.done or not self.request.stop else self._safe_end()
         if end > self.sent:
             self._send(self.text[self.sent : end])
             self.sent = end
