@@ -15,10 +15,15 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from fieldwise.serve._app import ServeApp
-from fieldwise.serve._batcher import DEFAULT_MAX_REQUEST_S, Batcher
-from fieldwise.serve._engine import Completion, CompletionRequest, Engine
-from fieldwise.serve._protocol import ApiError
+from fieldwise.errors import require
+
+require("starlette", "serve")
+require("uvicorn", "serve")
+
+from fieldwise.serve._app import ServeApp  # noqa: E402
+from fieldwise.serve._batcher import DEFAULT_MAX_REQUEST_S, Batcher  # noqa: E402
+from fieldwise.serve._engine import Completion, CompletionRequest, Engine  # noqa: E402
+from fieldwise.serve._protocol import ApiError  # noqa: E402
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_S",
