@@ -165,7 +165,10 @@ def serve(
     console.print(f"serving {', '.join(app.engine.names)} at {url} on {app.engine.device}")
     console.print(f"evaluate with: OPENAI_BASE_URL={url} and model spec openai/<name>")
     try:
-        _uvicorn(app).run(sockets=[sock])  # uvicorn stops on Ctrl-C / SIGTERM
+        # uvicorn stops on Ctrl-C or SIGTERM, then re-raises the signal once it is done.
+        _uvicorn(app).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     finally:
         console.print("stopping")
         sock.close()
