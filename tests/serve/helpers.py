@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 MAX_TOKENS = 12
 PROMPTS = [
     "An Afghan and coalition security force detained several suspected insurgents.",
@@ -9,6 +11,21 @@ PROMPTS = [
     "A weapons cache was found near Kabul.",
     "Security forces arrested a Taliban leader in Helmand.",
 ]
+
+# Small enough for a random model to finish under the grammar within a few dozen tokens.
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "province": {"type": "string", "enum": ["kabul", "helmand"]},
+        "airstrike": {"type": "boolean"},
+    },
+    "required": ["province", "airstrike"],
+    "additionalProperties": False,
+}
+SCHEMA_FORMAT: dict[str, Any] = {
+    "type": "json_schema",
+    "json_schema": {"name": "event", "schema": SCHEMA},
+}
 
 
 def messages(text: str) -> list[dict[str, str]]:

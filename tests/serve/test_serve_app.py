@@ -21,7 +21,7 @@ pytest.importorskip("peft")
 
 from fieldwise.errors import UserError  # noqa: E402
 from fieldwise.serve import create_app, parse_adapters, running_server  # noqa: E402
-from tests.serve.helpers import MAX_TOKENS, PROMPTS, messages  # noqa: E402
+from tests.serve.helpers import MAX_TOKENS, PROMPTS, SCHEMA_FORMAT, messages  # noqa: E402
 
 _messages = messages
 
@@ -142,18 +142,6 @@ def test_non_json_body_is_400(server: str) -> None:
     )
     assert reply.status_code == 400
     assert "not valid JSON" in reply.json()["error"]["message"]
-
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "province": {"type": "string", "enum": ["kabul", "helmand"]},
-        "airstrike": {"type": "boolean"},
-    },
-    "required": ["province", "airstrike"],
-    "additionalProperties": False,
-}
-SCHEMA_FORMAT: Any = {"type": "json_schema", "json_schema": {"name": "event", "schema": SCHEMA}}
 
 
 def test_json_schema_response_format_constrains_output(client: openai.OpenAI) -> None:

@@ -12,22 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.serve.helpers import PROMPTS, chat_body, messages
+from tests.serve.helpers import PROMPTS, SCHEMA_FORMAT, chat_body, messages
 
 openai = pytest.importorskip("openai")
 pytest.importorskip("torch")
 
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "province": {"type": "string", "enum": ["kabul", "helmand"]},
-        "airstrike": {"type": "boolean"},
-    },
-    "required": ["province", "airstrike"],
-    "additionalProperties": False,
-}
 FORMATS: dict[str, Any] = {
-    "json_schema": {"type": "json_schema", "json_schema": {"name": "event", "schema": SCHEMA}},
+    "json_schema": SCHEMA_FORMAT,
     "json_object": {"type": "json_object"},
 }
 
