@@ -3,7 +3,9 @@
 Builds the tiny random Llama plus LoRA adapters offline, starts the OpenAI-compatible
 server in-process on 127.0.0.1, and sends the same N chat requests twice: one at a time,
 then all at once from N client threads (so the server batches them). Prints requests/s
-and completion tokens/s for both, and their ratio; medians over ``--repeats``.
+and completion tokens/s for both, and their ratio; medians over ``--repeats``. Then the
+same requests with ``stream: true``: time to first token (first content chunk) and to the
+last, one at a time and all at once.
 
     PYTHONPATH=src python bench/serve_throughput.py --requests 32 --repeats 3
 """
@@ -62,6 +64,32 @@ def run_once(client: Any, jobs: list[tuple[str, str]], max_tokens: int, workers:
     return {"s": elapsed, "req_s": len(jobs) / elapsed, "tok_s": tokens / elapsed}
 
 
+def stream_once(client: Any, jobs: list[tuple[str, str]], max_tokens: int, workers: int) -> dict:
+    """Median time to the first content chunk and to the end of the stream, in seconds."""
+
+    def ask(job: tuple[str, str]) -> tuple[float, float]:
+        start = time.perf_counter()
+        first = None
+        for chunk in client.chat.completions.create(
+            model=job[0],
+            messages=[{"role": "user", "content": job[1]}],
+            max_tokens=max_tokens,
+            temperature=0,
+            stream=True,
+        ):
+            if first is None and chunk.choices and chunk.choices[0].delta.content:
+                first = time.perf_counter() - start
+        total = time.perf_counter() - start
+        return (total if first is None else first), total
+
+    with ThreadPoolExecutor(workers) as pool:
+        times = list(pool.map(ask, jobs))
+    return {
+        "ttft": statistics.median(t[0] for t in times),
+        "total": statistics.median(t[1] for t in times),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=32)
@@ -72,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--hidden-size", type=int, default=64)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args(argv)
 
     import httpx
@@ -96,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         device=args.device,
     )
     results: dict[str, list[dict]] = {"sequential": [], "concurrent": []}
+    streams: dict[str, list[dict]] = {"sequential": [], "concurrent": []}
     with running_server(app) as url:
         client = openai.OpenAI(base_url=url, api_key="unused", max_retries=0)
         run_once(client, jobs[:4], args.max_tokens, 1)  # warm-up
@@ -103,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             results["sequential"].append(run_once(client, jobs, args.max_tokens, 1))
             results["concurrent"].append(run_once(client, jobs, args.max_tokens, len(jobs)))
         stats = httpx.get(f"{url}/stats").json()
+        if args.stream:
+            for _ in range(args.repeats):
+                streams["sequential"].append(stream_once(client, jobs, args.max_tokens, 1))
+                streams["concurrent"].append(stream_once(client, jobs, args.max_tokens, len(jobs)))
     app.close()
 
     print(
@@ -118,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     ratio = medians["concurrent"]["req_s"] / medians["sequential"]["req_s"]
     print(f"speed-up (median req/s): {ratio:.1f}x")
     print(f"server batch sizes: {stats['batch_sizes']} (mean {stats['mean_batch_size']:.2f})")
+    for mode, runs in streams.items():
+        if runs:
+            ttft = statistics.median(r["ttft"] for r in runs) * 1000
+            total = statistics.median(r["total"] for r in runs) * 1000
+            print(f"stream {mode:>10}: first token {ttft:.0f} ms, last token {total:.0f} ms")
     return 0
 
 

@@ -32,6 +32,8 @@ EXTRA_OF = {
     "vllm": "vllm",
     "bitsandbytes": "qlora",
     "anthropic": "anthropic",
+    "starlette": "serve",
+    "uvicorn": "serve",
 }
 """Which optional extra brings each optional package, for install hints."""
 

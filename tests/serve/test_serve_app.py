@@ -8,7 +8,6 @@ switching are checked against an independent path.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,68 +20,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from fieldwise.errors import UserError  # noqa: E402
-from fieldwise.finetune.tiny import build_tiny_model  # noqa: E402
 from fieldwise.serve import create_app, parse_adapters, running_server  # noqa: E402
+from tests.serve.helpers import MAX_TOKENS, PROMPTS, SCHEMA_FORMAT, messages  # noqa: E402
 
-MAX_TOKENS = 12
-PROMPTS = [
-    "An Afghan and coalition security force detained several suspected insurgents.",
-    "Coalition forces killed two insurgents in Kandahar province.",
-    "A weapons cache was found near Kabul.",
-    "Security forces arrested a Taliban leader in Helmand.",
-]
-
-
-def _make_adapter(base: Path, out: Path, seed: int) -> Path:
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_pretrained(base)
-    config = LoraConfig(r=4, lora_alpha=16, target_modules=["q_proj", "v_proj", "o_proj"])
-    peft_model = get_peft_model(model, config)
-    with torch.no_grad():
-        for name, param in peft_model.named_parameters():
-            if "lora_B" in name:  # peft zero-inits B; make the adapter actually change outputs
-                param.normal_(0.0, 0.5)
-    peft_model.save_pretrained(out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("serve")
-    base = build_tiny_model(root / "tiny", PROMPTS)
-    return {
-        "base": base,
-        "alpha": _make_adapter(base, root / "alpha", seed=1),
-        "beta": _make_adapter(base, root / "beta", seed=2),
-    }
-
-
-@pytest.fixture(scope="module")
-def server(models: dict[str, Path]) -> Iterator[str]:
-    app = create_app(
-        str(models["base"]),
-        {"alpha": str(models["alpha"]), "beta": str(models["beta"])},
-        max_batch_size=8,
-        batch_window_ms=50,
-        device="cpu",
-    )
-    try:
-        with running_server(app) as url:
-            yield url
-    finally:
-        app.close()
-
-
-@pytest.fixture(scope="module")
-def client(server: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server, api_key="unused", max_retries=0)
-
-
-def _messages(text: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": "Extract JSON."}, {"role": "user", "content": text}]
+_messages = messages
 
 
 def _reference(models: dict[str, Path], adapter: str | None, text: str) -> str:
@@ -176,7 +117,7 @@ def test_unknown_model_is_openai_style_404(client: openai.OpenAI) -> None:
             "temperature",
         ),
         (
-            {"model": "alpha", "messages": [{"role": "user", "content": "x"}], "stream": True},
+            {"model": "alpha", "messages": [{"role": "user", "content": "x"}], "stream": "yes"},
             "stream",
         ),
         (
@@ -203,18 +144,6 @@ def test_non_json_body_is_400(server: str) -> None:
     assert "not valid JSON" in reply.json()["error"]["message"]
 
 
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "province": {"type": "string", "enum": ["kabul", "helmand"]},
-        "airstrike": {"type": "boolean"},
-    },
-    "required": ["province", "airstrike"],
-    "additionalProperties": False,
-}
-SCHEMA_FORMAT: Any = {"type": "json_schema", "json_schema": {"name": "event", "schema": SCHEMA}}
-
-
 def test_json_schema_response_format_constrains_output(client: openai.OpenAI) -> None:
     pytest.importorskip("xgrammar")
     for model in ("tiny", "beta"):  # random weights: only the grammar makes this valid JSON
@@ -238,15 +167,20 @@ def test_base_only_app_without_xgrammar(
     monkeypatch.setattr(_constrain, "available", lambda: False)
     app = create_app(str(models["base"]), {}, device="cpu", base_name="base")
     try:
-        body = {"model": "base", "messages": _messages(PROMPTS[0]), "max_tokens": 3}
-        url = "/v1/chat/completions"
-        status, headers, reply = app.handle("POST", url, json.dumps(body).encode())
-        assert status == 200 and headers["x-fieldwise-batch-size"] == "1"
-        assert reply["usage"]["completion_tokens"] <= 3
-        body["response_format"] = SCHEMA_FORMAT
-        status, _, reply = app.handle("POST", url, json.dumps(body).encode())
-        assert status == 400 and "fieldwise[constrained]" in reply["error"]["message"]
-        assert app.handle("GET", "/v1/nothing", b"")[0] == 404
+        with running_server(app) as url:
+            body: dict[str, Any] = {
+                "model": "base",
+                "messages": _messages(PROMPTS[0]),
+                "max_tokens": 3,
+            }
+            reply = httpx.post(f"{url}/chat/completions", json=body)
+            assert reply.status_code == 200 and reply.headers["x-fieldwise-batch-size"] == "1"
+            assert reply.json()["usage"]["completion_tokens"] <= 3
+            body["response_format"] = SCHEMA_FORMAT
+            reply = httpx.post(f"{url}/chat/completions", json=body)
+            assert reply.status_code == 400
+            assert "fieldwise[constrained]" in reply.json()["error"]["message"]
+            assert httpx.get(f"{url}/nothing").status_code == 404
     finally:
         app.close()
 

@@ -9,21 +9,30 @@ fieldwise's own ``openai`` backend with ``base_url``, can then evaluate the adap
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
+import time
 from collections.abc import Iterator
+from typing import Any
 
-from fieldwise.serve._app import ApiError, ServeApp, make_server
-from fieldwise.serve._batcher import Batcher
-from fieldwise.serve._engine import Completion, CompletionRequest, Engine
+from fieldwise.errors import require
+
+require("starlette", "serve")
+require("uvicorn", "serve")
+
+from fieldwise.serve._app import ServeApp  # noqa: E402
+from fieldwise.serve._batcher import DEFAULT_MAX_REQUEST_S, Batcher  # noqa: E402
+from fieldwise.serve._engine import Completion, CompletionRequest, Engine  # noqa: E402
+from fieldwise.serve._protocol import ApiError  # noqa: E402
 
 __all__ = [
+    "DEFAULT_MAX_REQUEST_S",
     "ApiError",
     "Completion",
     "CompletionRequest",
     "Engine",
     "ServeApp",
     "create_app",
-    "make_server",
     "parse_adapters",
     "running_server",
     "serve",
@@ -51,29 +60,77 @@ def create_app(
     *,
     max_batch_size: int = 8,
     batch_window_ms: float = 15,
+    max_request_s: float = DEFAULT_MAX_REQUEST_S,
     base_name: str | None = None,
     device: str | None = None,
     tokenizer: str | None = None,
 ) -> ServeApp:
-    """Load the model and adapters and start the batching worker (call ``close()`` after)."""
+    """Load the model and adapters and start the batching worker (call ``close()`` after).
+
+    ``max_request_s`` bounds the generation time of any one request, and so how long a
+    batch can keep later requests waiting; a row cut by it ends with ``length``.
+    """
     engine = Engine(base_model, adapters, base_name=base_name, device=device, tokenizer=tokenizer)
-    batcher = Batcher(engine, max_batch_size=max_batch_size, batch_window_ms=batch_window_ms)
+    batcher = Batcher(
+        engine,
+        max_batch_size=max_batch_size,
+        batch_window_ms=batch_window_ms,
+        max_request_s=max_request_s,
+    )
     return ServeApp(engine, batcher)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A bound listening socket, so port 0 resolves before the server starts."""
+    from fieldwise.errors import UserError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=1024)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _uvicorn(app: ServeApp, **options: Any) -> Any:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app.asgi,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        # Clients such as openai's reuse pooled connections after long pauses between
+        # requests; a short keep-alive makes them race the server's close.
+        timeout_keep_alive=75,
+        timeout_graceful_shutdown=5,
+        **options,
+    )
+    return uvicorn.Server(config)
+
+
+def _base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
 
 
 @contextlib.contextmanager
 def running_server(app: ServeApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve ``app`` on a background thread; yields the ``.../v1`` base URL for clients."""
-    server = make_server(app, host, port)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
+    sock = _listen(host, port)
+    server = _uvicorn(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
-        yield f"http://{host}:{server.server_address[1]}/v1"
+        if not server.started:
+            raise RuntimeError("the server did not start")
+        yield _base_url(sock)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
 def serve(
@@ -84,6 +141,7 @@ def serve(
     *,
     max_batch_size: int = 8,
     batch_window_ms: float = 15,
+    max_request_s: float = DEFAULT_MAX_REQUEST_S,
     base_name: str | None = None,
     device: str | None = None,
     tokenizer: str | None = None,
@@ -92,23 +150,26 @@ def serve(
     from rich.console import Console
 
     console = Console(stderr=True)
+    sock = _listen(host, port)
     app = create_app(
         base_model,
         adapters,
         max_batch_size=max_batch_size,
         batch_window_ms=batch_window_ms,
+        max_request_s=max_request_s,
         base_name=base_name,
         device=device,
         tokenizer=tokenizer,
     )
-    server = make_server(app, host, port)
-    url = f"http://{host}:{server.server_address[1]}/v1"
+    url = _base_url(sock)
     console.print(f"serving {', '.join(app.engine.names)} at {url} on {app.engine.device}")
     console.print(f"evaluate with: OPENAI_BASE_URL={url} and model spec openai/<name>")
     try:
-        server.serve_forever()
+        # uvicorn stops on Ctrl-C or SIGTERM, then re-raises the signal once it is done.
+        _uvicorn(app).run(sockets=[sock])
     except KeyboardInterrupt:
-        console.print("stopping")
+        pass
     finally:
-        server.server_close()
+        console.print("stopping")
+        sock.close()
         app.close()

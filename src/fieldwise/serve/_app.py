@@ -1,123 +1,116 @@
-"""The OpenAI-compatible HTTP surface: ``/v1/chat/completions``, ``/v1/models``, stats.
+"""The OpenAI-compatible HTTP surface, as a Starlette app served by uvicorn.
 
-Built on the standard library's threading HTTP server so serving needs no extra web
-framework: each connection gets a thread that validates the request, submits it to the
-:class:`~fieldwise.serve._batcher.Batcher` and blocks on its future. Errors use
-OpenAI's ``{"error": {"message", "type", "param", "code"}}`` shape so SDK clients raise
-their usual exception types (404 → ``NotFoundError``, 400 → ``BadRequestError``).
+HTTP itself (keep-alive, chunked bodies, malformed framing, HEAD) is uvicorn's job; this
+module maps routes to the engine. Validation runs on a worker thread (it tokenizes the
+prompt and may compile a schema), then the request goes to the
+:class:`~fieldwise.serve._batcher.Batcher`. While it generates, the response watches the
+connection, so a client that goes away cancels its row instead of holding the batch.
+Every error, routing ones included, uses OpenAI's
+``{"error": {"message", "type", "param", "code"}}`` shape so SDK clients raise their
+usual exception types (404 → ``NotFoundError``, 400 → ``BadRequestError``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import math
+import logging
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 from typing import Any
 
-from fieldwise.serve._batcher import Batcher
-from fieldwise.serve._constrain import ConstraintError
-from fieldwise.serve._engine import CompletionRequest, Engine
+import anyio
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-MAX_BODY_BYTES = 16 * 1024 * 1024
-DEFAULT_MAX_TOKENS = 256
-Response = tuple[int, dict[str, str], dict[str, Any]]
+from fieldwise.serve._batcher import Batcher, Ticket
+from fieldwise.serve._engine import Engine
+from fieldwise.serve._protocol import MAX_BODY_BYTES, ApiError, ChatCall, parse_chat, resolve_model
 
-
-class ApiError(Exception):
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        param: str | None = None,
-        code: str | None = None,
-        type_: str = "invalid_request_error",
-    ) -> None:
-        super().__init__(message)
-        self.status, self.param, self.code, self.type = status, param, code, type_
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "message": str(self),
-                "type": self.type,
-                "param": self.param,
-                "code": self.code,
-            }
-        }
+log = logging.getLogger(__name__)
+# A client that announces more body than it sends would otherwise hold its connection open.
+BODY_TIMEOUT_S = 30.0
 
 
-def _number(body: dict[str, Any], key: str, default: float, lo: float, hi: float) -> float:
-    value = body.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ApiError(400, f"'{key}' must be a number", param=key)
-    if not lo <= value <= hi:
-        raise ApiError(400, f"'{key}' must be between {lo:g} and {hi:g}", param=key)
-    return float(value)
-
-
-def _messages(raw: Any) -> list[dict[str, str]]:
-    if not isinstance(raw, list) or not raw:
-        raise ApiError(400, "'messages' must be a non-empty list", param="messages")
-    out = []
-    for i, msg in enumerate(raw):
-        where = f"messages[{i}]"
-        if not isinstance(msg, dict) or msg.get("role") not in ("system", "user", "assistant"):
-            raise ApiError(400, f"{where} needs a role of system, user or assistant", param=where)
-        content = msg.get("content")
-        if isinstance(content, list):  # content parts: only text is supported
-            if not all(isinstance(p, dict) and p.get("type") == "text" for p in content):
-                raise ApiError(400, f"{where}: only text content parts are supported", param=where)
-            content = "".join(str(p.get("text", "")) for p in content)
-        if not isinstance(content, str):
-            raise ApiError(400, f"{where}.content must be a string", param=where)
-        out.append({"role": str(msg["role"]), "content": content})
-    return out
+def _error(exc: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
 class ServeApp:
-    """Routes requests to the engine through the batcher; usable without a socket."""
+    """The engine, its batcher and the ASGI app (``.asgi``) that serves them."""
 
     def __init__(self, engine: Engine, batcher: Batcher) -> None:
         self.engine = engine
         self.batcher = batcher
+        routes = [
+            Route("/v1/chat/completions", self._chat, methods=["POST", "OPTIONS"]),
+            Route("/v1/models", self._models, methods=["GET", "OPTIONS"]),
+            Route("/v1/models/{name:path}", self._model, methods=["GET", "OPTIONS"]),
+            Route("/v1/stats", self._stats, methods=["GET", "OPTIONS"]),
+            Route("/health", self._health, methods=["GET", "OPTIONS"]),
+            Route("/v1/health", self._health, methods=["GET", "OPTIONS"]),
+        ]
+        self.asgi = Starlette(
+            routes=routes,
+            exception_handlers={
+                HTTPException: self._http_error,
+                ApiError: lambda _, exc: _error(exc),  # type: ignore[arg-type, return-value]
+                Exception: self._server_error,
+            },
+        )
 
     def close(self) -> None:
         self.batcher.close()
 
-    def handle(self, method: str, path: str, body: bytes) -> Response:
-        """Answer one request: (status, extra headers, JSON body)."""
-        path = path.split("?", 1)[0].rstrip("/")
-        try:
-            if path == "/v1/chat/completions":
-                if method != "POST":
-                    raise ApiError(405, "use POST for /v1/chat/completions")
-                return self.chat(body)
-            if method != "GET":
-                raise ApiError(405, f"use GET for {path}")
-            if path == "/v1/models":
-                return (
-                    200,
-                    {},
-                    {"object": "list", "data": [self._model(n) for n in self.engine.names]},
-                )
-            if path.startswith("/v1/models/"):
-                name = path[len("/v1/models/") :]
-                self._resolve(name)
-                return 200, {}, self._model(name)
-            if path == "/v1/stats":
-                return 200, {}, self.batcher.stats()
-            if path in ("/health", "/v1/health"):
-                return 200, {}, {"status": "ok"}
-            raise ApiError(404, f"no route {method} {path}", code="not_found")
-        except ApiError as exc:
-            return exc.status, {}, exc.body()
+    # Routing errors, in OpenAI's error shape rather than Starlette's plain text.
+    async def _http_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        method, path = request.method, request.url.path
+        if exc.status_code == 404:
+            error = ApiError(404, f"no route {method} {path}", code="not_found")
+        elif exc.status_code == 405:
+            allow = (exc.headers or {}).get("Allow", "")
+            error = ApiError(405, f"{method} is not allowed on {path}; use {allow}")
+        else:
+            error = ApiError(exc.status_code, str(exc.detail))
+        return _error(error, exc.headers)
 
-    def _model(self, name: str) -> dict[str, Any]:
+    async def _server_error(self, request: Request, exc: Exception) -> Response:
+        log.exception("request %s %s failed", request.method, request.url.path)
+        return _error(ApiError(500, f"server error: {exc}", type_="server_error"))
+
+    @staticmethod
+    def _options(request: Request, allow: str) -> Response | None:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": allow})
+        return None
+
+    async def _health(self, request: Request) -> Response:
+        return self._options(request, "GET, HEAD, OPTIONS") or JSONResponse({"status": "ok"})
+
+    async def _stats(self, request: Request) -> Response:
+        return self._options(request, "GET, HEAD, OPTIONS") or JSONResponse(self.batcher.stats())
+
+    async def _models(self, request: Request) -> Response:
+        data = [self._describe(n) for n in self.engine.names]
+        return self._options(request, "GET, HEAD, OPTIONS") or JSONResponse(
+            {"object": "list", "data": data}
+        )
+
+    async def _model(self, request: Request) -> Response:
+        if reply := self._options(request, "GET, HEAD, OPTIONS"):
+            return reply
+        name = request.path_params["name"]
+        resolve_model(self.engine, name)
+        return JSONResponse(self._describe(name))
+
+    def _describe(self, name: str) -> dict[str, Any]:
         parent = None if name == self.engine.base_name else self.engine.base_name
         return {
             "id": name,
@@ -127,85 +120,85 @@ class ServeApp:
             "parent": parent,
         }
 
-    def _resolve(self, name: Any) -> None:
-        if not isinstance(name, str) or not name:
-            raise ApiError(400, "'model' must be a model name", param="model")
-        try:
-            self.engine.resolve(name)
-        except KeyError:
-            raise ApiError(
-                404,
-                f"The model '{name}' does not exist; served: {', '.join(self.engine.names)}",
-                param="model",
-                code="model_not_found",
-            ) from None
+    async def _chat(self, request: Request) -> Response:
+        if reply := self._options(request, "POST, OPTIONS"):
+            return reply
+        body = await _read_body(request)
+        call = await run_in_threadpool(parse_chat, body, self.engine)
+        return _Answer(self.batcher, call)
 
-    def parse(self, body: bytes) -> CompletionRequest:
-        """Validate a chat-completion body (OpenAI semantics) into a request."""
-        try:
-            data = json.loads(body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"request body is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ApiError(400, "request body must be a JSON object")
-        self._resolve(data.get("model"))
-        if data.get("stream"):
-            raise ApiError(400, "streaming is not supported by this server", param="stream")
-        if data.get("tools") or data.get("functions"):
-            raise ApiError(
-                400,
-                "tool calls are not supported; ask for response_format json_schema instead",
-                param="tools",
-            )
-        if data.get("n", 1) != 1:
-            raise ApiError(400, "only n=1 is supported", param="n")
-        max_tokens = data.get("max_completion_tokens", data.get("max_tokens"))
-        if max_tokens is None:
-            max_tokens = DEFAULT_MAX_TOKENS
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            raise ApiError(400, "'max_tokens' must be a positive integer", param="max_tokens")
-        stop = data.get("stop") or []
-        stop = [stop] if isinstance(stop, str) else stop
-        if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
-            raise ApiError(400, "'stop' must be a string or a list of strings", param="stop")
-        request = CompletionRequest(
-            model=data["model"],
-            messages=_messages(data.get("messages")),
-            max_tokens=max_tokens,
-            temperature=_number(data, "temperature", 0.0, 0.0, 2.0),
-            top_p=_number(data, "top_p", 1.0, 0.0, 1.0),
-            stop=stop,
-            response_format=self._response_format(data.get("response_format")),
-        )
-        return request
 
-    def _response_format(self, raw: Any) -> dict[str, Any] | None:
-        if raw is None:
-            return None
-        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
-            raise ApiError(
-                400, "'response_format' must be an object with a type", param="response_format"
-            )
-        if raw["type"] == "text":
-            return None
-        try:
-            self.engine.constrainer().compile(raw)
-        except ConstraintError as exc:
-            raise ApiError(400, str(exc), param="response_format") from None
-        return raw
+async def _read_body(request: Request) -> bytes:
+    """The whole body (chunked or not): 413 past :data:`MAX_BODY_BYTES`, 408 if it stalls."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
+    chunks, size = [], 0
+    try:
+        with anyio.fail_after(BODY_TIMEOUT_S):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
+                chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, "the client closed the connection mid-body") from None
+    except TimeoutError:
+        raise ApiError(
+            408,
+            f"the request body did not arrive within {BODY_TIMEOUT_S:g} s "
+            "(is Content-Length larger than the body?)",
+        ) from None
+    return b"".join(chunks)
 
-    def chat(self, body: bytes) -> Response:
-        request = self.parse(body)
+
+class _Answer(Response):
+    """Submits one chat call and answers it, whole or as server-sent events.
+
+    It is an ASGI response rather than an endpoint's return value so that it can listen
+    for ``http.disconnect`` while the batcher works and cancel the request's row.
+    """
+
+    def __init__(self, batcher: Batcher, call: ChatCall) -> None:
+        self.batcher = batcher
+        self.call = call
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def put(item: str | None) -> None:  # from the worker thread
+            loop.call_soon_threadsafe(events.put_nowait, item)
+
+        ticket = self.batcher.submit(self.call.request, put if self.call.stream else None)
+        ticket.future.add_done_callback(lambda _: put(None))
         try:
-            result = self.batcher.submit(request).result()
+            async with anyio.create_task_group() as group:
+                group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
+                if self.call.stream:
+                    await self._stream(send, ticket, events)
+                else:
+                    response = await self._whole(ticket, events)
+                    await response(scope, _no_receive, send)
+                group.cancel_scope.cancel()
+        finally:
+            ticket.cancel()  # no-op once it has finished
+
+    async def _whole(self, ticket: Ticket, events: asyncio.Queue[str | None]) -> Response:
+        while await events.get() is not None:
+            pass
+        try:
+            result = ticket.future.result()
         except Exception as exc:
-            raise ApiError(500, f"generation failed: {exc}", type_="server_error") from None
+            return _error(ApiError(500, f"generation failed: {exc}", type_="server_error"))
         done = result.completion
         payload = {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "id": self.id,
             "object": "chat.completion",
-            "created": int(time.time()),
-            "model": request.model,
+            "created": self.created,
+            "model": self.call.request.model,
             "choices": [
                 {
                     "index": 0,
@@ -214,58 +207,70 @@ class ServeApp:
                     "logprobs": None,
                 }
             ],
-            "usage": {
-                "prompt_tokens": done.prompt_tokens,
-                "completion_tokens": done.completion_tokens,
-                "total_tokens": done.prompt_tokens + done.completion_tokens,
-            },
+            "usage": _usage(done.prompt_tokens, done.completion_tokens),
         }
-        return 200, {"x-fieldwise-batch-size": str(result.batch_size)}, payload
+        headers = {"x-fieldwise-batch-size": str(result.batch_size)}
+        return JSONResponse(payload, headers=headers)
+
+    async def _stream(self, send: Send, ticket: Ticket, events: asyncio.Queue[str | None]) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-cache"),
+                    (b"x-accel-buffering", b"no"),
+                ],
+            }
+        )
+
+        async def event(data: Any, more: bool = True) -> None:
+            text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+            body = f"data: {text}\n\n".encode()
+            await send({"type": "http.response.body", "body": body, "more_body": more})
+
+        await event(self._chunk({"role": "assistant", "content": ""}))
+        while (piece := await events.get()) is not None:
+            await event(self._chunk({"content": piece}))
+        try:
+            done = ticket.future.result().completion
+        except Exception as exc:  # headers are sent: report in-band, as OpenAI does
+            await event(ApiError(500, f"generation failed: {exc}", type_="server_error").body())
+            await event("[DONE]", more=False)
+            return
+        await event(self._chunk({}, done.finish_reason))
+        if self.call.include_usage:
+            usage = _usage(done.prompt_tokens, done.completion_tokens)
+            await event({**self._chunk({}), "choices": [], "usage": usage})
+        await event("[DONE]", more=False)
+
+    def _chunk(self, delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
+        chunk: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.call.request.model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        if self.call.include_usage:
+            chunk["usage"] = None
+        return chunk
 
 
-def make_handler(app: ServeApp) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "fieldwise-serve"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass  # request lines would drown the server's own output
-
-        def _dispatch(self, method: str) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            headers: dict[str, str]
-            if length > MAX_BODY_BYTES:
-                status, headers, payload = 413, {}, ApiError(413, "request too large").body()
-                self.close_connection = True
-            else:
-                body = self.rfile.read(length) if length else b""
-                status, headers, payload = app.handle(method, self.path, body)
-            data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802
-            self._dispatch("GET")
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._dispatch("POST")
-
-    return Handler
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # socketserver's default listen backlog of 5 resets connections when a client opens
-    # dozens at once, which is exactly the load batching is for.
-    request_queue_size = 1024
+async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    scope.cancel()
 
 
-def make_server(app: ServeApp, host: str = "127.0.0.1", port: int = 8000) -> Server:
-    """A threading HTTP server for ``app`` bound to ``host:port`` (0 = any free port)."""
-    return Server((host, port), make_handler(app))
+async def _no_receive() -> dict[str, Any]:
+    raise RuntimeError("a finished request has nothing more to receive")

@@ -8,45 +8,24 @@ position, which lets one ``generate`` call serve the whole batch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import math
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fieldwise.errors import UserError, require
 from fieldwise.models._local import require_model_folder
 from fieldwise.serve._constrain import Constrainer
+from fieldwise.serve._rows import Row, RowControl, grammar_processor, stopping_criterion
+from fieldwise.serve._types import Completion, CompletionRequest
 from fieldwise.tasks.prompts import render_prompt_text
 
+__all__ = ["Completion", "CompletionRequest", "Engine"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class CompletionRequest:
-    """A validated chat-completion request, reduced to what changes the output."""
-
-    model: str
-    messages: list[dict[str, str]]
-    max_tokens: int = 256
-    temperature: float = 0.0
-    top_p: float = 1.0
-    stop: list[str] = field(default_factory=list)
-    response_format: dict[str, Any] | None = None
-
-    def group_key(self) -> tuple[str, float, float, str]:
-        """Requests with equal keys can share one ``generate`` call."""
-        fmt = json.dumps(self.response_format, sort_keys=True) if self.response_format else ""
-        return (self.model, self.temperature, self.top_p if self.temperature else 1.0, fmt)
-
-
-@dataclass
-class Completion:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str
 
 
 class Engine:
@@ -154,11 +133,35 @@ class Engine:
             return str(text)
         return render_prompt_text(messages)
 
-    def generate(self, requests: list[CompletionRequest]) -> list[Completion]:
-        """Run requests that share a :meth:`CompletionRequest.group_key` as one batch."""
-        import contextlib
+    @property
+    def context_length(self) -> int | None:
+        """Prompt plus completion tokens the model can attend to (None if it does not say)."""
+        config = self.model.config
+        for key in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+            value = getattr(config, key, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return None
 
+    def prompt_length(self, messages: list[dict[str, str]]) -> int:
+        """Tokens the rendered prompt takes, counted as :meth:`generate` will encode it."""
+        templated = bool(getattr(self.tokenizer, "chat_template", None))
+        ids = self.tokenizer(self.prompt(messages), add_special_tokens=not templated)["input_ids"]
+        return len(ids)
+
+    def generate(
+        self,
+        requests: list[CompletionRequest],
+        controls: list[RowControl | None] | None = None,
+        deadline: float = math.inf,
+    ) -> list[Completion]:
+        """Run requests that share a :meth:`CompletionRequest.group_key` as one batch.
+
+        ``controls`` (one per request) stream text and cancel rows; rows still running
+        at ``deadline`` (``time.monotonic()``) end with finish reason ``length``.
+        """
         import torch
+        from transformers import LogitsProcessorList, StoppingCriteriaList
 
         head = requests[0]
         adapter = self.resolve(head.model)
@@ -170,20 +173,25 @@ class Engine:
             padding=True,
             add_special_tokens=not templated,
         ).to(self.device)
+        eos = self.tokenizer.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos])
+        rows = [
+            Row(r, self.tokenizer, eos_ids, c, deadline)
+            for r, c in zip(requests, controls or [None] * len(requests), strict=True)
+        ]
         kwargs: dict[str, Any] = {
             "max_new_tokens": max(r.max_tokens for r in requests),
             "pad_token_id": self.tokenizer.pad_token_id,
             "eos_token_id": self.tokenizer.eos_token_id,
+            "stopping_criteria": StoppingCriteriaList([stopping_criterion(rows)]),
         }
         if head.temperature > 0:
             kwargs.update(do_sample=True, temperature=head.temperature, top_p=head.top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if head.response_format is not None:
-            from transformers import LogitsProcessorList
-
-            processor = self.constrainer().processor(head.response_format)
-            kwargs["logits_processor"] = LogitsProcessorList([processor])
+            grammar = self.constrainer().compile(head.response_format)
+            kwargs["logits_processor"] = LogitsProcessorList([grammar_processor(grammar, rows)])
         with self._lock, torch.inference_mode():
             if adapter is None:
                 ctx = self.model.disable_adapter() if self.adapters else contextlib.nullcontext()
@@ -191,28 +199,6 @@ class Engine:
                 self.model.set_adapter(adapter)
                 ctx = contextlib.nullcontext()
             with ctx:
-                out = self.model.generate(**enc, **kwargs)
-        new_tokens = out[:, enc["input_ids"].shape[1] :].tolist()
+                self.model.generate(**enc, **kwargs)
         prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
-        return [
-            self._finish(r, tokens, int(n))
-            for r, tokens, n in zip(requests, new_tokens, prompt_lengths, strict=True)
-        ]
-
-    def _finish(self, request: CompletionRequest, tokens: list[int], n_prompt: int) -> Completion:
-        """Cut one row at its own EOS, ``max_tokens`` and stop strings."""
-        eos = self.tokenizer.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos])
-        finish = "length"
-        kept: list[int] = []
-        for token in tokens[: request.max_tokens]:
-            if token in eos_ids:
-                finish = "stop"
-                break
-            kept.append(token)
-        text = str(self.tokenizer.decode(kept, skip_special_tokens=True))
-        for stop in request.stop:
-            cut = text.find(stop)
-            if cut >= 0:
-                text, finish = text[:cut], "stop"
-        return Completion(text, n_prompt, len(kept), finish)
+        return [row.complete(int(n)) for row, n in zip(rows, prompt_lengths, strict=True)]
