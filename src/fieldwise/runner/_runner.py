@@ -3,9 +3,10 @@
 The runner owns everything between "a model" and "stored predictions", so backends stay
 one small ``generate`` each. A fixed pool of workers (the concurrency limit) pulls
 batches from one queue; a batch waiting to be retried sleeps on a timer, not in a worker.
-Each finished batch is committed to the store at once, so a ``kill -9`` loses at most the
-batches in flight and a rerun recomputes nothing that finished (keys already stored
-without an error are skipped; stored errors are tried again).
+Finished predictions are committed in groups within 0.1 s (see ``_writer``), so a
+``kill -9`` loses at most the batches in flight and those finished in the last tenth of a
+second, and a rerun recomputes nothing that was stored (keys already stored without an
+error are skipped; stored errors are tried again).
 
 Failure handling: :class:`RetryableError` and timeouts are retried with backoff that
 honours ``Retry-After``, then recorded as the examples' errors; any other exception is
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from fieldwise.errors import UserError
 from fieldwise.models._model import Generation, Model, RetryableError, prediction_key
+from fieldwise.runner._writer import StoreWriter
 from fieldwise.runner.limits import RateLimiter, RetryPolicy
 from fieldwise.store import PredictionRow, Store
 from fieldwise.tasks import Example
@@ -160,6 +162,7 @@ async def run_model_async(
     loop = asyncio.get_running_loop()
     remaining = len(batches)
     failed = 0
+    writer = StoreWriter(store, run_id, label)
 
     def requeue(item: tuple[int, int, int, list[tuple[str, Example]]]) -> None:
         queue.put_nowait(item)
@@ -192,7 +195,7 @@ async def run_model_async(
                 rows.append(row)
                 done[key] = row
                 failed += gen.error is not None
-            store.save_predictions(run_id, label, rows)
+            writer.add(rows)
             if on_progress:
                 on_progress(sum(copies[key] for key, _ in batch))
             remaining -= 1
@@ -211,6 +214,7 @@ async def run_model_async(
     finally:
         for timer in timers:
             timer.cancel()
+        writer.flush()  # also on Ctrl-C and errors: what finished is kept
     # Repeated texts share one stored row; each example still gets a row with its own id.
     rows = [
         done[k] if done[k].example_id == ex.id else replace(done[k], example_id=ex.id)
