@@ -136,7 +136,7 @@ def scenario(name: str, args: argparse.Namespace, p429: float, tmp: Path) -> dic
             bases.append(base[0])
             profile = tmp / f"{name}.prof" if args.profile and rep == 0 else None
             wall, cpu = cli(server.url, data, project, args.concurrency, profile)
-            log = [r for r in server.log() if not r["text"].startswith("[startup")]
+            log = [r for r in server.log() if "[startup-" not in r["text"]]
         finally:
             server.close()
         n429 = sum(r["fault"] == "429" for r in log)
