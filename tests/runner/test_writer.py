@@ -56,3 +56,13 @@ def test_a_failed_timed_commit_is_raised_by_the_next_call(tmp_path: Path) -> Non
             writer.add([PredictionRow("k1", "e1", "{}")])
 
     asyncio.run(main(Store(tmp_path)))
+
+
+def test_batched_keys_are_the_same_bytes_as_one_at_a_time() -> None:
+    from fieldwise.models._model import prediction_key, prediction_keys
+    from fieldwise.tasks import Example
+
+    identity = {"provider": "openai", "name": "m", "options": {"t": 0.0, "ü": [1, None]}}
+    texts = ["plain", 'quotes " and \\ back', "ünïcödé — \u2028 line sep", "tab\tnew\nline\x00"]
+    examples = [Example(str(i), t) for i, t in enumerate(texts)]
+    assert prediction_keys(identity, examples) == [prediction_key(identity, e) for e in examples]

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from fieldwise.errors import UserError
-from fieldwise.models._model import Generation, Model, RetryableError, prediction_key
+from fieldwise.models._model import Generation, Model, RetryableError, prediction_keys
 from fieldwise.runner._writer import StoreWriter
 from fieldwise.runner.limits import RateLimiter, RetryPolicy
 from fieldwise.store import PredictionRow, Store
@@ -136,7 +136,7 @@ async def run_model_async(
     settings = settings or RunSettings()
     started = time.perf_counter()
     identity = model.identity()
-    keys = [prediction_key(identity, ex) for ex in examples]
+    keys = prediction_keys(identity, examples)
     copies = Counter(keys)
     done = store.finished(keys)
     cached = sum(1 for k in keys if k in done)
