@@ -20,7 +20,8 @@ import numpy as np
 from fieldwise.errors import UserError
 from fieldwise.report._analysis import FieldErrors, field_errors
 from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES, bar_chart
-from fieldwise.report._rows import example_rows
+from fieldwise.report._export import write_export
+from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
 from fieldwise.scoring._types import ModelResult
@@ -41,7 +42,8 @@ def write_report(
     meta: dict[str, Any] | None = None,
     profile: str | None = None,
 ) -> Path:
-    """Write ``out_dir/report.html`` and ``out_dir/charts/*.png``; return the HTML path.
+    """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
+    (``examples.jsonl``, ``examples.parquet``); return the HTML path.
 
     ``results[m].outputs[i]`` must be model m's answer to ``examples[i]``. Models are
     ranked, and wrong cells marked, by ``profile`` (default ``reference`` when every model
@@ -58,6 +60,9 @@ def write_report(
     order = ranking(results, profile)
     fields = list(results[order[0]].scores[profile].field_names)
     parsed = [parse_all(r) for r in results]
+    matrices = [_matrix(r, profile, fields) for r in results]
+    selection = select_rows(parsed, matrices)
+    exports = write_export(out_dir, examples, results, parsed, matrices, fields, order)
     charts = _charts(results, order, profile, fields, charts_dir)
     context = {
         "title": title or f"fieldwise report: {task.name}",
@@ -78,13 +83,12 @@ def write_report(
         "errors": _errors(task, examples, results, order, parsed, profile, fields),
         "models": [(i, results[i].label) for i in order],
         "examples": example_rows(
-            examples,
-            fields,
-            order,
-            results,
-            parsed,
-            [_matrix(r, profile, fields) for r in results],
+            examples, fields, order, results, parsed, matrices, selection.indices
         ),
+        "selection": selection,
+        "shown": set(selection.indices),
+        "ids": [str(ex.id) for ex in examples],
+        "exports": exports,
     }
     (
         context["board"],
