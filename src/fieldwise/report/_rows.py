@@ -68,13 +68,14 @@ class Selection:
 
 
 def select_rows(
-    parsed: list[Parsed], matrices: list[np.ndarray], cap: int = MAX_SHOWN
+    parsed: list[Parsed], matrices: list[np.ndarray], cap: int | None = None
 ) -> Selection:
     """Every row when there are at most ``cap``; else the ``cap`` rows where the models
     disagree most (largest spread of row points, then most fields in dispute), in order.
 
     With one model, "disagree" means with gold: the rows it gets least right.
     """
+    cap = MAX_SHOWN if cap is None else cap
     n = matrices[0].shape[0]
     if n <= cap:
         return Selection(list(range(n)), n, -1)
