@@ -23,7 +23,14 @@ from fieldwise.data.splits import check_leakage, train_test_split
 from fieldwise.errors import UserError
 from fieldwise.models import Model, TrainableModel, content_hash, create_model, get_backend
 from fieldwise.models._model import prediction_key
-from fieldwise.runner import Price, RetryPolicy, RunSettings, make_progress, run_model
+from fieldwise.runner import (
+    Price,
+    RayOptions,
+    RetryPolicy,
+    RunSettings,
+    make_progress,
+    run_model,
+)
 from fieldwise.scoring import ModelResult, score_outputs
 from fieldwise.store import PredictionRow, RunRecord, Store
 from fieldwise.tasks import Example, Task, load_task
@@ -61,6 +68,15 @@ def run_settings(mc: ModelConfig) -> RunSettings:
         timeout_s=mc.timeout_s,
         retry=RetryPolicy(max_retries=mc.max_retries),
         price=price,
+    )
+
+
+def ray_options(mc: ModelConfig) -> RayOptions | None:
+    """The Ray executor's settings for a model configured with ``executor: ray``."""
+    if mc.executor != "ray":
+        return None
+    return RayOptions(
+        address=mc.ray_address, workers=mc.ray_workers, gpus_per_worker=mc.ray_gpus_per_worker
     )
 
 
@@ -126,8 +142,14 @@ def predict(
     kind: str,
     config: dict[str, Any] | None = None,
     progress: Any = None,
+    ray: RayOptions | None = None,
 ) -> list[PredictionRow]:
-    """Record a run and predict ``examples`` (cached predictions are reused)."""
+    """Record a run and predict ``examples`` (cached predictions are reused); ``ray``
+    runs them on a Ray cluster instead of in this process."""
+    if ray is not None:
+        from fieldwise.runner.ray_executor import check_ray_model
+
+        check_ray_model(model)  # before a run is recorded
     model.prepare(train)
     identity = model.identity()
     run_id = store.start_run(
@@ -157,6 +179,7 @@ def predict(
             run_id=run_id,
             settings=settings,
             progress=progress,
+            ray=ray,
         )
         status = "finished"
     except KeyboardInterrupt:
@@ -268,6 +291,7 @@ def run_project(
                     kind=kind,
                     config={"cv_fold": i, **mc.model_dump()},
                     progress=progress,
+                    ray=ray_options(mc),
                 )
                 by_id.update({r.example_id: r for r in rows})
             rows = [by_id[ex.id] for ex in test.examples]
@@ -289,6 +313,7 @@ def run_project(
                 kind=kind,
                 config=mc.model_dump(),
                 progress=progress,
+                ray=ray_options(mc),
             )
         results.append(_result(task, golds, mc.label, mc.spec, kind, rows, config))
     for imp in config.imports:

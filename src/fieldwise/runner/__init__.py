@@ -23,12 +23,14 @@ from fieldwise.runner._runner import (
     run_model_async,
 )
 from fieldwise.runner.limits import RateLimiter, RetryPolicy
+from fieldwise.runner.ray_executor import RayOptions, run_model_ray
 from fieldwise.store import Store
 from fieldwise.tasks import Example
 
 __all__ = [
     "Price",
     "RateLimiter",
+    "RayOptions",
     "RetryPolicy",
     "RunOutcome",
     "RunSettings",
@@ -61,11 +63,13 @@ def run_model(
     run_id: int | None,
     settings: RunSettings | None = None,
     progress: Progress | None = None,
+    ray: RayOptions | None = None,
 ) -> RunOutcome:
     """Synchronous wrapper around :func:`run_model_async` with a progress bar.
 
     Ctrl-C cancels the requests in flight (raising ``KeyboardInterrupt``); everything
-    finished so far is already stored. The model is closed afterwards either way.
+    finished so far is already stored. The model is closed afterwards either way. With
+    ``ray``, the examples run on Ray workers instead (:func:`run_model_ray`).
     """
     # A display the caller already started (one bar per model) must stay up afterwards.
     ctx: AbstractContextManager[object] = nullcontext()
@@ -100,6 +104,20 @@ def run_model(
                 shown_at = now
                 speed = next(t.speed for t in progress.tasks if t.id == task_id)
                 progress.update(task_id, rate=f"{speed:.1f}/s" if speed else "")
+
+        if ray is not None:
+            try:
+                return run_model_ray(  # type: ignore[no-any-return]
+                    model,
+                    examples,
+                    store,
+                    label=label,
+                    run_id=run_id,
+                    options=ray,
+                    on_progress=advance,
+                )
+            finally:
+                asyncio.run(model.aclose())
 
         async def main() -> RunOutcome:
             try:
