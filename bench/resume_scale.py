@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,26 +62,32 @@ def main() -> None:
                     for k, ex in zip(keys[:done], dataset.examples, strict=False)
                 ],
             )
-            finds = []
+            finds, cpus = [], []
             for _ in range(args.repeats):
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 found = store.finished(prediction_keys(identity, dataset.examples))
                 finds.append(time.perf_counter() - start)
+                cpus.append(time.process_time() - cpu)
             assert len(found) == done
         result["find_pending_s"] = [round(x, 3) for x in finds]
         result["find_pending_median_s"] = round(statistics.median(finds), 3)
+        result["find_pending_cpu_median_s"] = round(statistics.median(cpus), 3)
         cmd = [sys.executable, "-m", "fieldwise.cli", "predict", "--model", "openai/fake"]
         cmd += ["--task", "isaf", "--data", str(data), "--out", str(tmp / "out.jsonl")]
         cmd += ["--project", str(project), "--option", f"base_url={server.url}", "-q"]
-        walls = []
+        walls, cli_cpus = [], []
         for rep in range(args.repeats):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             subprocess.run(cmd, check=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": ""})
             walls.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cli_cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             sent = [r for r in server.log()]
             print(f"CLI rep {rep}: {walls[-1]:.2f}s, {len(sent)} requests so far", file=sys.stderr)
         result["cli_resume_s"] = [round(w, 3) for w in walls]
         result["cli_resume_median_s"] = round(statistics.median(walls), 3)
+        result["cli_resume_cpu_median_s"] = round(statistics.median(cli_cpus), 3)
         result["requests_sent"] = len(server.log())
         with (tmp / "out.jsonl").open() as fh:
             result["outputs_written"] = sum(1 for _ in fh)

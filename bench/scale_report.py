@@ -50,10 +50,10 @@ def main() -> None:
     golds = [ex.gold or {} for ex in examples]
     rng = random.Random(0)
     outputs = [[perturb(g, 0.02 + 0.06 * m, rng) for g in golds] for m in range(args.models)]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     table = prepare_golds(task, golds)
     scores = [score_outputs(task, table, out, n_boot=args.bootstrap) for out in outputs]
-    scoring_s = time.perf_counter() - t0
+    scoring_s, scoring_cpu = time.perf_counter() - t0, time.process_time() - c0
     results = [
         ModelResult(
             f"model-{m}",
@@ -67,9 +67,9 @@ def main() -> None:
         for m, (out, s) in enumerate(zip(outputs, scores, strict=True))
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         path = write_report(task, examples, results, Path(tmp), meta={"task": "isaf"})
-        report_s = time.perf_counter() - t0
+        report_s, report_cpu = time.perf_counter() - t0, time.process_time() - c0
         sizes = {
             p.relative_to(tmp).as_posix(): p.stat().st_size
             for p in Path(tmp).rglob("*")
@@ -85,7 +85,9 @@ def main() -> None:
                 "models": args.models,
                 "bootstrap": args.bootstrap,
                 "scoring_s": round(scoring_s, 2),
+                "scoring_cpu_s": round(scoring_cpu, 2),
                 "report_s": round(report_s, 2),
+                "report_cpu_s": round(report_cpu, 2),
                 "files_bytes": sizes,
                 "peak_rss_mib": round(peak),
                 "note": note.split(">", 1)[-1].split("</", 1)[0].strip(),
