@@ -171,13 +171,13 @@ def _run_pending(
 
     items = [{"key": k, "id": ex.id, "text": ex.text} for k, ex in pending.items()]
     batch_size = options.batch_size or max(1, model.max_batch_size)
-    ds = ray.data.from_items(items, override_num_blocks=max(1, len(items) // batch_size))
+    source = ray.data.from_items(items, override_num_blocks=max(1, len(items) // batch_size))
     opts = model.options.model_dump()
     with warnings.catch_warnings():
         # Ray 2.5x warns that extra remote args (max_restarts) will move; they still
         # apply, and without them a batch that always kills its worker would loop forever.
         warnings.simplefilter("ignore")
-        ds = ds.map_batches(
+        ds = source.map_batches(
             _Predictor,
             fn_constructor_kwargs={
                 "spec": model.spec,
