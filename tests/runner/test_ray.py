@@ -15,7 +15,7 @@ import pytest
 
 from fieldwise.errors import UserError
 from fieldwise.models import create_model
-from fieldwise.runner import RayOptions, run_model
+from fieldwise.runner import RayOptions, RunOutcome, run_model
 from fieldwise.store import Store
 from fieldwise.tasks import Example
 from tests.models.conftest import SMALL_TASK, TEXTS
@@ -57,6 +57,11 @@ def _stored(project: Path) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
+def _on_ray(spec: str, examples: list[Example], store: Store) -> RunOutcome:
+    model = create_model(spec, SMALL_TASK, OPTIONS)
+    return run_model(model, examples, store, label="m", run_id=None, ray=RayOptions(batch_size=2))
+
+
 @pytest.mark.slow
 def test_ray_run_matches_a_local_run_and_resumes(
     local_ray: None, tiny_model_dir: Path, tmp_path: Path
@@ -68,21 +73,11 @@ def test_ray_run_matches_a_local_run_and_resumes(
             create_model(spec, SMALL_TASK, OPTIONS), examples, store, label="m", run_id=None
         )
     with Store(tmp_path / "ray") as store:
-        model = create_model(spec, SMALL_TASK, OPTIONS)
-        out = run_model(
-            model, examples, store, label="m", run_id=None, ray=RayOptions(batch_size=2)
-        )
+        out = _on_ray(spec, examples, store)
         assert (out.computed, out.cached, out.failed) == (6, 0, 0)
         assert [r.output for r in out.rows] == [r.output for r in local.rows]
         assert [r.key for r in out.rows] == [r.key for r in local.rows]  # same cache keys
-        again = run_model(
-            create_model(spec, SMALL_TASK, OPTIONS),
-            examples + _examples(8)[6:],
-            store,
-            label="m",
-            run_id=None,
-            ray=RayOptions(batch_size=2),
-        )
+        again = _on_ray(spec, examples + _examples(8)[6:], store)
         assert (again.computed, again.cached) == (2, 6)  # only the new rows went to Ray
 
 
@@ -112,14 +107,7 @@ def test_a_worker_killed_mid_job_loses_nothing(
     with Store(project) as store:
         killer.start()
         try:
-            out = run_model(
-                create_model(spec, SMALL_TASK, OPTIONS),
-                examples,
-                store,
-                label="m",
-                run_id=None,
-                ray=RayOptions(batch_size=2),
-            )
+            out = _on_ray(spec, examples, store)
             first_failed = False
         except Exception:  # noqa: BLE001 - either outcome is allowed; both are checked
             first_failed = True
@@ -128,14 +116,7 @@ def test_a_worker_killed_mid_job_loses_nothing(
         stored = _stored(project)
         assert set(stored.values()) <= {1}
         if first_failed:  # what finished is kept, and a rerun computes only the rest
-            out = run_model(
-                create_model(spec, SMALL_TASK, OPTIONS),
-                examples,
-                store,
-                label="m",
-                run_id=None,
-                ray=RayOptions(batch_size=2),
-            )
+            out = _on_ray(spec, examples, store)
             assert out.cached == len(stored) and out.computed == len(examples) - len(stored)
         assert out.failed == 0
     final = _stored(project)

@@ -113,6 +113,44 @@ async def _try_batch(
     return [g if g.latency_s else replace(g, latency_s=elapsed / len(batch)) for g in gens]
 
 
+@dataclass
+class RunPlan:
+    """What a run has to do: every example's key, what is stored, what is pending.
+
+    Shared by the local runner and the Ray executor, so both resume alike."""
+
+    keys: list[str]
+    copies: Counter[str]
+    done: dict[str, PredictionRow]
+    cached: int
+    pending: dict[str, Example]
+
+    def rows(self, examples: list[Example]) -> list[PredictionRow]:
+        """All rows in example order once ``done`` is complete. Repeated texts share one
+        stored row; each example still gets a row with its own id."""
+        done = self.done
+        return [
+            done[k] if done[k].example_id == ex.id else replace(done[k], example_id=ex.id)
+            for k, ex in zip(self.keys, examples, strict=True)
+        ]
+
+
+def plan_run(
+    model: Model, examples: list[Example], store: Store, on_progress: ProgressCallback | None
+) -> RunPlan:
+    """Look every example up in the store (reporting the cached ones as progress)."""
+    keys = prediction_keys(model.identity(), examples)
+    done = store.finished(keys)
+    cached = sum(1 for k in keys if k in done)
+    if on_progress and cached:
+        on_progress(cached)
+    pending: dict[str, Example] = {}
+    for key, ex in zip(keys, examples, strict=True):
+        if key not in done and key not in pending:
+            pending[key] = ex
+    return RunPlan(keys, Counter(keys), done, cached, pending)
+
+
 _RETRY, _FRESH, _STOP = 0, 1, 2
 """Queue priorities: a batch whose retry delay is over goes before fresh ones, so its
 examples do not wait for the whole dataset; workers stop last."""
@@ -135,18 +173,9 @@ async def run_model_async(
     """
     settings = settings or RunSettings()
     started = time.perf_counter()
-    identity = model.identity()
-    keys = prediction_keys(identity, examples)
-    copies = Counter(keys)
-    done = store.finished(keys)
-    cached = sum(1 for k in keys if k in done)
-    if on_progress and cached:
-        on_progress(cached)
-    pending: dict[str, Example] = {}
-    for key, ex in zip(keys, examples, strict=True):
-        if key not in done and key not in pending:
-            pending[key] = ex
-    items = list(pending.items())
+    plan = plan_run(model, examples, store, on_progress)
+    copies, done, cached = plan.copies, plan.done, plan.cached
+    items = list(plan.pending.items())
     size = max(1, model.max_batch_size)
     batches = [items[i : i + size] for i in range(0, len(items), size)]
     concurrency = max(1, settings.concurrency or model.default_concurrency)
@@ -215,9 +244,5 @@ async def run_model_async(
         for timer in timers:
             timer.cancel()
         writer.flush()  # also on Ctrl-C and errors: what finished is kept
-    # Repeated texts share one stored row; each example still gets a row with its own id.
-    rows = [
-        done[k] if done[k].example_id == ex.id else replace(done[k], example_id=ex.id)
-        for k, ex in zip(keys, examples, strict=True)
-    ]
+    rows = plan.rows(examples)
     return RunOutcome(rows, len(items), cached, failed, time.perf_counter() - started)

@@ -22,11 +22,11 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from fieldwise.errors import UserError, require
-from fieldwise.models._model import Model, prediction_keys
+from fieldwise.models._model import Model
 from fieldwise.store import PredictionRow, Store
 from fieldwise.tasks import Example, Task
 
@@ -123,30 +123,18 @@ def run_model_ray(
     on_progress: Callable[[int], None] | None = None,
 ) -> Any:
     """Predict every example not yet stored on Ray workers; return a ``RunOutcome``."""
-    from fieldwise.runner._runner import RunOutcome
+    from fieldwise.runner._runner import RunOutcome, plan_run
 
     check_ray_model(model)
     started = time.perf_counter()
-    keys = prediction_keys(model.identity(), examples)
-    copies = Counter(keys)
-    done = store.finished(keys)
-    cached = sum(1 for k in keys if k in done)
-    if on_progress and cached:
-        on_progress(cached)
-    pending: dict[str, Example] = {}
-    for key, ex in zip(keys, examples, strict=True):
-        if key not in done and key not in pending:
-            pending[key] = ex
+    plan = plan_run(model, examples, store, on_progress)
     failed = 0
-    if pending:
+    if plan.pending:
         failed = _run_pending(
-            model, pending, store, label, run_id, options, done, copies, on_progress
+            model, plan.pending, store, label, run_id, options, plan.done, plan.copies, on_progress
         )
-    rows = [
-        done[k] if done[k].example_id == ex.id else replace(done[k], example_id=ex.id)
-        for k, ex in zip(keys, examples, strict=True)
-    ]
-    return RunOutcome(rows, len(pending), cached, failed, time.perf_counter() - started)
+    rows = plan.rows(examples)
+    return RunOutcome(rows, len(plan.pending), plan.cached, failed, time.perf_counter() - started)
 
 
 def _run_pending(
