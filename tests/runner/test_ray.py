@@ -3,6 +3,7 @@ run, resume through the store, and a worker killed mid-job."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -18,6 +19,7 @@ from fieldwise.models import create_model
 from fieldwise.runner import RayOptions, RunOutcome, run_model
 from fieldwise.store import Store
 from fieldwise.tasks import Example
+from tests.cli.helpers import cli
 from tests.models.conftest import SMALL_TASK, TEXTS
 from tests.models.conftest import tiny_model_dir as tiny_model_dir  # noqa: F401 - fixture
 
@@ -127,3 +129,37 @@ def test_only_local_models_run_on_ray(tmp_path: Path) -> None:
     model = create_model("openai/gpt-x", SMALL_TASK, {"base_url": "http://127.0.0.1:9/v1"})
     with Store(tmp_path) as store, pytest.raises(UserError, match="runs hf and vllm"):
         run_model(model, _examples(1), store, label="m", run_id=None, ray=RayOptions())
+
+
+@pytest.mark.slow
+def test_predict_on_the_command_line_with_ray(
+    local_ray: None, tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps({"id": e.id, "text": e.text}) + "\n" for e in _examples(4)))
+    args = ["predict", "--task", "tests.models.conftest:SMALL_TASK"]
+    args += ["--model", f"hf/{tiny_model_dir}", "--data", str(data), "-q", "--ray", "auto"]
+    args += ["--out", str(tmp_path / "out.jsonl"), "--project", str(tmp_path / "p")]
+    args += ["--option", "max_tokens=6", "--option", "batch_size=2"]
+    code, _, err = cli(capsys, *args)
+    assert code == 0, err
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [f"e{i}" for i in range(4)]
+    assert _stored(tmp_path / "p") == {f"e{i}": 1 for i in range(4)}
+
+
+def test_the_ray_flag_refuses_models_it_cannot_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": "Kabul: two detained."}) + "\n")
+    code, _, err = cli(
+        capsys, "predict", "--model", "openai/gpt-x", "--option", "base_url=http://127.0.0.1:9/v1",
+        "--data", str(data), "--out", str(tmp_path / "o.jsonl"), "--project", str(tmp_path / "p"),
+        "--ray", "auto",
+    )  # fmt: skip
+    assert code != 0 and "runs hf and vllm models" in err and "Traceback" not in err
+    config = tmp_path / "fieldwise.yaml"
+    config.write_text(f"models:\n  - spec: baseline/auto\ndata:\n  train: {data}\n")
+    code, _, err = cli(capsys, "run", "-c", str(config), "--ray", "auto", "-q")
+    assert code != 0 and "--ray runs hf and vllm models" in err
