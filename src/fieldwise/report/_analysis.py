@@ -8,7 +8,6 @@ label sets, and the most common error patterns with links to the rows behind the
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,6 @@ import numpy as np
 
 from fieldwise.report._values import STATUS_TEXT, Parsed, typed
 from fieldwise.scoring import MISSING
-from fieldwise.scoring._bootstrap import _count_blocks
 from fieldwise.tasks._task import FieldSpec
 
 TOP_PATTERNS = 5
@@ -202,54 +200,3 @@ def set_table(golds: list[Any], preds: list[Any], limit: int = 12) -> list[SetRo
     rows = [SetRow(_label(k), *v) for k, v in tally.items() if v[2] or v[3]]
     rows.sort(key=lambda r: (-(r.missed + r.extra), -r.gold, r.label))
     return rows[:limit]
-
-
-def paired_difference(
-    a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: int = 0
-) -> tuple[float, float, float]:
-    """Aggregate of ``a`` minus aggregate of ``b`` (0-100) with a paired 95% bootstrap CI.
-
-    Both models are resampled on the *same* rows, so row difficulty cancels out and the
-    interval is much narrower than comparing two separate CIs would suggest.
-    """
-    n = a.shape[0]
-    with warnings.catch_warnings():  # an all-NaN mean warns; it stays NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        point = float((np.nanmean(_field_means(a)) - np.nanmean(_field_means(b))) * 100.0)
-    if n < 2 or n_boot <= 0:
-        return point, float("nan"), float("nan")
-    # The scoring bootstrap's resample counts (same rows, same seed: drawn once, shared).
-    a_vals, a_ok = (
-        np.where(np.isnan(a), 0.0, a).astype(np.float32),
-        (~np.isnan(a)).astype(np.float32),
-    )
-    b_vals, b_ok = (
-        np.where(np.isnan(b), 0.0, b).astype(np.float32),
-        (~np.isnan(b)).astype(np.float32),
-    )
-
-    def resampled(counts: np.ndarray, vals: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        sums, denom = counts @ vals, counts @ ok
-        return np.divide(sums, denom, out=np.full_like(sums, np.nan), where=denom > 0)
-
-    parts = []
-    for counts in _count_blocks(n, n_boot, seed):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            parts.append(
-                np.nanmean(resampled(counts, a_vals, a_ok), axis=1)
-                - np.nanmean(resampled(counts, b_vals, b_ok), axis=1)
-            )
-    diffs = np.concatenate(parts) * 100.0
-    diffs = diffs[~np.isnan(diffs)]
-    if diffs.size == 0:
-        return point, float("nan"), float("nan")
-    lo, hi = np.percentile(diffs, [2.5, 97.5])
-    return point, float(lo), float(hi)
-
-
-def _field_means(m: np.ndarray) -> np.ndarray:
-    valid = ~np.isnan(m)
-    answered = valid.sum(axis=0)
-    totals = np.where(valid, m, 0.0).sum(axis=0)
-    return np.divide(totals, answered, out=np.full(m.shape[1], np.nan), where=answered > 0)

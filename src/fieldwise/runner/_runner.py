@@ -74,6 +74,8 @@ class RunOutcome:
     cached: int
     failed: int
     wall_s: float
+    repeats: list[list[PredictionRow]] = field(default_factory=list)
+    """Every repeat's rows (``repeats[0]`` is ``rows``) when run with ``repeats`` > 1."""
 
 
 ProgressCallback = Callable[[int], None]
@@ -115,40 +117,56 @@ async def _try_batch(
 
 @dataclass
 class RunPlan:
-    """What a run has to do: every example's key, what is stored, what is pending.
+    """What a run has to do: every (repeat, example)'s key, what is stored, what is
+    pending. Shared by the local runner and the Ray executor, so both resume alike."""
 
-    Shared by the local runner and the Ray executor, so both resume alike."""
-
-    keys: list[str]
+    keyed: list[tuple[str, Example]]
+    """Repeat-major: every example for repeat 0, then for repeat 1, and so on."""
+    repeats: int
     copies: Counter[str]
     done: dict[str, PredictionRow]
     cached: int
     pending: dict[str, Example]
 
-    def rows(self, examples: list[Example]) -> list[PredictionRow]:
-        """All rows in example order once ``done`` is complete. Repeated texts share one
-        stored row; each example still gets a row with its own id."""
+    def rows(self) -> list[list[PredictionRow]]:
+        """One list of rows per repeat, in example order, once ``done`` is complete.
+        Repeated texts share one stored row; each example still gets its own id."""
         done = self.done
-        return [
+        rows = [
             done[k] if done[k].example_id == ex.id else replace(done[k], example_id=ex.id)
-            for k, ex in zip(self.keys, examples, strict=True)
+            for k, ex in self.keyed
         ]
+        n = len(rows) // self.repeats if self.repeats else 0
+        return [rows[r * n : (r + 1) * n] for r in range(self.repeats)]
 
 
 def plan_run(
-    model: Model, examples: list[Example], store: Store, on_progress: ProgressCallback | None
+    model: Model,
+    examples: list[Example],
+    store: Store,
+    on_progress: ProgressCallback | None,
+    repeats: int = 1,
 ) -> RunPlan:
-    """Look every example up in the store (reporting the cached ones as progress)."""
-    keys = prediction_keys(model.identity(), examples)
+    """Look every example (each repeat under its own key) up in the store, reporting the
+    cached ones as progress."""
+    if repeats < 1:
+        raise UserError(f"repeats must be at least 1, got {repeats}")
+    identity = model.identity()
+    keyed = [
+        (key, ex)
+        for r in range(repeats)
+        for key, ex in zip(prediction_keys(identity, examples, r), examples, strict=True)
+    ]
+    keys = [key for key, _ in keyed]
     done = store.finished(keys)
     cached = sum(1 for k in keys if k in done)
     if on_progress and cached:
         on_progress(cached)
     pending: dict[str, Example] = {}
-    for key, ex in zip(keys, examples, strict=True):
+    for key, ex in keyed:
         if key not in done and key not in pending:
             pending[key] = ex
-    return RunPlan(keys, Counter(keys), done, cached, pending)
+    return RunPlan(keyed, repeats, Counter(keys), done, cached, pending)
 
 
 _RETRY, _FRESH, _STOP = 0, 1, 2
@@ -165,15 +183,19 @@ async def run_model_async(
     run_id: int | None,
     settings: RunSettings | None = None,
     on_progress: ProgressCallback | None = None,
+    repeats: int = 1,
 ) -> RunOutcome:
     """Predict every example not already in the store; return all rows in example order.
 
     ``on_progress(n)`` is called with the number of examples just completed (cached ones
-    first, in one call). Duplicate texts share one key and are computed once.
+    first, in one call). Duplicate texts share one key and are computed once. With
+    ``repeats`` > 1 each example is predicted that many times, each repeat under its own
+    key (see ``prediction_key``), all in one queue: a resumed run computes only the
+    repeats that are missing.
     """
     settings = settings or RunSettings()
     started = time.perf_counter()
-    plan = plan_run(model, examples, store, on_progress)
+    plan = plan_run(model, examples, store, on_progress, repeats)
     copies, done, cached = plan.copies, plan.done, plan.cached
     items = list(plan.pending.items())
     size = max(1, model.max_batch_size)
@@ -244,5 +266,8 @@ async def run_model_async(
         for timer in timers:
             timer.cancel()
         writer.flush()  # also on Ctrl-C and errors: what finished is kept
-    rows = plan.rows(examples)
-    return RunOutcome(rows, len(items), cached, failed, time.perf_counter() - started)
+    by_repeat = plan.rows()
+    wall = time.perf_counter() - started
+    return RunOutcome(
+        by_repeat[0] if by_repeat else [], len(items), cached, failed, wall, by_repeat
+    )

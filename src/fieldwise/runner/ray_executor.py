@@ -121,20 +121,22 @@ def run_model_ray(
     run_id: int | None,
     options: RayOptions,
     on_progress: Callable[[int], None] | None = None,
+    repeats: int = 1,
 ) -> Any:
     """Predict every example not yet stored on Ray workers; return a ``RunOutcome``."""
     from fieldwise.runner._runner import RunOutcome, plan_run
 
     check_ray_model(model)
     started = time.perf_counter()
-    plan = plan_run(model, examples, store, on_progress)
+    plan = plan_run(model, examples, store, on_progress, repeats)
     failed = 0
     if plan.pending:
         failed = _run_pending(
             model, plan.pending, store, label, run_id, options, plan.done, plan.copies, on_progress
         )
-    rows = plan.rows(examples)
-    return RunOutcome(rows, len(plan.pending), plan.cached, failed, time.perf_counter() - started)
+    by_repeat = plan.rows()
+    wall = time.perf_counter() - started
+    return RunOutcome(by_repeat[0], len(plan.pending), plan.cached, failed, wall, by_repeat)
 
 
 def _run_pending(
