@@ -1,15 +1,28 @@
-"""Runner throughput against the local fake OpenAI server (no network, no real data).
+"""Runner throughput on the path users take: ``fieldwise predict --model openai/...``.
 
-Scenarios (each repeated, medians reported):
-- ``clean``: N requests, every response after ``--latency`` seconds, ``--concurrency``
-  in flight. Target: wall time <= 1.25x the ideal N * latency / concurrency, and >= 25x
-  faster than a sequential loop (measured on ``--seq-sample`` requests, extrapolated).
-- ``429``: the same with 10% of responses a 429 carrying Retry-After 0.2-1.0 s. Target:
-  <= 1.6x ideal, and nothing lost or duplicated: the store holds exactly one error-free
-  prediction per example and the server answered exactly one 200 per example.
+Each timed run is a fresh ``python -m fieldwise.cli predict`` process (progress bar on,
+as a user sees it) over real ISAF press releases against the fake OpenAI server (in its
+own process) answering after ``--latency`` seconds, ``--concurrency`` requests in flight.
 
-The fake server runs in its own process so that its threads do not share the client's
-GIL. Run from the repository root::
+Data: the 574 labelled rows of ``/work/shared/data/isaf/dev.jsonl`` (the only real rows
+available here) followed by the first 150 of them again, 724 in all. Each text gets a
+``[doc-NNNN]`` marker in front so that every row is its own request (identical texts would
+share one cache key and be computed once) and the server log can be matched to rows.
+
+Start-up is subtracted: the same command is timed on a one-row file with the row
+already stored (imports, task, data loading, store open, writing the output: everything
+but the requests), and that median is taken off every run. Client CPU is the child's
+``resource.getrusage(RUSAGE_CHILDREN)`` user+system time, start-up CPU subtracted, per
+request the server saw.
+
+Scenarios, each repeated (medians reported):
+- ``clean``: target wall <= 1.25x ideal ``N * latency / concurrency``.
+- ``429``: 10% of responses are 429 with ``Retry-After: 0.5``; target <= 1.3x the
+  429-aware ideal ``((N - 1 + n429) * latency + n429 * retry_after) / concurrency``,
+  and nothing lost or duplicated (one error-free stored row and one 200 per example).
+- both: client CPU <= 2 ms per request.
+
+Run from the repository root::
 
     PYTHONPATH=src:. python bench/runner_throughput.py
 """
@@ -17,9 +30,10 @@ GIL. Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -30,42 +44,31 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from fieldwise.models import create_model
-from fieldwise.runner import RunSettings, run_model_async
-from fieldwise.store import Store
-from fieldwise.tasks import Example, load_task
-
 ROOT = Path(__file__).resolve().parents[1]
-FILLER = (
-    "KABUL, Afghanistan - An Afghan and coalition security force detained several suspected "
-    "insurgents during an operation in the district yesterday. The security force searched "
-    "a compound after intelligence reports indicated militant activity. "
-)
+ISAF_DEV = Path("/work/shared/data/isaf/dev.jsonl")
 
 
-def examples(n: int) -> list[Example]:
-    """Synthetic ~1 kB press-release-like texts, each with a unique marker."""
-    return [Example(f"b{i:04d}", f"[doc-{i:04d}] " + FILLER * 4) for i in range(n)]
+def write_rows(path: Path, n: int, tag: str = "doc") -> int:
+    """Write n ISAF rows (real texts, each with a unique marker); return their text bytes."""
+    real = [json.loads(line) for line in ISAF_DEV.open(encoding="utf-8")]
+    total = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            row = dict(real[i % len(real)])
+            row["id"] = f"row-{i:05d}"
+            row["text"] = f"[{tag}-{i:05d}] {row['text']}"
+            total += len(row["text"].encode())
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return total
 
 
 class ServerProcess:
     """The fake server in a child process; its log is read over HTTP."""
 
-    def __init__(self, latency: float, p429: float, seed: int) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "tests.fakes.openai_server",
-            "--latency",
-            str(latency),
-            "--p429",
-            str(p429),
-            "--retry-after",
-            "0.2",
-            "1.0",
-            "--seed",
-            str(seed),
-        ]
+    def __init__(self, latency: float, p429: float, retry_after: float, seed: int) -> None:
+        cmd = [sys.executable, "-m", "tests.fakes.openai_server", "--latency", str(latency)]
+        cmd += ["--p429", str(p429), "--retry-after", str(retry_after), str(retry_after)]
+        cmd += ["--seed", str(seed)]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
@@ -79,133 +82,135 @@ class ServerProcess:
         self.proc.wait()
 
 
-def one_run(url: str, n: int, concurrency: int) -> tuple[float, dict[str, int]]:
-    """Predict n examples into a fresh store; return wall seconds and per-example row counts."""
-    task = load_task("isaf")
-    model = create_model("openai/fake", task, {"base_url": url})
-    exs = examples(n)
-    with tempfile.TemporaryDirectory() as tmp, Store(tmp) as store:
+def cli(url: str, data: Path, project: Path, concurrency: int, profile: Path | None = None):
+    """Run ``fieldwise predict`` once; return (wall seconds, child CPU seconds)."""
+    cmd = [sys.executable]
+    if profile is not None:
+        cmd += ["-m", "cProfile", "-o", str(profile)]
+    cmd += ["-m", "fieldwise.cli", "predict", "--model", "openai/fake", "--task", "isaf"]
+    cmd += ["--data", str(data), "--out", str(project / "out.jsonl"), "--project", str(project)]
+    cmd += ["--option", f"base_url={url}", "--concurrency", str(concurrency)]
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "COLUMNS": "120"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"predict failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
-        async def main() -> float:
-            try:
-                start = time.perf_counter()
-                await run_model_async(
-                    model,
-                    exs,
-                    store,
-                    label="bench",
-                    run_id=None,
-                    settings=RunSettings(concurrency=concurrency),
-                )
-                return time.perf_counter() - start
-            finally:
-                await model.aclose()
 
-        wall = asyncio.run(main())
-        rows = store.db.execute(
+def startup_once(url: str, tmp: Path, concurrency: int) -> tuple[float, float]:
+    """Wall and CPU of the command on one already-stored row (no request is sent)."""
+    data, project = tmp / "one.jsonl", tmp / "startup"
+    if not data.exists():
+        write_rows(data, 1, tag="startup")
+        cli(url, data, project, concurrency)  # stores the row; later runs are pure start-up
+    return cli(url, data, project, concurrency)
+
+
+def stored_counts(project: Path) -> dict[str, int]:
+    db = sqlite3.connect(project / "fieldwise.sqlite")
+    try:
+        rows = db.execute(
             "SELECT example_id, count(*) FROM predictions WHERE error IS NULL GROUP BY 1"
         ).fetchall()
-    return wall, {r[0]: r[1] for r in rows}
+    finally:
+        db.close()
+    return {r[0]: r[1] for r in rows}
 
 
-def sequential(url: str, n: int) -> float:
-    """Seconds per request of a plain one-at-a-time loop over the same backend."""
-    task = load_task("isaf")
-    model = create_model("openai/fake", task, {"base_url": url})
-    exs = examples(n)
-
-    async def main() -> float:
-        await model.generate(exs[:1])  # warm-up: imports and the first connection
-        start = time.perf_counter()
-        for ex in exs:
-            await model.generate([ex])
-        elapsed = time.perf_counter() - start
-        await model.aclose()
-        return elapsed / n
-
-    return asyncio.run(main())
-
-
-def scenario(name: str, args: argparse.Namespace, p429: float) -> dict[str, Any]:
-    ideal = args.n * args.latency / args.concurrency
-    walls: list[float] = []
+def scenario(name: str, args: argparse.Namespace, p429: float, tmp: Path) -> dict[str, Any]:
+    """Repeated runs, each paired with a start-up run just before it (the machine's load
+    drifts, so each run has its start-up measured under the same conditions)."""
+    data = tmp / "rows.jsonl"
+    walls, cpus, ideals, ratios, bases = [], [], [], [], []
     problems: list[str] = []
     for rep in range(args.repeats):
-        server = ServerProcess(args.latency, p429, seed=rep)
+        server = ServerProcess(args.latency, p429, args.retry_after, seed=rep)
+        project = tmp / f"{name}-{rep}"
         try:
-            wall, stored = one_run(server.url, args.n, args.concurrency)
-            log = server.log()
+            base = startup_once(server.url, tmp, args.concurrency)
+            bases.append(base[0])
+            profile = tmp / f"{name}.prof" if args.profile and rep == 0 else None
+            wall, cpu = cli(server.url, data, project, args.concurrency, profile)
+            log = [r for r in server.log() if "[startup-" not in r["text"]]
         finally:
             server.close()
-        walls.append(wall)
+        n429 = sum(r["fault"] == "429" for r in log)
+        ideal = ((args.n - 1 + n429) * args.latency + n429 * args.retry_after) / args.concurrency
+        net_wall = wall - base[0]
+        cpu_ms = (cpu - base[1]) * 1000 / max(1, len(log))
+        walls.append(net_wall)
+        cpus.append(cpu_ms)
+        ideals.append(ideal)
+        ratios.append(net_wall / ideal)
+        stored = stored_counts(project)
         oks = Counter(r["text"].split("]")[0] for r in log if r["fault"] == "ok")
         if len(stored) != args.n or set(stored.values()) != {1}:
-            counts = set(stored.values())
-            problems.append(f"rep {rep}: {len(stored)} examples stored, counts {counts}")
+            problems.append(f"rep {rep}: {len(stored)} stored, counts {set(stored.values())}")
         if len(oks) != args.n or set(oks.values()) != {1}:
-            problems.append(f"rep {rep}: {len(oks)} examples answered, counts {set(oks.values())}")
-        n429 = sum(r["fault"] == "429" for r in log)
+            problems.append(f"rep {rep}: {len(oks)} answered, counts {set(oks.values())}")
         print(
-            f"{name} rep {rep}: {wall:.2f}s ({wall / ideal:.2f}x ideal), "
-            f"{len(log)} requests, {n429} x 429",
+            f"{name} rep {rep}: {wall:.2f}s raw, start-up {base[0]:.2f}s, {net_wall:.2f}s net "
+            f"({net_wall / ideal:.3f}x ideal {ideal:.2f}s), {len(log)} requests, {n429} x 429, "
+            f"client CPU {cpu_ms:.2f} ms/request",
             file=sys.stderr,
         )
-    med = statistics.median(walls)
     return {
         "scenario": name,
-        "walls_s": [round(w, 3) for w in walls],
-        "median_s": round(med, 3),
-        "ideal_s": round(ideal, 3),
-        "ratio_to_ideal": round(med / ideal, 3),
+        "net_walls_s": [round(w, 3) for w in walls],
+        "median_startup_s": round(statistics.median(bases), 3),
+        "median_net_s": round(statistics.median(walls), 3),
+        "median_ideal_s": round(statistics.median(ideals), 3),
+        "ratio_to_ideal": round(statistics.median(ratios), 3),
+        "client_cpu_ms_per_request": round(statistics.median(cpus), 3),
         "problems": problems,
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="runner throughput against the fake server")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=724)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--retry-after", type=float, default=0.5)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seq-sample", type=int, default=40)
+    parser.add_argument("--profile", action="store_true", help="cProfile the first rep of each")
+    parser.add_argument("--only", choices=["clean", "429"], default=None)
     args = parser.parse_args()
     print(
         f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", file=sys.stderr
     )
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        text_bytes = write_rows(tmp / "rows.jsonl", args.n)
+        result: dict[str, Any] = {
+            "n": args.n,
+            "mean_text_bytes": round(text_bytes / args.n),
+            "latency_s": args.latency,
+            "concurrency": args.concurrency,
+            "retry_after_s": args.retry_after,
+        }
+        if args.only in (None, "clean"):
+            result["clean"] = scenario("clean", args, 0.0, tmp)
+        if args.only in (None, "429"):
+            result["with_429"] = scenario("429", args, 0.1, tmp)
+        if args.profile:
+            import pstats
 
-    server = ServerProcess(args.latency, 0.0, seed=0)
-    try:
-        per_request = sequential(server.url, args.seq_sample)
-    finally:
-        server.close()
-    seq_total = per_request * args.n
-    print(
-        f"sequential: {per_request * 1000:.1f} ms/request -> {seq_total:.1f}s for {args.n} "
-        f"(extrapolated from {args.seq_sample})",
-        file=sys.stderr,
+            for prof in sorted(tmp.glob("*.prof")):
+                print(f"--- {prof.name}", file=sys.stderr)
+                pstats.Stats(str(prof), stream=sys.stderr).sort_stats("tottime").print_stats(25)
+    clean, limited = result.get("clean"), result.get("with_429")
+    result["targets_met"] = bool(
+        (clean is None or (clean["ratio_to_ideal"] <= 1.25 and not clean["problems"]))
+        and (limited is None or (limited["ratio_to_ideal"] <= 1.3 and not limited["problems"]))
+        and all(s["client_cpu_ms_per_request"] <= 2.0 for s in (clean, limited) if s)
     )
-
-    clean = scenario("clean", args, 0.0)
-    clean["speedup_vs_sequential"] = round(seq_total / clean["median_s"], 1)
-    limited = scenario("429", args, 0.1)
-    result = {
-        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
-        "cpus": os.cpu_count(),
-        "n": args.n,
-        "latency_s": args.latency,
-        "concurrency": args.concurrency,
-        "sequential_s_per_request": round(per_request, 4),
-        "sequential_extrapolated_s": round(seq_total, 1),
-        "clean": clean,
-        "with_429": limited,
-        "targets_met": (
-            clean["ratio_to_ideal"] <= 1.25
-            and clean["speedup_vs_sequential"] >= 25
-            and limited["ratio_to_ideal"] <= 1.6
-            and not clean["problems"]
-            and not limited["problems"]
-        ),
-    }
+    result["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result, indent=2))
 
 

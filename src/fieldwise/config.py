@@ -61,6 +61,12 @@ class ModelConfig(_Strict):
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0)
     price: PriceConfig | None = None
+    executor: Literal["local", "ray"] = "local"
+    """``ray``: run an ``hf``/``vllm`` model on a Ray cluster (``docs/ray.md``)."""
+    ray_address: str = "auto"
+    ray_workers: int = Field(1, ge=1)
+    """Ray actors, each with its own copy of the model (one per GPU for one engine each)."""
+    ray_gpus_per_worker: float = Field(0.0, ge=0)
     repeats: int = Field(1, ge=1)
     """Predict each example this many times (sampled decoding); each repeat is its own
     stored prediction, and the model is scored on each row's mean over repeats."""

@@ -24,7 +24,14 @@ from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
 from fieldwise.models import Model, TrainableModel, content_hash, create_model, get_backend
 from fieldwise.models._model import prediction_key
-from fieldwise.runner import Price, RetryPolicy, RunSettings, make_progress, run_model
+from fieldwise.runner import (
+    Price,
+    RayOptions,
+    RetryPolicy,
+    RunSettings,
+    make_progress,
+    run_model,
+)
 from fieldwise.scoring import GoldTable, ModelResult, ModelScore, prepare_golds, score_outputs
 from fieldwise.scoring.aggregate import summarise
 from fieldwise.scoring.stats import Resamples, mean_over_repeats
@@ -64,6 +71,15 @@ def run_settings(mc: ModelConfig) -> RunSettings:
         timeout_s=mc.timeout_s,
         retry=RetryPolicy(max_retries=mc.max_retries),
         price=price,
+    )
+
+
+def ray_options(mc: ModelConfig) -> RayOptions | None:
+    """The Ray executor's settings for a model configured with ``executor: ray``."""
+    if mc.executor != "ray":
+        return None
+    return RayOptions(
+        address=mc.ray_address, workers=mc.ray_workers, gpus_per_worker=mc.ray_gpus_per_worker
     )
 
 
@@ -148,10 +164,16 @@ def predict_repeats(
     kind: str,
     config: dict[str, Any] | None = None,
     progress: Any = None,
+    ray: RayOptions | None = None,
     repeats: int = 1,
 ) -> list[list[PredictionRow]]:
     """Record a run and predict ``examples`` ``repeats`` times (sampled decoding): one
-    list of rows per repeat. Cached predictions are reused, repeat by repeat."""
+    list of rows per repeat. Cached predictions are reused, repeat by repeat. ``ray``
+    runs them on a Ray cluster instead of in this process."""
+    if ray is not None:
+        from fieldwise.runner.ray_executor import check_ray_model
+
+        check_ray_model(model)  # before a run is recorded
     model.prepare(train)
     identity = model.identity()
     run_id = store.start_run(
@@ -181,6 +203,7 @@ def predict_repeats(
             run_id=run_id,
             settings=settings,
             progress=progress,
+            ray=ray,
             repeats=repeats,
         )
         status = "finished"
@@ -298,6 +321,7 @@ def run_project(
                     kind=kind,
                     config={"cv_fold": i, **mc.model_dump()},
                     progress=progress,
+                    ray=ray_options(mc),
                     repeats=mc.repeats,
                 )
                 for found, rows in zip(by_id, fold_rows, strict=True):
@@ -321,6 +345,7 @@ def run_project(
                 kind=kind,
                 config=mc.model_dump(),
                 progress=progress,
+                ray=ray_options(mc),
                 repeats=mc.repeats,
             )
         result = _result(task, golds, mc.label, mc.spec, kind, repeats, config, resamples)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from fieldwise.scoring import ModelScore
 
 OPTION_HELP = "Backend option as key=value (repeatable), e.g. --option temperature=0."
+RAY_HELP = "Run hf/vllm models on Ray: 'auto' (RAY_ADDRESS, else a local instance) or ADDRESS."
 
 
 def run(
@@ -29,6 +30,7 @@ def run(
         None, "--bootstrap", help="Resamples shared by every interval and test (default 1000)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    ray: str | None = typer.Option(None, "--ray", help=RAY_HELP),
 ) -> None:
     """Predict with every model, score and write the report.
 
@@ -51,6 +53,16 @@ def run(
         data_updates["limit"] = limit
     if data_updates:
         updates["data"] = cfg.data.model_copy(update=data_updates)
+    if ray is not None:
+        # Every local model goes to Ray; API models and the baseline stay in this process.
+        updates["models"] = [
+            m.model_copy(update={"executor": "ray", "ray_address": ray})
+            if m.spec.split("/", 1)[0] in ("hf", "vllm")
+            else m
+            for m in cfg.models
+        ]
+        if all(m.executor != "ray" for m in updates["models"]):  # type: ignore[attr-defined]
+            raise UserError("--ray runs hf and vllm models, and the config has none")
     if updates:
         cfg = cfg.model_validate({**cfg.model_dump(), **updates, "base_dir": cfg.base_dir})
     if cfg.data.cv is not None and cfg.data.cv < 2:
@@ -118,13 +130,14 @@ def predict(
     project: Path = typer.Option(Path(".fieldwise"), "--project", help="Store directory."),
     concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ray: str | None = typer.Option(None, "--ray", help=RAY_HELP),
 ) -> None:
     """Predict with one model; outputs are cached in the store and written as JSONL."""
     from fieldwise.config import ModelConfig
     from fieldwise.data import load_examples
     from fieldwise.models import create_model, get_backend
     from fieldwise.pipeline import predict as run_predict
-    from fieldwise.pipeline import run_settings
+    from fieldwise.pipeline import ray_options, run_settings
     from fieldwise.runner import make_progress
     from fieldwise.store import Store
     from fieldwise.tasks import load_task
@@ -133,6 +146,8 @@ def predict(
     dataset = load_examples(task_obj, data)
     train = load_examples(task_obj, train_data).examples if train_data else []
     mc = ModelConfig(spec=model, name=name, options=parse_options(option), concurrency=concurrency)
+    if ray is not None:
+        mc = mc.model_copy(update={"executor": "ray", "ray_address": ray})
     model_obj = create_model(model, task_obj, mc.options)
     with Store(project) as store:
         store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
@@ -147,6 +162,7 @@ def predict(
             kind=mc.kind or get_backend(model.split("/", 1)[0]).kind,
             config=mc.model_dump(),
             progress=None if quiet else make_progress(),
+            ray=ray_options(mc),
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:

@@ -161,3 +161,19 @@ def prediction_key(identity: dict[str, Any], example: Example, repeat: int = 0) 
     if repeat:
         return content_hash({"model": identity, "text": example.text, "repeat": repeat})
     return content_hash({"model": identity, "text": example.text})
+
+
+def prediction_keys(
+    identity: dict[str, Any], examples: list[Example], repeat: int = 0
+) -> list[str]:
+    """:func:`prediction_key` for many examples, the identity serialised once.
+
+    The same bytes as ``canonical_json`` of the key's dict (``"model"`` sorts before
+    ``"repeat"`` and ``"text"``), without re-serialising the identity per row: at 100,000
+    rows that was most of a resumed run's start.
+    """
+    head = '{"model":' + canonical_json(identity)
+    head += f',"repeat":{int(repeat)},"text":' if repeat else ',"text":'
+    # What json.dumps(text, ensure_ascii=False) calls for a str, minus its dispatch.
+    quote, sha = json.encoder.encode_basestring, hashlib.sha256
+    return [sha((head + quote(ex.text) + "}").encode("utf-8")).hexdigest() for ex in examples]

@@ -20,6 +20,10 @@ from fieldwise.tasks._task import Example
 TEXT_HEAD = 110
 MAX_RAW = 4000
 MAX_ERROR = 300
+MAX_SHOWN = 2000
+"""Rows the per-example section shows at most. Past this the page would grow by ~1 kB
+per row and model (a 100,000-row, 3-model page: ~300 MB, beyond what a browser opens),
+so it keeps the rows where the models disagree most and the export holds every row."""
 
 # Cell classes (short on purpose: ~100k cells): "" right and shown as gold, "d" right but
 # written differently, "p" partial credit, "w" wrong, "n" not scored (abstained / no gold).
@@ -49,6 +53,54 @@ class ExampleRow:
     records: list[Any] = field(default_factory=list)  # nested tasks: aligned records
 
 
+@dataclass
+class Selection:
+    """Which rows the per-example section shows, and why."""
+
+    indices: list[int]
+    total: int
+    disagreeing: int
+    """Rows where the models' per-field results differ (one model: where it is not fully
+    right)."""
+
+    @property
+    def limited(self) -> bool:
+        return len(self.indices) < self.total
+
+
+def select_rows(
+    parsed: list[Parsed], matrices: list[np.ndarray], cap: int | None = None
+) -> Selection:
+    """Every row when there are at most ``cap``; else the ``cap`` rows where the models
+    disagree most (largest spread of row points, then most fields in dispute), in order.
+
+    With one model, "disagree" means with gold: the rows it gets least right.
+    """
+    cap = MAX_SHOWN if cap is None else cap
+    n = matrices[0].shape[0]
+    if n <= cap:
+        return Selection(list(range(n)), n, -1)
+    ok = np.array([[s == "ok" for s in p.statuses] for p in parsed])  # models x rows
+    stack = np.stack(matrices)  # models x rows x fields, NaN = not scored
+    filled = np.where(np.isnan(stack), -1.0, stack)
+    filled[~ok] = -2.0  # no object: unlike any scored answer
+    if len(matrices) == 1:
+        lost = np.where(filled[0] >= 0, 1.0 - filled[0], 0.0).sum(axis=1) + (~ok[0]) * 100
+        differs = lost > 0
+        rank = lost
+    else:
+        disputed = (filled != filled[0]).any(axis=0).sum(axis=1)  # fields in dispute per row
+        points = np.where(stack >= 0, stack, 0.0).sum(axis=2)  # NaN compares false: 0 points
+        points[~ok] = 0.0
+        differs = disputed > 0
+        rank = (points.max(axis=0) - points.min(axis=0)) * 1000 + disputed
+    candidates = np.flatnonzero(differs)
+    if candidates.size > cap:
+        keep = np.argsort(-rank[candidates], kind="stable")[:cap]
+        candidates = np.sort(candidates[keep])
+    return Selection([int(i) for i in candidates], n, int(differs.sum()))
+
+
 def example_rows(
     examples: list[Example],
     fields: list[str],
@@ -56,11 +108,14 @@ def example_rows(
     results: list[ModelResult],
     parsed: list[Parsed],
     matrices: list[np.ndarray],
+    indices: list[int] | None = None,
 ) -> list[ExampleRow]:
-    """One :class:`ExampleRow` per example; ``matrices[m]`` is model m's per-row scores
-    with columns in ``fields`` order (NaN where the profile does not score the field)."""
+    """One :class:`ExampleRow` per example shown (``indices``, default all);
+    ``matrices[m]`` is model m's per-row scores with columns in ``fields`` order (NaN
+    where the profile does not score the field)."""
     rows: list[ExampleRow] = []
-    for i, ex in enumerate(examples):
+    for i in range(len(examples)) if indices is None else indices:
+        ex = examples[i]
         gold = ex.gold or {}
         gold_text = [show(gold[f]) if f in gold and gold[f] is not None else "—" for f in fields]
         model_rows = []

@@ -28,8 +28,9 @@ from fieldwise.report._compare import (
     score_matrix,
     variant_rows,
 )
+from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
-from fieldwise.report._rows import example_rows
+from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
 from fieldwise.scoring._types import ModelResult
@@ -52,7 +53,8 @@ def write_report(
     profile: str | None = None,
     resamples: Resamples | None = None,
 ) -> Path:
-    """Write ``out_dir/report.html`` and ``out_dir/charts/*.png``; return the HTML path.
+    """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
+    (``examples.jsonl``, ``examples.parquet``); return the HTML path.
 
     ``results[m].outputs[i]`` must be model m's answer to ``examples[i]``. Models are
     ranked, and wrong cells marked, by ``profile`` (default ``reference`` when every model
@@ -80,15 +82,11 @@ def write_report(
         )
     table = comparison_table(results, profile, fields, resamples)
     labels = [results[i].label for i in order]
+    matrices = [score_matrix(r, profile, fields) for r in results]
+    selection = select_rows(parsed, matrices)
+    exports = write_export(out_dir, examples, results, parsed, matrices, fields, order)
     charts = _charts(results, order, profile, fields, charts_dir)
-    shown = example_rows(
-        examples,
-        fields,
-        order,
-        results,
-        parsed,
-        [score_matrix(r, profile, fields) for r in results],
-    )
+    shown = example_rows(examples, fields, order, results, parsed, matrices, selection.indices)
     trees: list[Any] = []
     leaf_errors: dict[str, Any] = {}
     if task.is_nested:
@@ -124,6 +122,10 @@ def write_report(
         "examples": shown,
         "trees": trees,
         "leaf_errors": leaf_errors,
+        "selection": selection,
+        "shown": set(selection.indices),
+        "ids": [str(ex.id) for ex in examples],
+        "exports": exports,
     }
     (
         context["board"],

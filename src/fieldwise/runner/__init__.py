@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import AbstractContextManager, nullcontext
 
 from rich.progress import (
@@ -22,12 +23,14 @@ from fieldwise.runner._runner import (
     run_model_async,
 )
 from fieldwise.runner.limits import RateLimiter, RetryPolicy
+from fieldwise.runner.ray_executor import RayOptions, run_model_ray
 from fieldwise.store import Store
 from fieldwise.tasks import Example
 
 __all__ = [
     "Price",
     "RateLimiter",
+    "RayOptions",
     "RetryPolicy",
     "RunOutcome",
     "RunSettings",
@@ -60,12 +63,14 @@ def run_model(
     run_id: int | None,
     settings: RunSettings | None = None,
     progress: Progress | None = None,
+    ray: RayOptions | None = None,
     repeats: int = 1,
 ) -> RunOutcome:
     """Synchronous wrapper around :func:`run_model_async` with a progress bar.
 
     Ctrl-C cancels the requests in flight (raising ``KeyboardInterrupt``); everything
-    finished so far is already stored. The model is closed afterwards either way.
+    finished so far is already stored. The model is closed afterwards either way. With
+    ``ray``, the examples run on Ray workers instead (:func:`run_model_ray`).
     """
     # A display the caller already started (one bar per model) must stay up afterwards.
     ctx: AbstractContextManager[object] = nullcontext()
@@ -78,9 +83,10 @@ def run_model(
             task_id = progress.add_task(label, total=total, rate="")
 
         first = True
+        shown_at = 0.0
 
         def advance(n: int) -> None:
-            nonlocal first
+            nonlocal first, shown_at
             if progress is None or task_id is None:
                 return
             if first:
@@ -93,8 +99,28 @@ def run_model(
                 progress.update(task_id, completed=n)
                 return
             progress.advance(task_id, n)
-            speed = next(t.speed for t in progress.tasks if t.id == task_id)
-            progress.update(task_id, rate=f"{speed:.1f}/s" if speed else "")
+            # The rate text changes at the display's refresh rate, not per request: looking
+            # the speed up walks the task's samples, a cost paid thousands of times a run.
+            now = time.monotonic()
+            if now - shown_at >= 0.1:
+                shown_at = now
+                speed = next(t.speed for t in progress.tasks if t.id == task_id)
+                progress.update(task_id, rate=f"{speed:.1f}/s" if speed else "")
+
+        if ray is not None:
+            try:
+                return run_model_ray(  # type: ignore[no-any-return]
+                    model,
+                    examples,
+                    store,
+                    label=label,
+                    run_id=run_id,
+                    options=ray,
+                    on_progress=advance,
+                    repeats=repeats,
+                )
+            finally:
+                asyncio.run(model.aclose())
 
         async def main() -> RunOutcome:
             try:

@@ -3,9 +3,10 @@
 The runner owns everything between "a model" and "stored predictions", so backends stay
 one small ``generate`` each. A fixed pool of workers (the concurrency limit) pulls
 batches from one queue; a batch waiting to be retried sleeps on a timer, not in a worker.
-Each finished batch is committed to the store at once, so a ``kill -9`` loses at most the
-batches in flight and a rerun recomputes nothing that finished (keys already stored
-without an error are skipped; stored errors are tried again).
+Finished predictions are committed in groups within 0.1 s (see ``_writer``), so a
+``kill -9`` loses at most the batches in flight and those finished in the last tenth of a
+second, and a rerun recomputes nothing that was stored (keys already stored without an
+error are skipped; stored errors are tried again).
 
 Failure handling: :class:`RetryableError` and timeouts are retried with backoff that
 honours ``Retry-After``, then recorded as the examples' errors; any other exception is
@@ -23,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from fieldwise.errors import UserError
-from fieldwise.models._model import Generation, Model, RetryableError, prediction_key
+from fieldwise.models._model import Generation, Model, RetryableError, prediction_keys
+from fieldwise.runner._writer import StoreWriter
 from fieldwise.runner.limits import RateLimiter, RetryPolicy
 from fieldwise.store import PredictionRow, Store
 from fieldwise.tasks import Example
@@ -113,6 +115,60 @@ async def _try_batch(
     return [g if g.latency_s else replace(g, latency_s=elapsed / len(batch)) for g in gens]
 
 
+@dataclass
+class RunPlan:
+    """What a run has to do: every (repeat, example)'s key, what is stored, what is
+    pending. Shared by the local runner and the Ray executor, so both resume alike."""
+
+    keyed: list[tuple[str, Example]]
+    """Repeat-major: every example for repeat 0, then for repeat 1, and so on."""
+    repeats: int
+    copies: Counter[str]
+    done: dict[str, PredictionRow]
+    cached: int
+    pending: dict[str, Example]
+
+    def rows(self) -> list[list[PredictionRow]]:
+        """One list of rows per repeat, in example order, once ``done`` is complete.
+        Repeated texts share one stored row; each example still gets its own id."""
+        done = self.done
+        rows = [
+            done[k] if done[k].example_id == ex.id else replace(done[k], example_id=ex.id)
+            for k, ex in self.keyed
+        ]
+        n = len(rows) // self.repeats if self.repeats else 0
+        return [rows[r * n : (r + 1) * n] for r in range(self.repeats)]
+
+
+def plan_run(
+    model: Model,
+    examples: list[Example],
+    store: Store,
+    on_progress: ProgressCallback | None,
+    repeats: int = 1,
+) -> RunPlan:
+    """Look every example (each repeat under its own key) up in the store, reporting the
+    cached ones as progress."""
+    if repeats < 1:
+        raise UserError(f"repeats must be at least 1, got {repeats}")
+    identity = model.identity()
+    keyed = [
+        (key, ex)
+        for r in range(repeats)
+        for key, ex in zip(prediction_keys(identity, examples, r), examples, strict=True)
+    ]
+    keys = [key for key, _ in keyed]
+    done = store.finished(keys)
+    cached = sum(1 for k in keys if k in done)
+    if on_progress and cached:
+        on_progress(cached)
+    pending: dict[str, Example] = {}
+    for key, ex in keyed:
+        if key not in done and key not in pending:
+            pending[key] = ex
+    return RunPlan(keyed, repeats, Counter(keys), done, cached, pending)
+
+
 _RETRY, _FRESH, _STOP = 0, 1, 2
 """Queue priorities: a batch whose retry delay is over goes before fresh ones, so its
 examples do not wait for the whole dataset; workers stop last."""
@@ -137,23 +193,11 @@ async def run_model_async(
     key (see ``prediction_key``), all in one queue: a resumed run computes only the
     repeats that are missing.
     """
-    if repeats < 1:
-        raise UserError(f"repeats must be at least 1, got {repeats}")
     settings = settings or RunSettings()
     started = time.perf_counter()
-    identity = model.identity()
-    keyed = [(prediction_key(identity, ex, r), ex) for r in range(repeats) for ex in examples]
-    keys = [key for key, _ in keyed]
-    copies = Counter(keys)
-    done = store.finished(keys)
-    cached = sum(1 for k in keys if k in done)
-    if on_progress and cached:
-        on_progress(cached)
-    pending: dict[str, Example] = {}
-    for key, ex in keyed:
-        if key not in done and key not in pending:
-            pending[key] = ex
-    items = list(pending.items())
+    plan = plan_run(model, examples, store, on_progress, repeats)
+    copies, done, cached = plan.copies, plan.done, plan.cached
+    items = list(plan.pending.items())
     size = max(1, model.max_batch_size)
     batches = [items[i : i + size] for i in range(0, len(items), size)]
     concurrency = max(1, settings.concurrency or model.default_concurrency)
@@ -169,6 +213,7 @@ async def run_model_async(
     loop = asyncio.get_running_loop()
     remaining = len(batches)
     failed = 0
+    writer = StoreWriter(store, run_id, label)
 
     def requeue(item: tuple[int, int, int, list[tuple[str, Example]]]) -> None:
         queue.put_nowait(item)
@@ -201,7 +246,7 @@ async def run_model_async(
                 rows.append(row)
                 done[key] = row
                 failed += gen.error is not None
-            store.save_predictions(run_id, label, rows)
+            writer.add(rows)
             if on_progress:
                 on_progress(sum(copies[key] for key, _ in batch))
             remaining -= 1
@@ -220,13 +265,8 @@ async def run_model_async(
     finally:
         for timer in timers:
             timer.cancel()
-    # Repeated texts share one stored row; each example still gets a row with its own id.
-    rows = [
-        done[k] if done[k].example_id == ex.id else replace(done[k], example_id=ex.id)
-        for k, ex in keyed
-    ]
-    n = len(examples)
-    by_repeat = [rows[r * n : (r + 1) * n] for r in range(repeats)]
+        writer.flush()  # also on Ctrl-C and errors: what finished is kept
+    by_repeat = plan.rows()
     wall = time.perf_counter() - started
     return RunOutcome(
         by_repeat[0] if by_repeat else [], len(items), cached, failed, wall, by_repeat

@@ -23,13 +23,20 @@ from fieldwise.store._migrations import migrate
 from fieldwise.tasks import Example
 
 STORE_FILENAME = "fieldwise.sqlite"
+_PRED_COLUMNS = (
+    "key, example_id, output, error, latency_s, input_tokens, output_tokens, cost_usd, "
+    "finish_reason"
+)
+"""In :class:`PredictionRow`'s field order."""
+_CHUNK = 10_000
+"""Keys per ``IN (...)`` query; SQLite >= 3.32 allows 32,766 parameters."""
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-@dataclass
+@dataclass(slots=True)
 class PredictionRow:
     key: str
     example_id: str
@@ -126,15 +133,23 @@ class Store:
     # -- predictions ---------------------------------------------------------------------
     def finished(self, keys: Iterable[str]) -> dict[str, PredictionRow]:
         """Predictions already made (with an output or a final error) for these keys."""
+        return self._by_key(keys, " AND error IS NULL")
+
+    def _by_key(self, keys: Iterable[str], where: str = "") -> dict[str, PredictionRow]:
+        """Rows for these keys, fetched as plain tuples in large chunks: a resumed run over
+        100,000 stored predictions spends its time here (see docs/benchmarks.md)."""
         keys = list(dict.fromkeys(keys))
         found: dict[str, PredictionRow] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
+        cur = self.db.cursor()
+        cur.row_factory = None
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(
-                f"SELECT * FROM predictions WHERE key IN ({marks}) AND error IS NULL", chunk
-            ):
-                found[row["key"]] = _row_to_prediction(row)
+            cur.execute(
+                f"SELECT {_PRED_COLUMNS} FROM predictions WHERE key IN ({marks}){where}", chunk
+            )
+            for row in cur:
+                found[row[0]] = PredictionRow(*row)
         return found
 
     def save_predictions(
@@ -169,14 +184,7 @@ class Store:
 
     def predictions_by_key(self, keys: Iterable[str]) -> dict[str, PredictionRow]:
         """All stored predictions (errors included) for these keys."""
-        keys = list(dict.fromkeys(keys))
-        found: dict[str, PredictionRow] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"SELECT * FROM predictions WHERE key IN ({marks})", chunk):
-                found[row["key"]] = _row_to_prediction(row)
-        return found
+        return self._by_key(keys)
 
     def predictions_for_label(self, label: str) -> list[dict[str, Any]]:
         sql = "SELECT * FROM predictions WHERE label = ? ORDER BY created_at, example_id"
@@ -234,17 +242,3 @@ class Store:
     def models(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT * FROM models ORDER BY created_at").fetchall()
         return [{**dict(r), "options": json.loads(r["options_json"])} for r in rows]
-
-
-def _row_to_prediction(row: sqlite3.Row) -> PredictionRow:
-    return PredictionRow(
-        key=row["key"],
-        example_id=row["example_id"],
-        output=row["output"],
-        error=row["error"],
-        latency_s=row["latency_s"],
-        input_tokens=row["input_tokens"],
-        output_tokens=row["output_tokens"],
-        cost_usd=row["cost_usd"],
-        finish_reason=row["finish_reason"],
-    )

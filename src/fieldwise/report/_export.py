@@ -1,0 +1,73 @@
+"""The report's full data beside it: every row, every model, as JSONL and Parquet.
+
+The page shows at most a few thousand rows (see ``_rows.MAX_SHOWN``); these files hold all
+of them, so nothing the page leaves out is more than one click away. One record per
+example: id, text, gold, and per model its raw output, runner error, parse status, points
+and the fields it did not get fully right under the ranking profile. The Parquet file
+(one column per model and field) also holds every per-field score (``null``: not scored).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fieldwise.report._values import Parsed
+from fieldwise.scoring._types import ModelResult
+from fieldwise.tasks._task import Example
+
+JSONL_NAME = "examples.jsonl"
+PARQUET_NAME = "examples.parquet"
+
+
+def write_export(
+    out_dir: Path,
+    examples: list[Example],
+    results: list[ModelResult],
+    parsed: list[Parsed],
+    matrices: list[np.ndarray],
+    fields: list[str],
+    order: list[int],
+) -> list[str]:
+    """Write both files into ``out_dir``; return their names (relative links)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    labels = [results[m].label for m in order]
+    columns: dict[str, Any] = {
+        "id": [str(ex.id) for ex in examples],
+        "text": [ex.text for ex in examples],
+        "gold": [json.dumps(ex.gold, ensure_ascii=False) if ex.gold else None for ex in examples],
+    }
+    points = [np.nansum(matrices[m], axis=1).tolist() for m in order]
+    # Per model and row, the fields scored below 1 (NaN compares false: not listed).
+    misses = [
+        [[fields[j] for j in np.flatnonzero(row < 1.0)] for row in matrices[m]] for m in order
+    ]
+    with (out_dir / JSONL_NAME).open("w", encoding="utf-8") as fh:
+        for i, ex in enumerate(examples):
+            models = {}
+            for k, m in enumerate(order):
+                r = results[m]
+                models[labels[k]] = {
+                    "output": r.outputs[i],
+                    "error": r.errors[i] if i < len(r.errors) else None,
+                    "status": parsed[m].statuses[i],
+                    "points": points[k][i],
+                    "not_right": misses[k][i],
+                }
+            record = {"id": str(ex.id), "text": ex.text, "gold": ex.gold, "models": models}
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for k, m in enumerate(order):
+        r = results[m]
+        columns[f"{labels[k]}/output"] = [None if o is None else str(o) for o in r.outputs]
+        columns[f"{labels[k]}/error"] = list(r.errors) + [None] * (len(examples) - len(r.errors))
+        columns[f"{labels[k]}/status"] = list(parsed[m].statuses)
+        columns[f"{labels[k]}/points"] = points[k]
+        for j, name in enumerate(fields):
+            columns[f"{labels[k]}/{name}"] = pa.array(matrices[m][:, j], from_pandas=True)
+    pq.write_table(pa.table(columns), out_dir / PARQUET_NAME)
+    return [JSONL_NAME, PARQUET_NAME]
