@@ -37,8 +37,22 @@ class DataConfig(_Strict):
 
 
 class PriceConfig(_Strict):
+    """USD per million tokens; the batch prices default to half the online ones (what
+    OpenAI and Anthropic charge for their batch APIs)."""
+
     input_per_mtok: float = 0.0
     output_per_mtok: float = 0.0
+    batch_input_per_mtok: float | None = None
+    batch_output_per_mtok: float | None = None
+
+
+class BatchConfig(_Strict):
+    """``batch: true`` or ``batch: {poll_s: ..., ...}``: send the pending examples through
+    the provider's batch API. The limits default to the provider's per-batch limits."""
+
+    poll_s: float = Field(30.0, gt=0)
+    max_requests: int | None = Field(None, ge=1)
+    max_bytes: int | None = Field(None, ge=1)
 
 
 class ModelConfig(_Strict):
@@ -56,6 +70,7 @@ class ModelConfig(_Strict):
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0)
     price: PriceConfig | None = None
+    batch: bool | BatchConfig = False
 
     @model_validator(mode="after")
     def _spec_or_name(self) -> ModelConfig:
@@ -66,6 +81,13 @@ class ModelConfig(_Strict):
     @property
     def label(self) -> str:
         return self.name or self.spec
+
+    @property
+    def batch_config(self) -> BatchConfig | None:
+        """The batch settings when this model runs through a batch API, else ``None``."""
+        if isinstance(self.batch, BatchConfig):
+            return self.batch
+        return BatchConfig() if self.batch else None
 
 
 class ImportConfig(_Strict):

@@ -24,6 +24,7 @@ from fieldwise.errors import UserError
 from fieldwise.models import Model, TrainableModel, content_hash, create_model, get_backend
 from fieldwise.models._model import prediction_key
 from fieldwise.runner import Price, RetryPolicy, RunSettings, make_progress, run_model
+from fieldwise.runner.batch import BatchSettings, run_batch
 from fieldwise.scoring import ModelResult, score_outputs
 from fieldwise.store import PredictionRow, RunRecord, Store
 from fieldwise.tasks import Example, Task, load_task
@@ -53,7 +54,7 @@ def git_sha() -> str | None:
 
 
 def run_settings(mc: ModelConfig) -> RunSettings:
-    price = Price(**mc.price.model_dump()) if mc.price else None
+    price = Price(mc.price.input_per_mtok, mc.price.output_per_mtok) if mc.price else None
     return RunSettings(
         concurrency=mc.concurrency,
         rpm=mc.rpm,
@@ -61,6 +62,32 @@ def run_settings(mc: ModelConfig) -> RunSettings:
         timeout_s=mc.timeout_s,
         retry=RetryPolicy(max_retries=mc.max_retries),
         price=price,
+    )
+
+
+def batch_settings(mc: ModelConfig) -> BatchSettings | None:
+    """How ``mc`` runs through its provider's batch API, or ``None`` to run online.
+
+    Checked before anything is trained or sent: a backend without a batch API is an error,
+    never a silent fallback to the online price."""
+    cfg = mc.batch_config
+    if cfg is None:
+        return None
+    provider = mc.spec.split("/", 1)[0]
+    if get_backend(provider).batch_api is None:
+        raise UserError(
+            f"model '{mc.label}' cannot run as a batch: provider '{provider}' has no batch API",
+            hint="batch works with openai and anthropic models; drop batch/--batch",
+        )
+    price = None
+    if mc.price is not None:
+        p = mc.price
+        price = Price(
+            p.input_per_mtok / 2 if p.batch_input_per_mtok is None else p.batch_input_per_mtok,
+            p.output_per_mtok / 2 if p.batch_output_per_mtok is None else p.batch_output_per_mtok,
+        )
+    return BatchSettings(
+        poll_s=cfg.poll_s, max_requests=cfg.max_requests, max_bytes=cfg.max_bytes, price=price
     )
 
 
@@ -126,8 +153,10 @@ def predict(
     kind: str,
     config: dict[str, Any] | None = None,
     progress: Any = None,
+    batch: BatchSettings | None = None,
 ) -> list[PredictionRow]:
-    """Record a run and predict ``examples`` (cached predictions are reused)."""
+    """Record a run and predict ``examples`` (cached predictions are reused), online or,
+    with ``batch``, through the provider's batch API."""
     model.prepare(train)
     identity = model.identity()
     run_id = store.start_run(
@@ -149,15 +178,27 @@ def predict(
     )
     status = "failed"
     try:
-        outcome = run_model(
-            model,
-            examples,
-            store,
-            label=label,
-            run_id=run_id,
-            settings=settings,
-            progress=progress,
-        )
+        if batch is not None:
+            outcome = run_batch(
+                model,
+                examples,
+                store,
+                label=label,
+                run_id=run_id,
+                settings=settings,
+                batch=batch,
+                progress=progress,
+            )
+        else:
+            outcome = run_model(
+                model,
+                examples,
+                store,
+                label=label,
+                run_id=run_id,
+                settings=settings,
+                progress=progress,
+            )
         status = "finished"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -252,6 +293,7 @@ def run_project(
         trainable = mc.spec.endswith("/auto")
         kind = mc.kind or get_backend(provider).kind
         settings = run_settings(mc)
+        batch = batch_settings(mc)
         if folds is not None and trainable:
             by_id: dict[str, PredictionRow] = {}
             for i, (fold_train, fold_test) in enumerate(folds):
@@ -268,6 +310,7 @@ def run_project(
                     kind=kind,
                     config={"cv_fold": i, **mc.model_dump()},
                     progress=progress,
+                    batch=batch,
                 )
                 by_id.update({r.example_id: r for r in rows})
             rows = [by_id[ex.id] for ex in test.examples]
@@ -289,6 +332,7 @@ def run_project(
                 kind=kind,
                 config=mc.model_dump(),
                 progress=progress,
+                batch=batch,
             )
         results.append(_result(task, golds, mc.label, mc.spec, kind, rows, config))
     for imp in config.imports:

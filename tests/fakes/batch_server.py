@@ -47,6 +47,8 @@ class BatchBehaviour:
     max_bytes: int = 200_000_000
     create_status: list[int] = field(default_factory=list)
     """Statuses to answer the next batch creations with instead of creating (e.g. 429)."""
+    lose_creates: int = 0
+    """Create this many batches but answer 500, as if the answer was lost on the way."""
 
 
 @dataclass
@@ -155,6 +157,8 @@ class FakeBatchServer:
                 batch.files[name] = file_id
 
     def openai_batch(self, batch: FakeBatch) -> dict[str, Any]:
+        if self.behaviour.fail_batch is not None:  # refused at validation: nothing runs
+            batch.results, batch.files = [], {}
         ended, done = self.state(batch)
         status = "in_progress"
         failed = 0
@@ -373,6 +377,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
             with fake._lock:
                 fake.batches[batch.id] = batch
+            if fake.behaviour.lose_creates > 0:
+                fake.behaviour.lose_creates -= 1
+                self._error(500, "internal error")
+                return
             self._send(200, fake.openai_batch(batch))
         elif path == "/v1/messages/batches":
             requests = body.get("requests") or []
