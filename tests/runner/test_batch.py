@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,15 +25,6 @@ from tests.runner.helpers import docs, marker
 PROVIDERS = ["openai", "anthropic"]
 FAST = BatchSettings(poll_s=0.02)
 QUICK_RETRY = RunSettings(retry=RetryPolicy(max_retries=3, base_s=0.01, max_s=0.05))
-
-
-@pytest.fixture
-def fake_batches() -> Iterator[FakeBatchServer]:
-    server = FakeBatchServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def batch_model(
