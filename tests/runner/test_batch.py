@@ -11,12 +11,12 @@ import pytest
 
 from fieldwise.config import BatchConfig, ModelConfig, PriceConfig
 from fieldwise.errors import UserError
-from fieldwise.models import Model, create_model, prediction_key
+from fieldwise.models import Model, content_hash, create_model, prediction_key
 from fieldwise.models.batch import batch_api_for
 from fieldwise.pipeline import batch_settings
 from fieldwise.runner import Price, RetryPolicy, RunSettings, run_model, run_model_async
 from fieldwise.runner.batch import BatchSettings, run_batch, run_batch_async
-from fieldwise.store import Store
+from fieldwise.store import BatchRecord, Store
 from fieldwise.tasks import Example, Task
 from tests.fakes.batch_server import FakeBatchServer
 from tests.fakes.openai_server import FakeServer
@@ -272,3 +272,21 @@ def test_the_sync_wrapper_shows_progress(
     assert out.failed == 0
     [task] = progress.tasks
     assert task.completed == 3 and "completed" in task.fields["rate"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_stored_batch_the_provider_does_not_know_is_sent_again(
+    provider: str, fake_batches: FakeBatchServer, isaf: Task, store: Store
+) -> None:
+    model = batch_model(provider, fake_batches, isaf)
+    examples = docs(2)
+    identity = model.identity()
+    keys = {prediction_key(identity, ex): ex.id for ex in examples}
+    store.add_batch(
+        BatchRecord("batch_gone", provider, "x", "m", content_hash(identity), None, None, keys)
+    )
+    out = run(model, examples, store)
+    assert out.failed == 2 and all("unknown to" in (r.error or "") for r in out.rows)
+    assert not fake_batches.created() and not store.open_batches(content_hash(identity))
+    again = run(batch_model(provider, fake_batches, isaf), examples, store)
+    assert again.failed == 0 and len(fake_batches.created()) == 1

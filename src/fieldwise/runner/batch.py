@@ -205,6 +205,13 @@ class _Job:
                         f"cannot reach the batch API to poll batch {record.id}: {exc}",
                         hint="rerun later: the batch id is stored and will be polled again",
                     ) from exc
+                except UserError as exc:
+                    if getattr(exc.__cause__, "status_code", None) != 404:
+                        raise
+                    # Deleted, or made with another account's key: its requests are
+                    # stored as errors, so the next run sends them again.
+                    missing = f"batch {record.id} is unknown to {self.api.base_url} (HTTP 404)"
+                    state = BatchState("missing", True, 0, 0, error=missing)
                 self.notes[record.id] = state.status
                 mine = sum(1 for k in record.requests if k in self.pending)
                 self.running[record.id] = min(mine, state.done)
@@ -216,7 +223,9 @@ class _Job:
 
     async def collect(self, record: BatchRecord, state: BatchState) -> None:
         """Store an ended batch's results, and an error for each request without one."""
-        gens = await self.retrying(partial(self.api.results, state, record.id))
+        gens: dict[str, Generation] = {}
+        if state.status != "missing":
+            gens = await self.retrying(partial(self.api.results, state, record.id))
         missing = state.error or f"{self.api.unfinished_error} (batch {state.status})"
         # A key another run has meanwhile stored without error keeps that prediction.
         finished = self.store.finished(record.requests)
