@@ -15,7 +15,7 @@ from fieldwise.models import Model, content_hash, create_model, prediction_key
 from fieldwise.models.batch import batch_api_for
 from fieldwise.pipeline import batch_settings
 from fieldwise.runner import Price, RetryPolicy, RunSettings, run_model, run_model_async
-from fieldwise.runner.batch import BatchSettings, run_batch, run_batch_async
+from fieldwise.runner.batch import BatchSettings, run_batch, run_batch_async, split_batches
 from fieldwise.store import BatchRecord, Store
 from fieldwise.tasks import Example, Task
 from tests.fakes.batch_server import FakeBatchServer
@@ -290,3 +290,13 @@ def test_a_stored_batch_the_provider_does_not_know_is_sent_again(
     assert not fake_batches.created() and not store.open_batches(content_hash(identity))
     again = run(batch_model(provider, fake_batches, isaf), examples, store)
     assert again.failed == 0 and len(fake_batches.created()) == 1
+
+
+def test_split_batches_keeps_order_and_both_limits() -> None:
+    ex = Example("e", "t")
+    items = [(str(i), ex, b"x" * size) for i, size in enumerate([4, 4, 4, 9, 1, 1, 1, 1, 3])]
+    too_big: list[Any] = []
+    chunks = list(split_batches(iter(items), max_requests=3, max_bytes=8, too_big=too_big))
+    assert [[k for k, _, _ in c] for c in chunks] == [["0", "1"], ["2", "4", "5"], ["6", "7", "8"]]
+    assert [k for k, _, _ in too_big] == ["3"]
+    assert all(sum(len(x) for _, _, x in c) <= 8 and len(c) <= 3 for c in chunks)

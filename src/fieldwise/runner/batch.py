@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
@@ -70,24 +70,27 @@ Item = tuple[str, Example, bytes]
 T = TypeVar("T")
 
 
-def split_batches(items: list[Item], max_requests: int, max_bytes: int) -> list[list[Item]]:
-    """Cut requests, in order, into batches within both limits (a request larger than
-    ``max_bytes`` on its own is left out for the caller to report)."""
-    batches: list[list[Item]] = []
+def split_batches(
+    items: Iterable[Item], max_requests: int, max_bytes: int, too_big: list[Item] | None = None
+) -> Iterator[list[Item]]:
+    """Cut requests, in order, into batches within both limits, lazily (one batch's
+    requests in memory at a time). A request larger than ``max_bytes`` on its own goes
+    to ``too_big`` instead, for the caller to report."""
     current: list[Item] = []
     size = 0
     for item in items:
         n = len(item[2])
         if n > max_bytes:
+            if too_big is not None:
+                too_big.append(item)
             continue
         if current and (len(current) >= max_requests or size + n > max_bytes):
-            batches.append(current)
+            yield current
             current, size = [], 0
         current.append(item)
         size += n
     if current:
-        batches.append(current)
-    return batches
+        yield current
 
 
 def _row(key: str, example_id: str, gen: Generation, price: Price | None) -> PredictionRow:
@@ -161,15 +164,12 @@ class _Job:
     async def submit_pending(self) -> None:
         """Submit every pending request that no open batch covers, batch by batch."""
         covered = {k for b in self.open for k in b.requests}
-        fresh = [(k, ex) for k, ex in self.pending.items() if k not in covered]
+        fresh = ((k, ex) for k, ex in self.pending.items() if k not in covered)
         max_bytes = self.batch.max_bytes or self.api.max_bytes
         max_requests = self.batch.max_requests or self.api.max_requests
-        items = [(k, ex, self.api.encode(k, ex)) for k, ex in fresh]
-        too_big = [(k, ex) for k, ex, line in items if len(line) > max_bytes]
-        if too_big:
-            message = f"request larger than the batch size limit ({max_bytes} bytes)"
-            self.store_rows(self.error_rows(too_big, message))
-        for chunk in split_batches(items, max_requests, max_bytes):
+        items = ((k, ex, self.api.encode(k, ex)) for k, ex in fresh)
+        too_big: list[Item] = []
+        for chunk in split_batches(items, max_requests, max_bytes, too_big):
             lines = [line for _, _, line in chunk]
             try:
                 batch_id, file_id = await self.retrying(partial(self.api.submit, lines))
@@ -193,6 +193,9 @@ class _Job:
             self.open.append(record)
             self.notes[batch_id] = "submitted"
             self.report()
+        if too_big:
+            message = f"request larger than the batch size limit ({max_bytes} bytes)"
+            self.store_rows(self.error_rows([(k, ex) for k, ex, _ in too_big], message))
 
     async def poll_open(self) -> None:
         """Poll the open batches until every one has ended and its results are stored."""
