@@ -383,6 +383,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._send(200, fake.openai_batch(batch))
         elif path == "/v1/messages/batches":
+            if not self.headers.get("Content-Type", "").startswith("application/json"):
+                self._error(415, "the body must be application/json")
+                return
             requests = body.get("requests") or []
             if not self._within_limits(requests, len(raw)):
                 return

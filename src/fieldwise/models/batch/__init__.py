@@ -26,6 +26,10 @@ from fieldwise.tasks import Example
 
 T = TypeVar("T")
 
+BULK_TIMEOUT_S = 900.0
+"""For the calls that move a whole batch (upload, create, download): up to 256 MB each,
+far past the per-request ``timeout_s`` meant for one completion."""
+
 
 @dataclass
 class BatchState:
@@ -146,6 +150,7 @@ def describe_error(error: Any) -> str:
 
 
 __all__ = [
+    "BULK_TIMEOUT_S",
     "BatchAPI",
     "BatchState",
     "batch_api_for",

@@ -10,6 +10,7 @@ from fieldwise.errors import require
 from fieldwise.models._model import Generation, RetryableError
 from fieldwise.models.anthropic_backend import AnthropicModel, parse_message
 from fieldwise.models.batch import (
+    BULK_TIMEOUT_S,
     BatchAPI,
     BatchState,
     describe_error,
@@ -44,13 +45,16 @@ class AnthropicBatch(BatchAPI):
         import anthropic
         from anthropic.types.messages import MessageBatch
 
-        # Posted as plain JSON like the online path: the typed create() re-walks every
-        # request against its TypedDicts, which costs more than building them did.
-        body = {"requests": [json.loads(line) for line in lines]}
+        # The encoded lines are the body as they are: the typed create() would re-walk
+        # every request against its TypedDicts and serialize it all a second time.
+        body = b'{"requests":[' + b",".join(line.rstrip(b"\n") for line in lines) + b"]}"
         try:
             with sdk_errors(anthropic, self.model, self.base_url):
                 batch = await self.anthropic_model.client().post(
-                    "/v1/messages/batches", body=body, cast_to=MessageBatch
+                    "/v1/messages/batches",
+                    content=body,
+                    cast_to=MessageBatch,
+                    options={"timeout": BULK_TIMEOUT_S},
                 )
         except RetryableError as exc:
             status = getattr(exc.__cause__, "status_code", None)
@@ -79,7 +83,8 @@ class AnthropicBatch(BatchAPI):
         found: dict[str, Generation] = {}
         client = self.anthropic_model.client()
         with sdk_errors(anthropic, self.model, self.base_url):
-            async for item in await client.messages.batches.results(batch_id):
+            results = await client.messages.batches.results(batch_id, timeout=BULK_TIMEOUT_S)
+            async for item in results:
                 found[item.custom_id] = _generation(item.result)
         return found
 

@@ -16,6 +16,7 @@ from openai.types.chat import ChatCompletion
 
 from fieldwise.models._model import Generation
 from fieldwise.models.batch import (
+    BULK_TIMEOUT_S,
     BatchAPI,
     BatchState,
     describe_error,
@@ -54,7 +55,9 @@ class OpenAIBatch(BatchAPI):
         if file_id is None:
             with sdk_errors(openai, self.model, self.base_url):
                 upload: FileObject = await client.files.create(
-                    file=("fieldwise-batch.jsonl", data, "application/jsonl"), purpose="batch"
+                    file=("fieldwise-batch.jsonl", data, "application/jsonl"),
+                    purpose="batch",
+                    timeout=BULK_TIMEOUT_S,
                 )
             file_id = self._uploaded[hash(data)] = upload.id
         else:
@@ -104,7 +107,8 @@ class OpenAIBatch(BatchAPI):
             if not file_id:
                 continue
             with sdk_errors(openai, self.model, self.base_url):
-                content = await self.openai_model.client().files.content(file_id)
+                client = self.openai_model.client()
+                content = await client.files.content(file_id, timeout=BULK_TIMEOUT_S)
             for raw in content.content.splitlines():
                 parsed = parse_result_line(raw)
                 if parsed is not None:
