@@ -10,7 +10,9 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,14 @@ from fieldwise.data.splits import check_leakage, train_test_split
 from fieldwise.errors import UserError
 from fieldwise.models import Model, TrainableModel, content_hash, create_model, get_backend
 from fieldwise.models._model import prediction_key
-from fieldwise.runner import Price, RetryPolicy, RunSettings, make_progress, run_model
+from fieldwise.runner import (
+    Price,
+    RetryPolicy,
+    RunOutcome,
+    RunSettings,
+    make_progress,
+    run_model,
+)
 from fieldwise.runner.batch import BatchSettings, run_batch
 from fieldwise.scoring import ModelResult, score_outputs
 from fieldwise.store import PredictionRow, RunRecord, Store
@@ -178,27 +187,18 @@ def predict(
     )
     status = "failed"
     try:
-        if batch is not None:
-            outcome = run_batch(
-                model,
-                examples,
-                store,
-                label=label,
-                run_id=run_id,
-                settings=settings,
-                batch=batch,
-                progress=progress,
-            )
-        else:
-            outcome = run_model(
-                model,
-                examples,
-                store,
-                label=label,
-                run_id=run_id,
-                settings=settings,
-                progress=progress,
-            )
+        runner: Callable[..., RunOutcome] = (
+            run_model if batch is None else partial(run_batch, batch=batch)
+        )
+        outcome = runner(
+            model,
+            examples,
+            store,
+            label=label,
+            run_id=run_id,
+            settings=settings,
+            progress=progress,
+        )
         status = "finished"
     except KeyboardInterrupt:
         status = "interrupted"
