@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from fieldwise.cli import app
 from fieldwise.config import ProjectConfig
 from fieldwise.pipeline import run_project
 from fieldwise.store import Store
@@ -124,3 +126,6 @@ def test_batch_true_in_a_project_config_runs_through_run(
             for r in rows
         )
         assert {b["status"] for b in store.batches()} == {"completed"}
+        first = store.batches()[0]["id"]
+    listing = CliRunner().invoke(app, ["store", "batches", "--project", str(tmp_path / "project")])
+    assert listing.exit_code == 0 and first in listing.output and "completed" in listing.output
