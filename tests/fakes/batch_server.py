@@ -49,6 +49,8 @@ class BatchBehaviour:
     """Statuses to answer the next batch creations with instead of creating (e.g. 429)."""
     lose_creates: int = 0
     """Create this many batches but answer 500, as if the answer was lost on the way."""
+    create_delay_s: float = 0.0
+    """Seconds a create takes before the batch exists (time to kill the client mid-way)."""
 
 
 @dataclass
@@ -70,6 +72,7 @@ class FakeBatchServer:
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, FakeBatch] = {}
         self.polls = 0
+        self.creates_received = 0
         self.auth: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -359,6 +362,10 @@ class _Handler(BaseHTTPRequestHandler):
             status = fake.behaviour.create_status.pop(0)
             self._error(status, "slow down")
             return
+        if path in ("/v1/batches", "/v1/messages/batches"):
+            with fake._lock:
+                fake.creates_received += 1
+            time.sleep(fake.behaviour.create_delay_s)
         if path == "/v1/batches":
             data = fake.files.get(body.get("input_file_id", ""))
             if data is None:

@@ -300,3 +300,44 @@ def test_split_batches_keeps_order_and_both_limits() -> None:
     assert [[k for k, _, _ in c] for c in chunks] == [["0", "1"], ["2", "4", "5"], ["6", "7", "8"]]
     assert [k for k, _, _ in too_big] == ["3"]
     assert all(sum(len(x) for _, _, x in c) <= 8 and len(c) <= 3 for c in chunks)
+
+
+def test_a_create_whose_answer_is_lost_is_found_not_repeated(
+    fake_batches: FakeBatchServer, isaf: Task, store: Store
+) -> None:
+    fake_batches.behaviour.lose_creates = 1
+    no_retries = RunSettings(retry=RetryPolicy(max_retries=0))
+    out = run(batch_model("openai", fake_batches, isaf), docs(3), store, settings=no_retries)
+    assert out.failed == 0 and len(fake_batches.created()) == 1
+    assert [b["id"] for b in store.batches()] == [fake_batches.created()[0].id]
+
+
+def test_an_upload_left_without_a_batch_is_created_from_the_same_file(
+    fake_batches: FakeBatchServer, isaf: Task, store: Store
+) -> None:
+    """What a run killed between the upload and the create leaves in the store."""
+    model = batch_model("openai", fake_batches, isaf)
+    api = batch_api_for(model)
+    examples = docs(3)
+    identity = model.identity()
+    keys = [prediction_key(identity, ex) for ex in examples]
+    lines = [api.encode(k, ex) for k, ex in zip(keys, examples, strict=True)]
+
+    async def upload() -> str | None:
+        try:
+            return await api.upload(lines)
+        finally:
+            await api.aclose()
+
+    file_id = asyncio.run(upload())
+    assert file_id is not None
+    record = BatchRecord(
+        f"upload:{file_id}", "openai", model.base_url, "m", content_hash(identity), None,  # type: ignore[attr-defined]
+        file_id, {k: ex.id for k, ex in zip(keys, examples, strict=True)}, status="submitting",
+    )  # fmt: skip
+    store.add_batch(record)
+    out = run(batch_model("openai", fake_batches, isaf), examples, store)
+    assert out.failed == 0
+    [made] = fake_batches.created()
+    assert made.input_file_id == file_id and len(fake_batches.files) == 2  # input + output
+    assert [b["id"] for b in store.batches()] == [made.id]

@@ -87,6 +87,36 @@ def test_kill_9_after_the_batch_is_stored_resumes_it_without_a_second_batch(
         assert SECRET.encode() not in path.read_bytes()
 
 
+@pytest.mark.slow
+def test_kill_9_while_the_batch_is_being_created_adopts_it_on_the_rerun(
+    fake_batches: FakeBatchServer, tmp_path: Path
+) -> None:
+    fake_batches.behaviour.create_delay_s = 2.0  # the create is in flight when the kill lands
+    child = _predict(tmp_path, fake_batches.url)
+    db_path = tmp_path / "project" / "fieldwise.sqlite"
+    deadline = time.monotonic() + 60
+    while not (_stored_batch_ids(db_path) and fake_batches.creates_received):
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, "the child never sent the create"
+        time.sleep(0.02)
+    child.kill()
+    child.communicate(timeout=30)
+    [placeholder] = _stored_batch_ids(db_path)
+    assert placeholder.startswith("upload:") and not fake_batches.created()
+    while not fake_batches.created():  # the provider goes on and makes the batch
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    fake_batches.behaviour.create_delay_s = 0
+    rerun = _predict(tmp_path, fake_batches.url)
+    _, stderr = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, stderr
+    [made] = fake_batches.created()
+    assert _stored_batch_ids(db_path) == [made.id], "paid twice"
+    rows = [json.loads(line) for line in (tmp_path / "preds.jsonl").read_text().splitlines()]
+    assert len(rows) == 6 and all(r["output"] for r in rows)
+
+
 def test_batch_on_a_backend_without_one_is_a_one_line_error(tmp_path: Path) -> None:
     child = _predict(tmp_path, "http://127.0.0.1:9/v1", model="baseline/nowhere")
     _, stderr = child.communicate(timeout=60)

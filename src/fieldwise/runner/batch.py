@@ -155,8 +155,10 @@ class _Job:
         self.store.save_predictions(self.run_id, self.label, rows)
         self.done.update((r.key, r) for r in rows)
 
-    def error_rows(self, items: list[tuple[str, Example]], message: str) -> list[PredictionRow]:
-        return [_row(k, ex.id, Generation(None, error=message[:1000]), None) for k, ex in items]
+    def error_rows(self, requests: dict[str, str], message: str) -> list[PredictionRow]:
+        """An error row for each of ``requests`` (key → example id)."""
+        gen = Generation(None, error=message[:1000])
+        return [_row(key, example_id, gen, None) for key, example_id in requests.items()]
 
     async def retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         return await with_retries(call, self.retry.max_retries, self.retry.delay)
@@ -170,37 +172,93 @@ class _Job:
         items = ((k, ex, self.api.encode(k, ex)) for k, ex in fresh)
         too_big: list[Item] = []
         for chunk in split_batches(items, max_requests, max_bytes, too_big):
-            lines = [line for _, _, line in chunk]
-            try:
-                batch_id, file_id = await self.retrying(partial(self.api.submit, lines))
-            except UserError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
-                message = f"submitting the batch failed: {type(exc).__name__}: {exc}"
-                self.store_rows(self.error_rows([(k, ex) for k, ex, _ in chunk], message))
-                continue
-            record = BatchRecord(
-                id=batch_id,
-                provider=self.api.provider,
-                base_url=self.api.base_url,
-                label=self.label,
-                model_hash=self.model_hash,
-                run_id=self.run_id,
-                input_file_id=file_id,
-                requests={k: ex.id for k, ex, _ in chunk},
-            )
-            self.store.add_batch(record)
-            self.open.append(record)
-            self.notes[batch_id] = "submitted"
+            await self.submit(chunk)
             self.report()
         if too_big:
             message = f"request larger than the batch size limit ({max_bytes} bytes)"
-            self.store_rows(self.error_rows([(k, ex) for k, ex, _ in too_big], message))
+            self.store_rows(self.error_rows({k: ex.id for k, ex, _ in too_big}, message))
+
+    async def submit(self, chunk: list[Item]) -> None:
+        """Upload (where the provider takes a file) and create one batch; record it."""
+        lines = [line for _, _, line in chunk]
+        record = BatchRecord(
+            id="",
+            provider=self.api.provider,
+            base_url=self.api.base_url,
+            label=self.label,
+            model_hash=self.model_hash,
+            run_id=self.run_id,
+            input_file_id=None,
+            requests={k: ex.id for k, ex, _ in chunk},
+        )
+        try:
+            file_id = await self.retrying(partial(self.api.upload, lines))
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
+            message = f"uploading the batch failed: {type(exc).__name__}: {exc}"
+            self.store_rows(self.error_rows(record.requests, message))
+            return
+        if file_id is not None:
+            # From here on a kill loses nothing: the file names the batch, made or not.
+            record = replace(
+                record, id=f"upload:{file_id}", input_file_id=file_id, status="submitting"
+            )
+            self.store.add_batch(record)
+        try:
+            batch_id = await self.retrying(partial(self.api.create, lines, file_id))
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
+            if file_id is not None and isinstance(exc, RetryableError):
+                self.open.append(record)  # found or created while polling
+                self.notes[record.id] = "submitting"
+                return
+            self.fail_submission(record, f"creating the batch failed: {type(exc).__name__}: {exc}")
+            return
+        self.created(record, batch_id)
+
+    async def resolve(self, record: BatchRecord) -> None:
+        """Finish a submission a lost answer or a killed run left ``submitting``: adopt
+        the batch made from its file, or create it from that file now."""
+        assert record.input_file_id is not None
+        self.open.remove(record)
+        self.notes.pop(record.id, None)
+        file_id = record.input_file_id
+        try:
+            batch_id = await self.retrying(partial(self.api.find, file_id))
+            if batch_id is None:
+                batch_id = await self.retrying(partial(self.api.create, [], file_id))
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
+            self.fail_submission(record, f"creating the batch failed: {type(exc).__name__}: {exc}")
+            return
+        self.created(record, batch_id)
+
+    def created(self, record: BatchRecord, batch_id: str) -> None:
+        if record.status == "submitting":
+            self.store.set_batch_id(record.id, batch_id)
+        else:
+            self.store.add_batch(replace(record, id=batch_id))
+        self.open.append(replace(record, id=batch_id, status="open"))
+        self.notes[batch_id] = "submitted"
+
+    def fail_submission(self, record: BatchRecord, message: str) -> None:
+        rows = self.error_rows(record.requests, message)
+        if record.status == "submitting":
+            self.store.close_batch(record.id, "failed", self.run_id, self.label, rows)
+            self.done.update((r.key, r) for r in rows)
+        else:
+            self.store_rows(rows)
 
     async def poll_open(self) -> None:
         """Poll the open batches until every one has ended and its results are stored."""
         while self.open:
             for record in list(self.open):
+                if record.status == "submitting":
+                    await self.resolve(record)
+                    continue
                 try:
                     state = await self.retrying(partial(self.api.poll, record.id))
                 except RetryableError as exc:

@@ -72,6 +72,9 @@ class BatchRecord:
     run_id: int | None
     input_file_id: str | None
     requests: dict[str, str]
+    status: str = "open"
+    """``submitting``: the input file is uploaded and a create may be under way (``id`` is
+    a placeholder, ``upload:FILE``); ``open``: the provider runs it; then its end state."""
 
 
 class Store:
@@ -213,7 +216,7 @@ class Store:
             self.db.execute(
                 """INSERT INTO batches (id, provider, base_url, label, model_hash, run_id,
                 input_file_id, n_requests, status, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)""",
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     record.id,
                     record.provider,
@@ -223,6 +226,7 @@ class Store:
                     record.run_id,
                     record.input_file_id,
                     len(record.requests),
+                    record.status,
                     _now(),
                 ),
             )
@@ -232,9 +236,11 @@ class Store:
             )
 
     def open_batches(self, model_hash: str) -> list[BatchRecord]:
-        """Batches of this model identity whose results are not stored yet, oldest first."""
+        """Batches of this model identity whose results are not stored yet (being
+        submitted, or running), oldest first."""
         rows = self.db.execute(
-            "SELECT * FROM batches WHERE model_hash = ? AND status = 'open' ORDER BY created_at",
+            """SELECT * FROM batches WHERE model_hash = ? AND status IN ('open', 'submitting')
+            ORDER BY created_at, rowid""",
             (model_hash,),
         ).fetchall()
         out = []
@@ -252,9 +258,21 @@ class Store:
                     run_id=r["run_id"],
                     input_file_id=r["input_file_id"],
                     requests={key: example_id for key, example_id in items},
+                    status=r["status"],
                 )
             )
         return out
+
+    def set_batch_id(self, placeholder: str, batch_id: str) -> None:
+        """Give a ``submitting`` record the id the provider created it under."""
+        with self.db:
+            self.db.execute(
+                "UPDATE batches SET id = ?, status = 'open' WHERE id = ?", (batch_id, placeholder)
+            )
+            self.db.execute(
+                "UPDATE batch_requests SET batch_id = ? WHERE batch_id = ?",
+                (batch_id, placeholder),
+            )
 
     def close_batch(
         self, batch_id: str, status: str, run_id: int | None, label: str, rows: list[PredictionRow]

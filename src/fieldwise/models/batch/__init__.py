@@ -54,6 +54,9 @@ class BatchAPI(ABC):
     """The provider's limit on requests per batch."""
     max_bytes: ClassVar[int]
     """The provider's limit on one batch's size (the JSONL file, or the request body)."""
+    uploads: ClassVar[bool] = False
+    """Whether :meth:`upload` gives an input file that names the batch before it exists
+    (so a create interrupted at any point can be found again with :meth:`find`)."""
     unfinished_error: ClassVar[str] = "the batch ended before this request ran"
 
     def __init__(self, model: Model) -> None:
@@ -67,11 +70,22 @@ class BatchAPI(ABC):
     def encode(self, key: str, example: Example) -> bytes:
         """One request as a JSONL line (newline included), ``key`` as its ``custom_id``."""
 
-    @abstractmethod
-    async def submit(self, lines: list[bytes]) -> tuple[str, str | None]:
-        """Create a batch of these requests; return its id and its input file id, if any.
+    async def upload(self, lines: list[bytes]) -> str | None:
+        """Upload the requests as an input file and return its id, for providers that
+        take one (OpenAI); ``None`` where the requests go with :meth:`create`."""
+        return None
 
-        Raise :class:`RetryableError` only where retrying cannot create a second batch."""
+    @abstractmethod
+    async def create(self, lines: list[bytes], file_id: str | None) -> str:
+        """Create a batch of these requests (or of the uploaded file) and return its id.
+
+        Raise :class:`RetryableError` only where trying again cannot create a second
+        batch."""
+
+    async def find(self, file_id: str) -> str | None:
+        """The batch already made from an uploaded file, if any: what a create whose
+        answer was lost (a timeout, a killed process) left behind."""
+        return None
 
     @abstractmethod
     async def poll(self, batch_id: str) -> BatchState:

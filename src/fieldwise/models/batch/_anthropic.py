@@ -41,7 +41,7 @@ class AnthropicBatch(BatchAPI):
         line = {"custom_id": key, "params": params}
         return json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n"
 
-    async def submit(self, lines: list[bytes]) -> tuple[str, str | None]:
+    async def create(self, lines: list[bytes], file_id: str | None) -> str:
         import anthropic
         from anthropic.types.messages import MessageBatch
 
@@ -62,7 +62,7 @@ class AnthropicBatch(BatchAPI):
                 raise
             # A timeout or 5xx may hide a batch that was created: never risk a second.
             raise APIRequestError(f"creating the batch failed (not retried): {exc}") from exc
-        return str(batch.id), None
+        return str(batch.id)
 
     async def poll(self, batch_id: str) -> BatchState:
         import anthropic

@@ -34,13 +34,14 @@ class OpenAIBatch(BatchAPI):
     max_requests: ClassVar[int] = 50_000
     max_bytes: ClassVar[int] = 200_000_000
 
+    uploads: ClassVar[bool] = True
+
     def __init__(self, model: Any) -> None:
         assert isinstance(model, OpenAIModel)
         super().__init__(model)
         self.openai_model = model
-        self._uploaded: dict[int, str] = {}
-        """File ids already uploaded, by the hash of their content: a retried submit
-        neither uploads twice nor, having found the batch made from the file, creates twice."""
+        self._tried: set[str] = set()
+        """Input files a create was sent for: before sending another, look for its batch."""
 
     def encode(self, key: str, example: Example) -> bytes:
         body = self.openai_model.request(example)
@@ -48,33 +49,32 @@ class OpenAIBatch(BatchAPI):
         line = {"custom_id": key, "method": "POST", "url": "/v1/chat/completions", "body": body}
         return json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n"
 
-    async def submit(self, lines: list[bytes]) -> tuple[str, str | None]:
-        client = self.openai_model.client()
-        data = b"".join(lines)
-        file_id = self._uploaded.get(hash(data))
-        if file_id is None:
-            with sdk_errors(openai, self.model, self.base_url):
-                upload: FileObject = await client.files.create(
-                    file=("fieldwise-batch.jsonl", data, "application/jsonl"),
-                    purpose="batch",
-                    timeout=BULK_TIMEOUT_S,
-                )
-            file_id = self._uploaded[hash(data)] = upload.id
-        else:
-            # An earlier try may have created the batch and lost the answer: find it.
-            found = await self._batch_from(file_id)
-            if found is not None:
-                return found, file_id
+    async def upload(self, lines: list[bytes]) -> str | None:
         with sdk_errors(openai, self.model, self.base_url):
-            batch: Batch = await client.batches.create(
+            upload: FileObject = await self.openai_model.client().files.create(
+                file=("fieldwise-batch.jsonl", b"".join(lines), "application/jsonl"),
+                purpose="batch",
+                timeout=BULK_TIMEOUT_S,
+            )
+        return upload.id
+
+    async def create(self, lines: list[bytes], file_id: str | None) -> str:
+        assert file_id is not None, "OpenAI batches are made from an uploaded file"
+        if file_id in self._tried:
+            found = await self.find(file_id)
+            if found is not None:
+                return found
+        self._tried.add(file_id)
+        with sdk_errors(openai, self.model, self.base_url):
+            batch: Batch = await self.openai_model.client().batches.create(
                 input_file_id=file_id,
                 endpoint="/v1/chat/completions",
                 completion_window="24h",
                 metadata={"created_by": "fieldwise"},
             )
-        return batch.id, file_id
+        return batch.id
 
-    async def _batch_from(self, file_id: str) -> str | None:
+    async def find(self, file_id: str) -> str | None:
         with sdk_errors(openai, self.model, self.base_url):
             page = await self.openai_model.client().batches.list(limit=100)
         for batch in page.data:
