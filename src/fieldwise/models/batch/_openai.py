@@ -27,6 +27,8 @@ from fieldwise.models.openai_backend import OpenAIModel, parse_completion
 from fieldwise.tasks import Example
 
 ENDED = {"completed", "expired", "cancelled", "failed"}
+FIND_LIMIT = 1000
+"""How many of the account's most recent batches :meth:`OpenAIBatch.find` looks through."""
 
 
 class OpenAIBatch(BatchAPI):
@@ -75,11 +77,15 @@ class OpenAIBatch(BatchAPI):
         return batch.id
 
     async def find(self, file_id: str) -> str | None:
+        # Newest first, and the batch sought is recent: the latest FIND_LIMIT are enough.
+        seen = 0
         with sdk_errors(openai, self.model, self.base_url):
-            page = await self.openai_model.client().batches.list(limit=100)
-        for batch in page.data:
-            if batch.input_file_id == file_id:
-                return batch.id
+            async for batch in self.openai_model.client().batches.list(limit=100):
+                if batch.input_file_id == file_id:
+                    return batch.id
+                seen += 1
+                if seen >= FIND_LIMIT:
+                    break
         return None
 
     async def poll(self, batch_id: str) -> BatchState:
