@@ -272,6 +272,10 @@ def test_the_sync_wrapper_shows_progress(
     assert out.failed == 0
     [task] = progress.tasks
     assert task.completed == 3 and "completed" in task.fields["rate"]
+    out = run_batch(batch_model("openai", fake_batches, isaf), docs(7), store, label="m",
+                    run_id=None, batch=BatchSettings(poll_s=0.02, max_requests=2),
+                    progress=progress)  # fmt: skip
+    assert out.failed == 0 and progress.tasks[1].fields["rate"] == "2 batches: 2 completed"
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -5,7 +5,9 @@ the transport differs. The examples not yet in the store are encoded exactly as 
 online requests, split to respect the provider's per-batch limits, and submitted. Each
 batch id is committed to the store with the keys it covers the moment the provider
 accepts it, so a killed run polls the same batch again instead of paying for a second
-one. When a batch ends its results are parsed by the backend's own parser and stored,
+one. (Where the provider takes an input file, OpenAI, the upload is recorded before the
+create, so even a kill during the create finds the batch made from it.) When a batch
+ends its results are parsed by the backend's own parser and stored,
 and the batch is marked done, in one commit. Requests that failed, or that an expired
 or cancelled batch never ran, are stored with their error and are the only ones the
 next run sends again.
@@ -148,7 +150,11 @@ class _Job:
             return
         finished = sum(self.copies[k] for k in self.pending if k in self.done)
         total = self.cached + finished + sum(self.running.values())
-        note = ", ".join(f"{bid} {state}" for bid, state in self.notes.items())
+        if len(self.notes) == 1:
+            note = " ".join(next(iter(self.notes.items())))
+        else:
+            states = Counter(self.notes.values())
+            note = f"{len(self.notes)} batches: " + ", ".join(f"{n} {s}" for s, n in states.items())
         self.on_progress(min(len(self.keys), total), note)
 
     def store_rows(self, rows: list[PredictionRow]) -> None:
