@@ -345,3 +345,18 @@ def test_an_upload_left_without_a_batch_is_created_from_the_same_file(
     [made] = fake_batches.created()
     assert made.input_file_id == file_id and len(fake_batches.files) == 2  # input + output
     assert [b["id"] for b in store.batches()] == [made.id]
+
+
+def test_repeats_are_separate_requests_under_the_online_keys(
+    fake_batches: FakeBatchServer, isaf: Task, store: Store
+) -> None:
+    model = batch_model("openai", fake_batches, isaf, temperature=1.0)
+    examples = docs(3)
+    out = asyncio.run(
+        run_batch_async(model, examples, store, label="m", run_id=None, batch=FAST, repeats=2)
+    )
+    assert (out.computed, out.failed) == (6, 0) and len(out.repeats) == 2
+    assert [len(b) for b in sent(fake_batches)] == [6]
+    again = asyncio.run(run_model_async(model, examples, store, label="m", run_id=None, repeats=2))
+    assert (again.computed, again.cached) == (0, 6)
+    assert [r.key for r in again.repeats[1]] == [r.key for r in out.repeats[1]]

@@ -116,8 +116,7 @@ class _Job:
         self,
         api: BatchAPI,
         store: Store,
-        keys: list[str],
-        examples: list[Example],
+        keyed: list[tuple[str, Example]],
         *,
         label: str,
         run_id: int | None,
@@ -125,7 +124,8 @@ class _Job:
         batch: BatchSettings,
         on_progress: BatchProgress | None,
     ) -> None:
-        self.api, self.store, self.keys = api, store, keys
+        keys = [key for key, _ in keyed]
+        self.api, self.store, self.keyed, self.keys = api, store, keyed, keys
         self.label, self.run_id, self.batch = label, run_id, batch
         self.retry = settings.retry
         self.on_progress = on_progress
@@ -134,7 +134,7 @@ class _Job:
         self.done: dict[str, PredictionRow] = store.finished(keys)
         self.cached = sum(1 for k in keys if k in self.done)
         self.pending: dict[str, Example] = {}
-        for key, ex in zip(keys, examples, strict=True):
+        for key, ex in keyed:
             if key not in self.done and key not in self.pending:
                 self.pending[key] = ex
         self.open = [
@@ -309,15 +309,16 @@ class _Job:
         self.open.remove(record)
         self.running.pop(record.id, None)
 
-    def outcome(self, examples: list[Example], started: float) -> RunOutcome:
+    def outcome(self, n: int, started: float) -> RunOutcome:
+        """Rows in example order, one list per repeat of the ``n`` examples."""
         rows = []
-        for key, ex in zip(self.keys, examples, strict=True):
+        for key, ex in self.keyed:
             row = self.done.get(key) or PredictionRow(key, ex.id, None, "no result from the batch")
             rows.append(row if row.example_id == ex.id else replace(row, example_id=ex.id))
         failed = sum(1 for k in self.pending if self.done.get(k) is None or self.done[k].error)
-        return RunOutcome(
-            rows, len(self.pending), self.cached, failed, time.perf_counter() - started
-        )
+        by_repeat = [rows[i : i + n] for i in range(0, len(rows), n)] if n else [[]]
+        wall = time.perf_counter() - started
+        return RunOutcome(by_repeat[0], len(self.pending), self.cached, failed, wall, by_repeat)
 
 
 async def run_batch_async(
@@ -330,21 +331,25 @@ async def run_batch_async(
     settings: RunSettings | None = None,
     batch: BatchSettings | None = None,
     on_progress: BatchProgress | None = None,
+    repeats: int = 1,
 ) -> RunOutcome:
     """Predict every example not already in the store through the provider's batch API;
     return all rows in example order (see the module docstring for resume semantics).
+    ``repeats`` works as for :func:`~fieldwise.runner.run_model_async`: each repeat is
+    its own request under its own key.
 
     The model is closed afterwards. A :class:`UserError` (no key, key rejected, no batch
     API at that host) stops the run; the batches already submitted stay in the store."""
+    if repeats < 1:
+        raise UserError(f"repeats must be at least 1, got {repeats}")
     started = time.perf_counter()
     api = batch_api_for(model)
     identity = model.identity()
-    keys = [prediction_key(identity, ex) for ex in examples]
+    keyed = [(prediction_key(identity, ex, r), ex) for r in range(repeats) for ex in examples]
     job = _Job(
         api,
         store,
-        keys,
-        examples,
+        keyed,
         label=label,
         run_id=run_id,
         settings=settings or RunSettings(),
@@ -357,7 +362,7 @@ async def run_batch_async(
         await job.poll_open()
     finally:
         await api.aclose()
-    return job.outcome(examples, started)
+    return job.outcome(len(examples), started)
 
 
 def run_batch(
@@ -370,6 +375,7 @@ def run_batch(
     settings: RunSettings | None = None,
     batch: BatchSettings | None = None,
     progress: Progress | None = None,
+    repeats: int = 1,
 ) -> RunOutcome:
     """Synchronous :func:`run_batch_async` with the runner's progress bar; the rate column
     shows each batch's id and state. Ctrl-C stops polling; the batches go on at the
@@ -380,7 +386,8 @@ def run_batch(
     with ctx:
         task_id = None
         if progress is not None:
-            task_id = progress.add_task(f"{label} (batch)", total=len(examples), rate="")
+            total = len(examples) * repeats
+            task_id = progress.add_task(f"{label} (batch)", total=total, rate="")
 
         def advance(completed: int, note: str) -> None:
             if progress is not None and task_id is not None:
@@ -396,6 +403,7 @@ def run_batch(
                 settings=settings,
                 batch=batch,
                 on_progress=advance,
+                repeats=repeats,
             )
         )
 
