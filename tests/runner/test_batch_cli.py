@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,18 @@ def _stored_batch_ids(db_path: Path) -> list[str]:
         return []
 
 
+def _kill_when(child: subprocess.Popen[str], ready: Callable[[], bool]) -> None:
+    """SIGKILL the child as soon as ``ready()``; fail if it exits or stalls first."""
+    deadline = time.monotonic() + 60
+    while not ready():
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, "the child never got that far"
+        time.sleep(0.02)
+    child.kill()
+    child.communicate(timeout=30)
+    assert child.returncode == -9
+
+
 @pytest.mark.slow
 def test_kill_9_after_the_batch_is_stored_resumes_it_without_a_second_batch(
     fake_batches: FakeBatchServer, tmp_path: Path
@@ -59,14 +72,7 @@ def test_kill_9_after_the_batch_is_stored_resumes_it_without_a_second_batch(
     fake_batches.behaviour.processing_s = 120
     child = _predict(tmp_path, fake_batches.url)
     db_path = tmp_path / "project" / "fieldwise.sqlite"
-    deadline = time.monotonic() + 60
-    while not (_stored_batch_ids(db_path) and fake_batches.polls):
-        assert child.poll() is None, child.communicate()
-        assert time.monotonic() < deadline, "the child never submitted a batch"
-        time.sleep(0.02)
-    child.kill()
-    child.communicate(timeout=30)
-    assert child.returncode == -9
+    _kill_when(child, lambda: bool(_stored_batch_ids(db_path) and fake_batches.polls))
     [created] = fake_batches.created()
     assert _stored_batch_ids(db_path) == [created.id]
     with Store(tmp_path / "project") as store:
@@ -94,13 +100,8 @@ def test_kill_9_while_the_batch_is_being_created_adopts_it_on_the_rerun(
     fake_batches.behaviour.create_delay_s = 2.0  # the create is in flight when the kill lands
     child = _predict(tmp_path, fake_batches.url)
     db_path = tmp_path / "project" / "fieldwise.sqlite"
+    _kill_when(child, lambda: bool(_stored_batch_ids(db_path) and fake_batches.creates_received))
     deadline = time.monotonic() + 60
-    while not (_stored_batch_ids(db_path) and fake_batches.creates_received):
-        assert child.poll() is None, child.communicate()
-        assert time.monotonic() < deadline, "the child never sent the create"
-        time.sleep(0.02)
-    child.kill()
-    child.communicate(timeout=30)
     [placeholder] = _stored_batch_ids(db_path)
     assert placeholder.startswith("upload:") and not fake_batches.created()
     while not fake_batches.created():  # the provider goes on and makes the batch
