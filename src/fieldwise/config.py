@@ -42,8 +42,22 @@ class DataConfig(_Strict):
 
 
 class PriceConfig(_Strict):
+    """USD per million tokens; the batch prices default to half the online ones (what
+    OpenAI and Anthropic charge for their batch APIs)."""
+
     input_per_mtok: float = 0.0
     output_per_mtok: float = 0.0
+    batch_input_per_mtok: float | None = None
+    batch_output_per_mtok: float | None = None
+
+
+class BatchConfig(_Strict):
+    """``batch: true`` or ``batch: {poll_s: ..., ...}``: send the pending examples through
+    the provider's batch API. The limits default to the provider's per-batch limits."""
+
+    poll_s: float = Field(30.0, gt=0)
+    max_requests: int | None = Field(None, ge=1)
+    max_bytes: int | None = Field(None, ge=1)
 
 
 class ModelConfig(_Strict):
@@ -67,6 +81,7 @@ class ModelConfig(_Strict):
     ray_workers: int = Field(1, ge=1)
     """Ray actors, each with its own copy of the model (one per GPU for one engine each)."""
     ray_gpus_per_worker: float = Field(0.0, ge=0)
+    batch: bool | BatchConfig = False
     repeats: int = Field(1, ge=1)
     """Predict each example this many times (sampled decoding); each repeat is its own
     stored prediction, and the model is scored on each row's mean over repeats."""
@@ -85,6 +100,13 @@ class ModelConfig(_Strict):
     @property
     def label(self) -> str:
         return self.name or self.spec
+
+    @property
+    def batch_config(self) -> BatchConfig | None:
+        """The batch settings when this model runs through a batch API, else ``None``."""
+        if isinstance(self.batch, BatchConfig):
+            return self.batch
+        return BatchConfig() if self.batch else None
 
 
 class ImportConfig(_Strict):

@@ -11,7 +11,9 @@ import json
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +30,12 @@ from fieldwise.runner import (
     Price,
     RayOptions,
     RetryPolicy,
+    RunOutcome,
     RunSettings,
     make_progress,
     run_model,
 )
+from fieldwise.runner.batch import BatchSettings, run_batch
 from fieldwise.scoring import GoldTable, ModelResult, ModelScore, prepare_golds, score_outputs
 from fieldwise.scoring.aggregate import summarise
 from fieldwise.scoring.stats import Resamples, mean_over_repeats
@@ -63,7 +67,7 @@ def git_sha() -> str | None:
 
 
 def run_settings(mc: ModelConfig) -> RunSettings:
-    price = Price(**mc.price.model_dump()) if mc.price else None
+    price = Price(mc.price.input_per_mtok, mc.price.output_per_mtok) if mc.price else None
     return RunSettings(
         concurrency=mc.concurrency,
         rpm=mc.rpm,
@@ -80,6 +84,32 @@ def ray_options(mc: ModelConfig) -> RayOptions | None:
         return None
     return RayOptions(
         address=mc.ray_address, workers=mc.ray_workers, gpus_per_worker=mc.ray_gpus_per_worker
+    )
+
+
+def batch_settings(mc: ModelConfig) -> BatchSettings | None:
+    """How ``mc`` runs through its provider's batch API, or ``None`` to run online.
+
+    Checked before anything is trained or sent: a backend without a batch API is an error,
+    never a silent fallback to the online price."""
+    cfg = mc.batch_config
+    if cfg is None:
+        return None
+    provider = mc.spec.split("/", 1)[0]
+    if get_backend(provider).batch_api is None:
+        raise UserError(
+            f"model '{mc.label}' cannot run as a batch: provider '{provider}' has no batch API",
+            hint="batch works with openai and anthropic models; drop batch/--batch",
+        )
+    price = None
+    if mc.price is not None:
+        p = mc.price
+        price = Price(
+            p.input_per_mtok / 2 if p.batch_input_per_mtok is None else p.batch_input_per_mtok,
+            p.output_per_mtok / 2 if p.batch_output_per_mtok is None else p.batch_output_per_mtok,
+        )
+    return BatchSettings(
+        poll_s=cfg.poll_s, max_requests=cfg.max_requests, max_bytes=cfg.max_bytes, price=price
     )
 
 
@@ -166,10 +196,12 @@ def predict_repeats(
     progress: Any = None,
     ray: RayOptions | None = None,
     repeats: int = 1,
+    batch: BatchSettings | None = None,
 ) -> list[list[PredictionRow]]:
     """Record a run and predict ``examples`` ``repeats`` times (sampled decoding): one
     list of rows per repeat. Cached predictions are reused, repeat by repeat. ``ray``
-    runs them on a Ray cluster instead of in this process."""
+    runs them on a Ray cluster instead of in this process; with ``batch``, the pending
+    ones go through the provider's batch API."""
     if ray is not None:
         from fieldwise.runner.ray_executor import check_ray_model
 
@@ -195,7 +227,10 @@ def predict_repeats(
     )
     status = "failed"
     try:
-        outcome = run_model(
+        runner: Callable[..., RunOutcome] = (
+            partial(run_model, ray=ray) if batch is None else partial(run_batch, batch=batch)
+        )
+        outcome = runner(
             model,
             examples,
             store,
@@ -203,7 +238,6 @@ def predict_repeats(
             run_id=run_id,
             settings=settings,
             progress=progress,
-            ray=ray,
             repeats=repeats,
         )
         status = "finished"
@@ -303,6 +337,7 @@ def run_project(
         trainable = mc.spec.endswith("/auto")
         kind = mc.kind or get_backend(provider).kind
         settings = run_settings(mc)
+        batch = batch_settings(mc)
         if trainable:  # once per model, however many folds train it (or none: cached)
             say_training_notes(provider, task, console)
         if folds is not None and trainable:
@@ -323,6 +358,7 @@ def run_project(
                     progress=progress,
                     ray=ray_options(mc),
                     repeats=mc.repeats,
+                    batch=batch,
                 )
                 for found, rows in zip(by_id, fold_rows, strict=True):
                     found.update({r.example_id: r for r in rows})
@@ -347,6 +383,7 @@ def run_project(
                 progress=progress,
                 ray=ray_options(mc),
                 repeats=mc.repeats,
+                batch=batch,
             )
         result = _result(task, golds, mc.label, mc.spec, kind, repeats, config, resamples)
         result.variant_of, result.variant = mc.variant_of, dict(mc.variant)

@@ -1,4 +1,4 @@
-"""Fixtures for runner tests: the fake OpenAI server, a store and the ISAF task."""
+"""Fixtures for runner tests: the fake OpenAI and batch servers, a store and the ISAF task."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from fieldwise.store import Store
 from fieldwise.tasks import Task, load_task
+from tests.fakes.batch_server import fake_batches  # noqa: F401 - re-exported fixture
 from tests.fakes.openai_server import fake_openai  # noqa: F401 - re-exported fixture
 
 

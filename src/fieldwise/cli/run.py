@@ -129,15 +129,19 @@ def predict(
     name: str | None = typer.Option(None, "--name", help="Label in the store (default: spec)."),
     project: Path = typer.Option(Path(".fieldwise"), "--project", help="Store directory."),
     concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight."),
+    batch: bool = typer.Option(
+        False, "--batch", help="Send the pending examples through the provider's batch API."
+    ),
+    batch_poll: float = typer.Option(30.0, "--batch-poll", help="Seconds between batch polls."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ray: str | None = typer.Option(None, "--ray", help=RAY_HELP),
 ) -> None:
     """Predict with one model; outputs are cached in the store and written as JSONL."""
-    from fieldwise.config import ModelConfig
+    from fieldwise.config import BatchConfig, ModelConfig
     from fieldwise.data import load_examples
     from fieldwise.models import create_model, get_backend
+    from fieldwise.pipeline import batch_settings, ray_options, run_settings
     from fieldwise.pipeline import predict as run_predict
-    from fieldwise.pipeline import ray_options, run_settings
     from fieldwise.runner import make_progress
     from fieldwise.store import Store
     from fieldwise.tasks import load_task
@@ -145,7 +149,16 @@ def predict(
     task_obj = load_task(task)
     dataset = load_examples(task_obj, data)
     train = load_examples(task_obj, train_data).examples if train_data else []
-    mc = ModelConfig(spec=model, name=name, options=parse_options(option), concurrency=concurrency)
+    if batch_poll <= 0:
+        raise UserError("--batch-poll must be positive")
+    mc = ModelConfig(
+        spec=model,
+        name=name,
+        options=parse_options(option),
+        concurrency=concurrency,
+        batch=BatchConfig(poll_s=batch_poll) if batch else False,
+    )
+    batching = batch_settings(mc)
     if ray is not None:
         mc = mc.model_copy(update={"executor": "ray", "ray_address": ray})
     model_obj = create_model(model, task_obj, mc.options)
@@ -163,6 +176,7 @@ def predict(
             config=mc.model_dump(),
             progress=None if quiet else make_progress(),
             ray=ray_options(mc),
+            batch=batching,
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:

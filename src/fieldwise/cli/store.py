@@ -37,6 +37,29 @@ def runs(project: Path = PROJECT) -> None:
         console.print(table)
 
 
+@store_app.command("batches")
+def batches(project: Path = PROJECT) -> None:
+    """List provider batch jobs (``batch: true``); open ones are polled by the next run."""
+    from fieldwise.store import Store
+
+    with Store(project) as store:
+        table = Table()
+        for col in ("batch", "provider", "label", "requests", "status", "created", "finished"):
+            # Ids and states are what a user acts on: never cut them short.
+            table.add_column(col, no_wrap=col in ("batch", "status"), overflow="fold")
+        for b in store.batches():
+            table.add_row(
+                b["id"],
+                b["provider"],
+                b["label"],
+                str(b["n_requests"]),
+                b["status"],
+                b["created_at"],
+                b["finished_at"] or "-",
+            )
+        console.print(table)
+
+
 @store_app.command("models")
 def models(project: Path = PROJECT) -> None:
     """List registered models (fine-tunes, imports) and the available backends."""

@@ -58,7 +58,8 @@ class Model(ABC):
 
     Subclasses set ``provider`` (the prefix in ``provider/name`` specs) and may override:
     ``kind`` (report grouping), ``max_batch_size`` (examples per :meth:`generate` call),
-    ``default_concurrency`` (calls in flight at once), ``needs_key``/``key_env_var``.
+    ``default_concurrency`` (calls in flight at once), ``needs_key``/``key_env_var``,
+    ``batch_api``.
     """
 
     provider: ClassVar[str]
@@ -69,6 +70,9 @@ class Model(ABC):
     needs_key: ClassVar[bool] = False
     key_env_var: ClassVar[str | None] = None
     trainable: ClassVar[bool] = False
+    batch_api: ClassVar[str | None] = None
+    """``module:Class`` of the provider's batch API adapter (see ``models.batch``), for
+    backends whose provider runs requests in bulk at a discount; ``None``: online only."""
 
     class Options(ModelOptions):
         pass

@@ -56,6 +56,7 @@ class AnthropicModel(PromptedModel):
     supports_schema: ClassVar[bool] = True
     needs_key: ClassVar[bool] = True
     key_env_var: ClassVar[str | None] = "ANTHROPIC_API_KEY"
+    batch_api: ClassVar[str | None] = "fieldwise.models.batch._anthropic:AnthropicBatch"
     Options = AnthropicOptions
 
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
@@ -89,6 +90,10 @@ class AnthropicModel(PromptedModel):
         return build_request(
             self.name, self.task, self.messages(example), self.anthropic_options, self._schema
         )
+
+    def client(self) -> Any:
+        """The SDK client of the running event loop (shared with the batch adapter)."""
+        return self._clients.get()
 
     def _new_client(self) -> Any:
         import anthropic

@@ -70,6 +70,7 @@ class OpenAIModel(PromptedModel):
     supports_schema: ClassVar[bool] = True
     needs_key: ClassVar[bool] = True
     key_env_var: ClassVar[str | None] = "OPENAI_API_KEY"
+    batch_api: ClassVar[str | None] = "fieldwise.models.batch._openai:OpenAIBatch"
     Options = OpenAIOptions
 
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
@@ -147,6 +148,10 @@ class OpenAIModel(PromptedModel):
     def _schema(self) -> tuple[dict[str, Any], bool]:
         """Built once: a task's schema costs milliseconds, a request should not."""
         return output_schema(self.task, self.openai_options.strict)
+
+    def client(self) -> openai.AsyncOpenAI:
+        """The SDK client of the running event loop (shared with the batch adapter)."""
+        return self._clients.get()
 
     def _new_client(self) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(

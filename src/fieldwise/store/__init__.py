@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from fieldwise.store._store import STORE_FILENAME, PredictionRow, RunRecord, Store
+from fieldwise.store._store import STORE_FILENAME, BatchRecord, PredictionRow, RunRecord, Store
 
-__all__ = ["STORE_FILENAME", "PredictionRow", "RunRecord", "Store"]
+__all__ = ["STORE_FILENAME", "BatchRecord", "PredictionRow", "RunRecord", "Store"]

@@ -70,8 +70,39 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def m002_batches(db: sqlite3.Connection) -> None:
+    """Provider batch jobs (OpenAI Batch API, Anthropic Message Batches): a batch is
+    recorded the moment the provider accepts it, with the prediction keys it covers, so a
+    killed run polls the same batch again instead of paying for a second one."""
+    db.executescript(
+        """
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            base_url TEXT NOT NULL,
+            label TEXT NOT NULL,
+            model_hash TEXT NOT NULL,
+            run_id INTEGER REFERENCES runs(id),
+            input_file_id TEXT,
+            n_requests INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        CREATE INDEX batches_open ON batches(model_hash, status);
+        CREATE TABLE batch_requests (
+            batch_id TEXT NOT NULL REFERENCES batches(id),
+            key TEXT NOT NULL,
+            example_id TEXT NOT NULL,
+            PRIMARY KEY (batch_id, key)
+        );
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", m001_initial),
+    ("m002_batches", m002_batches),
 ]
 
 

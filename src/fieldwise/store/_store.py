@@ -66,6 +66,24 @@ class RunRecord:
     config: dict[str, Any] | None = None
 
 
+@dataclass
+class BatchRecord:
+    """A provider batch job: ``requests`` maps each prediction key it covers (its
+    ``custom_id``) to the example id the key was first asked for."""
+
+    id: str
+    provider: str
+    base_url: str
+    label: str
+    model_hash: str
+    run_id: int | None
+    input_file_id: str | None
+    requests: dict[str, str]
+    status: str = "open"
+    """``submitting``: the input file is uploaded and a create may be under way (``id`` is
+    a placeholder, ``upload:FILE``); ``open``: the provider runs it; then its end state."""
+
+
 class Store:
     """One SQLite database per project directory (``<project>/fieldwise.sqlite``)."""
 
@@ -157,30 +175,35 @@ class Store:
     ) -> None:
         """Commit a batch of predictions at once (errors are kept so reports can show them,
         and are retried by the next run)."""
-        now = _now()
         with self.db:
-            self.db.executemany(
-                """INSERT OR REPLACE INTO predictions (key, run_id, label, example_id, output,
-                error, latency_s, input_tokens, output_tokens, cost_usd, finish_reason,
-                created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [
-                    (
-                        r.key,
-                        run_id,
-                        label,
-                        r.example_id,
-                        r.output,
-                        r.error,
-                        r.latency_s,
-                        r.input_tokens,
-                        r.output_tokens,
-                        r.cost_usd,
-                        r.finish_reason,
-                        now,
-                    )
-                    for r in rows
-                ],
-            )
+            self._insert_predictions(run_id, label, rows)
+
+    def _insert_predictions(
+        self, run_id: int | None, label: str, rows: Sequence[PredictionRow]
+    ) -> None:
+        now = _now()
+        self.db.executemany(
+            """INSERT OR REPLACE INTO predictions (key, run_id, label, example_id, output,
+            error, latency_s, input_tokens, output_tokens, cost_usd, finish_reason,
+            created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    r.key,
+                    run_id,
+                    label,
+                    r.example_id,
+                    r.output,
+                    r.error,
+                    r.latency_s,
+                    r.input_tokens,
+                    r.output_tokens,
+                    r.cost_usd,
+                    r.finish_reason,
+                    now,
+                )
+                for r in rows
+            ],
+        )
 
     def predictions_by_key(self, keys: Iterable[str]) -> dict[str, PredictionRow]:
         """All stored predictions (errors included) for these keys."""
@@ -192,6 +215,87 @@ class Store:
 
     def labels(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT label FROM predictions ORDER BY 1")]
+
+    # -- provider batch jobs ---------------------------------------------------------------
+    def add_batch(self, record: BatchRecord) -> None:
+        """Record a batch the provider has just accepted, with the keys it covers, in one
+        commit: from here on a killed run resumes this batch instead of submitting again."""
+        with self.db:
+            self.db.execute(
+                """INSERT INTO batches (id, provider, base_url, label, model_hash, run_id,
+                input_file_id, n_requests, status, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    record.id,
+                    record.provider,
+                    record.base_url,
+                    record.label,
+                    record.model_hash,
+                    record.run_id,
+                    record.input_file_id,
+                    len(record.requests),
+                    record.status,
+                    _now(),
+                ),
+            )
+            self.db.executemany(
+                "INSERT INTO batch_requests VALUES (?, ?, ?)",
+                [(record.id, key, example_id) for key, example_id in record.requests.items()],
+            )
+
+    def open_batches(self, model_hash: str) -> list[BatchRecord]:
+        """Batches of this model identity whose results are not stored yet (being
+        submitted, or running), oldest first."""
+        rows = self.db.execute(
+            """SELECT * FROM batches WHERE model_hash = ? AND status IN ('open', 'submitting')
+            ORDER BY created_at, rowid""",
+            (model_hash,),
+        ).fetchall()
+        out = []
+        for r in rows:
+            items = self.db.execute(
+                "SELECT key, example_id FROM batch_requests WHERE batch_id = ?", (r["id"],)
+            )
+            out.append(
+                BatchRecord(
+                    id=r["id"],
+                    provider=r["provider"],
+                    base_url=r["base_url"],
+                    label=r["label"],
+                    model_hash=r["model_hash"],
+                    run_id=r["run_id"],
+                    input_file_id=r["input_file_id"],
+                    requests={key: example_id for key, example_id in items},
+                    status=r["status"],
+                )
+            )
+        return out
+
+    def set_batch_id(self, placeholder: str, batch_id: str) -> None:
+        """Give a ``submitting`` record the id the provider created it under."""
+        with self.db:
+            self.db.execute(
+                "UPDATE batches SET id = ?, status = 'open' WHERE id = ?", (batch_id, placeholder)
+            )
+            self.db.execute(
+                "UPDATE batch_requests SET batch_id = ? WHERE batch_id = ?",
+                (batch_id, placeholder),
+            )
+
+    def close_batch(
+        self, batch_id: str, status: str, run_id: int | None, label: str, rows: list[PredictionRow]
+    ) -> None:
+        """Store a batch's predictions and mark it done in one commit, so a kill between
+        the two can neither lose the results nor leave the batch to be downloaded twice."""
+        with self.db:
+            self._insert_predictions(run_id, label, rows)
+            self.db.execute(
+                "UPDATE batches SET status = ?, finished_at = ? WHERE id = ?",
+                (status, _now(), batch_id),
+            )
+
+    def batches(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM batches ORDER BY created_at")]
 
     # -- datasets ------------------------------------------------------------------------
     def save_dataset(

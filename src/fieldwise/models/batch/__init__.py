@@ -1,0 +1,175 @@
+"""Provider batch APIs: the same requests as the online path, sent in bulk at a discount.
+
+A backend names its adapter in its ``batch_api`` class attribute (``module:Class``, imported
+only when a batch runs), the one way adapters are registered. An adapter builds each
+request exactly as its backend does online (``model.request``) and parses each result
+with the backend's own parser, so a prediction made through a batch is stored under the
+same cache key with the same output, usage and finish reason. Everything else (splitting
+into batches, the store, polling, progress, resume) is the runner's
+(:mod:`fieldwise.runner.batch`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, ClassVar, TypeVar
+
+from fieldwise.errors import UserError
+from fieldwise.models._model import Generation, Model, RetryableError
+from fieldwise.tasks import Example
+
+T = TypeVar("T")
+
+BULK_TIMEOUT_S = 900.0
+"""For the calls that move a whole batch (upload, create, download): up to 256 MB each,
+far past the per-request ``timeout_s`` meant for one completion."""
+
+
+@dataclass
+class BatchState:
+    """Where a submitted batch stands. ``ended``: no request will run any more (completed,
+    expired, cancelled or failed), so its results can be downloaded; ``error`` explains a
+    batch that failed as a whole (its requests get it as their error)."""
+
+    status: str
+    ended: bool
+    done: int
+    total: int
+    error: str | None = None
+    files: dict[str, str | None] = field(default_factory=dict)
+    """Provider file ids to download results from (OpenAI: output and error files)."""
+
+
+class BatchAPI(ABC):
+    """One provider's batch API, driven through its official SDK."""
+
+    provider: ClassVar[str]
+    max_requests: ClassVar[int]
+    """The provider's limit on requests per batch."""
+    max_bytes: ClassVar[int]
+    """The provider's limit on one batch's size (the JSONL file, or the request body)."""
+    uploads: ClassVar[bool] = False
+    """Whether :meth:`upload` gives an input file that names the batch before it exists
+    (so a create interrupted at any point can be found again with :meth:`find`)."""
+    unfinished_error: ClassVar[str] = "the batch ended before this request ran"
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+
+    @property
+    def base_url(self) -> str:
+        return str(getattr(self.model, "base_url", ""))
+
+    @abstractmethod
+    def encode(self, key: str, example: Example) -> bytes:
+        """One request as a JSONL line (newline included), ``key`` as its ``custom_id``."""
+
+    async def upload(self, lines: list[bytes]) -> str | None:
+        """Upload the requests as an input file and return its id, for providers that
+        take one (OpenAI); ``None`` where the requests go with :meth:`create`."""
+        return None
+
+    @abstractmethod
+    async def create(self, lines: list[bytes], file_id: str | None) -> str:
+        """Create a batch of these requests (or of the uploaded file) and return its id.
+
+        Raise :class:`RetryableError` only where trying again cannot create a second
+        batch."""
+
+    async def find(self, file_id: str) -> str | None:
+        """The batch already made from an uploaded file, if any: what a create whose
+        answer was lost (a timeout, a killed process) left behind."""
+        return None
+
+    @abstractmethod
+    async def poll(self, batch_id: str) -> BatchState:
+        """The batch's current state."""
+
+    @abstractmethod
+    async def results(self, state: BatchState, batch_id: str) -> dict[str, Generation]:
+        """The generations of an ended batch by ``custom_id``; a request that did not run
+        is absent (or present with its error)."""
+
+    async def aclose(self) -> None:
+        await self.model.aclose()
+
+
+def batch_api_for(model: Model) -> BatchAPI:
+    """The batch adapter of a model's backend, or a :class:`UserError` if it has none."""
+    target = type(model).batch_api
+    if target is None:
+        raise UserError(
+            f"{model.spec} cannot run as a batch: provider '{model.provider}' has no batch API",
+            hint="batch works with openai and anthropic models; drop batch/--batch",
+        )
+    module_name, _, attr = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    assert isinstance(cls, type) and issubclass(cls, BatchAPI)
+    return cls(model)
+
+
+@contextmanager
+def sdk_errors(sdk: ModuleType, model: Model, base_url: str) -> Iterator[None]:
+    """Map an SDK call's failures onto the runner's contract, as the online backends do:
+    429/5xx/timeouts retryable, a rejected key or unknown model a :class:`UserError`."""
+    from fieldwise.models.openai_backend import map_status_error
+
+    try:
+        yield
+    except sdk.APIStatusError as exc:
+        raise map_status_error(
+            exc.status_code, exc.message, exc.response.headers, model.spec, base_url
+        ) from exc
+    except sdk.APITimeoutError as exc:
+        raise RetryableError("request timed out") from exc
+    except sdk.APIConnectionError as exc:
+        raise RetryableError(f"connection error: {exc.__cause__ or exc}") from exc
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]], max_retries: int, delay: Callable[[int, float | None], float]
+) -> T:
+    """``call()``, retried on :class:`RetryableError` with the runner's backoff."""
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except RetryableError as exc:
+            if attempt >= max_retries:
+                raise
+            await asyncio.sleep(delay(attempt, exc.retry_after))
+            attempt += 1
+
+
+def error_generation(message: str) -> Generation:
+    return Generation(None, error=message[:1000])
+
+
+def describe_error(error: Any) -> str:
+    """A provider's error object (``{"message": ..., "code"/"type": ...}``) in one line."""
+    if isinstance(error, dict):
+        inner = error.get("error")
+        if isinstance(inner, dict):
+            return describe_error(inner)
+        message = error.get("message") or ""
+        code = error.get("code") or error.get("type") or ""
+        return f"{code}: {message}" if code and message else str(message or code or error)
+    return str(error)
+
+
+__all__ = [
+    "BULK_TIMEOUT_S",
+    "BatchAPI",
+    "BatchState",
+    "batch_api_for",
+    "describe_error",
+    "error_generation",
+    "sdk_errors",
+    "with_retries",
+]

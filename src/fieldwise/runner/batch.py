@@ -1,0 +1,411 @@
+"""Run a model through its provider's batch API: half the price, no rate-limit fights.
+
+The same examples, cache keys and stored rows as :func:`~fieldwise.runner.run_model`; only
+the transport differs. The examples not yet in the store are encoded exactly as the
+online requests, split to respect the provider's per-batch limits, and submitted. Each
+batch id is committed to the store with the keys it covers the moment the provider
+accepts it, so a killed run polls the same batch again instead of paying for a second
+one. (Where the provider takes an input file, OpenAI, the upload is recorded before the
+create, so even a kill during the create finds the batch made from it.) When a batch
+ends its results are parsed by the backend's own parser and stored,
+and the batch is marked done, in one commit. Requests that failed, or that an expired
+or cancelled batch never ran, are stored with their error and are the only ones the
+next run sends again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import TypeVar
+
+from rich.progress import Progress
+
+from fieldwise.errors import UserError
+from fieldwise.models._model import (
+    Generation,
+    Model,
+    RetryableError,
+    content_hash,
+    prediction_key,
+)
+from fieldwise.models.batch import BatchAPI, BatchState, batch_api_for, with_retries
+from fieldwise.runner._runner import Price, RunOutcome, RunSettings
+from fieldwise.store import BatchRecord, PredictionRow, Store
+from fieldwise.tasks import Example
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """How batches are cut and watched; none of it changes outputs (so none is in keys).
+
+    ``max_requests``/``max_bytes`` default to the provider's per-batch limits (OpenAI
+    50,000 requests and 200 MB per file, Anthropic 100,000 requests and 256 MB);
+    ``price`` is the batch price (the pipeline makes it half the online price unless the
+    config sets one).
+    """
+
+    poll_s: float = 30.0
+    max_requests: int | None = None
+    max_bytes: int | None = None
+    price: Price | None = None
+
+    def __post_init__(self) -> None:
+        if self.poll_s <= 0:
+            raise UserError("the batch poll interval must be positive")
+        if (self.max_requests is not None and self.max_requests < 1) or (
+            self.max_bytes is not None and self.max_bytes < 1
+        ):
+            raise UserError("batch limits must be positive")
+
+
+BatchProgress = Callable[[int, str], None]
+"""``(completed, note)``: examples done so far (cached ones included), and a short note
+on the batches (their ids and states)."""
+
+Item = tuple[str, Example, bytes]
+T = TypeVar("T")
+
+
+def split_batches(
+    items: Iterable[Item], max_requests: int, max_bytes: int, too_big: list[Item] | None = None
+) -> Iterator[list[Item]]:
+    """Cut requests, in order, into batches within both limits, lazily (one batch's
+    requests in memory at a time). A request larger than ``max_bytes`` on its own goes
+    to ``too_big`` instead, for the caller to report."""
+    current: list[Item] = []
+    size = 0
+    for item in items:
+        n = len(item[2])
+        if n > max_bytes:
+            if too_big is not None:
+                too_big.append(item)
+            continue
+        if current and (len(current) >= max_requests or size + n > max_bytes):
+            yield current
+            current, size = [], 0
+        current.append(item)
+        size += n
+    if current:
+        yield current
+
+
+def _row(key: str, example_id: str, gen: Generation, price: Price | None) -> PredictionRow:
+    return PredictionRow(
+        key,
+        example_id,
+        gen.output,
+        gen.error,
+        None,  # a batch has no per-request latency
+        gen.input_tokens,
+        gen.output_tokens,
+        price.cost(gen) if price and gen.error is None else None,
+        gen.finish_reason,
+    )
+
+
+class _Job:
+    """One call's state: what is pending, which batches are open, what each has done."""
+
+    def __init__(
+        self,
+        api: BatchAPI,
+        store: Store,
+        keyed: list[tuple[str, Example]],
+        *,
+        label: str,
+        run_id: int | None,
+        settings: RunSettings,
+        batch: BatchSettings,
+        on_progress: BatchProgress | None,
+    ) -> None:
+        keys = [key for key, _ in keyed]
+        self.api, self.store, self.keyed, self.keys = api, store, keyed, keys
+        self.label, self.run_id, self.batch = label, run_id, batch
+        self.retry = settings.retry
+        self.on_progress = on_progress
+        self.model_hash = content_hash(api.model.identity())
+        self.copies = Counter(keys)
+        self.done: dict[str, PredictionRow] = store.finished(keys)
+        self.cached = sum(1 for k in keys if k in self.done)
+        self.pending: dict[str, Example] = {}
+        for key, ex in keyed:
+            if key not in self.done and key not in self.pending:
+                self.pending[key] = ex
+        self.open = [
+            b
+            for b in store.open_batches(self.model_hash)
+            if any(k in self.pending for k in b.requests)
+        ]
+        self.notes = {b.id: "resumed" for b in self.open}
+        self.running: dict[str, int] = {}
+
+    def report(self) -> None:
+        if self.on_progress is None:
+            return
+        finished = sum(self.copies[k] for k in self.pending if k in self.done)
+        total = self.cached + finished + sum(self.running.values())
+        if len(self.notes) == 1:
+            note = " ".join(next(iter(self.notes.items())))
+        else:
+            states = Counter(self.notes.values())
+            note = f"{len(self.notes)} batches: " + ", ".join(f"{n} {s}" for s, n in states.items())
+        self.on_progress(min(len(self.keys), total), note)
+
+    def store_rows(self, rows: list[PredictionRow]) -> None:
+        self.store.save_predictions(self.run_id, self.label, rows)
+        self.done.update((r.key, r) for r in rows)
+
+    def error_rows(self, requests: dict[str, str], message: str) -> list[PredictionRow]:
+        """An error row for each of ``requests`` (key → example id)."""
+        gen = Generation(None, error=message[:1000])
+        return [_row(key, example_id, gen, None) for key, example_id in requests.items()]
+
+    async def retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        return await with_retries(call, self.retry.max_retries, self.retry.delay)
+
+    async def submit_pending(self) -> None:
+        """Submit every pending request that no open batch covers, batch by batch."""
+        covered = {k for b in self.open for k in b.requests}
+        fresh = ((k, ex) for k, ex in self.pending.items() if k not in covered)
+        max_bytes = self.batch.max_bytes or self.api.max_bytes
+        max_requests = self.batch.max_requests or self.api.max_requests
+        items = ((k, ex, self.api.encode(k, ex)) for k, ex in fresh)
+        too_big: list[Item] = []
+        for chunk in split_batches(items, max_requests, max_bytes, too_big):
+            await self.submit(chunk)
+            self.report()
+        if too_big:
+            message = f"request larger than the batch size limit ({max_bytes} bytes)"
+            self.store_rows(self.error_rows({k: ex.id for k, ex, _ in too_big}, message))
+
+    async def submit(self, chunk: list[Item]) -> None:
+        """Upload (where the provider takes a file) and create one batch; record it."""
+        lines = [line for _, _, line in chunk]
+        record = BatchRecord(
+            id="",
+            provider=self.api.provider,
+            base_url=self.api.base_url,
+            label=self.label,
+            model_hash=self.model_hash,
+            run_id=self.run_id,
+            input_file_id=None,
+            requests={k: ex.id for k, ex, _ in chunk},
+        )
+        try:
+            file_id = await self.retrying(partial(self.api.upload, lines))
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
+            message = f"uploading the batch failed: {type(exc).__name__}: {exc}"
+            self.store_rows(self.error_rows(record.requests, message))
+            return
+        if file_id is not None:
+            # From here on a kill loses nothing: the file names the batch, made or not.
+            record = replace(
+                record, id=f"upload:{file_id}", input_file_id=file_id, status="submitting"
+            )
+            self.store.add_batch(record)
+        try:
+            batch_id = await self.retrying(partial(self.api.create, lines, file_id))
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
+            if file_id is not None and isinstance(exc, RetryableError):
+                self.open.append(record)  # found or created while polling
+                self.notes[record.id] = "submitting"
+                return
+            self.fail_submission(record, f"creating the batch failed: {type(exc).__name__}: {exc}")
+            return
+        self.created(record, batch_id)
+
+    async def resolve(self, record: BatchRecord) -> None:
+        """Finish a submission a lost answer or a killed run left ``submitting``: adopt
+        the batch made from its file, or create it from that file now."""
+        assert record.input_file_id is not None
+        self.open.remove(record)
+        self.notes.pop(record.id, None)
+        file_id = record.input_file_id
+        try:
+            batch_id = await self.retrying(partial(self.api.find, file_id))
+            if batch_id is None:
+                batch_id = await self.retrying(partial(self.api.create, [], file_id))
+        except UserError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
+            self.fail_submission(record, f"creating the batch failed: {type(exc).__name__}: {exc}")
+            return
+        self.created(record, batch_id)
+
+    def created(self, record: BatchRecord, batch_id: str) -> None:
+        if record.status == "submitting":
+            self.store.set_batch_id(record.id, batch_id)
+        else:
+            self.store.add_batch(replace(record, id=batch_id))
+        self.open.append(replace(record, id=batch_id, status="open"))
+        self.notes[batch_id] = "submitted"
+
+    def fail_submission(self, record: BatchRecord, message: str) -> None:
+        rows = self.error_rows(record.requests, message)
+        if record.status == "submitting":
+            self.store.close_batch(record.id, "failed", self.run_id, self.label, rows)
+            self.done.update((r.key, r) for r in rows)
+        else:
+            self.store_rows(rows)
+
+    async def poll_open(self) -> None:
+        """Poll the open batches until every one has ended and its results are stored."""
+        while self.open:
+            for record in list(self.open):
+                if record.status == "submitting":
+                    await self.resolve(record)
+                    continue
+                try:
+                    state = await self.retrying(partial(self.api.poll, record.id))
+                except RetryableError as exc:
+                    raise UserError(
+                        f"cannot reach the batch API to poll batch {record.id}: {exc}",
+                        hint="rerun later: the batch id is stored and will be polled again",
+                    ) from exc
+                except UserError as exc:
+                    if getattr(exc.__cause__, "status_code", None) != 404:
+                        raise
+                    # Deleted, or made with another account's key: its requests are
+                    # stored as errors, so the next run sends them again.
+                    missing = f"batch {record.id} is unknown to {self.api.base_url} (HTTP 404)"
+                    state = BatchState("missing", True, 0, 0, error=missing)
+                self.notes[record.id] = state.status
+                mine = sum(1 for k in record.requests if k in self.pending)
+                self.running[record.id] = min(mine, state.done)
+                if state.ended:
+                    await self.collect(record, state)
+                self.report()
+            if self.open:
+                await asyncio.sleep(self.batch.poll_s)
+
+    async def collect(self, record: BatchRecord, state: BatchState) -> None:
+        """Store an ended batch's results, and an error for each request without one."""
+        gens: dict[str, Generation] = {}
+        if state.status != "missing":
+            gens = await self.retrying(partial(self.api.results, state, record.id))
+        missing = state.error or f"{self.api.unfinished_error} (batch {state.status})"
+        # A key another run has meanwhile stored without error keeps that prediction.
+        finished = self.store.finished(record.requests)
+        rows = [
+            _row(
+                key, example_id, gens.get(key) or Generation(None, error=missing), self.batch.price
+            )
+            for key, example_id in record.requests.items()
+            if key not in finished
+        ]
+        self.store.close_batch(record.id, state.status, self.run_id, self.label, rows)
+        self.done.update(finished)
+        self.done.update((r.key, r) for r in rows)
+        self.open.remove(record)
+        self.running.pop(record.id, None)
+
+    def outcome(self, n: int, started: float) -> RunOutcome:
+        """Rows in example order, one list per repeat of the ``n`` examples."""
+        rows = []
+        for key, ex in self.keyed:
+            row = self.done.get(key) or PredictionRow(key, ex.id, None, "no result from the batch")
+            rows.append(row if row.example_id == ex.id else replace(row, example_id=ex.id))
+        failed = sum(1 for k in self.pending if self.done.get(k) is None or self.done[k].error)
+        by_repeat = [rows[i : i + n] for i in range(0, len(rows), n)] if n else [[]]
+        wall = time.perf_counter() - started
+        return RunOutcome(by_repeat[0], len(self.pending), self.cached, failed, wall, by_repeat)
+
+
+async def run_batch_async(
+    model: Model,
+    examples: list[Example],
+    store: Store,
+    *,
+    label: str,
+    run_id: int | None,
+    settings: RunSettings | None = None,
+    batch: BatchSettings | None = None,
+    on_progress: BatchProgress | None = None,
+    repeats: int = 1,
+) -> RunOutcome:
+    """Predict every example not already in the store through the provider's batch API;
+    return all rows in example order (see the module docstring for resume semantics).
+    ``repeats`` works as for :func:`~fieldwise.runner.run_model_async`: each repeat is
+    its own request under its own key.
+
+    The model is closed afterwards. A :class:`UserError` (no key, key rejected, no batch
+    API at that host) stops the run; the batches already submitted stay in the store."""
+    if repeats < 1:
+        raise UserError(f"repeats must be at least 1, got {repeats}")
+    started = time.perf_counter()
+    api = batch_api_for(model)
+    identity = model.identity()
+    keyed = [(prediction_key(identity, ex, r), ex) for r in range(repeats) for ex in examples]
+    job = _Job(
+        api,
+        store,
+        keyed,
+        label=label,
+        run_id=run_id,
+        settings=settings or RunSettings(),
+        batch=batch or BatchSettings(),
+        on_progress=on_progress,
+    )
+    try:
+        job.report()
+        await job.submit_pending()
+        await job.poll_open()
+    finally:
+        await api.aclose()
+    return job.outcome(len(examples), started)
+
+
+def run_batch(
+    model: Model,
+    examples: list[Example],
+    store: Store,
+    *,
+    label: str,
+    run_id: int | None,
+    settings: RunSettings | None = None,
+    batch: BatchSettings | None = None,
+    progress: Progress | None = None,
+    repeats: int = 1,
+) -> RunOutcome:
+    """Synchronous :func:`run_batch_async` with the runner's progress bar; the rate column
+    shows each batch's id and state. Ctrl-C stops polling; the batches go on at the
+    provider and the next run picks them up."""
+    ctx: AbstractContextManager[object] = nullcontext()
+    if progress is not None and not progress.live.is_started:
+        ctx = progress
+    with ctx:
+        task_id = None
+        if progress is not None:
+            total = len(examples) * repeats
+            task_id = progress.add_task(f"{label} (batch)", total=total, rate="")
+
+        def advance(completed: int, note: str) -> None:
+            if progress is not None and task_id is not None:
+                progress.update(task_id, completed=completed, rate=note[:60])
+
+        return asyncio.run(
+            run_batch_async(
+                model,
+                examples,
+                store,
+                label=label,
+                run_id=run_id,
+                settings=settings,
+                batch=batch,
+                on_progress=advance,
+                repeats=repeats,
+            )
+        )
+
+
+__all__ = ["BatchSettings", "run_batch", "run_batch_async", "split_batches"]
