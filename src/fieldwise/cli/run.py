@@ -91,7 +91,7 @@ def predict(
     """Predict with one model; outputs are cached in the store and written as JSONL."""
     from fieldwise.config import ModelConfig
     from fieldwise.data import load_examples
-    from fieldwise.models import create_model, get_backend
+    from fieldwise.models import create_model, model_kind
     from fieldwise.pipeline import predict as run_predict
     from fieldwise.pipeline import run_settings
     from fieldwise.runner import make_progress
@@ -113,7 +113,7 @@ def predict(
             label=mc.label,
             settings=run_settings(mc),
             train=train,
-            kind=mc.kind or get_backend(model.split("/", 1)[0]).kind,
+            kind=mc.kind or model_kind(model),
             config=mc.model_dump(),
             progress=None if quiet else make_progress(),
         )

@@ -33,7 +33,7 @@ from pydantic import Field
 from fieldwise.errors import UserError
 from fieldwise.models._clients import PerLoopClient
 from fieldwise.models._model import Generation, ModelOptions, RetryableError
-from fieldwise.models._prompted import OutputMode, PromptedModel, PromptedOptions
+from fieldwise.models._prompted import LengthCounter, OutputMode, PromptedModel, PromptedOptions
 from fieldwise.tasks import Example, Task
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -79,6 +79,7 @@ class OpenAIModel(PromptedModel):
             raise UserError("token_limit_param must be auto, max_tokens or max_completion_tokens")
         self._api_key = resolve_api_key(opts.api_key_env, self.key_env_var or "", self.base_url)
         self._clients = PerLoopClient(self._new_client)
+        self.lengths = LengthCounter(self.spec)
 
     @property
     def openai_options(self) -> OpenAIOptions:
@@ -173,9 +174,13 @@ class OpenAIModel(PromptedModel):
         except ValueError as exc:  # the body was not JSON, or not a completion
             raise APIRequestError(f"malformed response body ({exc})") from exc
         latency = time.perf_counter() - start
-        return parse_completion(response, latency)
+        gen = parse_completion(response, latency)
+        self.lengths.add([gen.finish_reason])
+        return gen
 
     async def aclose(self) -> None:
+        """Warn about cut-off outputs once, and close the clients."""
+        self.lengths.warn()
         await self._clients.aclose()
 
 

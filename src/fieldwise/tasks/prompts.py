@@ -36,6 +36,13 @@ _KIND_TYPES = {
 
 Message = dict[str, str]
 
+JSON_SEPARATORS: tuple[str, str] = (",", ":")
+"""The one JSON layout of model outputs: compact, no spaces. Fine-tuning targets are
+serialised with it (:func:`render_target`) and schema-constrained decoding compiles its
+grammar with it (``models/constrained.py``, ``serve/_constrain.py``), so a fine-tuned
+model's own layout is what the grammar allows; any other layout would be masked out and
+the model pushed off what it learned."""
+
 
 @dataclass(frozen=True)
 class PromptTemplate:
@@ -85,7 +92,7 @@ def render_target(task: Task, gold: dict[str, Any]) -> str:
     """The completion a fine-tuned model should produce: compact JSON in schema order."""
     order = list(task.output_model.model_fields) or [f.name for f in task.fields]
     return json.dumps(
-        {name: gold.get(name) for name in order}, ensure_ascii=False, separators=(",", ":")
+        {name: gold.get(name) for name in order}, ensure_ascii=False, separators=JSON_SEPARATORS
     )
 
 
