@@ -178,3 +178,13 @@ def test_base_with_adapter_is_a_finetune_wherever_kinds_are_decided(
     assert code == 0, err
     with Store(project) as store:
         assert [r["kind"] for r in store.runs()] == ["finetune"]
+
+
+def test_cache_key_records_the_resolved_dtype(tiny_model_dir: Path) -> None:
+    """``auto`` is fp32 on a CPU for transformers (vLLM makes it bf16): the key says which."""
+    auto = hf(tiny_model_dir, device="cpu")
+    assert auto.identity()["options"]["dtype"] == "float32"
+    assert auto._model is None  # keyed without loading the weights
+    bf16 = hf(tiny_model_dir, device="cpu", dtype="bfloat16")
+    assert bf16.identity()["options"]["dtype"] == "bfloat16"
+    assert bf16.identity() != auto.identity()

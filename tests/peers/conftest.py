@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.models.conftest import make_adapter
+
 PEER_PYTHON = os.environ.get("FIELDWISE_PEERS_PYTHON")
 if not PEER_PYTHON:
     collect_ignore_glob = ["test_*.py"]
@@ -53,7 +55,6 @@ class Models:
 @pytest.fixture(scope="session")
 def models(tmp_path_factory: pytest.TempPathFactory) -> Models:
     import torch
-    from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from fieldwise.finetune.tiny import build_tiny_model, task_texts
@@ -62,17 +63,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Models:
     base = build_tiny_model(
         root / "base", task_texts("isaf"), vocab_size=1000, hidden_size=128, num_heads=2
     )
-    torch.manual_seed(1)
-    model = AutoModelForCausalLM.from_pretrained(base)
-    config = LoraConfig(
-        r=8,
-        lora_alpha=64,
-        target_modules=["q_proj", "v_proj", "o_proj"],
-        init_lora_weights=False,
-        task_type="CAUSAL_LM",
-    )
-    lora = root / "lora"
-    get_peft_model(model, config).save_pretrained(lora)
+    lora = make_adapter(base, root / "lora", seed=1)
 
     stopper = root / "stopper"
     shutil.copytree(base, stopper)
@@ -130,6 +121,11 @@ def server(models: Models, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "8",
         "--lora-modules",
         f"tuned={models.lora}",
+        # output_mode=tools forces a named function; vLLM answers 400 to that unless a
+        # tool-call parser is enabled, although a named choice never needs parsing
+        "--enable-auto-tool-choice",
+        "--tool-call-parser",
+        "hermes",
     ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=PEER_ENV)

@@ -69,8 +69,10 @@ def test_every_output_mode_is_accepted_parsed_and_stored(
         )
     assert len(rows) == len(TEXTS) and all("error" not in r for r in rows), rows
     assert all(isinstance(r["output"], str) and r["output"] for r in rows)
-    if mode != "prompt":  # the server enforced the format fieldwise asked for
+    if mode in ("json_object", "json_schema"):  # the server enforced what was asked
         assert all(r["output"].lstrip().startswith("{") for r in rows), rows
+    # In tools mode vLLM writes the named call in the model's own tool-call format; one
+    # cut off at max_tokens comes back as plain content, stored as the (invalid) output.
     for pred in stored:
         assert pred["error"] is None
         assert pred["input_tokens"] > 0 and 0 < pred["output_tokens"] <= MAX_TOKENS
