@@ -55,7 +55,7 @@ fi
 ready=$(elapsed)
 echo "peers: $(grep -m1 '^vllm ' "$PEERS_DIR/import.log") ready after ${install_done}s; fieldwise installed by ${ready}s"
 
-FIELDWISE_PEERS_PYTHON="$VENV/bin/python" timeout 1200 "$PY" -m pytest -q -p no:cacheprovider \
+FIELDWISE_PEERS_PYTHON="$VENV/bin/python" timeout 1200 "$PY" -m pytest -p no:cacheprovider \
     --timeout 600 tests/peers
 rc=$?
 echo "peers: vLLM ready at ${install_done}s, fieldwise installed at ${ready}s, done at $(elapsed)s (pytest exit $rc)"
