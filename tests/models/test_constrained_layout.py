@@ -70,7 +70,7 @@ def _train(out: Path, template: Path) -> Path:
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-        if float(loss) < 0.005:
+        if float(loss.detach()) < 0.005:
             break
     model.save_pretrained(out, safe_serialization=True)
     return out

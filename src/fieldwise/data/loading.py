@@ -15,11 +15,15 @@ silently).
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import pydantic
 
 from fieldwise.data.fingerprint import fingerprint_examples
 from fieldwise.errors import UserError
@@ -48,14 +52,25 @@ class RowError(UserError):
 
 
 def load_examples(
-    task: Task, source: str | Path, *, skip_invalid: bool = False, limit: int | None = None
+    task: Task,
+    source: str | Path,
+    *,
+    skip_invalid: bool = False,
+    limit: int | None = None,
+    group_column: str | None = None,
 ) -> Dataset:
-    """Load a dataset for ``task`` from a local file, the packaged sample or the Hub."""
+    """Load a dataset for ``task`` from a local file, the packaged sample or the Hub.
+
+    ``group_column`` (default: the task's) names the column holding each row's document
+    group; every row must then have one."""
     src = str(source)
     if src == "sample":
         if task.sample_path is None or not task.sample_path.is_file():
             raise UserError(f"task '{task.name}' ships no sample data")
-        return load_examples(task, task.sample_path, skip_invalid=skip_invalid, limit=limit)
+        return load_examples(
+            task, task.sample_path, skip_invalid=skip_invalid, limit=limit,
+            group_column=group_column,
+        )  # fmt: skip
     if src.startswith("hub:"):
         rows: Iterator[tuple[str, dict[str, Any]]] = _hub_rows(task, src[4:])
     else:
@@ -68,7 +83,7 @@ def load_examples(
     seen_ids: set[str] = set()
     for where, raw in rows:
         try:
-            example = row_to_example(task, raw, where, len(examples))
+            example = row_to_example(task, raw, where, len(examples), group_column)
             if example.id in seen_ids:
                 raise RowError(f"{where}: duplicate id '{example.id}'")
         except RowError as exc:
@@ -158,30 +173,83 @@ def _hub_rows(task: Task, target: str) -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"{name}[{split}] row {i}", mapped
 
 
-def row_to_example(task: Task, row: dict[str, Any], where: str, index: int) -> Example:
+def row_to_example(
+    task: Task, row: dict[str, Any], where: str, index: int, group_column: str | None = None
+) -> Example:
     """Validate one canonical row; labels are kept as published (quirks included)."""
     text = row.get(task.text_column)
     if not isinstance(text, str) or not text.strip():
         raise RowError(f"{where}: field '{task.text_column}': missing or empty text")
     raw_id = row.get(task.id_column)
     example_id = str(raw_id) if raw_id not in (None, "") else f"row-{index + 1:05d}"
+    group = None
+    column = group_column or task.group_column
+    if column:
+        value = row.get(column)
+        if value in (None, ""):
+            raise RowError(f"{where}: group column '{column}': missing")
+        group = str(value)
     present = [f for f in task.fields if f.name in row]
     if not present:
-        return Example(example_id, text, None)
+        return Example(example_id, text, None, group)
     gold: dict[str, Any] = {}
     for spec in task.fields:
         if spec.name not in row:
-            if spec.scored:
+            if spec.optional:
+                gold[spec.name] = None  # an omitted optional field is a null
+            elif spec.scored:
                 raise RowError(f"{where}: field '{spec.name}': missing label")
             continue
-        gold[spec.name] = _check_value(spec, row[spec.name], where)
-    return Example(example_id, text, gold)
+        if spec.is_leaf:
+            gold[spec.name] = _check_value(spec, row[spec.name], where)
+        else:
+            gold[spec.name] = _check_nested(task, spec, row[spec.name], where)
+    return Example(example_id, text, gold, group)
+
+
+def _check_nested(task: Task, spec: FieldSpec, value: Any, where: str) -> Any:
+    """An ``object``/``records`` gold value, validated by the schema's own Pydantic type
+    and returned in canonical shape: keys in schema order, omitted optional keys as
+    ``null``, dates as ISO strings (so JSONL objects and Parquet structs load alike)."""
+    if value is None and spec.optional:
+        return None
+    expected = "an object" if spec.kind == "object" else "a list of objects"
+    if isinstance(value, str):
+        raise RowError(
+            f"{where}: field '{spec.name}': expected {expected}, got the string "
+            f"{_brief(value)} (a CSV cell must hold the value as JSON)"
+        )
+    adapter = _adapter(task.output_model, spec.name)
+    try:
+        return adapter.dump_python(adapter.validate_python(value), mode="json")
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        path = spec.name + "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
+        )
+        got = "nothing" if error["type"] == "missing" else _brief(error.get("input"))
+        raise RowError(f"{where}: field '{path}': {error['msg'].lower()}, got {got}") from None
+
+
+@functools.cache
+def _adapter(model: type[pydantic.BaseModel], name: str) -> pydantic.TypeAdapter[Any]:
+    info = model.model_fields[name]
+    if not info.metadata:
+        return pydantic.TypeAdapter(info.annotation)
+    return pydantic.TypeAdapter(Annotated[(info.annotation, *info.metadata)])  # type: ignore[valid-type]
+
+
+def _brief(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _check_value(spec: FieldSpec, value: Any, where: str) -> Any:
     def bad(expected: str) -> RowError:
         return RowError(f"{where}: field '{spec.name}': expected {expected}, got {value!r}")
 
+    if value is None and spec.optional:
+        return None
     if spec.kind == "label_set":
         if isinstance(value, str):
             return [part.strip() for part in value.split(",")] if value else [""]
@@ -208,6 +276,8 @@ def _check_value(spec: FieldSpec, value: Any, where: str) -> Any:
     if spec.kind == "date":
         if value is None:
             return ""
+        if isinstance(value, dt.date):  # a Parquet date column
+            return value.isoformat()[:10]
         if not isinstance(value, str):
             raise bad("a YYYY-MM-DD string")
         return value

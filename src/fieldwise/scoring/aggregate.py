@@ -20,16 +20,25 @@ from typing import Any
 import numpy as np
 
 from fieldwise.errors import UserError
-from fieldwise.scoring._bootstrap import bootstrap_ci
+from fieldwise.scoring._leaf import is_null, nulls_are_values
+from fieldwise.scoring._nested import GoldNode, NestedResult, PredCache, score_nested
 from fieldwise.scoring._profile import MISSING, Profile, bools
 from fieldwise.scoring._profile import objects as as_objects
 from fieldwise.scoring._types import ModelScore, ParsedOutput
 from fieldwise.scoring.parse import parse_status
 from fieldwise.scoring.profiles import get_profile
+from fieldwise.scoring.stats import Resamples, bootstrap_ci, row_resamples
 from fieldwise.tasks import Task, load_task
 from fieldwise.tasks._task import FieldSpec
 
-__all__ = ["DEFAULT_PROFILES", "GoldTable", "prepare_golds", "score_outputs", "score_parsed"]
+__all__ = [
+    "DEFAULT_PROFILES",
+    "GoldTable",
+    "prepare_golds",
+    "score_outputs",
+    "score_parsed",
+    "summarise",
+]
 
 DEFAULT_PROFILES: tuple[str, ...] = ("reference", "strict")
 STATUSES = ("ok", "missing", "invalid_json", "not_object")
@@ -41,7 +50,8 @@ class GoldTable:
     """Gold answers for one task, column by column, with per-profile preparations cached.
 
     A gold row without a field (or with ``null`` there) leaves that cell unscored (NaN)
-    for every model: no gold, no score.
+    for every model: no gold, no score. An optional field (``X | None``) is the exception:
+    there ``null`` is a gold value, right only when the prediction is ``null`` too.
     """
 
     task: Task
@@ -50,12 +60,28 @@ class GoldTable:
     present: dict[str, np.ndarray]
     absent: dict[str, np.ndarray | None]
     _prepared: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _nodes: dict[str, GoldNode] = field(default_factory=dict, repr=False)
+    _nulls: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def prepared(self, profile: Profile, spec: FieldSpec) -> Any:
         key = (profile.name, spec.name)
         if key not in self._prepared:
             self._prepared[key] = profile.prepare_gold(spec, self.columns[spec.name])
         return self._prepared[key]
+
+    def node(self, spec: FieldSpec) -> GoldNode:
+        """The gold tree of a nested field, shared by every profile and model."""
+        if spec.name not in self._nodes:
+            col = self.columns[spec.name]
+            self._nodes[spec.name] = GoldNode(spec, as_objects(col, len(col)))
+        return self._nodes[spec.name]
+
+    def nulls(self, spec: FieldSpec) -> np.ndarray:
+        """Rows whose gold is ``null`` (only an optional field keeps ``null`` as gold)."""
+        if spec.name not in self._nulls:
+            col = self.columns[spec.name]
+            self._nulls[spec.name] = is_null(as_objects(col, len(col)))
+        return self._nulls[spec.name]
 
 
 def prepare_golds(task: Task | str, golds: Sequence[Mapping[str, Any]]) -> GoldTable:
@@ -70,6 +96,10 @@ def prepare_golds(task: Task | str, golds: Sequence[Mapping[str, Any]]) -> GoldT
     present: dict[str, np.ndarray] = {}
     for spec in task.fields:
         col = [g.get(spec.name) for g in golds]
+        if spec.optional:  # null is a value: every row has gold
+            present[spec.name] = np.ones(len(col), dtype=bool)
+            columns[spec.name] = col
+            continue
         present[spec.name] = bools(map(is_not, col, repeat(None)))
         columns[spec.name] = [MISSING if v is None else v for v in col]
     absent = {k: (None if mask.all() else ~mask) for k, mask in present.items()}
@@ -83,14 +113,28 @@ def score_outputs(
     profiles: Sequence[str] = DEFAULT_PROFILES,
     n_boot: int = 1000,
     seed: int = 0,
+    resamples: Resamples | None = None,
 ) -> dict[str, ModelScore]:
     """Parse each raw output once and score it under every profile (name → score).
 
     Unparseable rows score 0 on every field in every profile (they are not abstentions).
-    ``n_boot`` = 0 skips the bootstrap (CIs are NaN); ``seed`` makes CIs reproducible.
+    CIs come from ``resamples`` (a run's shared, possibly clustered, bootstrap) or, when
+    it is not given, from ``n_boot`` row resamples seeded with ``seed`` (0: no CIs).
     """
     with _gc_paused():
-        return _score_raw(task, golds, outputs, profiles, n_boot, seed)
+        return _score_raw(
+            task, golds, outputs, profiles, _resamples(outputs, n_boot, seed, resamples)
+        )
+
+
+def _resamples(
+    rows: Sequence[Any], n_boot: int, seed: int, resamples: Resamples | None
+) -> Resamples:
+    if resamples is None:
+        return row_resamples(len(rows), max(0, n_boot), seed)
+    if resamples.n != len(rows):
+        raise UserError(f"resamples are for {resamples.n} rows, not {len(rows)}")
+    return resamples
 
 
 @contextlib.contextmanager
@@ -138,8 +182,7 @@ def _score_raw(
     golds: Sequence[Mapping[str, Any]] | GoldTable,
     outputs: Sequence[str | None],
     profiles: Sequence[str],
-    n_boot: int,
-    seed: int,
+    resamples: Resamples,
 ) -> dict[str, ModelScore]:
     task = load_task(task)
     plan, names = _plan(task, profiles)
@@ -171,7 +214,7 @@ def _score_raw(
         status, _ = parse_status(raw)
         validity[status] += 1
         append(nothing)
-    return _score_rows(task, golds, rows, names, validity, plan, n_boot, seed)
+    return _score_rows(task, golds, rows, names, validity, plan, resamples)
 
 
 def score_parsed(
@@ -181,8 +224,10 @@ def score_parsed(
     profiles: Sequence[str] = DEFAULT_PROFILES,
     n_boot: int = 1000,
     seed: int = 0,
+    resamples: Resamples | None = None,
 ) -> dict[str, ModelScore]:
     """Like :func:`score_outputs` for outputs already parsed with ``parse_output``."""
+    boot = _resamples(parsed, n_boot, seed, resamples)
     task = load_task(task)
     plan, names = _plan(task, profiles)
     getter = _fields_of(names)
@@ -196,7 +241,7 @@ def score_parsed(
         except KeyError:
             rows.append(tuple(map(value.get, names, repeat(MISSING))))
     with _gc_paused():
-        return _score_rows(task, golds, rows, names, validity, plan, n_boot, seed)
+        return _score_rows(task, golds, rows, names, validity, plan, boot)
 
 
 def _score_rows(
@@ -206,8 +251,7 @@ def _score_rows(
     names: list[str],
     validity: dict[str, int],
     plan: list[tuple[Profile, list[FieldSpec]]],
-    n_boot: int,
-    seed: int,
+    resamples: Resamples,
 ) -> dict[str, ModelScore]:
     table = golds if isinstance(golds, GoldTable) else prepare_golds(task, golds)
     if table.task.name != task.name:
@@ -225,43 +269,109 @@ def _score_rows(
         else {name: as_objects([], 0) for name in names}
     )
     scores: dict[str, ModelScore] = {}
+    cache = PredCache()  # pred-side work on nested fields, shared by the profiles
     for profile, specs in plan:
         per_row = np.empty((table.rows, len(specs)), dtype=np.float64)
+        paths: dict[str, np.ndarray] = {}
+        records: dict[str, np.ndarray] = {}
         for j, spec in enumerate(specs):
-            per_row[:, j] = profile.score(spec, columns[spec.name], table.prepared(profile, spec))
+            preds = columns[spec.name]
             absent = table.absent[spec.name]
+            if spec.is_leaf:
+                out = profile.score(spec, preds, table.prepared(profile, spec))
+                if spec.optional:
+                    nulls_are_values(out, preds, table.nulls(spec))
+                per_row[:, j] = out
+                if absent is not None:
+                    per_row[absent, j] = np.nan
+                paths[spec.path] = per_row[:, j]
+                continue
+            result = score_nested(profile, spec, preds, table.node(spec), cache)
+            per_row[:, j] = result.scores
             if absent is not None:
                 per_row[absent, j] = np.nan
-        scores[profile.name] = _summarise(
-            profile.name, specs, per_row, table, validity, n_boot, seed
+            skip = absent if result.abstained is None else result.abstained
+            if absent is not None and result.abstained is not None:
+                skip = absent | result.abstained
+            _nested_rows(result, table.node(spec), skip, paths, records)
+        scores[profile.name] = summarise(
+            profile.name, [s.name for s in specs], per_row, table.present, validity, resamples
         )
+        order = [leaf.path for leaf in task.leaves() if leaf.path in paths]
+        paths = {k: paths[k] for k in [*order, *(k for k in paths if k not in order)]}
+        scores[profile.name].path_rows = paths
+        scores[profile.name].paths = {k: _nanmean(v) for k, v in paths.items()}
+        scores[profile.name].records_rows = records
+        scores[profile.name].records = {
+            k: dict(zip(RECORD_METRICS, map(_nanmean, v.T), strict=True))
+            for k, v in records.items()
+        }
     return scores
 
 
-def _summarise(
+RECORD_METRICS = ("precision", "recall", "f1")
+
+
+def _nanmean(values: np.ndarray) -> float:
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else float("nan")
+
+
+def _nested_rows(
+    result: NestedResult,
+    gold: GoldNode,
+    skip: np.ndarray | None,
+    paths: dict[str, np.ndarray],
+    records: dict[str, np.ndarray],
+) -> None:
+    """Per-row leaf scores (sum over gold occurrences / their count) and per-row records
+    precision, recall and F1 of one nested field; rows in ``skip`` (no gold, abstained)
+    are NaN, as is a leaf in a row where it has no gold occurrence."""
+    counts = gold.counts()
+    for path, sums in result.sums.items():
+        n = counts[path]
+        row = np.divide(sums, n, out=np.full(len(n), np.nan), where=n > 0)
+        if skip is not None:
+            row[skip] = np.nan
+        paths[path] = row
+    for path, rc in result.records.items():
+        table = np.full((len(rc.tp), 3), np.nan)
+        np.divide(rc.tp, rc.n_pred, out=table[:, 0], where=rc.n_pred > 0)
+        np.divide(rc.tp, rc.n_gold, out=table[:, 1], where=rc.n_gold > 0)
+        table[rc.present, 2] = rc.f1[rc.present]
+        if skip is not None:
+            table[skip] = np.nan
+        records[path] = table
+
+
+def summarise(
     profile: str,
-    specs: Sequence[FieldSpec],
+    names: Sequence[str],
     per_row: np.ndarray,
-    table: GoldTable,
+    present: Mapping[str, np.ndarray],
     validity: dict[str, int],
-    n_boot: int,
-    seed: int,
+    resamples: Resamples,
 ) -> ModelScore:
+    """A :class:`ModelScore` from a per-row score matrix (columns in ``names`` order).
+
+    Also used for a model's per-row mean over repeats; ``present[name]`` marks the rows
+    that have gold for that column (coverage is answered / with gold).
+    """
     valid = ~np.isnan(per_row)
     answered = valid.sum(axis=0)
     totals = np.where(valid, per_row, 0.0).sum(axis=0)
-    means = np.divide(totals, answered, out=np.full(len(specs), np.nan), where=answered > 0)
+    means = np.divide(totals, answered, out=np.full(len(names), np.nan), where=answered > 0)
     defined = means[~np.isnan(means)]
     aggregate = float(defined.mean() * 100.0) if defined.size else float("nan")
-    names = [s.name for s in specs]
-    field_ci, aggregate_ci = bootstrap_ci(per_row, n_boot=n_boot, seed=seed)
+    names = list(names)
+    field_ci, aggregate_ci = bootstrap_ci(per_row, resamples)
     coverage = {}
     for j, name in enumerate(names):
-        with_gold = int(table.present[name].sum())
+        with_gold = int(present[name].sum())
         coverage[name] = float(answered[j] / with_gold) if with_gold else float("nan")
     return ModelScore(
         profile=profile,
-        rows=table.rows,
+        rows=per_row.shape[0],
         field_names=names,
         per_row=per_row,
         fields={name: float(means[j]) for j, name in enumerate(names)},
