@@ -103,17 +103,12 @@ def render_target(task: Task, gold: dict[str, Any]) -> str:
     """The completion a fine-tuned model should produce: compact JSON in schema order,
     nested objects and records too (a key the gold lacks is written as ``null``)."""
     order = list(task.output_model.model_fields) or [f.name for f in task.fields]
-<<<<<<< HEAD
-    return json.dumps(
-        {name: gold.get(name) for name in order}, ensure_ascii=False, separators=JSON_SEPARATORS
-    )
-=======
     specs = {spec.name: spec for spec in task.fields}
     target = {
         name: _in_schema_order(specs[name], gold.get(name)) if name in specs else gold.get(name)
         for name in order
     }
-    return json.dumps(target, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(target, ensure_ascii=False, separators=JSON_SEPARATORS)
 
 
 def _in_schema_order(spec: FieldSpec, value: Any) -> Any:
@@ -127,7 +122,6 @@ def _in_schema_order(spec: FieldSpec, value: Any) -> Any:
             for v in value
         ]
     return value
->>>>>>> main
 
 
 def _context(task: Task, text: str) -> dict[str, Any]:
