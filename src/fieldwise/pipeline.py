@@ -283,6 +283,7 @@ def run_project(
     results: list[ModelResult] = []
     progress = None if quiet else make_progress()
     for mc in _with_registered_specs(config.models, store):
+        provider = mc.spec.split("/", 1)[0]
         trainable = mc.spec.endswith("/auto")
         kind = mc.kind or model_kind(mc.spec)
         settings = run_settings(mc)
