@@ -24,7 +24,14 @@ from fieldwise.config import ModelConfig, ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
 from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
-from fieldwise.models import Model, TrainableModel, content_hash, create_model, get_backend
+from fieldwise.models import (
+    Model,
+    TrainableModel,
+    content_hash,
+    create_model,
+    get_backend,
+    model_kind,
+)
 from fieldwise.models._model import prediction_key
 from fieldwise.runner import (
     Price,
@@ -335,7 +342,7 @@ def run_project(
     for mc in _with_registered_specs(config.models, store):
         provider = mc.spec.split("/", 1)[0]
         trainable = mc.spec.endswith("/auto")
-        kind = mc.kind or get_backend(provider).kind
+        kind = mc.kind or model_kind(mc.spec)
         settings = run_settings(mc)
         batch = batch_settings(mc)
         if trainable:  # once per model, however many folds train it (or none: cached)

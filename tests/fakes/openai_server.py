@@ -272,8 +272,11 @@ def _usage(body: dict[str, Any], content: str) -> tuple[int, int]:
 
 def _openai_reply(body: dict[str, Any], content: str) -> dict[str, Any]:
     prompt, completion = _usage(body, content)
-    message: dict[str, Any] = {"role": "assistant", "content": content}
     finish = "stop"
+    limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    if isinstance(limit, int) and completion > limit:  # cut off, as a real server does
+        content, completion, finish = content[: limit * 4], limit, "length"
+    message: dict[str, Any] = {"role": "assistant", "content": content}
     tool_choice = body.get("tool_choice")
     if body.get("tools") and isinstance(tool_choice, dict):
         name = tool_choice.get("function", {}).get("name", "extract")
@@ -288,7 +291,7 @@ def _openai_reply(body: dict[str, Any], content: str) -> dict[str, Any]:
                 }
             ],
         }
-        finish = "tool_calls"
+        finish = "tool_calls" if finish == "stop" else finish
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",

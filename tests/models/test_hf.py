@@ -143,3 +143,48 @@ def test_constrained_isaf_is_valid_json_prefix(tiny_model_dir: Path) -> None:
         assert text.startswith('{"name":')
         if gen.finish_reason == "stop":
             task.output_model.model_validate_json(text)
+
+
+def test_base_with_adapter_is_a_finetune_wherever_kinds_are_decided(
+    tiny_model_dir: Path, tiny_adapter_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without ``kind:``, ``BASE:ADAPTER`` is grouped as a fine-tune by the CLI, the run
+    record and so the report, for hf and vllm alike (the spec alone decides)."""
+    from fieldwise.models import model_kind
+    from fieldwise.store import Store
+    from tests.cli.helpers import cli
+
+    for provider in ("hf", "vllm"):
+        assert model_kind(f"{provider}/{tiny_model_dir}:{tiny_adapter_dir}") == "finetune"
+        assert model_kind(f"{provider}/{tiny_model_dir}") == "api"
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"id": "a", "text": "Forces detained two men in Kabul."}\n')
+    project = tmp_path / "proj"
+    code, _, err = cli(
+        capsys,
+        "predict",
+        "--model",
+        f"hf/{tiny_model_dir}:{tiny_adapter_dir}",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "out.jsonl"),
+        "--option",
+        "max_tokens=2",
+        "--project",
+        str(project),
+        "-q",
+    )
+    assert code == 0, err
+    with Store(project) as store:
+        assert [r["kind"] for r in store.runs()] == ["finetune"]
+
+
+def test_cache_key_records_the_resolved_dtype(tiny_model_dir: Path) -> None:
+    """``auto`` is fp32 on a CPU for transformers (vLLM makes it bf16): the key says which."""
+    auto = hf(tiny_model_dir, device="cpu")
+    assert auto.identity()["options"]["dtype"] == "float32"
+    assert auto._model is None  # keyed without loading the weights
+    bf16 = hf(tiny_model_dir, device="cpu", dtype="bfloat16")
+    assert bf16.identity()["options"]["dtype"] == "bfloat16"
+    assert bf16.identity() != auto.identity()

@@ -7,6 +7,7 @@ import datetime as dt
 import email.utils
 import enum
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -222,3 +223,33 @@ def test_status_mapping(status: int, kind: type[Exception]) -> None:
 def test_a_completion_without_choices_is_an_error() -> None:
     with pytest.raises(ValueError, match="no choices"):
         parse_completion(object(), 0.1)
+
+
+def _generate_and_close(model: Any, docs: list[Example]) -> list[Any]:
+    async def main() -> list[Any]:
+        try:
+            return list(await model.generate(docs))
+        finally:
+            await model.aclose()
+
+    return asyncio.run(main())
+
+
+def test_outputs_cut_at_max_tokens_warn_once(
+    fake_openai: FakeServer, isaf: Task, caplog: pytest.LogCaptureFixture
+) -> None:
+    docs = [DOC, Example("e2", "A long enough text " * 5)]
+    model = create_model("openai/m", isaf, {"base_url": fake_openai.url, "max_tokens": 2})
+    with caplog.at_level(logging.WARNING):
+        gens = _generate_and_close(model, docs)
+        asyncio.run(model.aclose())
+    assert [g.finish_reason for g in gens] == ["length", "length"]
+    warnings = [r.getMessage() for r in caplog.records if "hit max_tokens" in r.getMessage()]
+    assert warnings == [
+        "openai/m: 2 of 2 outputs hit max_tokens and were cut off; raise max_tokens"
+    ]
+    caplog.clear()
+    roomy = create_model("openai/m", isaf, {"base_url": fake_openai.url})
+    with caplog.at_level(logging.WARNING):
+        assert [g.finish_reason for g in _generate_and_close(roomy, docs)] == ["stop", "stop"]
+    assert not [r for r in caplog.records if "hit max_tokens" in r.getMessage()]

@@ -18,12 +18,15 @@ from fieldwise.models import create_model
 from fieldwise.models.vllm_backend import VLLMModel, lora_rank
 from fieldwise.tasks import Example, load_task
 
+EOS = 2
+
 
 @dataclass
 class _Choice:
     text: str
     token_ids: list[int]
     finish_reason: str
+    stop_reason: int | str | None = None
 
 
 @dataclass
@@ -39,18 +42,38 @@ class _Tokenizer:
         return types.SimpleNamespace(input_ids=[1] * add_special_tokens + [ord(c) for c in text])
 
 
+class ValidationError(Exception):
+    """Like ``vllm.exceptions.VLLMValidationError``: not a ValueError."""
+
+
+MAX_LEN = 20_000
+
+
 @dataclass
 class _FakeLLM:
+    """Rejects the whole call when one prompt does not fit ``max_model_len``, as vLLM does;
+    an output that stops on EOS has the EOS in its ``token_ids``, as vLLM's do."""
+
     kwargs: dict[str, Any]
     calls: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        config = types.SimpleNamespace(max_model_len=MAX_LEN, dtype="torch.bfloat16")
+        self.llm_engine = types.SimpleNamespace(model_config=config)
 
     def get_tokenizer(self) -> _Tokenizer:
         return _Tokenizer()
 
     def generate(self, prompts: list[Any], params: Any, **kw: Any) -> list[_Output]:
         self.calls.append((prompts, params, kw))
+        for p in prompts:
+            if len(p["prompt_token_ids"]) >= MAX_LEN:
+                raise ValidationError("This model's maximum context length is 20000 tokens.")
         return [
-            _Output(p["prompt_token_ids"], [_Choice("{}", [5, 6], "length" if i else "stop")])
+            _Output(
+                p["prompt_token_ids"],
+                [_Choice("{}", [5, 6], "length") if i else _Choice("{}", [5, 6, EOS], "stop")],
+            )
             for i, p in enumerate(prompts)
         ]
 
@@ -67,12 +90,20 @@ def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     vllm.__spec__ = types.SimpleNamespace(name="vllm")  # type: ignore[assignment]
     vllm.LLM = llm  # type: ignore[attr-defined]
     vllm.SamplingParams = lambda **kw: dict(kw)  # type: ignore[attr-defined]
+    config = types.ModuleType("vllm.config")
+    config.ModelConfig = lambda **kw: types.SimpleNamespace(  # type: ignore[attr-defined]
+        dtype="torch.bfloat16" if kw["dtype"] == "auto" else f"torch.{kw['dtype']}", kwargs=kw
+    )
+    exceptions = types.ModuleType("vllm.exceptions")
+    exceptions.VLLMValidationError = ValidationError  # type: ignore[attr-defined]
     sampling = types.ModuleType("vllm.sampling_params")
     sampling.StructuredOutputsParams = lambda **kw: ("structured", kw)  # type: ignore[attr-defined]
     lora = types.ModuleType("vllm.lora.request")
     lora.LoRARequest = lambda *a: ("lora", *a)  # type: ignore[attr-defined]
     for name, module in {
         "vllm": vllm,
+        "vllm.config": config,
+        "vllm.exceptions": exceptions,
         "vllm.sampling_params": sampling,
         "vllm.lora": types.ModuleType("vllm.lora"),
         "vllm.lora.request": lora,
@@ -149,5 +180,53 @@ def test_generate_sends_tokens_lora_and_schema(tmp_path: Path, fake_vllm: dict[s
     text = bytes(prompts[0]["prompt_token_ids"][1:]).decode()
     assert text.endswith("one text\n\n")  # no chat template: the plain-text prompt
     assert [g.finish_reason for g in gens] == ["stop", "length"]
-    assert gens[0].output == "{}" and gens[0].output_tokens == 2
+    assert gens[0].output == "{}" and gens[0].output_tokens == 2  # EOS not counted
+    assert gens[1].output_tokens == 2
     assert model.lengths.count == 1
+
+
+def test_a_prompt_over_max_model_len_fails_only_its_row(
+    tmp_path: Path, fake_vllm: dict[str, Any]
+) -> None:
+    model = create_model(f"vllm/{tmp_path}", load_task("isaf"))
+    rows = [Example("a", "short"), Example("long", "x" * 30_000), Example("b", "short too")]
+    gens = asyncio.run(model.generate(rows))
+    assert gens[0].output == "{}" and gens[2].output == "{}"
+    assert gens[1].output is None and gens[1].error is not None
+    assert "max_model_len is 20000" in gens[1].error
+    assert len(fake_vllm["llm"].calls[0][0]) == 2  # the long prompt never reached vLLM
+
+
+def test_a_batch_the_engine_still_rejects_is_retried_row_by_row(
+    tmp_path: Path, fake_vllm: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If vLLM rejects a call for a limit fieldwise does not check, only the row it names
+    fails: the batch is retried one prompt at a time."""
+    model = create_model(f"vllm/{tmp_path}", load_task("isaf"))
+    assert isinstance(model, VLLMModel)
+    model.load()
+    monkeypatch.setattr(model, "_max_len", None)  # as if the limit were unknown
+    rows = [Example("a", "short"), Example("long", "x" * 30_000)]
+    gens = asyncio.run(model.generate(rows))
+    assert gens[0].output == "{}" and gens[1].error is not None
+    assert "maximum context length" in gens[1].error
+
+
+def test_adapter_tokenizer_and_resolved_dtype(tmp_path: Path, fake_vllm: dict[str, Any]) -> None:
+    """An adapter folder with its own tokenizer (and chat template, or none) is what the
+    engine tokenises and renders with, as in hf; ``auto`` is keyed by what it resolves to."""
+    task = load_task("isaf")
+    plain = _adapter(tmp_path, 8)
+    assert create_model(f"vllm/{tmp_path}:{plain}", task).engine_args()["tokenizer"] == str(
+        tmp_path
+    )
+    own = _adapter(tmp_path, 16)
+    (own / "tokenizer_config.json").write_text("{}")
+    model = create_model(f"vllm/{tmp_path}:{own}", task)
+    assert isinstance(model, VLLMModel)
+    assert model.engine_args()["tokenizer"] == str(own)
+    assert model.identity()["options"]["dtype"] == "bfloat16"
+    assert "llm" not in fake_vllm  # keyed without loading the engine
+    half = create_model(f"vllm/{tmp_path}:{own}", task, {"dtype": "float16"})
+    assert half.identity()["options"]["dtype"] == "float16"
+    assert half.identity() != model.identity()

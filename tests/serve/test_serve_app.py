@@ -210,7 +210,7 @@ def test_fieldwise_openai_backend_evaluates_an_adapter(server: str) -> None:
         (generation,) = asyncio.run(model.generate([Example("e1", PROMPTS[0])]))
         assert generation.error is None and generation.output is not None
         if mode == "json_schema":
-            assert generation.output.startswith('{"name": "')
+            assert generation.output.startswith('{"name":"')  # compact, as fine-tunes are trained
 
 
 def _has_xgrammar() -> bool:

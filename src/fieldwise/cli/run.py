@@ -139,7 +139,7 @@ def predict(
     """Predict with one model; outputs are cached in the store and written as JSONL."""
     from fieldwise.config import BatchConfig, ModelConfig
     from fieldwise.data import load_examples
-    from fieldwise.models import create_model, get_backend
+    from fieldwise.models import create_model, model_kind
     from fieldwise.pipeline import batch_settings, ray_options, run_settings
     from fieldwise.pipeline import predict as run_predict
     from fieldwise.runner import make_progress
@@ -172,7 +172,7 @@ def predict(
             label=mc.label,
             settings=run_settings(mc),
             train=train,
-            kind=mc.kind or get_backend(model.split("/", 1)[0]).kind,
+            kind=mc.kind or model_kind(model),
             config=mc.model_dump(),
             progress=None if quiet else make_progress(),
             ray=ray_options(mc),

@@ -35,6 +35,7 @@ __all__ = [
     "content_hash",
     "create_model",
     "get_backend",
+    "model_kind",
     "parse_spec",
     "prediction_key",
     "register_backend",
@@ -97,6 +98,13 @@ def parse_spec(spec: str) -> tuple[str, str]:
             hint="write provider/name, e.g. openai/gpt-4o, hf/PATH[:ADAPTER], baseline/DIR",
         )
     return provider, name
+
+
+def model_kind(spec: str) -> ModelKind:
+    """How the report groups ``provider/name`` (the one place kinds are decided; a
+    config's ``kind:`` overrides it)."""
+    provider, name = parse_spec(spec)
+    return get_backend(provider).kind_of(name)
 
 
 def create_model(spec: str, task: Task, options: dict[str, Any] | None = None) -> Model:

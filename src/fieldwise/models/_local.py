@@ -11,16 +11,14 @@ Nothing here imports torch: the helpers run before a model is loaded (or without
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import threading
 from pathlib import Path
 from typing import Any, Literal
 
 from fieldwise.errors import UserError
+from fieldwise.models._model import ModelKind
 from fieldwise.tasks.prompts import Message, render_prompt_text
-
-log = logging.getLogger(__name__)
 
 ChatTemplateMode = Literal["auto", "on", "off"]
 
@@ -68,6 +66,11 @@ def _is_drive_colon(name: str, i: int) -> bool:
     return starts_path and name[i - 1].isalpha() and name[i + 1 : i + 2] in ("\\", "/")
 
 
+def local_kind(name: str) -> ModelKind:
+    """``BASE:ADAPTER`` is a fine-tune; a bare base model is prompted (``api``)."""
+    return "finetune" if split_model_spec(name)[1] is not None else "api"
+
+
 def looks_local(path: str) -> bool:
     """Whether a model name is meant as a local path rather than a hub id."""
     if path.startswith((".", "/", "~", "\\")) or re.match(r"^[A-Za-z]:[\\/]", path):
@@ -97,6 +100,15 @@ def check_model_paths(base: str, adapter: str | None) -> None:
                 f"not a PEFT adapter (no adapter_config.json): {adapter}",
                 hint="point at the folder written by `fieldwise finetune` or peft",
             )
+
+
+def tokenizer_source(base: str, adapter: str | None) -> str:
+    """Where the tokenizer and chat template come from: the adapter folder when it has its
+    own (``fieldwise finetune`` saves the one training used, without a chat template for
+    the template-free layout), else the base model."""
+    if adapter is not None and (Path(adapter).expanduser() / "tokenizer_config.json").is_file():
+        return adapter
+    return base
 
 
 _fingerprint_cache: dict[tuple[str, int, int], str] = {}
@@ -196,27 +208,3 @@ def render_local_prompt(tokenizer: Any, messages: list[Message], chat: bool) -> 
         merged[0]["content"] = messages[0]["content"] + "\n\n" + merged[0]["content"]
         text = tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
     return str(text)
-
-
-class LengthCounter:
-    """Counts outputs cut off at ``max_tokens`` and warns once, when the model closes."""
-
-    def __init__(self, spec: str) -> None:
-        self.spec = spec
-        self.count = 0
-        self.total = 0
-        self._warned = False
-
-    def add(self, finish_reasons: list[str | None]) -> None:
-        self.total += len(finish_reasons)
-        self.count += sum(1 for r in finish_reasons if r == "length")
-
-    def warn(self) -> None:
-        if self.count and not self._warned:
-            self._warned = True
-            log.warning(
-                "%s: %d of %d outputs hit max_tokens and were cut off; raise max_tokens",
-                self.spec,
-                self.count,
-                self.total,
-            )

@@ -82,6 +82,12 @@ class Model(ABC):
         self.task = task
         self.options = options if options is not None else self.Options()
 
+    @classmethod
+    def kind_of(cls, name: str) -> ModelKind:
+        """The report group of ``provider/name``, decided from the spec alone so that the
+        run record, the CLI and the report agree before (or without) building the model."""
+        return cls.kind
+
     @property
     def spec(self) -> str:
         return f"{self.provider}/{self.name}"

@@ -6,6 +6,7 @@ prompts the same way and puts the same prompt hash into its cache identity.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from fieldwise.models._model import Model, ModelOptions
@@ -18,6 +19,8 @@ from fieldwise.tasks.prompts import (
     render_messages,
     select_few_shot,
 )
+
+log = logging.getLogger(__name__)
 
 OutputMode = Literal["prompt", "json_object", "json_schema", "tools"]
 """How a model is asked for JSON: plain prompt, JSON mode, JSON-schema structured output,
@@ -62,3 +65,30 @@ class PromptedModel(Model):
         ident = super().identity()
         ident["prompt"] = prompt_identity(self.template, self.shots)
         return ident
+
+
+class LengthCounter:
+    """Counts outputs cut off at ``max_tokens`` and warns once, when the model closes.
+
+    Every prompted backend (hf, vllm, openai) keeps one, so a too-small ``max_tokens``
+    is named once per run rather than showing up only as unparsable outputs."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.count = 0
+        self.total = 0
+        self._warned = False
+
+    def add(self, finish_reasons: list[str | None]) -> None:
+        self.total += len(finish_reasons)
+        self.count += sum(1 for r in finish_reasons if r == "length")
+
+    def warn(self) -> None:
+        if self.count and not self._warned:
+            self._warned = True
+            log.warning(
+                "%s: %d of %d outputs hit max_tokens and were cut off; raise max_tokens",
+                self.spec,
+                self.count,
+                self.total,
+            )

@@ -3,8 +3,9 @@
 The task's Pydantic JSON schema is compiled once per model into a grammar over the
 tokenizer's vocabulary; at every step a logits processor masks the tokens that would
 leave the grammar, so the output is JSON of the task's shape whatever the weights say
-(provided it ends before ``max_tokens``). That makes a small or freshly fine-tuned model
-comparable on content rather than on JSON syntax.
+(provided it ends before ``max_tokens``), laid out compactly as fine-tuning targets are
+(:data:`~fieldwise.tasks.prompts.JSON_SEPARATORS`). That makes a small or freshly
+fine-tuned model comparable on content rather than on JSON syntax.
 
 xgrammar's processors hold per-row matcher state and are single-use, so
 :meth:`SchemaConstraint.processor` hands out a fresh one for every ``generate`` call.
@@ -18,6 +19,7 @@ import time
 from typing import Any
 
 from fieldwise.errors import UserError
+from fieldwise.tasks.prompts import JSON_SEPARATORS
 
 
 def require_xgrammar() -> None:
@@ -43,7 +45,10 @@ class SchemaConstraint:
         info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
         try:
             self.grammar = xgr.GrammarCompiler(info).compile_json_schema(
-                json.dumps(schema), any_whitespace=False, strict_mode=True
+                json.dumps(schema),
+                any_whitespace=False,
+                separators=JSON_SEPARATORS,
+                strict_mode=True,
             )
         except Exception as exc:  # xgrammar raises its own error types for bad schemas
             raise UserError(f"cannot compile the task's JSON schema into a grammar: {exc}") from exc

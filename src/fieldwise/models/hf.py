@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -24,15 +23,16 @@ from pydantic import Field
 from fieldwise.errors import UserError, require
 from fieldwise.models._local import (
     ChatTemplateMode,
-    LengthCounter,
     check_model_paths,
+    local_kind,
     render_local_prompt,
     split_model_spec,
+    tokenizer_source,
     use_chat_template,
     weights_identity,
 )
 from fieldwise.models._model import Generation, ModelKind, ModelOptions
-from fieldwise.models._prompted import PromptedModel, PromptedOptions
+from fieldwise.models._prompted import LengthCounter, PromptedModel, PromptedOptions
 from fieldwise.models.constrained import SchemaConstraint, require_xgrammar
 from fieldwise.tasks import Example, Task
 
@@ -62,6 +62,10 @@ class HFModel(PromptedModel):
     supports_schema: ClassVar[bool] = True
     Options = HFOptions  # type: ignore[assignment]
 
+    @classmethod
+    def kind_of(cls, name: str) -> ModelKind:
+        return local_kind(name)
+
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
         super().__init__(name, task, options)
         opts = self.hf_options
@@ -69,9 +73,9 @@ class HFModel(PromptedModel):
             require(module, "hf")
         self.base, self.adapter = split_model_spec(name)
         check_model_paths(self.base, self.adapter)
+        self.kind = self.kind_of(name)  # type: ignore[misc]
         if self.adapter is not None:
             require("peft", "hf")
-            self.kind = "finetune"  # type: ignore[misc]
         if opts.constrained:
             require_xgrammar()
         self.max_batch_size = opts.batch_size  # type: ignore[misc]
@@ -139,9 +143,10 @@ class HFModel(PromptedModel):
 
         opts = self.hf_options
         common = {"revision": opts.revision, "trust_remote_code": opts.trust_remote_code}
-        tok_source = self.adapter if self._adapter_has_tokenizer() else self.base
         try:
-            tokenizer = AutoTokenizer.from_pretrained(tok_source, **common)
+            tokenizer = AutoTokenizer.from_pretrained(
+                tokenizer_source(self.base, self.adapter), **common
+            )
             model = AutoModelForCausalLM.from_pretrained(
                 self.base, dtype=getattr(torch, self._dtype_name()), **common
             )
@@ -159,9 +164,6 @@ class HFModel(PromptedModel):
             vocab = int(model.config.get_text_config().vocab_size)
             self.constraint = SchemaConstraint(tokenizer, vocab, self.task.json_schema())
         self._tokenizer, self._model = tokenizer, model
-
-    def _adapter_has_tokenizer(self) -> bool:
-        return self.adapter is not None and (Path(self.adapter) / "tokenizer_config.json").is_file()
 
     def _apply_adapter(self, model: Any) -> Any:
         """Attach the LoRA adapter and merge it: merged weights generate at base speed."""

@@ -36,7 +36,7 @@ from fieldwise.errors import UserError
 from fieldwise.models._clients import PerLoopClient
 from fieldwise.models._http import HTTPError, JSONClient, proxied
 from fieldwise.models._model import Generation, ModelOptions, RetryableError
-from fieldwise.models._prompted import OutputMode, PromptedModel, PromptedOptions
+from fieldwise.models._prompted import LengthCounter, OutputMode, PromptedModel, PromptedOptions
 from fieldwise.tasks import Example, Task
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -89,6 +89,7 @@ class OpenAIModel(PromptedModel):
         self._lean: PerLoopClient[JSONClient] | None = None
         if opts.transport == "auto" and not proxied(self.base_url):
             self._lean = PerLoopClient(self._new_lean_client)
+        self.lengths = LengthCounter(self.spec)
 
     @property
     def openai_options(self) -> OpenAIOptions:
@@ -208,9 +209,15 @@ class OpenAIModel(PromptedModel):
         start = time.perf_counter()
         if self._lean is not None:
             response = await self._post_lean(self._lean.get(), body)
-            return parse_completion(response, time.perf_counter() - start)
+        else:
+            response = await self._post_sdk(body)
+        gen = parse_completion(response, time.perf_counter() - start)
+        self.lengths.add([gen.finish_reason])
+        return gen
+
+    async def _post_sdk(self, body: dict[str, Any]) -> Any:
         try:
-            response = await self._clients.get().post(
+            return await self._clients.get().post(
                 "/chat/completions", cast_to=ChatCompletion, body=body
             )
         except openai.APIStatusError as exc:
@@ -223,10 +230,10 @@ class OpenAIModel(PromptedModel):
             raise RetryableError(f"connection error: {exc.__cause__ or exc}") from exc
         except ValueError as exc:  # the body was not JSON, or not a completion
             raise APIRequestError(f"malformed response body ({exc})") from exc
-        latency = time.perf_counter() - start
-        return parse_completion(response, latency)
 
     async def aclose(self) -> None:
+        """Warn about cut-off outputs once, and close the clients."""
+        self.lengths.warn()
         await self._clients.aclose()
         if self._lean is not None:
             await self._lean.aclose()

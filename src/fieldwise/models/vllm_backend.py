@@ -1,10 +1,13 @@
 """Local models on vLLM's offline engine: fast batched GPU inference, LoRA, guided JSON.
 
 Spec: ``vllm/PATH[:ADAPTER]``, read exactly like ``hf/`` (same split, same fingerprint,
-same prompt rendering and tokenisation), so the two backends answer the same prompt and
-differ only in speed and numerics. The adapter is applied per request with
-``LoRARequest`` (not merged); ``constrained=true`` sends the task's JSON schema as vLLM
-structured outputs. vLLM needs a GPU, so it is imported only here and only when used.
+same tokenizer and chat template, the adapter's own when its folder has one, same prompt
+rendering and tokenisation), so the two backends answer the same prompt and differ only
+in speed and numerics; the cache key records the dtype ``auto`` resolves to, since vLLM
+and transformers resolve it differently (bf16 and fp32 on a CPU). The adapter is applied
+per request with ``LoRARequest`` (not merged); ``constrained=true`` sends the task's JSON
+schema as vLLM structured outputs. A prompt that does not fit ``max_model_len`` fails
+its own row, not the batch. vLLM is imported only here and only when used.
 
 For more than one GPU set ``tensor_parallel_size``/``pipeline_parallel_size``; for a
 shared server run ``vllm serve`` and point the ``openai`` backend at it (``base_url``).
@@ -24,15 +27,16 @@ from pydantic import Field
 from fieldwise.errors import UserError, require
 from fieldwise.models._local import (
     ChatTemplateMode,
-    LengthCounter,
     check_model_paths,
+    local_kind,
     render_local_prompt,
     split_model_spec,
+    tokenizer_source,
     use_chat_template,
     weights_identity,
 )
 from fieldwise.models._model import Generation, ModelKind, ModelOptions
-from fieldwise.models._prompted import PromptedModel, PromptedOptions
+from fieldwise.models._prompted import LengthCounter, PromptedModel, PromptedOptions
 from fieldwise.tasks import Example, Task
 
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
@@ -67,20 +71,25 @@ class VLLMModel(PromptedModel):
     supports_schema: ClassVar[bool] = True
     Options = VLLMOptions  # type: ignore[assignment]
 
+    @classmethod
+    def kind_of(cls, name: str) -> ModelKind:
+        return local_kind(name)
+
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
         super().__init__(name, task, options)
         require("vllm", "vllm")
         opts = self.vllm_options
         self.base, self.adapter = split_model_spec(name)
         check_model_paths(self.base, self.adapter)
-        if self.adapter is not None:
-            self.kind = "finetune"  # type: ignore[misc]
+        self.kind = self.kind_of(name)  # type: ignore[misc]
         self.lora_rank = lora_rank(self.adapter, opts.max_lora_rank)
         self.max_batch_size = opts.batch_size  # type: ignore[misc]
         self.lengths = LengthCounter(self.spec)
         self._llm: Any = None
         self._tokenizer: Any = None
         self._chat = False
+        self._max_len: int | None = None
+        self._dtype: str | None = None
         self._lock = threading.Lock()
 
     @property
@@ -101,13 +110,40 @@ class VLLMModel(PromptedModel):
     def identity(self) -> dict[str, Any]:
         ident = super().identity()
         ident["weights"] = weights_identity(self.base, self.adapter, self.vllm_options.revision)
+        ident["options"]["dtype"] = self.resolved_dtype()
         return ident
+
+    def resolved_dtype(self) -> str:
+        """The dtype the engine runs in (``bfloat16``, not ``auto``), read from vLLM's own
+        model config so that no weights load just to compute a cache key."""
+        opts = self.vllm_options
+        if self._dtype is None and opts.dtype != "auto":
+            self._dtype = opts.dtype
+        if self._dtype is None:
+            if self._llm is not None:
+                self._dtype = _dtype_name(self._llm.llm_engine.model_config.dtype)
+            else:
+                from vllm.config import ModelConfig
+
+                try:
+                    config = ModelConfig(
+                        model=self.base,
+                        tokenizer=tokenizer_source(self.base, self.adapter),
+                        dtype="auto",
+                        revision=opts.revision,
+                        trust_remote_code=opts.trust_remote_code,
+                    )
+                except (OSError, ValueError) as exc:
+                    raise UserError(f"vLLM cannot read '{self.base}': {exc}") from exc
+                self._dtype = _dtype_name(config.dtype)
+        return self._dtype
 
     def engine_args(self) -> dict[str, Any]:
         """Keyword arguments for ``vllm.LLM`` (exposed for tests and debugging)."""
         opts = self.vllm_options
         args: dict[str, Any] = {
             "model": self.base,
+            "tokenizer": tokenizer_source(self.base, self.adapter),
             "revision": opts.revision,
             "dtype": opts.dtype,
             "seed": opts.seed,
@@ -134,6 +170,7 @@ class VLLMModel(PromptedModel):
                     raise UserError(f"vLLM cannot load '{self.base}': {exc}") from exc
                 self._tokenizer = llm.get_tokenizer()
                 self._chat = use_chat_template(self._tokenizer, self.vllm_options.chat_template)
+                self._max_len = _max_model_len(llm)
                 self._llm = llm
 
     def sampling_params(self) -> Any:
@@ -163,31 +200,91 @@ class VLLMModel(PromptedModel):
         return await asyncio.to_thread(self.generate_sync, batch)
 
     def generate_sync(self, batch: list[Example]) -> list[Generation]:
+        """One engine call for the rows that fit ``max_model_len``; a row that does not is
+        that row's error (vLLM rejects the whole call for one such prompt)."""
         self.load()
-        prompts = [{"prompt_token_ids": self.prompt_ids(ex)} for ex in batch]
-        with self._lock:
-            outputs = self._llm.generate(
-                prompts, self.sampling_params(), lora_request=self.lora_request(), use_tqdm=False
-            )
-        gens = []
-        for out in outputs:
-            choice = out.outputs[0]
-            gens.append(
-                Generation(
-                    output=choice.text,
-                    input_tokens=len(out.prompt_token_ids or []),
-                    output_tokens=len(choice.token_ids),
-                    finish_reason=choice.finish_reason,
-                )
-            )
-        self.lengths.add([g.finish_reason for g in gens])
+        ids = [self.prompt_ids(ex) for ex in batch]
+        results: list[Generation | None] = [self._too_long(p) for p in ids]
+        todo = [i for i, r in enumerate(results) if r is None]
+        for i, gen in zip(todo, self._run([ids[i] for i in todo]), strict=True):
+            results[i] = gen
+        gens = [g for g in results if g is not None]
+        self.lengths.add([g.finish_reason for g in gens if g.error is None])
         return gens
+
+    def _too_long(self, prompt_ids: list[int]) -> Generation | None:
+        if self._max_len is None or len(prompt_ids) < self._max_len:
+            return None
+        return Generation(
+            None,
+            error=f"prompt is {len(prompt_ids)} tokens; max_model_len is {self._max_len} "
+            "and leaves no room to generate (raise max_model_len or shorten the input)",
+            input_tokens=len(prompt_ids),
+        )
+
+    def _run(self, prompts: list[list[int]]) -> list[Generation]:
+        """Generate for prompts the engine should accept; if it still rejects the call
+        (another per-request limit), each row is tried alone so only the culprit fails."""
+        if not prompts:
+            return []
+        params, lora = self.sampling_params(), self.lora_request()
+        try:
+            with self._lock:
+                outputs = self._llm.generate(
+                    [{"prompt_token_ids": p} for p in prompts],
+                    params,
+                    lora_request=lora,
+                    use_tqdm=False,
+                )
+        except (ValueError, _validation_error()) as exc:
+            if len(prompts) == 1:
+                return [Generation(None, error=f"vLLM rejected the prompt: {exc}")]
+            return [gen for p in prompts for gen in self._run([p])]
+        return [self._generation(out) for out in outputs]
+
+    def _generation(self, out: Any) -> Generation:
+        choice = out.outputs[0]
+        tokens = len(choice.token_ids)
+        # vLLM's token_ids end with the EOS or stop token that ended the output; hf and
+        # serve count only the tokens of the answer itself (a stop *string* stays counted).
+        if (
+            choice.finish_reason == "stop"
+            and tokens
+            and not isinstance(getattr(choice, "stop_reason", None), str)
+        ):
+            tokens -= 1
+        return Generation(
+            output=choice.text,
+            input_tokens=len(out.prompt_token_ids or []),
+            output_tokens=tokens,
+            finish_reason=choice.finish_reason,
+        )
 
     async def aclose(self) -> None:
         self.lengths.warn()
         with self._lock:
             self._llm = None
         gc.collect()
+
+
+def _dtype_name(dtype: Any) -> str:
+    """``torch.bfloat16`` → ``bfloat16`` (vLLM's model config holds a torch dtype)."""
+    return str(dtype).removeprefix("torch.")
+
+
+def _max_model_len(llm: Any) -> int | None:
+    config = getattr(getattr(llm, "llm_engine", None), "model_config", None)
+    value = getattr(config, "max_model_len", None)
+    return value if isinstance(value, int) else None
+
+
+def _validation_error() -> type[Exception]:
+    """vLLM's per-request validation error (not a ValueError since 0.2x), if it has one."""
+    try:
+        from vllm.exceptions import VLLMValidationError
+    except ImportError:
+        return ValueError
+    return VLLMValidationError  # type: ignore[no-any-return]
 
 
 def structured_output(schema: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 A ``json_schema`` response format is compiled once per schema into a token mask that the
 model cannot step outside of, so a tiny or freshly fine-tuned model still returns JSON
-that validates. Compilation happens when the request arrives (a bad schema is the
-client's 400, not a failed batch); the batch reuses the cached grammar.
+that validates, in the compact layout fine-tunes are trained on
+(:data:`~fieldwise.tasks.prompts.JSON_SEPARATORS`). Compilation happens when the request
+arrives (a bad schema is the client's 400, not a failed batch); the batch reuses the
+cached grammar.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import json
 import threading
 from collections import OrderedDict
 from typing import Any
+
+from fieldwise.tasks.prompts import JSON_SEPARATORS
 
 
 class ConstraintError(ValueError):
@@ -58,7 +62,10 @@ class Constrainer:
                     raise ConstraintError("response_format.json_schema.schema must be an object")
                 strict = bool(spec.get("strict", False)) if isinstance(spec, dict) else False
                 grammar = self._compiler.compile_json_schema(
-                    json.dumps(schema), any_whitespace=False, strict_mode=strict
+                    json.dumps(schema),
+                    any_whitespace=False,
+                    separators=JSON_SEPARATORS,
+                    strict_mode=strict,
                 )
             else:
                 raise ConstraintError(f"unsupported response_format type: {kind!r}")

@@ -36,6 +36,13 @@ _KIND_TYPES = {
 
 Message = dict[str, str]
 
+JSON_SEPARATORS: tuple[str, str] = (",", ":")
+"""The one JSON layout of model outputs: compact, no spaces. Fine-tuning targets are
+serialised with it (:func:`render_target`) and schema-constrained decoding compiles its
+grammar with it (``models/constrained.py``, ``serve/_constrain.py``), so a fine-tuned
+model's own layout is what the grammar allows; any other layout would be masked out and
+the model pushed off what it learned."""
+
 
 @dataclass(frozen=True)
 class PromptTemplate:
@@ -101,7 +108,7 @@ def render_target(task: Task, gold: dict[str, Any]) -> str:
         name: _in_schema_order(specs[name], gold.get(name)) if name in specs else gold.get(name)
         for name in order
     }
-    return json.dumps(target, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(target, ensure_ascii=False, separators=JSON_SEPARATORS)
 
 
 def _in_schema_order(spec: FieldSpec, value: Any) -> Any:

@@ -1,0 +1,94 @@
+"""The ``openai/`` backend against a real vLLM server, in every output mode.
+
+The server is vLLM's own OpenAI-compatible one, so every request shape fieldwise sends
+(plain prompt, ``json_object``, strict ``json_schema``, a forced tool call) must be one it
+accepts, and every reply one fieldwise parses, stores and counts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fieldwise.store import Store
+from tests.cli.helpers import cli
+from tests.peers.conftest import Server
+
+TEXTS = [
+    "On 3 May 2011 coalition forces detained two insurgents in Kandahar province.",
+    "An air strike in Helmand killed a Taliban commander on Tuesday.",
+    "Afghan forces found a weapons cache in Kabul; no shots were fired.",
+]
+MAX_TOKENS = 24
+
+
+def write_data(path: Path, texts: list[str] = TEXTS) -> Path:
+    path.write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": t}) + "\n" for i, t in enumerate(texts))
+    )
+    return path
+
+
+def predict(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model: str, *options: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``fieldwise predict`` in-process: the JSONL rows and the stored predictions."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    out, project = tmp_path / "out.jsonl", tmp_path / "project"
+    args = ["predict", "--model", model, "--data", str(write_data(tmp_path / "in.jsonl"))]
+    for option in options:
+        args += ["--option", option]
+    code, _, err = cli(capsys, *args, "--out", str(out), "--project", str(project), "-q")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    with Store(project) as store:
+        stored = store.predictions_for_label(model)
+    return rows, stored
+
+
+@pytest.mark.parametrize("mode", ["prompt", "json_object", "json_schema", "tools"])
+def test_every_output_mode_is_accepted_parsed_and_stored(
+    server: Server,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    mode: str,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        rows, stored = predict(
+            capsys,
+            tmp_path,
+            "openai/tiny",
+            f"base_url={server.url}",
+            f"output_mode={mode}",
+            f"max_tokens={MAX_TOKENS}",
+        )
+    assert len(rows) == len(TEXTS) and all("error" not in r for r in rows), rows
+    assert all(isinstance(r["output"], str) and r["output"] for r in rows)
+    if mode in ("json_object", "json_schema"):  # the server enforced what was asked
+        assert all(r["output"].lstrip().startswith("{") for r in rows), rows
+    # In tools mode vLLM writes the named call in the model's own tool-call format; one
+    # cut off at max_tokens comes back as plain content, stored as the (invalid) output.
+    for pred in stored:
+        assert pred["error"] is None
+        assert pred["input_tokens"] > 0 and 0 < pred["output_tokens"] <= MAX_TOKENS
+        assert pred["finish_reason"] in ("stop", "length", "tool_calls")
+    cut = sum(p["finish_reason"] == "length" for p in stored)
+    warned = [r.getMessage() for r in caplog.records if "hit max_tokens" in r.getMessage()]
+    assert warned == (
+        [f"openai/tiny: {cut} of 3 outputs hit max_tokens and were cut off; raise max_tokens"]
+        if cut
+        else []
+    )
+
+
+def test_a_lora_adapter_served_by_name_changes_outputs(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, _ = predict(capsys, tmp_path / "base", "openai/tiny", f"base_url={server.url}")
+    tuned, _ = predict(capsys, tmp_path / "tuned", "openai/tuned", f"base_url={server.url}")
+    assert [r["output"] for r in base] != [r["output"] for r in tuned]
