@@ -12,11 +12,13 @@ import datetime as dt
 import functools
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fieldwise._text import scrub_text
 from fieldwise.errors import UserError
 from fieldwise.report._analysis import FieldErrors, field_errors
 from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES, bar_chart
@@ -49,6 +51,9 @@ def write_report(
     extra leaderboard columns. ``title`` defaults to one naming the task.
     """
     profile = _check(examples, results, profile)
+    # Labels reach matplotlib and outputs' parsed values reach the page: neither may
+    # hold a lone surrogate (a cached output with ``\\ud800`` would fail every report).
+    results = [replace(r, label=scrub_text(r.label)) for r in results]
     out_dir = Path(out_dir)
     charts_dir = out_dir / "charts"
     try:
@@ -93,7 +98,7 @@ def write_report(
         context["show_coverage"],
     ) = board(results, order, profile, fields)
     path = out_dir / "report.html"
-    path.write_text(_template().render(**context), encoding="utf-8")
+    path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
     return path
 
 

@@ -23,7 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from fieldwise.errors import UserError
+from fieldwise.models._errors import redact
 from fieldwise.models._model import Generation, Model, RetryableError, prediction_key
+from fieldwise.models._responses import clean_generation
 from fieldwise.runner.limits import RateLimiter, RetryPolicy
 from fieldwise.store import PredictionRow, Store
 from fieldwise.tasks import Example
@@ -78,6 +80,8 @@ ProgressCallback = Callable[[int], None]
 
 
 def _failed(batch: list[Example], message: str) -> list[Generation]:
+    # Error texts come from servers and SDKs, which may echo the API key.
+    message = clean_generation(Generation(None, error=redact(message))).error
     return [Generation(None, error=message) for _ in batch]
 
 
@@ -104,6 +108,10 @@ async def _try_batch(
         return _failed(batch, f"{type(exc).__name__}: {exc}"[:1000])
     if not isinstance(gens, list) or len(gens) != len(batch):
         return _failed(batch, "backend returned the wrong number of outputs")
+    try:
+        gens = [clean_generation(g) for g in gens]
+    except TypeError as exc:
+        return _failed(batch, str(exc))
     elapsed = time.perf_counter() - start
     used = [g.input_tokens for g in gens] + [g.output_tokens for g in gens]
     if all(u is not None for u in used):
@@ -111,9 +119,10 @@ async def _try_batch(
     return [g if g.latency_s else replace(g, latency_s=elapsed / len(batch)) for g in gens]
 
 
-_RETRY, _FRESH, _STOP = 0, 1, 2
+_ABORT, _RETRY, _FRESH, _STOP = -1, 0, 1, 2
 """Queue priorities: a batch whose retry delay is over goes before fresh ones, so its
-examples do not wait for the whole dataset; workers stop last."""
+examples do not wait for the whole dataset; workers stop last, unless the run is being
+aborted (then before anything else)."""
 
 
 async def run_model_async(
@@ -160,15 +169,16 @@ async def run_model_async(
     loop = asyncio.get_running_loop()
     remaining = len(batches)
     failed = 0
+    aborting = False
 
     def requeue(item: tuple[int, int, int, list[tuple[str, Example]]]) -> None:
         queue.put_nowait(item)
 
     async def worker() -> None:
         nonlocal failed, remaining
-        while True:
+        while not aborting:
             priority, seq, attempt, batch = await queue.get()
-            if priority == _STOP:
+            if priority in (_STOP, _ABORT):
                 return
             result = await _try_batch(model, [ex for _, ex in batch], settings, limiter, attempt)
             if not isinstance(result, list):
@@ -204,8 +214,15 @@ async def run_model_async(
     try:
         await asyncio.gather(*workers)
     except BaseException:
+        # A worker can swallow its cancellation (a backend catching CancelledError, or
+        # ``asyncio.wait_for`` on Python 3.11 when the call finishes as it is cancelled)
+        # and go back to the queue: the flag and one abort item per worker make every
+        # worker return anyway, so a failed or interrupted run always exits.
+        aborting = True
         for task in workers:
             task.cancel()
+        for _ in workers:
+            queue.put_nowait((_ABORT, 0, 0, []))
         await asyncio.gather(*workers, return_exceptions=True)
         raise
     finally:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldwise import _legacy
+from fieldwise._text import scrub_text
 from fieldwise.errors import UserError
 from fieldwise.store._migrations import migrate
 from fieldwise.tasks import Example
@@ -84,6 +85,21 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """All rows of a query. Text that is not UTF-8 (written by another program, or
+        an old version) reads with U+FFFD in place of the bad bytes instead of failing
+        every later command; the fast default decoder is kept for clean text."""
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "decode" not in str(exc):
+                raise
+        self.db.text_factory = lambda data: data.decode("utf-8", "replace")
+        try:
+            return self.db.execute(sql, params).fetchall()
+        finally:
+            self.db.text_factory = str
+
     # -- runs --------------------------------------------------------------------------
     def start_run(self, record: RunRecord) -> int:
         with self.db:
@@ -121,7 +137,7 @@ class Store:
 
     def runs(self, label: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM runs" + (" WHERE label = ?" if label else "") + " ORDER BY id"
-        return [dict(r) for r in self.db.execute(sql, (label,) if label else ())]
+        return [dict(r) for r in self._select(sql, (label,) if label else ())]
 
     # -- predictions ---------------------------------------------------------------------
     def finished(self, keys: Iterable[str]) -> dict[str, PredictionRow]:
@@ -131,7 +147,7 @@ class Store:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(
+            for row in self._select(
                 f"SELECT * FROM predictions WHERE key IN ({marks}) AND error IS NULL", chunk
             ):
                 found[row["key"]] = _row_to_prediction(row)
@@ -152,15 +168,15 @@ class Store:
                     (
                         r.key,
                         run_id,
-                        label,
-                        r.example_id,
-                        r.output,
-                        r.error,
+                        scrub_text(label),
+                        scrub_text(r.example_id),
+                        None if r.output is None else scrub_text(r.output),
+                        None if r.error is None else scrub_text(r.error),
                         r.latency_s,
                         r.input_tokens,
                         r.output_tokens,
                         r.cost_usd,
-                        r.finish_reason,
+                        None if r.finish_reason is None else scrub_text(r.finish_reason),
                         now,
                     )
                     for r in rows
@@ -174,16 +190,16 @@ class Store:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"SELECT * FROM predictions WHERE key IN ({marks})", chunk):
+            for row in self._select(f"SELECT * FROM predictions WHERE key IN ({marks})", chunk):
                 found[row["key"]] = _row_to_prediction(row)
         return found
 
     def predictions_for_label(self, label: str) -> list[dict[str, Any]]:
         sql = "SELECT * FROM predictions WHERE label = ? ORDER BY created_at, example_id"
-        return [dict(r) for r in self.db.execute(sql, (label,))]
+        return [dict(r) for r in self._select(sql, (label,))]
 
     def labels(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT label FROM predictions ORDER BY 1")]
+        return [r[0] for r in self._select("SELECT DISTINCT label FROM predictions ORDER BY 1")]
 
     # -- datasets ------------------------------------------------------------------------
     def save_dataset(
@@ -198,15 +214,21 @@ class Store:
                 self.db.executemany(
                     "INSERT INTO examples VALUES (?, ?, ?, ?, ?)",
                     [
-                        (fingerprint, i, ex.id, ex.text, json.dumps(ex.gold) if ex.gold else None)
+                        (
+                            fingerprint,
+                            i,
+                            scrub_text(ex.id),
+                            scrub_text(ex.text),
+                            json.dumps(ex.gold) if ex.gold else None,
+                        )
                         for i, ex in enumerate(examples)
                     ],
                 )
 
     def load_dataset(self, fingerprint: str) -> list[Example]:
-        rows = self.db.execute(
+        rows = self._select(
             "SELECT * FROM examples WHERE fingerprint = ? ORDER BY idx", (fingerprint,)
-        ).fetchall()
+        )
         if not rows:
             raise UserError(f"no dataset with fingerprint {fingerprint} in {self.path}")
         return [
@@ -228,11 +250,11 @@ class Store:
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?)",
-                (label, spec, kind, json.dumps(options or {}), note, _now()),
+                (scrub_text(label), spec, kind, json.dumps(options or {}), note, _now()),
             )
 
     def models(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT * FROM models ORDER BY created_at").fetchall()
+        rows = self._select("SELECT * FROM models ORDER BY created_at")
         return [{**dict(r), "options": json.loads(r["options_json"])} for r in rows]
 
 
