@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fieldwise.cli._common import console, err_console, parse_options, print_json
@@ -128,6 +129,17 @@ def predict(
     err_console.print(
         f"wrote {len(rows)} predictions to {out}" + (f" ({failed} failed)" if failed else "")
     )
+    if failed:
+        from fieldwise.cli import EXIT_ROW_ERRORS
+
+        first = next(r.error for r in rows if r.error)
+        err_console.print(
+            f"[red]error:[/] {failed} of {len(rows)} rows ended in errors (first: "
+            f"{escape(first or '')[:200]}); rerun to retry them",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_ROW_ERRORS)
 
 
 def train(
