@@ -9,7 +9,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fieldwise.cli._common import console, err_console, parse_options, print_json
+from fieldwise.cli._common import (
+    console,
+    err_console,
+    parse_options,
+    print_json,
+    refuse_to_overwrite,
+)
 from fieldwise.errors import UserError
 
 OPTION_HELP = "Backend option as key=value (repeatable), e.g. --option temperature=0."
@@ -99,6 +105,7 @@ def predict(
     from fieldwise.store import Store
     from fieldwise.tasks import load_task
 
+    refuse_to_overwrite([out], [data, train_data], "--out")
     task_obj = load_task(task)
     dataset = load_examples(task_obj, data)
     train = load_examples(task_obj, train_data).examples if train_data else []

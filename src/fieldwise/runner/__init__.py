@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from contextlib import AbstractContextManager, nullcontext
 
 from rich.progress import (
@@ -94,6 +95,14 @@ def run_model(
             speed = next(t.speed for t in progress.tasks if t.id == task_id)
             progress.update(task_id, rate=f"{speed:.1f}/s" if speed else "")
 
+        def waiting() -> None:
+            print(
+                f"{label}: another process is predicting with this model on "
+                f"{store.project_dir}; waiting for it (its rows will not be requested again)",
+                file=sys.stderr,
+                flush=True,
+            )
+
         async def main() -> RunOutcome:
             try:
                 return await run_model_async(
@@ -104,6 +113,7 @@ def run_model(
                     run_id=run_id,
                     settings=settings,
                     on_progress=advance,
+                    on_wait=waiting,
                 )
             finally:
                 await model.aclose()

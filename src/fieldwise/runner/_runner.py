@@ -24,10 +24,17 @@ from dataclasses import dataclass, field, replace
 
 from fieldwise.errors import UserError
 from fieldwise.models._errors import redact
-from fieldwise.models._model import Generation, Model, RetryableError, prediction_key
+from fieldwise.models._model import (
+    Generation,
+    Model,
+    RetryableError,
+    content_hash,
+    prediction_key,
+)
 from fieldwise.models._responses import clean_generation
 from fieldwise.runner.limits import RateLimiter, RetryPolicy
 from fieldwise.store import PredictionRow, Store
+from fieldwise.store._lock import model_lock
 from fieldwise.tasks import Example
 
 
@@ -134,12 +141,38 @@ async def run_model_async(
     run_id: int | None,
     settings: RunSettings | None = None,
     on_progress: ProgressCallback | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> RunOutcome:
     """Predict every example not already in the store; return all rows in example order.
 
     ``on_progress(n)`` is called with the number of examples just completed (cached ones
-    first, in one call). Duplicate texts share one key and are computed once.
+    first, in one call). Duplicate texts share one key and are computed once. Another
+    process predicting with the same model on the same store is waited for (``on_wait``
+    is called once if so), so no row is requested twice (see ``store/_lock.py``).
     """
+    name = content_hash(model.identity())[:32]
+    async with model_lock(store.project_dir, name, on_wait):
+        return await _run_unlocked(
+            model,
+            examples,
+            store,
+            label=label,
+            run_id=run_id,
+            settings=settings,
+            on_progress=on_progress,
+        )
+
+
+async def _run_unlocked(
+    model: Model,
+    examples: list[Example],
+    store: Store,
+    *,
+    label: str,
+    run_id: int | None,
+    settings: RunSettings | None,
+    on_progress: ProgressCallback | None,
+) -> RunOutcome:
     settings = settings or RunSettings()
     started = time.perf_counter()
     identity = model.identity()
