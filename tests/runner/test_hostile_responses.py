@@ -41,7 +41,7 @@ def _run(mode: str, provider: str, gold: Path, out: Path, monkeypatch: pytest.Mo
         options={"base_url": base},
         timeout_s=3,
         max_retries=1,
-        tpm=60_000,  # absurd usage must not make the limiter sleep for ever
+        tpm=600_000,  # absurd usage must not make the limiter sleep for ever
     )
     cfg = ProjectConfig(
         data={"train": None, "test": str(gold)},
