@@ -43,7 +43,7 @@ def _predict(capsys: pytest.CaptureFixture[str], tmp_path: Path, *extra: str) ->
         "--project",
         str(tmp_path / "project"),
         "--option",
-        "timeout_s=5",
+        "timeout_s=30",
         "--quiet",
     )
     return code, err
