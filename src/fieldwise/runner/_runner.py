@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from fieldwise._text import scrub_text
 from fieldwise.errors import UserError
 from fieldwise.models._errors import redact
 from fieldwise.models._model import (
@@ -88,7 +89,7 @@ ProgressCallback = Callable[[int], None]
 
 def _failed(batch: list[Example], message: str) -> list[Generation]:
     # Error texts come from servers and SDKs, which may echo the API key.
-    message = clean_generation(Generation(None, error=redact(message))).error
+    message = scrub_text(redact(message))
     return [Generation(None, error=message) for _ in batch]
 
 
