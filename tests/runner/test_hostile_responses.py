@@ -70,31 +70,21 @@ def _assert_no_secret(root: Path) -> None:
             assert SECRET_KEY[10:].encode() not in data, path
 
 
+CASES = [("openai", m) for m in sorted(MODES)] + [
+    ("anthropic", f"anthropic:{m}") for m in sorted(ANTHROPIC_MODES)
+]
+
+
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("mode", sorted(MODES))
-def test_openai_hostile_mode(
-    mode: str, gold: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("provider", "mode"), CASES, ids=[m for _, m in CASES])
+def test_hostile_mode(
+    provider: str, mode: str, gold: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "project"
-    if mode in STOPS_RUN:
+    if mode.removeprefix("anthropic:") in STOPS_RUN:
         with pytest.raises(UserError) as info:
-            _run(mode, "openai", gold, out, monkeypatch)
+            _run(mode, provider, gold, out, monkeypatch)
         assert SECRET_KEY not in str(info.value) and SECRET_KEY not in repr(info.value.__cause__)
     else:
-        _run(mode, "openai", gold, out, monkeypatch)
-    _assert_no_secret(out)
-
-
-@pytest.mark.timeout(60)
-@pytest.mark.parametrize("mode", sorted(ANTHROPIC_MODES))
-def test_anthropic_hostile_mode(
-    mode: str, gold: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    out = tmp_path / "project"
-    if mode in STOPS_RUN:
-        with pytest.raises(UserError) as info:
-            _run(f"anthropic:{mode}", "anthropic", gold, out, monkeypatch)
-        assert SECRET_KEY not in str(info.value)
-    else:
-        _run(f"anthropic:{mode}", "anthropic", gold, out, monkeypatch)
+        _run(mode, provider, gold, out, monkeypatch)
     _assert_no_secret(out)

@@ -145,18 +145,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     old_limit = csv.field_size_limit(CSV_CELL_LIMIT)
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            raise RowError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
-        if header is None:
-            return
+        header = _next_record(reader, path, 1)
         start = reader.line_num + 1
-        while True:
-            try:
-                cells = next(reader, None)
-            except csv.Error as exc:
-                raise RowError(f"{path}:{start}: malformed CSV ({exc})") from None
+        while header is not None:
+            cells = _next_record(reader, path, start)
             if cells is None:
                 return
             where, start = f"{path}:{start}", reader.line_num + 1
@@ -169,6 +161,13 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             yield where, {k: _csv_value(v) for k, v in zip(header, cells, strict=True)}
     finally:
         csv.field_size_limit(old_limit)
+
+
+def _next_record(reader: Any, path: Path, start: int) -> list[str] | None:
+    try:
+        return next(reader, None)
+    except csv.Error as exc:
+        raise RowError(f"{path}:{start}: malformed CSV ({exc})") from None
 
 
 def _csv_value(value: str | None) -> Any:
