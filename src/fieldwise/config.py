@@ -7,6 +7,8 @@ offline main job: the ISAF task, its packaged sample and the embedded baseline m
 
 from __future__ import annotations
 
+import itertools
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +37,9 @@ class DataConfig(_Strict):
     seed: int = 0
     skip_invalid: bool = False
     limit: int | None = Field(None, ge=1)
+    group: str | None = None
+    """Column naming each row's document group (default: the task's ``group_column``);
+    without one, rows that share a text form a group."""
 
 
 class PriceConfig(_Strict):
@@ -57,6 +62,14 @@ class ModelConfig(_Strict):
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0)
     price: PriceConfig | None = None
+    repeats: int = Field(1, ge=1)
+    """Predict each example this many times (sampled decoding); each repeat is its own
+    stored prediction, and the model is scored on each row's mean over repeats."""
+    variants: dict[str, list[Any]] = Field(default_factory=dict)
+    """Option values to try: the entry expands into one sibling model per combination,
+    named ``name[key=value,...]`` (see docs/statistics.md)."""
+    variant_of: str | None = None
+    variant: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _spec_or_name(self) -> ModelConfig:
@@ -77,6 +90,43 @@ class ImportConfig(_Strict):
     name: str | None = None
     kind: ModelKindName = "imported"
     kinds: dict[str, ModelKindName] = Field(default_factory=dict)
+
+
+def expand_variants(mc: ModelConfig) -> list[ModelConfig]:
+    """One model per combination of ``mc.variants`` (the entry itself when it has none).
+
+    Each variant's options are the entry's with the combination applied; it is named
+    ``label[key=value,...]`` and remembers its base name and combination, so the report
+    can pair variants that differ in one switch.
+    """
+    if not mc.variants:
+        return [mc]
+    for key, values in mc.variants.items():
+        if not isinstance(values, list) or len(values) < 2:
+            raise ValueError(f"variants.{key} must list at least two values")
+        if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+            raise ValueError(f"variants.{key} repeats a value")
+    keys = list(mc.variants)
+    out = []
+    for combo in itertools.product(*(mc.variants[k] for k in keys)):
+        chosen = dict(zip(keys, combo, strict=True))
+        tag = ",".join(f"{k}={_show(v)}" for k, v in chosen.items())
+        out.append(
+            mc.model_copy(
+                update={
+                    "name": f"{mc.label}[{tag}]",
+                    "options": {**mc.options, **chosen},
+                    "variants": {},
+                    "variant_of": mc.label,
+                    "variant": chosen,
+                }
+            )
+        )
+    return out
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 DEFAULT_MODELS = (
@@ -101,6 +151,7 @@ class ProjectConfig(_Strict):
 
     @model_validator(mode="after")
     def _unique_labels(self) -> ProjectConfig:
+        self.models = [v for m in self.models for v in expand_variants(m)]
         labels = [m.label for m in self.models]
         dupes = {x for x in labels if labels.count(x) > 1}
         if dupes:

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,14 @@ from rich.console import Console
 from fieldwise import __version__
 from fieldwise.config import ModelConfig, ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
-from fieldwise.data.splits import check_leakage, train_test_split
+from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
 from fieldwise.models import Model, TrainableModel, content_hash, create_model, get_backend
 from fieldwise.models._model import prediction_key
 from fieldwise.runner import Price, RetryPolicy, RunSettings, make_progress, run_model
-from fieldwise.scoring import ModelResult, score_outputs
+from fieldwise.scoring import GoldTable, ModelResult, ModelScore, prepare_golds, score_outputs
+from fieldwise.scoring.aggregate import summarise
+from fieldwise.scoring.stats import Resamples, mean_over_repeats
 from fieldwise.store import PredictionRow, RunRecord, Store
 from fieldwise.tasks import Example, Task, load_task
 
@@ -115,6 +118,14 @@ def _model_options(mc: ModelConfig, trained: bool) -> dict[str, Any]:
 
 
 def predict(
+    model: Model, examples: list[Example], store: Store, dataset: Dataset, **options: Any
+) -> list[PredictionRow]:
+    """Record a run and predict ``examples`` once (cached predictions are reused); the
+    keyword options are :func:`predict_repeats`'s."""
+    return predict_repeats(model, examples, store, dataset, **options)[0]
+
+
+def predict_repeats(
     model: Model,
     examples: list[Example],
     store: Store,
@@ -126,8 +137,10 @@ def predict(
     kind: str,
     config: dict[str, Any] | None = None,
     progress: Any = None,
-) -> list[PredictionRow]:
-    """Record a run and predict ``examples`` (cached predictions are reused)."""
+    repeats: int = 1,
+) -> list[list[PredictionRow]]:
+    """Record a run and predict ``examples`` ``repeats`` times (sampled decoding): one
+    list of rows per repeat. Cached predictions are reused, repeat by repeat."""
     model.prepare(train)
     identity = model.identity()
     run_id = store.start_run(
@@ -157,6 +170,7 @@ def predict(
             run_id=run_id,
             settings=settings,
             progress=progress,
+            repeats=repeats,
         )
         status = "finished"
     except KeyboardInterrupt:
@@ -164,7 +178,7 @@ def predict(
         raise
     finally:
         store.finish_run(run_id, status)
-    return outcome.rows
+    return outcome.repeats
 
 
 def _load_data(config: ProjectConfig, task: Task) -> tuple[list[Example], Dataset]:
@@ -172,7 +186,9 @@ def _load_data(config: ProjectConfig, task: Task) -> tuple[list[Example], Datase
     train_src, test_src = config.resolve(d.train), config.resolve(d.test)
     if train_src is None and test_src is None:
         raise UserError("the config names no data", hint="set data.train and/or data.test")
-    load = lambda src: load_examples(task, src, skip_invalid=d.skip_invalid, limit=d.limit)  # noqa: E731
+    load = lambda src: load_examples(  # noqa: E731
+        task, src, skip_invalid=d.skip_invalid, limit=d.limit, group_column=d.group
+    )
     train_ds = load(train_src) if train_src else None
     if d.cv:
         if train_ds is None or not train_ds.labelled:
@@ -245,6 +261,7 @@ def run_project(
             )
     folds = group_kfold(test.examples, config.data.cv, config.data.seed) if config.data.cv else None
     golds = [ex.gold or {} for ex in test.examples]
+    resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
     progress = None if quiet else make_progress()
     for mc in _with_registered_specs(config.models, store):
@@ -253,11 +270,11 @@ def run_project(
         kind = mc.kind or get_backend(provider).kind
         settings = run_settings(mc)
         if folds is not None and trainable:
-            by_id: dict[str, PredictionRow] = {}
+            by_id: list[dict[str, PredictionRow]] = [{} for _ in range(mc.repeats)]
             for i, (fold_train, fold_test) in enumerate(folds):
                 spec = _trained_spec(mc, task, fold_train, out_dir / "models", console)
                 model = create_model(spec, task, _model_options(mc, True))
-                rows = predict(
+                fold_rows = predict_repeats(
                     model,
                     fold_test,
                     store,
@@ -268,9 +285,11 @@ def run_project(
                     kind=kind,
                     config={"cv_fold": i, **mc.model_dump()},
                     progress=progress,
+                    repeats=mc.repeats,
                 )
-                by_id.update({r.example_id: r for r in rows})
-            rows = [by_id[ex.id] for ex in test.examples]
+                for found, rows in zip(by_id, fold_rows, strict=True):
+                    found.update({r.example_id: r for r in rows})
+            repeats = [[found[ex.id] for ex in test.examples] for found in by_id]
         else:
             spec = (
                 _trained_spec(mc, task, train, out_dir / "models", console)
@@ -278,7 +297,7 @@ def run_project(
                 else mc.spec
             )
             model = create_model(spec, task, _model_options(mc, trainable))
-            rows = predict(
+            repeats = predict_repeats(
                 model,
                 test.examples,
                 store,
@@ -289,10 +308,13 @@ def run_project(
                 kind=kind,
                 config=mc.model_dump(),
                 progress=progress,
+                repeats=mc.repeats,
             )
-        results.append(_result(task, golds, mc.label, mc.spec, kind, rows, config))
+        result = _result(task, golds, mc.label, mc.spec, kind, repeats, config, resamples)
+        result.variant_of, result.variant = mc.variant_of, dict(mc.variant)
+        results.append(result)
     for imp in config.imports:
-        results.extend(_import(store, imp, config, task, test, golds))
+        results.extend(_import(store, imp, config, task, test, golds, resamples))
     meta = {
         "task": task.name,
         "dataset": test.source,
@@ -306,10 +328,19 @@ def run_project(
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     report_dir = out_dir / "reports" / stamp
     title = config.title or f"fieldwise: {task.name}"
-    path = write_report(task, test.examples, results, report_dir, title=title, meta=meta)
+    path = write_report(
+        task, test.examples, results, report_dir, title=title, meta=meta, resamples=resamples
+    )
     latest = out_dir / "reports" / "latest.json"
     latest.write_text(json.dumps({"report": str(path)}))
     return ProjectResult(path, results, task, test)
+
+
+def run_resamples(examples: list[Example], config: ProjectConfig) -> Resamples:
+    """The run's one bootstrap: ``config.bootstrap`` resamples seeded by the data seed,
+    by document group (the group column, else rows sharing a text)."""
+    groups = [group_key(ex) for ex in examples]
+    return Resamples.for_rows(len(examples), config.bootstrap, config.data.seed, groups)
 
 
 def _result(
@@ -318,22 +349,45 @@ def _result(
     label: str,
     spec: str,
     kind: str,
-    rows: list[PredictionRow],
+    repeats: list[list[PredictionRow]],
     config: ProjectConfig,
+    resamples: Resamples,
 ) -> ModelResult:
-    outputs = [r.output for r in rows]
-    scores = score_outputs(
-        task, golds, outputs, profiles=tuple(config.profiles), n_boot=config.bootstrap
-    )
+    """Score a model's rows; with several repeats, each is scored and the model's scores
+    are those of the per-row mean over repeats."""
+    profiles = tuple(config.profiles)
+    table = prepare_golds(task, golds)
+    per_repeat = [
+        score_outputs(task, table, [r.output for r in rows], profiles, resamples=resamples)
+        for rows in repeats
+    ]
+    scores = per_repeat[0] if len(per_repeat) == 1 else _mean_scores(per_repeat, table, resamples)
+    rows = repeats[0]
     return ModelResult(
         label=label,
         spec=spec,
         kind=kind,  # type: ignore[arg-type]
-        outputs=outputs,
+        outputs=[r.output for r in rows],
         errors=[r.error for r in rows],
         scores=scores,
-        stats=_rows_stats(rows),
+        stats=_rows_stats([r for rows in repeats for r in rows]),
+        repeats=per_repeat if len(per_repeat) > 1 else [],
     )
+
+
+def _mean_scores(
+    per_repeat: list[dict[str, ModelScore]], table: GoldTable, resamples: Resamples
+) -> dict[str, ModelScore]:
+    out = {}
+    for profile, first in per_repeat[0].items():
+        validity: Counter[str] = Counter()
+        for scores in per_repeat:
+            validity.update(scores[profile].validity)
+        mean = mean_over_repeats([scores[profile].per_row for scores in per_repeat])
+        out[profile] = summarise(
+            profile, first.field_names, mean, table.present, dict(validity), resamples
+        )
+    return out
 
 
 def _import(
@@ -343,6 +397,7 @@ def _import(
     task: Task,
     test: Dataset,
     golds: list[dict[str, Any]],
+    resamples: Resamples,
 ) -> list[ModelResult]:
     from fieldwise.store.transfer import (
         import_identity,
@@ -369,5 +424,7 @@ def _import(
             found.get(k) or PredictionRow(k, ex.id, None)
             for k, ex in zip(keys, test.examples, strict=True)
         ]
-        results.append(_result(task, golds, label, f"import/{label}", kind, rows, config))
+        results.append(
+            _result(task, golds, label, f"import/{label}", kind, [rows], config, resamples)
+        )
     return results

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from fieldwise.data import check_leakage, group_kfold, train_test_split
@@ -49,3 +52,24 @@ def test_bad_split_arguments() -> None:
         train_test_split(examples(5), 1.5)
     with pytest.raises(UserError):
         group_kfold(examples(3), 5)
+
+
+def test_a_group_column_keeps_its_groups_on_one_side(tmp_path: Path) -> None:
+    from fieldwise.data import load_examples
+    from fieldwise.tasks import load_task
+
+    isaf = load_task("isaf")
+    sample = load_examples(isaf, "sample").examples[:30]
+    path = tmp_path / "grouped.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": e.id, "text": e.text, "doc": f"g{i // 5}", **(e.gold or {})}) + "\n"
+            for i, e in enumerate(sample)
+        )
+    )
+    rows = load_examples(isaf, path, group_column="doc").examples
+    assert [r.group for r in rows[:6]] == ["g0"] * 5 + ["g1"]
+    train, test = train_test_split(rows, 0.3, seed=2)
+    assert not {r.group for r in train} & {r.group for r in test}
+    with pytest.raises(UserError, match="group column 'missing'"):
+        load_examples(isaf, path, group_column="missing")

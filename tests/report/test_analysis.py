@@ -10,11 +10,11 @@ from fieldwise.report._analysis import (
     cell_patterns,
     confusion,
     field_errors,
-    paired_difference,
     set_table,
 )
 from fieldwise.report._values import Parsed, show, typed
 from fieldwise.scoring import MISSING
+from fieldwise.scoring.stats import Resamples, pairwise
 from tests.report.helpers import TASK
 
 
@@ -69,12 +69,14 @@ def test_paired_difference_is_centred_on_the_gap() -> None:
     a = (rng.random((400, 3)) < 0.9).astype(float)
     b = a.copy()
     b[:40, 0] = 0.0  # b loses up to 40 rows on one field
-    diff, lo, hi = paired_difference(a, b, n_boot=300)
+    table = pairwise({"a": a, "b": b, "c": a.copy()}, ["x", "y", "z"], Resamples(400, 300))
+    lead = table.get("a", "b")
+    assert lead is not None
     expected = (a.mean(axis=0) - b.mean(axis=0)).mean() * 100
-    assert np.isclose(diff, expected)
-    assert 0 < lo <= diff <= hi
-    same = paired_difference(a, a, n_boot=100)
-    assert same == (0.0, 0.0, 0.0)
+    assert np.isclose(lead.diff, expected)
+    assert 0 < lead.lo <= lead.diff <= lead.hi
+    same = table.get("a", "c")
+    assert same is not None and (same.diff, same.lo, same.hi, same.p) == (0.0, 0.0, 0.0, 1.0)
 
 
 def test_values_render_compactly() -> None:

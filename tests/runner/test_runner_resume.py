@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 N = 24
 
 
-def _start_child(url: str, project: Path) -> subprocess.Popen[str]:
+def _start_child(url: str, project: Path, n: int = N, repeats: int = 1) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    args = [url, str(project), str(n), str(repeats)]
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.runner.child_predict", url, str(project), str(N)],
+        [sys.executable, "-m", "tests.runner.child_predict", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -87,3 +88,48 @@ def test_killed_run_resumes_without_recomputing(
             assert len(fake_openai.requests_for(marker(i))) == 1, f"{ex.id} was recomputed"
     final = _stored(project)
     assert sorted(final) == sorted(by_id) and set(final.values()) == {1}
+
+
+@pytest.mark.slow
+def test_killed_repeated_run_finishes_only_the_missing_repeats(
+    fake_openai: FakeServer, isaf: Task, tmp_path: Path
+) -> None:
+    n, repeats = 6, 3
+    fake_openai.behaviour.latency_s = 0.3
+    project = tmp_path / "project"
+    child = _start_child(fake_openai.url, project, n, repeats)
+    deadline = time.monotonic() + 30
+    while sum(r.finished is not None for r in fake_openai.snapshot()) < 8:
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, "the child never got going"
+        time.sleep(0.02)
+    time.sleep(0.15)
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=30)
+    first = _stored(project)
+    done = sum(first.values())
+    assert 4 <= done < n * repeats
+    assert all(count <= repeats for count in first.values())
+    with Store(project) as store:
+        keys_before = {r[0] for r in store.db.execute("SELECT key FROM predictions")}
+    requests_before = len(fake_openai.snapshot())
+
+    fake_openai.behaviour.latency_s = 0.0
+    model = create_model("openai/fake-model", isaf, {"base_url": fake_openai.url})
+    with Store(project) as store:
+        out = run_model(
+            model,
+            docs(n),
+            store,
+            label="m",
+            run_id=None,
+            settings=RunSettings(concurrency=4),
+            repeats=repeats,
+        )
+        keys_after = {r[0] for r in store.db.execute("SELECT key FROM predictions")}
+    assert (out.cached, out.computed, out.failed) == (done, n * repeats - done, 0)
+    assert len(fake_openai.snapshot()) - requests_before == n * repeats - done
+    assert keys_before <= keys_after and len(keys_after) == n * repeats
+    assert len(out.repeats) == repeats and all(len(rows) == n for rows in out.repeats)
+    assert [r.example_id for r in out.repeats[2]] == [e.id for e in docs(n)]
+    assert _stored(project) == {e.id: repeats for e in docs(n)}

@@ -28,7 +28,9 @@ def run(
     cv: int | None = typer.Option(None, "--cv", help="K-fold cross-validation on the train data."),
     output: str | None = typer.Option(None, "--output", "-o", help="Project/output directory."),
     limit: int | None = typer.Option(None, "--limit", help="Use only the first N rows."),
-    bootstrap: int | None = typer.Option(None, "--bootstrap", help="Bootstrap resamples for CIs."),
+    bootstrap: int | None = typer.Option(
+        None, "--bootstrap", help="Resamples shared by every interval and test (default 1000)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Predict with every model, score and write the report.
@@ -79,8 +81,33 @@ def run(
         shown = "-" if answered != answered else f"{answered:.0%}"
         table.add_row(res.label, res.kind, *cells, shown, f"{valid:.0%}")
     err_console.print(table)
+    pairwise = result.report_path.parent / "pairwise.json"
+    if len(result.results) > 1 and pairwise.is_file():
+        _print_verdicts(json.loads(pairwise.read_text(encoding="utf-8")))
     err_console.print("report:", style="bold")
     print(result.report_path)
+
+
+def _print_verdicts(data: dict[str, object]) -> None:
+    """One line on what the pairwise tests found (details: fieldwise compare)."""
+    rows = data["comparisons"]
+    assert isinstance(rows, list)
+    agg = [c for c in rows if c["target"] == "aggregate"]
+    wins = sum(c["significant"] for c in agg)
+    fields = sum(c["significant"] for c in rows if c["target"] != "aggregate")
+    err_console.print(
+        f"pairwise: {wins} of {len(agg)} model pairs differ significantly on the aggregate, "
+        f"{fields} field differences survive Holm (fieldwise compare for the table)",
+        highlight=False,
+    )
+    resolution = data.get("resolution")
+    mde = resolution.get("aggregate") if isinstance(resolution, dict) else None
+    if mde is not None:
+        err_console.print(
+            f"with {data['rows_scored']} rows, differences under {mde:.1f} points on the "
+            "aggregate are not resolvable (80% power, α = 0.05)",
+            highlight=False,
+        )
 
 
 def predict(
@@ -180,7 +207,9 @@ def score(
 ) -> None:
     """Score a predictions file against gold labels under one profile."""
     from fieldwise.data import load_examples
+    from fieldwise.data.splits import group_key
     from fieldwise.scoring import PROFILES, score_outputs
+    from fieldwise.scoring.stats import Resamples
     from fieldwise.tasks import load_task
 
     if profile not in PROFILES:
@@ -192,7 +221,9 @@ def score(
     outputs = _read_predictions(predictions, {ex.id for ex in dataset.examples})
     golds = [ex.gold or {} for ex in dataset.examples]
     raw = [outputs.get(ex.id) for ex in dataset.examples]
-    result = score_outputs(task_obj, golds, raw, profiles=(profile,), n_boot=bootstrap)[profile]
+    groups = [group_key(ex) for ex in dataset.examples]
+    boot = Resamples.for_rows(len(raw), bootstrap, 0, groups)
+    result = score_outputs(task_obj, golds, raw, profiles=(profile,), resamples=boot)[profile]
     if as_json:
         print_json(result.to_json())
         return

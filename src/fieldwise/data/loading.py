@@ -50,14 +50,25 @@ class RowError(UserError):
 
 
 def load_examples(
-    task: Task, source: str | Path, *, skip_invalid: bool = False, limit: int | None = None
+    task: Task,
+    source: str | Path,
+    *,
+    skip_invalid: bool = False,
+    limit: int | None = None,
+    group_column: str | None = None,
 ) -> Dataset:
-    """Load a dataset for ``task`` from a local file, the packaged sample or the Hub."""
+    """Load a dataset for ``task`` from a local file, the packaged sample or the Hub.
+
+    ``group_column`` (default: the task's) names the column holding each row's document
+    group; every row must then have one."""
     src = str(source)
     if src == "sample":
         if task.sample_path is None or not task.sample_path.is_file():
             raise UserError(f"task '{task.name}' ships no sample data")
-        return load_examples(task, task.sample_path, skip_invalid=skip_invalid, limit=limit)
+        return load_examples(
+            task, task.sample_path, skip_invalid=skip_invalid, limit=limit,
+            group_column=group_column,
+        )  # fmt: skip
     if src.startswith("hub:"):
         rows: Iterator[tuple[str, dict[str, Any]]] = _hub_rows(task, src[4:])
     else:
@@ -70,7 +81,7 @@ def load_examples(
     seen_ids: set[str] = set()
     for where, raw in rows:
         try:
-            example = row_to_example(task, raw, where, len(examples))
+            example = row_to_example(task, raw, where, len(examples), group_column)
             if example.id in seen_ids:
                 raise RowError(f"{where}: duplicate id '{example.id}'")
         except RowError as exc:
@@ -204,7 +215,9 @@ def _hub_rows(task: Task, target: str) -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"{name}[{split}] row {i}", mapped
 
 
-def row_to_example(task: Task, row: dict[str, Any], where: str, index: int) -> Example:
+def row_to_example(
+    task: Task, row: dict[str, Any], where: str, index: int, group_column: str | None = None
+) -> Example:
     """Validate one canonical row; labels are kept as published (quirks included)."""
     text = row.get(task.text_column)
     if not isinstance(text, str) or not text.strip():
@@ -212,9 +225,16 @@ def row_to_example(task: Task, row: dict[str, Any], where: str, index: int) -> E
     text = scrub_text(text)
     raw_id = row.get(task.id_column)
     example_id = scrub_text(str(raw_id)) if raw_id not in (None, "") else f"row-{index + 1:05d}"
+    group = None
+    column = group_column or task.group_column
+    if column:
+        value = row.get(column)
+        if value in (None, ""):
+            raise RowError(f"{where}: group column '{column}': missing")
+        group = str(value)
     present = [f for f in task.fields if f.name in row]
     if not present:
-        return Example(example_id, text, None)
+        return Example(example_id, text, None, group)
     gold: dict[str, Any] = {}
     for spec in task.fields:
         if spec.name not in row:
@@ -222,7 +242,7 @@ def row_to_example(task: Task, row: dict[str, Any], where: str, index: int) -> E
                 raise RowError(f"{where}: field '{spec.name}': missing label")
             continue
         gold[spec.name] = _check_value(spec, row[spec.name], where)
-    return Example(example_id, text, gold)
+    return Example(example_id, text, gold, group)
 
 
 def _check_value(spec: FieldSpec, value: Any, where: str) -> Any:

@@ -25,6 +25,10 @@ def normalise_text(text: str) -> str:
 
 
 def group_key(example: Example) -> str:
+    """The row's group: its named group when the data has a group column, else its text
+    (normalised), so rows repeating one document belong together."""
+    if example.group is not None:
+        return f"group:{example.group}"
     return hashlib.sha1(normalise_text(example.text).encode("utf-8")).hexdigest()
 
 

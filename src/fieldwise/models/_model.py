@@ -148,6 +148,10 @@ def content_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
-def prediction_key(identity: dict[str, Any], example: Example) -> str:
-    """The cache key of one prediction: model identity plus the input text."""
+def prediction_key(identity: dict[str, Any], example: Example, repeat: int = 0) -> str:
+    """The cache key of one prediction: model identity plus the input text, plus the
+    repeat index for repeated sampled runs (repeat 0 keeps the plain key, so a model
+    given ``repeats: N`` later reuses what it already predicted once)."""
+    if repeat:
+        return content_hash({"model": identity, "text": example.text, "repeat": repeat})
     return content_hash({"model": identity, "text": example.text})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,44 +191,3 @@ def set_table(golds: list[Any], preds: list[Any], limit: int = 12) -> list[SetRo
     rows = [SetRow(_label(k), *v) for k, v in tally.items() if v[2] or v[3]]
     rows.sort(key=lambda r: (-(r.missed + r.extra), -r.gold, r.label))
     return rows[:limit]
-
-
-def paired_difference(
-    a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: int = 0
-) -> tuple[float, float, float]:
-    """Aggregate of ``a`` minus aggregate of ``b`` (0-100) with a paired 95% bootstrap CI.
-
-    Both models are resampled on the *same* rows, so row difficulty cancels out and the
-    interval is much narrower than comparing two separate CIs would suggest.
-    """
-    n = a.shape[0]
-    with warnings.catch_warnings():  # an all-NaN mean warns; it stays NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        point = float((np.nanmean(_field_means(a)) - np.nanmean(_field_means(b))) * 100.0)
-    if n < 2 or n_boot <= 0:
-        return point, float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n)) + (np.arange(n_boot) * n)[:, None]
-    counts = np.bincount(idx.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
-
-    def resampled(m: np.ndarray) -> np.ndarray:
-        valid = ~np.isnan(m)
-        sums = counts @ np.where(valid, m, 0.0)
-        denom = counts @ valid.astype(float)
-        return np.divide(sums, denom, out=np.full_like(sums, np.nan), where=denom > 0)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        diffs = (np.nanmean(resampled(a), axis=1) - np.nanmean(resampled(b), axis=1)) * 100.0
-    diffs = diffs[~np.isnan(diffs)]
-    if diffs.size == 0:
-        return point, float("nan"), float("nan")
-    lo, hi = np.percentile(diffs, [2.5, 97.5])
-    return point, float(lo), float(hi)
-
-
-def _field_means(m: np.ndarray) -> np.ndarray:
-    valid = ~np.isnan(m)
-    answered = valid.sum(axis=0)
-    totals = np.where(valid, m, 0.0).sum(axis=0)
-    return np.divide(totals, answered, out=np.full(m.shape[1], np.nan), where=answered > 0)

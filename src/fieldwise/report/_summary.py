@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from fieldwise.report._analysis import paired_difference
 from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES
 from fieldwise.report._values import num, pct
 from fieldwise.scoring._types import ModelResult, ModelScore
+from fieldwise.scoring.stats import PairwiseTable
 
 SECRET = re.compile(
     r"api.?key|secret|passw|credential|bearer|authori[sz]ation|(^|_)(token|key)$", re.IGNORECASE
@@ -125,9 +125,18 @@ def _heat(value: float) -> tuple[str, str]:
 
 
 def why(
-    results: list[ModelResult], order: list[int], profile: str, fields: list[str]
+    results: list[ModelResult],
+    order: list[int],
+    profile: str,
+    fields: list[str],
+    table: PairwiseTable,
 ) -> dict[str, Any]:
-    """The winner, its lead over the runner-up with a paired CI, and where the lead comes from."""
+    """The winner, its lead over the runner-up, and where the lead comes from.
+
+    Only what survives the pairwise tests (Holm across every pair and field) is claimed:
+    the lead is "significant" or not, and the fields named as its source are those where
+    the winner is significantly better (or worse) than the runner-up.
+    """
     best = results[order[0]]
     out: dict[str, Any] = {
         "winner": best.label,
@@ -136,6 +145,7 @@ def why(
         "ci": ci_text(best.scores[profile].aggregate_ci),
         "runner_up": None,
         "best_by_kind": [],
+        "resolution": table.resolution_text(),
     }
     seen: set[str] = set()
     for i in order:
@@ -148,25 +158,30 @@ def why(
     if len(order) < 2:
         return out
     second = results[order[1]]
-    a, b = best.scores[profile], second.scores[profile]
-    diff, lo, hi = (
-        paired_difference(a.per_row, b.per_row)
-        if a.per_row.shape == b.per_row.shape
-        else (a.aggregate - b.aggregate, float("nan"), float("nan"))
-    )
-    gaps = sorted(
-        ((a.fields.get(f, math.nan) - b.fields.get(f, math.nan)) * 100, f) for f in fields
-    )
-    gaps = [(g, f) for g, f in gaps if not math.isnan(g)]
+    lead = table.get(best.label, second.label)
+    assert lead is not None
+    field_cmp = [(f, table.get(best.label, second.label, f)) for f in fields]
+    found = [(f, c) for f, c in field_cmp if c is not None and c.significant]
+    gains = sorted((c.diff, f) for f, c in found if c.diff > 0)
+    losses = sorted((c.diff, f) for f, c in found if c.diff < 0)
     out.update(
         runner_up=second.label,
-        diff=num(diff, 2),
-        diff_ci=ci_text((lo, hi)),
-        clear=None if math.isnan(lo) else bool(lo > 0),
-        gains=[(f, f"+{g:.1f}") for g, f in reversed(gaps) if g > 0.05][:4],
-        losses=[(f, f"{g:.1f}") for g, f in gaps if g < -0.05][:4],
+        diff=num(lead.diff, 2),
+        diff_ci=ci_text((lead.lo, lead.hi)),
+        p_holm=_p_text(lead.p_holm),
+        significant=lead.significant,
+        mde=num(lead.mde, 1),
+        below_mde=not math.isnan(lead.mde) and abs(lead.diff) < lead.mde,
+        gains=[(f, f"+{g:.1f}") for g, f in reversed(gains)][:4],
+        losses=[(f, f"{g:.1f}") for g, f in losses][:4],
     )
     return out
+
+
+def _p_text(p: float) -> str:
+    if math.isnan(p):
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def meta_rows(meta: dict[str, Any] | None) -> list[tuple[str, str]]:

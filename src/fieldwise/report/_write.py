@@ -10,22 +10,31 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import json
 import math
 import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fieldwise._text import scrub_text
+from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
 from fieldwise.report._analysis import FieldErrors, field_errors
 from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES, bar_chart
+from fieldwise.report._compare import (
+    comparison_table,
+    field_rows,
+    matrix,
+    repeat_rows,
+    score_matrix,
+    variant_rows,
+)
 from fieldwise.report._rows import example_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
 from fieldwise.scoring._types import ModelResult
+from fieldwise.scoring.stats import DEFAULT_RESAMPLES, Resamples
 from fieldwise.tasks._task import Example, Task
 
 __all__ = ["write_report"]
@@ -42,6 +51,7 @@ def write_report(
     title: str = "",
     meta: dict[str, Any] | None = None,
     profile: str | None = None,
+    resamples: Resamples | None = None,
 ) -> Path:
     """Write ``out_dir/report.html`` and ``out_dir/charts/*.png``; return the HTML path.
 
@@ -49,6 +59,11 @@ def write_report(
     ranked, and wrong cells marked, by ``profile`` (default ``reference`` when every model
     was scored under it, else the first profile they share); other profiles appear as
     extra leaderboard columns. ``title`` defaults to one naming the task.
+
+    Every pair of models is compared on the aggregate and each field with ``resamples``
+    (pass the run's, so the verdict and the intervals share draws; by default 1,000
+    resamples clustered by repeated text); the table is also written as
+    ``out_dir/pairwise.json``, which ``fieldwise compare`` prints.
     """
     profile = _check(examples, results, profile)
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
@@ -63,6 +78,12 @@ def write_report(
     order = ranking(results, profile)
     fields = list(results[order[0]].scores[profile].field_names)
     parsed = [parse_all(r) for r in results]
+    if resamples is None:
+        resamples = Resamples.for_rows(
+            len(examples), DEFAULT_RESAMPLES, 0, [group_key(ex) for ex in examples]
+        )
+    table = comparison_table(results, profile, fields, resamples)
+    labels = [results[i].label for i in order]
     charts = _charts(results, order, profile, fields, charts_dir)
     context = {
         "title": title or f"fieldwise report: {task.name}",
@@ -72,7 +93,12 @@ def write_report(
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "meta": meta_rows(meta),
         "fields": fields,
-        "why": why(results, order, profile, fields),
+        "why": why(results, order, profile, fields, table),
+        "matrix": matrix(table, labels),
+        "pair_rows": field_rows(table, labels, fields),
+        "variants": variant_rows(results, table, fields),
+        "repeat_rows": repeat_rows(results, order, profile, fields),
+        "pairwise": table,
         "charts": charts,
         "kinds": [
             (KIND_NAMES[k], KIND_COLOURS[k])
@@ -88,7 +114,7 @@ def write_report(
             order,
             results,
             parsed,
-            [_matrix(r, profile, fields) for r in results],
+            [score_matrix(r, profile, fields) for r in results],
         ),
     }
     (
@@ -97,6 +123,9 @@ def write_report(
         context["stat_names"],
         context["show_coverage"],
     ) = board(results, order, profile, fields)
+    (out_dir / "pairwise.json").write_text(
+        json.dumps({"profile": profile, **table.to_json()}, indent=1), encoding="utf-8"
+    )
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
     return path
@@ -118,6 +147,10 @@ def _check(examples: list[Example], results: list[ModelResult], profile: str | N
             f"not every model was scored under profile '{profile}'",
             hint=f"profiles all models share: {', '.join(shared) or 'none'}",
         )
+    labels = [r.label for r in results]
+    if len(set(labels)) != len(labels):
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        raise UserError(f"model names must be unique in a report; repeated: {dupes}")
     n = len(examples)
     for r in results:
         if len(r.outputs) != n:
@@ -128,17 +161,6 @@ def _check(examples: list[Example], results: list[ModelResult], profile: str | N
         if r.scores[profile].per_row.shape[0] != n:
             raise UserError(f"model '{r.label}' was scored on a different number of rows")
     return profile
-
-
-def _matrix(result: ModelResult, profile: str, fields: list[str]) -> np.ndarray:
-    """Per-row scores with columns in ``fields`` order (NaN where a field is not scored)."""
-    score = result.scores[profile]
-    out = np.full((score.per_row.shape[0], len(fields)), np.nan)
-    for j, name in enumerate(fields):
-        col = column(score, name)
-        if col is not None:
-            out[:, j] = col
-    return out
 
 
 def _charts(
@@ -205,8 +227,10 @@ def _validity(results: list[ModelResult], order: list[int], profile: str) -> lis
             {
                 "label": r.label,
                 "counts": [v.get(k, 0) for k in STATUS_TEXT],
-                "errors": sum(e is not None for e in r.errors),
-                "total": len(r.outputs),
+                "errors": int(r.stats["errors"])
+                if r.repeats and "errors" in r.stats
+                else sum(e is not None for e in r.errors),
+                "total": sum(v.values()) or len(r.outputs),
             }
         )
     return rows

@@ -61,6 +61,7 @@ def run_model(
     run_id: int | None,
     settings: RunSettings | None = None,
     progress: Progress | None = None,
+    repeats: int = 1,
 ) -> RunOutcome:
     """Synchronous wrapper around :func:`run_model_async` with a progress bar.
 
@@ -71,10 +72,11 @@ def run_model(
     ctx: AbstractContextManager[object] = nullcontext()
     if progress is not None and not progress.live.is_started:
         ctx = progress
+    total = len(examples) * repeats
     with ctx:
         task_id = None
         if progress is not None:
-            task_id = progress.add_task(label, total=len(examples), rate="")
+            task_id = progress.add_task(label, total=total, rate="")
 
         first = True
 
@@ -86,7 +88,7 @@ def run_model(
                 # The first call may be a jump over cached rows: start the rate and ETA
                 # after it instead of counting it as speed.
                 first = False
-                progress.reset(task_id, total=len(examples), completed=n, rate="")
+                progress.reset(task_id, total=total, completed=n, rate="")
                 # reset() clears the finished time; update() sets it again when all are
                 # done, so a fully cached model's clock stops instead of running on.
                 progress.update(task_id, completed=n)
@@ -114,6 +116,7 @@ def run_model(
                     settings=settings,
                     on_progress=advance,
                     on_wait=waiting,
+                    repeats=repeats,
                 )
             finally:
                 await model.aclose()

@@ -82,6 +82,8 @@ class RunOutcome:
     cached: int
     failed: int
     wall_s: float
+    repeats: list[list[PredictionRow]] = field(default_factory=list)
+    """Every repeat's rows (``repeats[0]`` is ``rows``) when run with ``repeats`` > 1."""
 
 
 ProgressCallback = Callable[[int], None]
@@ -143,14 +145,20 @@ async def run_model_async(
     settings: RunSettings | None = None,
     on_progress: ProgressCallback | None = None,
     on_wait: Callable[[], None] | None = None,
+    repeats: int = 1,
 ) -> RunOutcome:
     """Predict every example not already in the store; return all rows in example order.
 
     ``on_progress(n)`` is called with the number of examples just completed (cached ones
-    first, in one call). Duplicate texts share one key and are computed once. Another
-    process predicting with the same model on the same store is waited for (``on_wait``
-    is called once if so), so no row is requested twice (see ``store/_lock.py``).
+    first, in one call). Duplicate texts share one key and are computed once. With
+    ``repeats`` > 1 each example is predicted that many times, each repeat under its own
+    key (see ``prediction_key``), all in one queue: a resumed run computes only the
+    repeats that are missing. Another process predicting with the same model on the same
+    store is waited for (``on_wait`` is called once if so), so no row is requested twice
+    (see ``store/_lock.py``).
     """
+    if repeats < 1:
+        raise UserError(f"repeats must be at least 1, got {repeats}")
     name = content_hash(model.identity())[:32]
     async with model_lock(store.project_dir, name, on_wait):
         return await _run_unlocked(
@@ -161,6 +169,7 @@ async def run_model_async(
             run_id=run_id,
             settings=settings,
             on_progress=on_progress,
+            repeats=repeats,
         )
 
 
@@ -173,18 +182,20 @@ async def _run_unlocked(
     run_id: int | None,
     settings: RunSettings | None,
     on_progress: ProgressCallback | None,
+    repeats: int,
 ) -> RunOutcome:
     settings = settings or RunSettings()
     started = time.perf_counter()
     identity = model.identity()
-    keys = [prediction_key(identity, ex) for ex in examples]
+    keyed = [(prediction_key(identity, ex, r), ex) for r in range(repeats) for ex in examples]
+    keys = [key for key, _ in keyed]
     copies = Counter(keys)
     done = store.finished(keys)
     cached = sum(1 for k in keys if k in done)
     if on_progress and cached:
         on_progress(cached)
     pending: dict[str, Example] = {}
-    for key, ex in zip(keys, examples, strict=True):
+    for key, ex in keyed:
         if key not in done and key not in pending:
             pending[key] = ex
     items = list(pending.items())
@@ -265,6 +276,11 @@ async def _run_unlocked(
     # Repeated texts share one stored row; each example still gets a row with its own id.
     rows = [
         done[k] if done[k].example_id == ex.id else replace(done[k], example_id=ex.id)
-        for k, ex in zip(keys, examples, strict=True)
+        for k, ex in keyed
     ]
-    return RunOutcome(rows, len(items), cached, failed, time.perf_counter() - started)
+    n = len(examples)
+    by_repeat = [rows[r * n : (r + 1) * n] for r in range(repeats)]
+    wall = time.perf_counter() - started
+    return RunOutcome(
+        by_repeat[0] if by_repeat else [], len(items), cached, failed, wall, by_repeat
+    )

@@ -23,9 +23,13 @@ from fieldwise.scoring.profiles import (
     get_profile,
     register_profile,
 )
+from fieldwise.scoring.stats import Comparison, PairwiseTable, Resamples, pairwise
 
 __all__ = [
     "DEFAULT_PROFILES",
+    "Comparison",
+    "PairwiseTable",
+    "Resamples",
     "MISSING",
     "PROFILES",
     "GoldTable",
@@ -37,6 +41,7 @@ __all__ = [
     "Profile",
     "audit_labels",
     "get_profile",
+    "pairwise",
     "parse_output",
     "parse_outputs",
     "prepare_golds",

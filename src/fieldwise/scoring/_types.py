@@ -71,3 +71,10 @@ class ModelResult:
     errors: list[str | None]
     scores: dict[str, ModelScore]
     stats: dict[str, float] = field(default_factory=dict)
+    repeats: list[dict[str, ModelScore]] = field(default_factory=list)
+    """Each repeat's own scores when the model ran ``repeats: N`` > 1 (``scores`` then
+    holds the per-row mean over them, which is what pairwise tests compare)."""
+    variant_of: str | None = None
+    """The configured model this one is a variant of (see ``variants:`` in the config)."""
+    variant: dict[str, Any] = field(default_factory=dict)
+    """The option values that make this variant (e.g. ``{"output_mode": "json_schema"}``)."""

@@ -20,16 +20,23 @@ from typing import Any
 import numpy as np
 
 from fieldwise.errors import UserError
-from fieldwise.scoring._bootstrap import bootstrap_ci
 from fieldwise.scoring._profile import MISSING, Profile, bools
 from fieldwise.scoring._profile import objects as as_objects
 from fieldwise.scoring._types import ModelScore, ParsedOutput
 from fieldwise.scoring.parse import parse_status
 from fieldwise.scoring.profiles import get_profile
+from fieldwise.scoring.stats import Resamples, bootstrap_ci, row_resamples
 from fieldwise.tasks import Task, load_task
 from fieldwise.tasks._task import FieldSpec
 
-__all__ = ["DEFAULT_PROFILES", "GoldTable", "prepare_golds", "score_outputs", "score_parsed"]
+__all__ = [
+    "DEFAULT_PROFILES",
+    "GoldTable",
+    "prepare_golds",
+    "score_outputs",
+    "score_parsed",
+    "summarise",
+]
 
 DEFAULT_PROFILES: tuple[str, ...] = ("reference", "strict")
 STATUSES = ("ok", "missing", "invalid_json", "not_object")
@@ -83,14 +90,28 @@ def score_outputs(
     profiles: Sequence[str] = DEFAULT_PROFILES,
     n_boot: int = 1000,
     seed: int = 0,
+    resamples: Resamples | None = None,
 ) -> dict[str, ModelScore]:
     """Parse each raw output once and score it under every profile (name → score).
 
     Unparseable rows score 0 on every field in every profile (they are not abstentions).
-    ``n_boot`` = 0 skips the bootstrap (CIs are NaN); ``seed`` makes CIs reproducible.
+    CIs come from ``resamples`` (a run's shared, possibly clustered, bootstrap) or, when
+    it is not given, from ``n_boot`` row resamples seeded with ``seed`` (0: no CIs).
     """
     with _gc_paused():
-        return _score_raw(task, golds, outputs, profiles, n_boot, seed)
+        return _score_raw(
+            task, golds, outputs, profiles, _resamples(outputs, n_boot, seed, resamples)
+        )
+
+
+def _resamples(
+    rows: Sequence[Any], n_boot: int, seed: int, resamples: Resamples | None
+) -> Resamples:
+    if resamples is None:
+        return row_resamples(len(rows), max(0, n_boot), seed)
+    if resamples.n != len(rows):
+        raise UserError(f"resamples are for {resamples.n} rows, not {len(rows)}")
+    return resamples
 
 
 @contextlib.contextmanager
@@ -138,8 +159,7 @@ def _score_raw(
     golds: Sequence[Mapping[str, Any]] | GoldTable,
     outputs: Sequence[str | None],
     profiles: Sequence[str],
-    n_boot: int,
-    seed: int,
+    resamples: Resamples,
 ) -> dict[str, ModelScore]:
     task = load_task(task)
     plan, names = _plan(task, profiles)
@@ -171,7 +191,7 @@ def _score_raw(
         status, _ = parse_status(raw)
         validity[status] += 1
         append(nothing)
-    return _score_rows(task, golds, rows, names, validity, plan, n_boot, seed)
+    return _score_rows(task, golds, rows, names, validity, plan, resamples)
 
 
 def score_parsed(
@@ -181,8 +201,10 @@ def score_parsed(
     profiles: Sequence[str] = DEFAULT_PROFILES,
     n_boot: int = 1000,
     seed: int = 0,
+    resamples: Resamples | None = None,
 ) -> dict[str, ModelScore]:
     """Like :func:`score_outputs` for outputs already parsed with ``parse_output``."""
+    boot = _resamples(parsed, n_boot, seed, resamples)
     task = load_task(task)
     plan, names = _plan(task, profiles)
     getter = _fields_of(names)
@@ -196,7 +218,7 @@ def score_parsed(
         except KeyError:
             rows.append(tuple(map(value.get, names, repeat(MISSING))))
     with _gc_paused():
-        return _score_rows(task, golds, rows, names, validity, plan, n_boot, seed)
+        return _score_rows(task, golds, rows, names, validity, plan, boot)
 
 
 def _score_rows(
@@ -206,8 +228,7 @@ def _score_rows(
     names: list[str],
     validity: dict[str, int],
     plan: list[tuple[Profile, list[FieldSpec]]],
-    n_boot: int,
-    seed: int,
+    resamples: Resamples,
 ) -> dict[str, ModelScore]:
     table = golds if isinstance(golds, GoldTable) else prepare_golds(task, golds)
     if table.task.name != task.name:
@@ -232,36 +253,40 @@ def _score_rows(
             absent = table.absent[spec.name]
             if absent is not None:
                 per_row[absent, j] = np.nan
-        scores[profile.name] = _summarise(
-            profile.name, specs, per_row, table, validity, n_boot, seed
+        scores[profile.name] = summarise(
+            profile.name, [s.name for s in specs], per_row, table.present, validity, resamples
         )
     return scores
 
 
-def _summarise(
+def summarise(
     profile: str,
-    specs: Sequence[FieldSpec],
+    names: Sequence[str],
     per_row: np.ndarray,
-    table: GoldTable,
+    present: Mapping[str, np.ndarray],
     validity: dict[str, int],
-    n_boot: int,
-    seed: int,
+    resamples: Resamples,
 ) -> ModelScore:
+    """A :class:`ModelScore` from a per-row score matrix (columns in ``names`` order).
+
+    Also used for a model's per-row mean over repeats; ``present[name]`` marks the rows
+    that have gold for that column (coverage is answered / with gold).
+    """
     valid = ~np.isnan(per_row)
     answered = valid.sum(axis=0)
     totals = np.where(valid, per_row, 0.0).sum(axis=0)
-    means = np.divide(totals, answered, out=np.full(len(specs), np.nan), where=answered > 0)
+    means = np.divide(totals, answered, out=np.full(len(names), np.nan), where=answered > 0)
     defined = means[~np.isnan(means)]
     aggregate = float(defined.mean() * 100.0) if defined.size else float("nan")
-    names = [s.name for s in specs]
-    field_ci, aggregate_ci = bootstrap_ci(per_row, n_boot=n_boot, seed=seed)
+    names = list(names)
+    field_ci, aggregate_ci = bootstrap_ci(per_row, resamples)
     coverage = {}
     for j, name in enumerate(names):
-        with_gold = int(table.present[name].sum())
+        with_gold = int(present[name].sum())
         coverage[name] = float(answered[j] / with_gold) if with_gold else float("nan")
     return ModelScore(
         profile=profile,
-        rows=table.rows,
+        rows=per_row.shape[0],
         field_names=names,
         per_row=per_row,
         fields={name: float(means[j]) for j, name in enumerate(names)},

@@ -55,6 +55,9 @@ class Example:
     id: str
     text: str
     gold: dict[str, Any] | None = None
+    group: str | None = None
+    """The document group the row belongs to (from the task's or data's group column):
+    splits keep a group on one side, and intervals resample whole groups."""
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Task:
     hub_adapter: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     id_column: str = "id"
     text_column: str = "text"
+    group_column: str | None = None
 
     @property
     def scored_fields(self) -> tuple[FieldSpec, ...]:

@@ -1,0 +1,117 @@
+"""``fieldwise compare``: paired tests between models, within a run or across runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from fieldwise.cli._common import console, err_console, print_json
+from fieldwise.errors import UserError
+
+
+def compare(
+    refs: list[str] = typer.Argument(
+        None, help="Run ids or model names from the store (two or more); none: the latest report."
+    ),
+    project: Path = typer.Option(Path(".fieldwise"), "--project", help="Store directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print the table as one JSON object."),
+    profile: str = typer.Option("reference", "--profile", help="Scoring profile (across runs)."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="Resamples (across runs; 0: none)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the resamples and sign flips."),
+    task: str | None = typer.Option(None, "--task", "-t", help="Task, when not the recorded one."),
+    gold_from: int | None = typer.Option(
+        None, "--gold-from", help="When gold differs, score all against run N's (1 = first)."
+    ),
+    show_all: bool = typer.Option(False, "--all", help="Also list non-significant fields."),
+) -> None:
+    """Every pair of models, aggregate and per field: paired difference, 95% CI, p-value,
+    Holm-corrected verdict and minimum detectable difference.
+
+    With no arguments, prints the pairwise table of the project's latest report. With
+    run ids or model names, compares them on the examples they share (later minus
+    earlier) and says which fields improved or regressed significantly."""
+    from fieldwise.compare import compare_runs
+    from fieldwise.scoring import PROFILES
+    from fieldwise.store import Store
+
+    if refs:
+        if profile not in PROFILES:
+            raise UserError(f"unknown profile '{profile}'", hint=f"use one of {sorted(PROFILES)}")
+        if gold_from is not None and not 1 <= gold_from <= len(refs):
+            raise UserError(f"--gold-from must be between 1 and {len(refs)}")
+        with Store(project) as store:
+            result = compare_runs(
+                store,
+                list(refs),
+                task=task,
+                profile=profile,
+                bootstrap=bootstrap,
+                seed=seed,
+                gold_from=None if gold_from is None else gold_from - 1,
+            )
+        data = result.to_json()
+    else:
+        data = _latest_table(project)
+    if as_json:
+        print_json(data)
+        return
+    _print(data, show_all)
+
+
+def _latest_table(project: Path) -> dict[str, Any]:
+    from fieldwise import _legacy
+
+    latest = _legacy.project_dir(project) / "reports" / "latest.json"
+    if not latest.is_file():
+        raise UserError(
+            f"no report in {project} yet", hint="run fieldwise run, or name two runs to compare"
+        )
+    report = Path(json.loads(latest.read_text(encoding="utf-8"))["report"])
+    table = report.parent / "pairwise.json"
+    if not table.is_file():
+        raise UserError(f"{report.parent} has no pairwise.json", hint="rerun fieldwise run")
+    data: dict[str, Any] = json.loads(table.read_text(encoding="utf-8"))
+    return data
+
+
+def _print(data: dict[str, Any], show_all: bool) -> None:
+    from fieldwise.compare import TABLE_COLUMNS, table_rows
+    from fieldwise.scoring.stats import AGGREGATE
+
+    for warning in data.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    rows, hidden = table_rows(data, show_all)
+    groups = data["clusters"]
+    title = (
+        f"{data.get('profile', '')} profile, {data['rows_scored']} rows"
+        + (f" in {groups} groups" if groups != data["rows_scored"] else "")
+        + f", {data['resamples']} resamples, Holm across {len(data['comparisons'])} tests"
+    )
+    table = Table(title=title, title_justify="left")
+    for name in TABLE_COLUMNS:
+        left = name in ("pair", "target", "p (test)")
+        table.add_column(name, justify="left" if left else "right", no_wrap=name != "pair")
+    styles = {"win": "green", "loss": "red"}
+    for row in rows:
+        table.add_row(*row, style=styles.get(row[6], ""))
+    console.print(table)
+    if hidden:
+        console.print(f"{hidden} field comparisons are not significant after correction (--all)")
+    for change in data.get("changes", []):
+        up = ", ".join(change["improved"]) or "nothing"
+        down = ", ".join(change["regressed"]) or "nothing"
+        console.print(f"{change['to']} vs {change['from']}: improved {up}; regressed {down}")
+    mde = data["resolution"].get(AGGREGATE)
+    if mde is not None:
+        console.print(
+            f"with {data['rows_scored']} rows, differences under {mde:.1f} points on the "
+            "aggregate are not resolvable (80% power, α = 0.05; median over pairs)"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(compare)
