@@ -108,6 +108,57 @@ def timed(fn: Callable[[], object]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def scoring_cases(
+    task: Any, golds: list[dict[str, Any]], outputs: list[list[str | None]]
+) -> dict[str, Callable[[], Any]]:
+    """The floor (``json.loads`` of every output) and scoring every model under both
+    profiles without and with a 1,000-resample bootstrap (gold prepared once per run)."""
+    flat = [o for model in outputs for o in model]
+
+    def loads_only() -> None:
+        for raw in flat:
+            try:  # noqa: SIM105 (contextlib.suppress would slow the baseline down)
+                json.loads(raw)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                pass
+
+    def score(n_boot: int) -> Callable[[], Any]:
+        def run() -> Any:
+            table = prepare_golds(task, golds)
+            return [score_outputs(task, table, out, n_boot=n_boot) for out in outputs]
+
+        return run
+
+    return {
+        "json.loads only": loads_only,
+        "score, both profiles, no bootstrap": score(0),
+        "score, both profiles, 1000 resamples": score(1000),
+    }
+
+
+def measure(
+    cases: dict[str, Callable[[], object]], repeats: int
+) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) per run of every case, interleaved so each ratio compares like with like."""
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, fn in cases.items():
+            runs[name].append(timed(fn))
+    return runs
+
+
+def print_runs(runs: dict[str, list[tuple[float, float]]], base: str = "json.loads only") -> None:
+    """Medians, and median ratios to the ``base`` case's run of the same round."""
+    floor = runs[base]
+    print(f"{'case':38s} {'wall ms':>8s} {'cpu ms':>8s} {'ratio wall':>10s} {'ratio cpu':>9s}")
+    for name, times in runs.items():
+        wall = statistics.median(t[0] for t in times)
+        cpu = statistics.median(t[1] for t in times)
+        r_wall = statistics.median(t[0] / b[0] for t, b in zip(times, floor, strict=True))
+        r_cpu = statistics.median(t[1] / b[1] for t, b in zip(times, floor, strict=True))
+        print(f"{name:38s} {wall * 1e3:8.1f} {cpu * 1e3:8.1f} {r_wall:9.2f}x {r_cpu:8.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DATA)
@@ -124,43 +175,16 @@ def main() -> None:
     ]
     flat = [o for model in outputs for o in model]
 
-    def loads_only() -> None:
-        for raw in flat:
-            try:  # noqa: SIM105 (contextlib.suppress would slow the baseline down)
-                json.loads(raw)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                pass
-
-    def score(n_boot: int) -> Callable[[], object]:
-        def run() -> object:
-            table = prepare_golds(task, golds)
-            return [score_outputs(task, table, out, n_boot=n_boot) for out in outputs]
-
-        return run
-
     def score_dicts() -> object:  # no shared GoldTable: golds prepared per model
         return [score_outputs(task, golds, out, n_boot=0) for out in outputs]
 
-    cases = {
-        "json.loads only": loads_only,
-        "score, both profiles, no bootstrap": score(0),
-        "score, both profiles, 1000 resamples": score(1000),
-        "score, no bootstrap, dict golds": score_dicts,
-    }
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
-    for _ in range(args.repeats):  # interleaved, so each ratio compares like with like
-        for name, fn in cases.items():
-            runs[name].append(timed(fn))
-    base = runs["json.loads only"]
+    cases = scoring_cases(task, golds, outputs)
+    cases["score, no bootstrap, dict golds"] = score_dicts
+    runs = measure(cases, args.repeats)
     print(f"outputs: {len(flat)} ({MODELS} models x {ROWS} rows), repeats: {args.repeats}")
-    print(f"{'case':38s} {'wall ms':>8s} {'cpu ms':>8s} {'ratio wall':>10s} {'ratio cpu':>9s}")
-    for name, times in runs.items():
-        wall = statistics.median(t[0] for t in times)
-        cpu = statistics.median(t[1] for t in times)
-        r_wall = statistics.median(t[0] / b[0] for t, b in zip(times, base, strict=True))
-        r_cpu = statistics.median(t[1] / b[1] for t, b in zip(times, base, strict=True))
-        print(f"{name:38s} {wall * 1e3:8.1f} {cpu * 1e3:8.1f} {r_wall:9.2f}x {r_cpu:8.2f}x")
-    ref = score(0)()[0]["reference"]  # type: ignore[index]
+    print_runs(runs)
+    score = cases["score, both profiles, no bootstrap"]
+    ref = score()[0]["reference"]  # type: ignore[index]
     print(f"model 0 reference aggregate {ref.aggregate:.2f}, validity {ref.validity}")
 
 

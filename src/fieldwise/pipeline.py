@@ -74,8 +74,10 @@ def train_model(
     out_dir: Path,
     options: dict[str, Any] | None = None,
     console: Console | None = None,
+    notes: bool = True,
 ) -> Path:
-    """Train a trainable backend into ``out_dir`` and return it."""
+    """Train a trainable backend into ``out_dir`` and return it (printing the backend's
+    :meth:`~TrainableModel.training_notes` first, unless ``notes`` is off)."""
     cls = get_backend(provider)
     if not issubclass(cls, TrainableModel):
         raise UserError(f"model provider '{provider}' cannot be trained")
@@ -83,8 +85,17 @@ def train_model(
         raise UserError("training needs labelled examples")
     opts = cls.Options(**(options or {}))
     console = console or Console(stderr=True)
+    if notes:
+        say_training_notes(provider, task, console)
     with console.status(f"training {provider} on {len(train)} rows"):
         return cls.train(task, [ex for ex in train if ex.gold], out_dir, opts)
+
+
+def say_training_notes(provider: str, task: Task, console: Console) -> None:
+    cls = get_backend(provider)
+    if issubclass(cls, TrainableModel):
+        for note in cls.training_notes(task):
+            console.print(f"[yellow]note:[/] {provider}: {note}")
 
 
 def _trained_spec(
@@ -102,7 +113,7 @@ def _trained_spec(
     if not (out / ".complete").exists():
         tmp = out.with_name(out.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        train_model(provider, task, train, tmp, mc.options, console)
+        train_model(provider, task, train, tmp, mc.options, console, notes=False)
         (tmp / ".complete").write_text(dt.datetime.now(dt.UTC).isoformat())
         shutil.rmtree(out, ignore_errors=True)
         tmp.rename(out)
@@ -269,6 +280,8 @@ def run_project(
         trainable = mc.spec.endswith("/auto")
         kind = mc.kind or get_backend(provider).kind
         settings = run_settings(mc)
+        if trainable:  # once per model, however many folds train it (or none: cached)
+            say_training_notes(provider, task, console)
         if folds is not None and trainable:
             by_id: list[dict[str, PredictionRow]] = [{} for _ in range(mc.repeats)]
             for i, (fold_train, fold_test) in enumerate(folds):

@@ -58,6 +58,9 @@ class Behaviour:
     """``retry-after`` (seconds), ``retry-after-ms`` or ``""`` for no hint."""
     hang_s: float = 30.0
     reply: Callable[[str], str] = echo_reply
+    respond: Callable[[dict[str, Any]], str] | None = None
+    """When set, the assistant content comes from the whole request body instead of
+    ``reply`` (e.g. a random instance of the JSON schema it sent)."""
     script: list[str] = field(default_factory=list)
     faults: dict[str, list[str]] = field(default_factory=dict)
     seed: int = 0
@@ -277,7 +280,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b'{"id": "chatcmpl-x", "choices": [{"message": {"content": "tr')
         else:
             self._sleep(fake)
-            content = GARBAGE_TEXT if fault == "text" else fake.behaviour.reply(text)
+            respond = fake.behaviour.respond
+            content = (
+                GARBAGE_TEXT
+                if fault == "text"
+                else respond(body)
+                if respond is not None
+                else fake.behaviour.reply(text)
+            )
             payload = _anthropic_reply(body, content) if anthropic else _openai_reply(body, content)
             self._send(200, json.dumps(payload).encode())
         entry.finished = time.time()

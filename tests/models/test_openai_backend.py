@@ -169,15 +169,17 @@ class FreeForm(BaseModel):
     extra: dict[str, int]
 
 
-def test_make_strict_closes_objects_and_makes_optionals_nullable() -> None:
+def test_make_strict_closes_objects_and_requires_every_property() -> None:
     strict = make_strict(Loose.model_json_schema())
     assert strict["additionalProperties"] is False
     assert strict["required"] == ["inner", "note", "count"]
-    assert strict["properties"]["count"]["anyOf"][1] == {"type": "null"}
+    # nullable exactly where the Pydantic type is: ``int = 0`` must not accept null
+    assert strict["properties"]["count"]["type"] == "integer"
+    assert strict["properties"]["note"]["anyOf"][1] == {"type": "null"}
     assert "default" not in json.dumps(strict)
     inner = strict["$defs"]["Inner"]
     assert inner["additionalProperties"] is False and inner["required"] == ["colour"]
-    free = Task.from_model("free", FreeForm)
+    free = Task.from_model("free", FreeForm, metrics={"extra": "ignore"})  # unscorable type
     schema, strict_ok = output_schema(free, strict=True)
     assert strict_ok is False and schema == FreeForm.model_json_schema()
 

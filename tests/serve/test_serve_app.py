@@ -294,3 +294,22 @@ def test_many_simultaneous_connections_are_accepted(server: str) -> None:
 
     with ThreadPoolExecutor(64) as pool:
         assert set(pool.map(ping, range(128))) == {200}
+
+
+def test_openai_backend_nested_strict_schema_through_xgrammar(server: str) -> None:
+    """The strict-mode rewrite of a nested schema ($defs, nullable objects, a list of
+    records) compiles on the server, and every constrained output validates."""
+    pytest.importorskip("xgrammar")
+    import asyncio
+
+    from fieldwise.models import create_model
+    from fieldwise.tasks import Example
+    from tests.models.nested_small import NESTED_SMALL_TASK, Incident
+
+    options = {"base_url": server, "output_mode": "json_schema", "max_tokens": 160}
+    model = create_model("openai/tiny", NESTED_SMALL_TASK, options)
+    assert model.request(Example("e", "x"))["response_format"]["json_schema"]["strict"] is True
+    gens = asyncio.run(model.generate([Example(f"e{i}", p) for i, p in enumerate(PROMPTS)]))
+    for gen in gens:
+        assert gen.error is None and gen.finish_reason == "stop"
+        Incident.model_validate_json(gen.output or "")

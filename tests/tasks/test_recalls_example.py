@@ -3,16 +3,14 @@ its data file and its project config."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 from fieldwise.config import load_config
 from fieldwise.data.loading import load_examples
 from fieldwise.data.splits import group_key, train_test_split
 from fieldwise.tasks import load_task
+from tests.tasks.examples import load_generator
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "recalls"
 
@@ -67,18 +65,6 @@ def test_config_resolves_relative_to_its_file(tmp_path: Path) -> None:
     assert [m.spec for m in cfg.models] == ["baseline/auto"]
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("recalls_make_data", EXAMPLE / "make_data.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
-
-
 def test_generator_reproduces_the_data_file() -> None:
-    built = "".join(json.dumps(r) + "\n" for r in _generator().build())
+    built = "".join(json.dumps(r) + "\n" for r in load_generator("recalls").build())
     assert built == (EXAMPLE / "data.jsonl").read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -17,6 +18,9 @@ from fieldwise.cli._common import (
     refuse_to_overwrite,
 )
 from fieldwise.errors import UserError
+
+if TYPE_CHECKING:
+    from fieldwise.scoring import ModelScore
 
 OPTION_HELP = "Backend option as key=value (repeatable), e.g. --option temperature=0."
 
@@ -239,7 +243,26 @@ def score(
         "[bold]aggregate (0-100)", f"[bold]{result.aggregate:.2f}", f"[{lo:.2f}, {hi:.2f}]"
     )
     console.print(table)
+    if task_obj.is_nested:
+        _print_nested(result)
     console.print(f"validity: {result.validity}")
+
+
+def _print_nested(result: ModelScore) -> None:
+    """Leaf paths and records fields of a nested task, below the per-field table."""
+    paths = Table(title="leaf paths", title_justify="left")
+    paths.add_column("path")
+    paths.add_column("score", justify="right")
+    for path, value in result.paths.items():
+        paths.add_row(path, f"{value:.4f}")
+    console.print(paths)
+    if result.records:
+        recs = Table(title="records fields", title_justify="left")
+        for column in ("field", "precision", "recall", "F1"):
+            recs.add_column(column, justify="left" if column == "field" else "right")
+        for path, stats in result.records.items():
+            recs.add_row(path, *(f"{stats[k]:.4f}" for k in ("precision", "recall", "f1")))
+        console.print(recs)
 
 
 def _read_predictions(path: Path, known_ids: set[str]) -> dict[str, str | None]:

@@ -15,12 +15,16 @@ silently).
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import functools
 import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import pydantic
 
 from fieldwise._text import decode_utf8, read_utf8, scrub_text
 from fieldwise.data.fingerprint import fingerprint_examples
@@ -238,17 +242,61 @@ def row_to_example(
     gold: dict[str, Any] = {}
     for spec in task.fields:
         if spec.name not in row:
-            if spec.scored:
+            if spec.optional:
+                gold[spec.name] = None  # an omitted optional field is a null
+            elif spec.scored:
                 raise RowError(f"{where}: field '{spec.name}': missing label")
             continue
-        gold[spec.name] = _check_value(spec, row[spec.name], where)
+        if spec.is_leaf:
+            gold[spec.name] = _check_value(spec, row[spec.name], where)
+        else:
+            gold[spec.name] = _check_nested(task, spec, row[spec.name], where)
     return Example(example_id, text, gold, group)
+
+
+def _check_nested(task: Task, spec: FieldSpec, value: Any, where: str) -> Any:
+    """An ``object``/``records`` gold value, validated by the schema's own Pydantic type
+    and returned in canonical shape: keys in schema order, omitted optional keys as
+    ``null``, dates as ISO strings (so JSONL objects and Parquet structs load alike)."""
+    if value is None and spec.optional:
+        return None
+    expected = "an object" if spec.kind == "object" else "a list of objects"
+    if isinstance(value, str):
+        raise RowError(
+            f"{where}: field '{spec.name}': expected {expected}, got the string "
+            f"{_brief(value)} (a CSV cell must hold the value as JSON)"
+        )
+    adapter = _adapter(task.output_model, spec.name)
+    try:
+        return adapter.dump_python(adapter.validate_python(value), mode="json")
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        path = spec.name + "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
+        )
+        got = "nothing" if error["type"] == "missing" else _brief(error.get("input"))
+        raise RowError(f"{where}: field '{path}': {error['msg'].lower()}, got {got}") from None
+
+
+@functools.cache
+def _adapter(model: type[pydantic.BaseModel], name: str) -> pydantic.TypeAdapter[Any]:
+    info = model.model_fields[name]
+    if not info.metadata:
+        return pydantic.TypeAdapter(info.annotation)
+    return pydantic.TypeAdapter(Annotated[(info.annotation, *info.metadata)])  # type: ignore[valid-type]
+
+
+def _brief(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _check_value(spec: FieldSpec, value: Any, where: str) -> Any:
     def bad(expected: str) -> RowError:
         return RowError(f"{where}: field '{spec.name}': expected {expected}, got {value!r}")
 
+    if value is None and spec.optional:
+        return None
     if spec.kind == "label_set":
         if isinstance(value, str):
             return [part.strip() for part in value.split(",")] if value else [""]
@@ -278,6 +326,8 @@ def _check_value(spec: FieldSpec, value: Any, where: str) -> Any:
     if spec.kind == "date":
         if value is None:
             return ""
+        if isinstance(value, dt.date):  # a Parquet date column
+            return value.isoformat()[:10]
         if not isinstance(value, str):
             raise bad("a YYYY-MM-DD string")
         return value

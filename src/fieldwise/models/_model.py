@@ -138,6 +138,12 @@ class TrainableModel(Model):
     ) -> Path:
         """Train on ``examples`` and save to ``out_dir`` (no pickle); return the directory."""
 
+    @classmethod
+    def training_notes(cls, task: Task) -> list[str]:
+        """What the user should know before training on ``task`` (e.g. a field the model
+        cannot learn and will always abstain on); printed once by ``train`` and ``run``."""
+        return []
+
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

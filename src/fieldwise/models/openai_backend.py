@@ -292,42 +292,57 @@ class _NotStrict(Exception):
 
 
 def make_strict(schema: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``schema`` in OpenAI strict mode's subset: every object closed
-    (``additionalProperties: false``) with all properties required (optional ones become
-    nullable), no ``default``, and ``$ref`` with sibling keywords inlined."""
+    """A copy of ``schema`` in OpenAI strict mode's subset, at every level of nesting.
+
+    Every object is closed (``additionalProperties: false``) and lists all its properties
+    in ``required``; ``default`` and ``discriminator`` go; ``oneOf`` becomes ``anyOf``
+    (a tagged union's branches are disjoint anyway); a ``$ref`` with sibling keywords is
+    inlined (a bare ``$ref`` into ``$defs`` stays, which strict mode allows, and so does
+    a recursive one). A field becomes required but is not made nullable: it accepts
+    ``null`` exactly when the Pydantic type does (``X | None``), so whatever the
+    constrained model writes also validates against the Pydantic model, where a null in
+    a defaulted ``int`` field would not.
+    """
     root = copy.deepcopy(schema)
     defs = root.get("$defs", {})
 
-    def visit(node: Any) -> Any:
+    def visit(node: Any, inlining: frozenset[str]) -> Any:
         if not isinstance(node, dict):
             raise _NotStrict
         node.pop("default", None)
+        node.pop("discriminator", None)
         ref = node.get("$ref")
         if ref is not None and len(node) > 1:
-            target = defs.get(str(ref).rsplit("/", 1)[-1])
+            name = str(ref).rsplit("/", 1)[-1]
+            target = defs.get(name)
             if target is None:
                 raise _NotStrict
+            if name in inlining:  # a recursive model: keep the bare reference
+                return {"$ref": ref}
             merged = {**copy.deepcopy(target), **{k: v for k, v in node.items() if k != "$ref"}}
-            return visit(merged)
+            return visit(merged, inlining | {name})
+        if "oneOf" in node:
+            node["anyOf"] = node.pop("oneOf")
+        all_of = node.pop("allOf", None)
+        if all_of is not None:
+            if not isinstance(all_of, list) or len(all_of) != 1:
+                raise _NotStrict
+            return visit({**all_of[0], **node}, inlining)
         if node.get("type") == "object" or "properties" in node:
             props = node.get("properties")
             if not props or node.get("additionalProperties") not in (None, False):
                 raise _NotStrict
-            required = set(node.get("required", []))
-            node["properties"] = {
-                k: visit(v) if k in required else {"anyOf": [visit(v), {"type": "null"}]}
-                for k, v in props.items()
-            }
+            node["properties"] = {k: visit(v, inlining) for k, v in props.items()}
             node["required"] = list(props)
             node["additionalProperties"] = False
         for key in ("items", "additionalItems"):
             if isinstance(node.get(key), dict):
-                node[key] = visit(node[key])
-        for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+                node[key] = visit(node[key], inlining)
+        for key in ("anyOf", "prefixItems"):
             if isinstance(node.get(key), list):
-                node[key] = [visit(v) for v in node[key]]
+                node[key] = [visit(v, inlining) for v in node[key]]
         if isinstance(node.get("$defs"), dict):
-            node["$defs"] = {k: visit(v) for k, v in node["$defs"].items()}
+            node["$defs"] = {k: visit(v, frozenset({k})) for k, v in node["$defs"].items()}
         return node
 
-    return dict(visit(root))
+    return dict(visit(root, frozenset()))

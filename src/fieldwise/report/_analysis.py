@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,9 +69,27 @@ def field_errors(
 ) -> FieldErrors:
     """Analyse one model's column of predictions for ``spec`` against the gold column."""
     preds = [parsed.value(i, spec.name) for i in range(len(golds))]
+    result = tally(
+        spec.name,
+        scores,
+        len(golds),
+        lambda i: cell_patterns(spec, parsed.statuses[i], preds[i], golds[i]),
+    )
+    if spec.kind in ("label", "bool", "int"):
+        result.confusion = confusion(golds, preds, parsed)
+    elif spec.kind == "label_set":
+        result.set_rows = set_table(golds, preds)
+    return result
+
+
+def tally(
+    name: str, scores: np.ndarray | None, rows: int, patterns_of: Callable[[int], list[str]]
+) -> FieldErrors:
+    """Count wrong, partly right and unscored rows; name the errors of the ones not fully
+    right with ``patterns_of(row)`` and keep the most common patterns."""
     patterns: dict[str, list[int]] = defaultdict(list)
     wrong = partial = unscored = 0
-    for i, gold in enumerate(golds):
+    for i in range(rows):
         s = float("nan") if scores is None else float(scores[i])
         if math.isnan(s):
             unscored += 1
@@ -81,21 +100,16 @@ def field_errors(
             partial += 1
         else:
             wrong += 1
-        for text in cell_patterns(spec, parsed.statuses[i], preds[i], gold):
+        for text in patterns_of(i):
             patterns[text].append(i)
     ranked = sorted(patterns.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:TOP_PATTERNS]
-    result = FieldErrors(
-        spec.name,
+    return FieldErrors(
+        name,
         wrong,
         partial,
         unscored,
         [Pattern(t, len(rows), rows[:LINKS_PER_PATTERN]) for t, rows in ranked],
     )
-    if spec.kind in ("label", "bool", "int"):
-        result.confusion = confusion(golds, preds, parsed)
-    elif spec.kind == "label_set":
-        result.set_rows = set_table(golds, preds)
-    return result
 
 
 def cell_patterns(spec: FieldSpec, status: str, pred: Any, gold: Any) -> list[str]:

@@ -8,7 +8,7 @@ the eye lands on the differences, and the HTML stays a few MB for 724 rows x 10 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,7 @@ class ExampleRow:
     wrong_models: str
     gold: list[str]
     models: list[ModelRow]
+    records: list[Any] = field(default_factory=list)  # nested tasks: aligned records
 
 
 def example_rows(

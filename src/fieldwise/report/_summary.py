@@ -104,7 +104,7 @@ def board(
                 validity=pct(ok / total if total else float("nan")),
                 coverage=pct(coverage[i]),
                 stats=[_stat(r.stats.get(k), digits[k]) for k in stats],
-                fields=[_heat(main.fields.get(f, float("nan"))) for f in fields],
+                fields=[heat(main.fields.get(f, float("nan"))) for f in fields],
             )
         )
     names = [label for k, label, _ in STATS if k in stats]
@@ -117,7 +117,7 @@ def _stat(value: float | None, digits: int) -> str:
     return f"{value:,.{digits}f}"
 
 
-def _heat(value: float) -> tuple[str, str]:
+def heat(value: float) -> tuple[str, str]:
     """Cell text and a background shade from red (0) through yellow to green (1)."""
     if math.isnan(value):
         return "—", "background:#f3f3f3"

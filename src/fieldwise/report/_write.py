@@ -30,6 +30,7 @@ from fieldwise.report._compare import (
     score_matrix,
     variant_rows,
 )
+from fieldwise.report._nested import nested_views
 from fieldwise.report._rows import example_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
@@ -85,7 +86,24 @@ def write_report(
     table = comparison_table(results, profile, fields, resamples)
     labels = [results[i].label for i in order]
     charts = _charts(results, order, profile, fields, charts_dir)
-    context = {
+    shown = example_rows(
+        examples,
+        fields,
+        order,
+        results,
+        parsed,
+        [score_matrix(r, profile, fields) for r in results],
+    )
+    trees: list[Any] = []
+    leaf_errors: dict[str, Any] = {}
+    if task.is_nested:
+        views = nested_views(task, examples, results, order, parsed, profile, fields, resamples)
+        trees, leaf_errors = views.trees, views.leaf_errors
+        by_index = {r.index: r for r in shown}  # the rows shown, by example index
+        for row, blocks in views.blocks.items():
+            if row in by_index:
+                by_index[row].records = blocks
+    context: dict[str, Any] = {
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
         "profile": profile,
@@ -108,14 +126,9 @@ def write_report(
         "validity": _validity(results, order, profile),
         "errors": _errors(task, examples, results, order, parsed, profile, fields),
         "models": [(i, results[i].label) for i in order],
-        "examples": example_rows(
-            examples,
-            fields,
-            order,
-            results,
-            parsed,
-            [score_matrix(r, profile, fields) for r in results],
-        ),
+        "examples": shown,
+        "trees": trees,
+        "leaf_errors": leaf_errors,
     }
     (
         context["board"],

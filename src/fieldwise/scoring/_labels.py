@@ -38,6 +38,7 @@ class LabelNormaliser:
     aliases: dict[str, str]
     squashed: dict[str, str]
     memo: dict[Any, frozenset[str] | None] = field(default_factory=dict, compare=False)
+    memo_one: dict[str, str] = field(default_factory=dict, compare=False)
 
     def one(self, value: str) -> str:
         label = " ".join(value.lower().split())
@@ -45,6 +46,18 @@ class LabelNormaliser:
         if label in self.labels or not self.labels:
             return label
         return self.squashed.get(_SQUASH.sub("", label), label)
+
+    def one_cached(self, value: Any) -> str | None:
+        """:meth:`one` of a string, memoised across calls; ``None`` for a non-string."""
+        if type(value) is not str:
+            return None
+        try:
+            return self.memo_one[value]
+        except KeyError:
+            if len(self.memo_one) >= _MEMO_LIMIT:
+                self.memo_one.clear()
+            label = self.memo_one[value] = self.one(value)
+            return label
 
     def many(self, value: Any) -> frozenset[str] | None:
         """A label set from a list or bare string; ``None`` when the shape is wrong.

@@ -12,6 +12,10 @@ The published evaluation's rules, per ``FieldSpec.metric``:
 - ``int_equal``: like ``equal`` but only a JSON integer can score. JSON ``true`` is a
   boolean, not a count, so a bool prediction scores 0 here even though Python's
   ``True == 1``; floats (``1.0``) and strings (``"1"``) score 0 too.
+- ``number``: a JSON number (not a boolean) within the field's tolerance of gold.
+- ``text_similarity``: normalised Levenshtein similarity of case-folded,
+  whitespace-collapsed strings, in [0, 1].
+- ``date``: the same ISO date as gold.
 - ``ignore``: never scored.
 
 A missing key, or a value of the wrong shape (a number where a list is due, a list of
@@ -27,7 +31,17 @@ from typing import Any
 
 import numpy as np
 
-from fieldwise.scoring._profile import MISSING, Profile, bools, objects, types_are
+from fieldwise.scoring._leaf import (
+    date_hits,
+    gathered_scores,
+    iso_dates,
+    number_scores,
+    prepare_dates,
+    prepare_numbers,
+    prepare_texts,
+    similarity_scores,
+)
+from fieldwise.scoring._profile import MISSING, Gathered, Profile, bools, objects, types_are
 from fieldwise.tasks._task import FieldSpec
 
 __all__ = ["ReferenceProfile", "as_set"]
@@ -37,6 +51,10 @@ _EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 _UNMATCHABLE: frozenset[Any] = frozenset({object()})
 """Stands for a gold set of the wrong shape: no prediction can equal or overlap it."""
+
+
+def _is_int(values: np.ndarray) -> np.ndarray:
+    return types_are(values, int)
 
 
 def as_set(value: Any) -> frozenset[Any] | None:
@@ -82,7 +100,24 @@ class ReferenceProfile(Profile):
         if spec.metric == "exact":
             ok = bools(v is not MISSING and v not in _EMPTY for v in values)
             return objects(values, n), ok
+        if spec.metric == "number":
+            return prepare_numbers(values)
+        if spec.metric == "text_similarity":
+            return prepare_texts(values)
+        if spec.metric == "date":
+            return prepare_dates(values)
         return objects(values, n)
+
+    def score_gathered(self, spec: FieldSpec, preds: Gathered, gold: Any) -> np.ndarray:
+        out = gathered_scores(spec, preds, gold)
+        if out is not None:
+            return out
+        if spec.metric == "int_equal":
+            is_int = preds.per_value(("type", int), _is_int)
+            return ((preds.values() == gold) & is_int).astype(np.float64)
+        if spec.metric == "date":
+            return (preds.per_value("iso", iso_dates) == gold).astype(np.float64)
+        return self.score_inside(spec, preds.values(), gold)  # the rest run in C anyway
 
     def score(self, spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
         metric = spec.metric
@@ -104,6 +139,12 @@ class ReferenceProfile(Profile):
                 for i, p in zip(rows.tolist(), preds[rows].tolist(), strict=True)
             ]
             return out
+        if metric == "number":
+            return number_scores(spec, preds, gold)
+        if metric == "text_similarity":
+            return similarity_scores(preds, gold)
+        if metric == "date":
+            return date_hits(preds, gold).astype(np.float64)
         if metric == "ignore":
             return np.full(len(preds), np.nan)
         raise ValueError(f"unknown reference metric {metric!r} for field {spec.name!r}")

@@ -28,6 +28,12 @@ class ModelScore:
     ``per_row[i, j]`` is row i's score on ``field_names[j]`` in [0, 1]; NaN marks a field
     the model abstained on (strict profile only), which counts neither right nor wrong
     and lowers ``coverage`` instead.
+
+    ``path_rows[path][i]`` is row i's score on one scored leaf (``vendor.name``,
+    ``line_items[].unit_price``; a flat field's path is its name), NaN where the row has
+    no gold occurrence of it; ``paths`` holds their means. ``records_rows[path]`` is a
+    (rows, 3) array of each ``records`` field's per-row precision, recall and F1 (NaN
+    where undefined: no predicted, no gold records), ``records`` their means.
     """
 
     profile: str
@@ -40,9 +46,13 @@ class ModelScore:
     aggregate_ci: tuple[float, float] = (float("nan"), float("nan"))
     validity: dict[str, int] = field(default_factory=dict)
     coverage: dict[str, float] = field(default_factory=dict)
+    paths: dict[str, float] = field(default_factory=dict)
+    path_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    records: dict[str, dict[str, float]] = field(default_factory=dict)
+    records_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON: fields in [0, 1], aggregate 0-100; NaN (no CI, no rows) → ``null``."""
+        """Plain JSON: fields and paths in [0, 1], aggregate 0-100; NaN → ``null``."""
         return {
             "profile": self.profile,
             "rows": self.rows,
@@ -52,6 +62,8 @@ class ModelScore:
             "field_ci": {k: [_num(x, 6) for x in v] for k, v in self.field_ci.items()},
             "validity": self.validity,
             "coverage": {k: _num(v, 6) for k, v in self.coverage.items()},
+            "paths": {k: _num(v, 6) for k, v in self.paths.items()},
+            "records": {k: {m: _num(x, 6) for m, x in v.items()} for k, v in self.records.items()},
         }
 
 

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from fieldwise.errors import UserError
+from fieldwise.scoring._leaf import is_null, nulls_are_values
+from fieldwise.scoring._nested import GoldNode, NestedResult, PredCache, score_nested
 from fieldwise.scoring._profile import MISSING, Profile, bools
 from fieldwise.scoring._profile import objects as as_objects
 from fieldwise.scoring._types import ModelScore, ParsedOutput
@@ -48,7 +50,8 @@ class GoldTable:
     """Gold answers for one task, column by column, with per-profile preparations cached.
 
     A gold row without a field (or with ``null`` there) leaves that cell unscored (NaN)
-    for every model: no gold, no score.
+    for every model: no gold, no score. An optional field (``X | None``) is the exception:
+    there ``null`` is a gold value, right only when the prediction is ``null`` too.
     """
 
     task: Task
@@ -57,12 +60,28 @@ class GoldTable:
     present: dict[str, np.ndarray]
     absent: dict[str, np.ndarray | None]
     _prepared: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _nodes: dict[str, GoldNode] = field(default_factory=dict, repr=False)
+    _nulls: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def prepared(self, profile: Profile, spec: FieldSpec) -> Any:
         key = (profile.name, spec.name)
         if key not in self._prepared:
             self._prepared[key] = profile.prepare_gold(spec, self.columns[spec.name])
         return self._prepared[key]
+
+    def node(self, spec: FieldSpec) -> GoldNode:
+        """The gold tree of a nested field, shared by every profile and model."""
+        if spec.name not in self._nodes:
+            col = self.columns[spec.name]
+            self._nodes[spec.name] = GoldNode(spec, as_objects(col, len(col)))
+        return self._nodes[spec.name]
+
+    def nulls(self, spec: FieldSpec) -> np.ndarray:
+        """Rows whose gold is ``null`` (only an optional field keeps ``null`` as gold)."""
+        if spec.name not in self._nulls:
+            col = self.columns[spec.name]
+            self._nulls[spec.name] = is_null(as_objects(col, len(col)))
+        return self._nulls[spec.name]
 
 
 def prepare_golds(task: Task | str, golds: Sequence[Mapping[str, Any]]) -> GoldTable:
@@ -77,6 +96,10 @@ def prepare_golds(task: Task | str, golds: Sequence[Mapping[str, Any]]) -> GoldT
     present: dict[str, np.ndarray] = {}
     for spec in task.fields:
         col = [g.get(spec.name) for g in golds]
+        if spec.optional:  # null is a value: every row has gold
+            present[spec.name] = np.ones(len(col), dtype=bool)
+            columns[spec.name] = col
+            continue
         present[spec.name] = bools(map(is_not, col, repeat(None)))
         columns[spec.name] = [MISSING if v is None else v for v in col]
     absent = {k: (None if mask.all() else ~mask) for k, mask in present.items()}
@@ -246,17 +269,79 @@ def _score_rows(
         else {name: as_objects([], 0) for name in names}
     )
     scores: dict[str, ModelScore] = {}
+    cache = PredCache()  # pred-side work on nested fields, shared by the profiles
     for profile, specs in plan:
         per_row = np.empty((table.rows, len(specs)), dtype=np.float64)
+        paths: dict[str, np.ndarray] = {}
+        records: dict[str, np.ndarray] = {}
         for j, spec in enumerate(specs):
-            per_row[:, j] = profile.score(spec, columns[spec.name], table.prepared(profile, spec))
+            preds = columns[spec.name]
             absent = table.absent[spec.name]
+            if spec.is_leaf:
+                out = profile.score(spec, preds, table.prepared(profile, spec))
+                if spec.optional:
+                    nulls_are_values(out, preds, table.nulls(spec))
+                per_row[:, j] = out
+                if absent is not None:
+                    per_row[absent, j] = np.nan
+                paths[spec.path] = per_row[:, j]
+                continue
+            result = score_nested(profile, spec, preds, table.node(spec), cache)
+            per_row[:, j] = result.scores
             if absent is not None:
                 per_row[absent, j] = np.nan
+            skip = absent if result.abstained is None else result.abstained
+            if absent is not None and result.abstained is not None:
+                skip = absent | result.abstained
+            _nested_rows(result, table.node(spec), skip, paths, records)
         scores[profile.name] = summarise(
             profile.name, [s.name for s in specs], per_row, table.present, validity, resamples
         )
+        order = [leaf.path for leaf in task.leaves() if leaf.path in paths]
+        paths = {k: paths[k] for k in [*order, *(k for k in paths if k not in order)]}
+        scores[profile.name].path_rows = paths
+        scores[profile.name].paths = {k: _nanmean(v) for k, v in paths.items()}
+        scores[profile.name].records_rows = records
+        scores[profile.name].records = {
+            k: dict(zip(RECORD_METRICS, map(_nanmean, v.T), strict=True))
+            for k, v in records.items()
+        }
     return scores
+
+
+RECORD_METRICS = ("precision", "recall", "f1")
+
+
+def _nanmean(values: np.ndarray) -> float:
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else float("nan")
+
+
+def _nested_rows(
+    result: NestedResult,
+    gold: GoldNode,
+    skip: np.ndarray | None,
+    paths: dict[str, np.ndarray],
+    records: dict[str, np.ndarray],
+) -> None:
+    """Per-row leaf scores (sum over gold occurrences / their count) and per-row records
+    precision, recall and F1 of one nested field; rows in ``skip`` (no gold, abstained)
+    are NaN, as is a leaf in a row where it has no gold occurrence."""
+    counts = gold.counts()
+    for path, sums in result.sums.items():
+        n = counts[path]
+        row = np.divide(sums, n, out=np.full(len(n), np.nan), where=n > 0)
+        if skip is not None:
+            row[skip] = np.nan
+        paths[path] = row
+    for path, rc in result.records.items():
+        table = np.full((len(rc.tp), 3), np.nan)
+        np.divide(rc.tp, rc.n_pred, out=table[:, 0], where=rc.n_pred > 0)
+        np.divide(rc.tp, rc.n_gold, out=table[:, 1], where=rc.n_gold > 0)
+        table[rc.present, 2] = rc.f1[rc.present]
+        if skip is not None:
+            table[skip] = np.nan
+        records[path] = table
 
 
 def summarise(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any, Literal
 
+from fieldwise.data.nested import leaf_values
 from fieldwise.scoring._labels import normaliser, split_label
 from fieldwise.scoring._strict import iso_date
 from fieldwise.tasks import Example, Task, load_task
@@ -74,8 +75,8 @@ def audit_labels(
     found: dict[tuple[str, str, str], LabelIssue] = {}
 
     def note(spec: FieldSpec, kind: IssueKind, value: Any, row_id: str, hint: str | None) -> None:
-        key = (spec.name, kind, repr(value))
-        issue = found.setdefault(key, LabelIssue(spec.name, kind, repr(value), suggestion=hint))
+        key = (spec.path, kind, repr(value))
+        issue = found.setdefault(key, LabelIssue(spec.path, kind, repr(value), suggestion=hint))
         issue.count += 1
         if len(issue.example_ids) < max_ids:
             issue.example_ids.append(row_id)
@@ -85,10 +86,14 @@ def audit_labels(
         if gold is None:
             continue
         for spec in task.scored_fields:
-            value = gold.get(spec.name)
-            for kind, bad, hint in _check(spec, value):
-                note(spec, kind, bad, row_id, hint)
-    order = {spec.name: k for k, spec in enumerate(task.fields)}
+            for leaf, value, problem in leaf_values(spec, gold.get(spec.name)):
+                if problem is not None:  # a nested value of the wrong shape
+                    kind: IssueKind = "missing" if problem == "missing" else "wrong_type"
+                    note(leaf, kind, value, row_id, None if kind == "missing" else problem)
+                elif not (value is None and leaf.optional):  # null is an optional's value
+                    for kind, bad, hint in _check(leaf, value):
+                        note(leaf, kind, bad, row_id, hint)
+    order = {spec.path: k for k, spec in enumerate(task.walk())}
     return sorted(found.values(), key=lambda x: (order.get(x.field, 0), -x.count, x.value))
 
 

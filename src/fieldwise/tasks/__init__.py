@@ -15,9 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fieldwise.errors import UserError
-from fieldwise.tasks._task import Example, FieldKind, FieldSpec, ReferenceMetric, Task
+from fieldwise.tasks._task import Example, FieldKind, FieldSpec, Metric, ReferenceMetric, Task
 
-__all__ = ["Example", "FieldKind", "FieldSpec", "ReferenceMetric", "Task", "load_task"]
+__all__ = [
+    "Example",
+    "FieldKind",
+    "FieldSpec",
+    "Metric",
+    "ReferenceMetric",
+    "Task",
+    "load_task",
+]
 
 BUILTIN_TASKS = {"isaf": "fieldwise.tasks.isaf:ISAF"}
 

@@ -6,21 +6,35 @@ same :class:`Task`, so a user's own schema plugs into every stage without specia
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-import types
-import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-FieldKind = Literal["text", "date", "label_set", "label", "int", "bool", "float"]
-"""The shape of a field's value, which decides how stricter profiles compare it."""
+FieldKind = Literal[
+    "text", "date", "label_set", "label", "int", "bool", "float", "object", "records"
+]
+"""The shape of a field's value, which decides how stricter profiles compare it.
 
-ReferenceMetric = Literal["exact", "set_equal", "set_recall", "equal", "int_equal", "ignore"]
+``object`` is a nested model (scored as the mean of its children) and ``records`` a list
+of nested models (aligned one-to-one, then scored by F1); every other kind is a leaf.
+"""
+
+ReferenceMetric = Literal[
+    "exact",
+    "set_equal",
+    "set_recall",
+    "equal",
+    "int_equal",
+    "number",
+    "text_similarity",
+    "date",
+    "object",
+    "records",
+    "ignore",
+]
 """How the reference profile scores a field (see ``scoring/profiles.py``).
 
 - ``exact``: 1 if the prediction is non-empty and equals the gold value.
@@ -28,13 +42,77 @@ ReferenceMetric = Literal["exact", "set_equal", "set_recall", "equal", "int_equa
 - ``set_recall``: |pred ∩ gold| / |gold|: partial credit, over-prediction is free.
 - ``equal``: Python ``==`` after JSON parsing (so ``1 == true``).
 - ``int_equal``: like ``equal`` but a non-integer prediction scores 0.
+- ``number``: a JSON number (not a boolean) within the field's ``rel_tol``/``abs_tol``.
+- ``text_similarity``: 1 - Levenshtein distance / longer length, on case-folded,
+  whitespace-collapsed strings (both empty = 1).
+- ``date``: both sides read as ISO ``YYYY-MM-DD`` dates and equal.
+- ``object`` / ``records``: the only metrics of the nested kinds (docs/nested-schemas.md).
 - ``ignore``: never scored (e.g. a free-text headline).
 """
+
+NESTED_KINDS: frozenset[str] = frozenset({"object", "records"})
+LEAF_METRICS: frozenset[str] = frozenset(
+    {"exact", "set_equal", "set_recall", "equal", "int_equal", "number", "text_similarity", "date"}
+)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric declared on the schema: ``Annotated[float, Metric.number(rel=0.01)]``.
+
+    Pydantic keeps unknown ``Annotated`` metadata on the field without putting it into the
+    JSON schema, so declaring how a field is scored changes nothing a model is shown.
+    The same objects (or a bare metric name) are accepted by ``Task.from_model(metrics=)``.
+    """
+
+    name: ReferenceMetric
+    rel: float = 0.0
+    abs: float = 0.0
+    key: tuple[str, ...] = ()
+    match_threshold: float | None = None
+
+    @classmethod
+    def number(cls, rel: float = 0.0, abs: float = 0.0) -> Metric:  # noqa: A002
+        """A JSON number within ``max(rel * |gold|, abs)`` of gold (``math.isclose``)."""
+        return cls("number", rel=float(rel), abs=float(abs))
+
+    @classmethod
+    def text_similarity(cls) -> Metric:
+        return cls("text_similarity")
+
+    @classmethod
+    def exact(cls) -> Metric:
+        return cls("exact")
+
+    @classmethod
+    def equal(cls) -> Metric:
+        return cls("equal")
+
+    @classmethod
+    def date(cls) -> Metric:
+        return cls("date")
+
+    @classmethod
+    def ignore(cls) -> Metric:
+        return cls("ignore")
+
+    @classmethod
+    def records(cls, key: Sequence[str] = (), match_threshold: float = 0.5) -> Metric:
+        """Options of a ``list[Model]`` field: key leaves (relative paths) and threshold."""
+        return cls("records", key=tuple(key), match_threshold=float(match_threshold))
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One output field: its shape, its reference metric and its allowed labels."""
+    """One output field: its shape, its reference metric and its allowed labels.
+
+    Flat tasks only ever use the first six attributes. Nested ones add ``path`` (dotted,
+    ``[]`` for list items: ``vendor.name``, ``line_items[].unit_price``; a top-level
+    field's path is its name), ``children`` (of an ``object`` or ``records`` field, in
+    schema order), ``optional`` (``X | None``: ``null`` is then a gold value that can be
+    right), and per-kind options: ``key`` and ``match_threshold`` for ``records``,
+    ``rel_tol``/``abs_tol`` for ``number``.
+    """
 
     name: str
     kind: FieldKind
@@ -42,10 +120,51 @@ class FieldSpec:
     labels: tuple[str, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    path: str = ""
+    children: tuple[FieldSpec, ...] = ()
+    optional: bool = False
+    key: tuple[str, ...] = ()
+    match_threshold: float = 0.5
+    rel_tol: float = 0.0
+    abs_tol: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            object.__setattr__(self, "path", self.name)
 
     @property
     def scored(self) -> bool:
         return self.metric != "ignore"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.kind not in NESTED_KINDS
+
+    @property
+    def scored_children(self) -> tuple[FieldSpec, ...]:
+        return tuple(c for c in self.children if c.scored)
+
+    def leaves(self) -> Iterator[FieldSpec]:
+        """Every scored leaf at or below this field (none if it is not scored)."""
+        if not self.scored:
+            return
+        if self.is_leaf:
+            yield self
+            return
+        for child in self.children:
+            yield from child.leaves()
+
+    def walk(self) -> Iterator[FieldSpec]:
+        """This field and every field below it, scored or not, depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def child(self, name: str) -> FieldSpec:
+        for spec in self.children:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
 
 
 @dataclass(frozen=True)
@@ -65,8 +184,10 @@ class Task:
     """A structured-extraction task.
 
     ``output_model`` is the Pydantic schema a model must produce; ``fields`` say how each
-    field is scored (in schema order); ``instructions`` are the annotation rules that go
-    into prompts; ``hub_adapter`` maps a raw Hugging Face row to the canonical shape.
+    top-level field is scored (in schema order; nested fields hang off their parent's
+    ``children``, see :meth:`leaves` and :meth:`spec_at`); ``instructions`` are the
+    annotation rules that go into prompts; ``hub_adapter`` maps a raw Hugging Face row to
+    the canonical shape.
     """
 
     name: str
@@ -85,11 +206,37 @@ class Task:
     def scored_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if f.scored)
 
+    @property
+    def is_nested(self) -> bool:
+        """Whether any field is an ``object`` or ``records`` (flat tasks score as before)."""
+        return any(not f.is_leaf for f in self.fields)
+
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
             if spec.name == name:
                 return spec
         raise KeyError(name)
+
+    def leaves(self) -> Iterator[FieldSpec]:
+        """Every scored leaf, with its full path, in schema order (a flat task's scored
+        fields). Leaves under an ignored object or records field are not scored."""
+        for spec in self.fields:
+            yield from spec.leaves()
+
+    def walk(self) -> Iterator[FieldSpec]:
+        """Every field at every depth (objects, records and leaves; scored or not)."""
+        for spec in self.fields:
+            yield from spec.walk()
+
+    def spec_at(self, path: str) -> FieldSpec:
+        """The field at a dotted path (``vendor.name``, ``line_items[].sku``, ``line_items``).
+
+        Raises ``KeyError`` for a path the schema does not have.
+        """
+        for spec in self.walk():
+            if spec.path == path:
+                return spec
+        raise KeyError(path)
 
     def json_schema(self) -> dict[str, Any]:
         return self.output_model.model_json_schema()
@@ -101,67 +248,26 @@ class Task:
         output_model: type[BaseModel],
         *,
         description: str = "",
-        metrics: Mapping[str, ReferenceMetric] | None = None,
+        metrics: Mapping[str, ReferenceMetric | Metric] | None = None,
         aliases: Mapping[str, Mapping[str, str]] | None = None,
         **kwargs: Any,
     ) -> Task:
         """Build a task from a Pydantic model, inferring each field's kind and metric.
 
         ``list[SomeEnum]`` becomes a label set scored by recall, an enum a single label,
-        ``int``/``bool``/``date`` their own kinds; ``metrics`` overrides any field.
+        ``int``/``bool``/``date`` their own kinds, a nested model an ``object`` and
+        ``list[Model]`` ``records``; ``Annotated[..., Metric.x()]`` on the schema sets a
+        field's metric, and ``metrics`` (by path: ``{"line_items[].sku": "exact"}``)
+        overrides both. ``aliases`` are keyed by path too. A type fieldwise cannot score,
+        or a path that does not exist, is a :class:`UserError` naming the field.
         """
-        metrics = dict(metrics or {})
-        aliases = dict(aliases or {})
-        specs = []
-        for fname, finfo in output_model.model_fields.items():
-            kind, labels = _infer_kind(finfo.annotation)
-            default_metric: ReferenceMetric = {
-                "label_set": "set_recall",
-                "int": "int_equal",
-                "date": "exact",
-                "text": "exact",
-            }.get(kind, "equal")  # type: ignore[assignment]
-            specs.append(
-                FieldSpec(
-                    name=fname,
-                    kind=kind,
-                    metric=metrics.get(fname, default_metric),
-                    labels=labels,
-                    aliases=dict(aliases.get(fname, {})),
-                    description=finfo.description or "",
-                )
-            )
+        from fieldwise.tasks._schema import infer_fields
+
+        specs = infer_fields(output_model, dict(metrics or {}), dict(aliases or {}))
         return cls(
             name=name,
             description=description,
             output_model=output_model,
-            fields=tuple(specs),
+            fields=specs,
             **kwargs,
         )
-
-
-def _infer_kind(annotation: Any) -> tuple[FieldKind, tuple[str, ...]]:
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        non_none = [a for a in args if a is not type(None)]
-        if len(non_none) == 1:
-            return _infer_kind(non_none[0])
-    if origin in (list, set, frozenset, tuple) and args:
-        inner_kind, labels = _infer_kind(args[0])
-        if inner_kind in ("label", "text"):
-            return "label_set", labels
-    if origin is Literal:
-        return "label", tuple(str(a) for a in args)
-    if isinstance(annotation, type):
-        if issubclass(annotation, enum.Enum):
-            return "label", tuple(str(m.value) for m in annotation)
-        if issubclass(annotation, bool):
-            return "bool", ()
-        if issubclass(annotation, int):
-            return "int", ()
-        if issubclass(annotation, float):
-            return "float", ()
-        if issubclass(annotation, dt.date):
-            return "date", ()
-    return "text", ()

@@ -85,22 +85,50 @@ def load_template(name_or_path: str | None = None) -> PromptTemplate:
     return PromptTemplate(name=name, source=path.read_text(encoding="utf-8"))
 
 
+def _type_of(spec: FieldSpec) -> str:
+    base = {"object": "object", "records": "list of objects"}.get(spec.kind)
+    base = base or _KIND_TYPES.get(spec.kind, spec.kind)
+    return f"{base} or null" if spec.optional else base
+
+
 def _field_context(spec: FieldSpec) -> dict[str, Any]:
+    """What a template sees of one field; ``children`` (same shape, recursively) are the
+    fields of a nested object, or of each record of a list."""
     return {
         "name": spec.name,
-        "type": _KIND_TYPES.get(spec.kind, spec.kind),
+        "type": _type_of(spec),
         "description": spec.description,
         "labels": [label for label in spec.labels if label],
         "kind": spec.kind,
+        "path": spec.path,
+        "optional": spec.optional,
+        "children": [_field_context(child) for child in spec.children],
     }
 
 
 def render_target(task: Task, gold: dict[str, Any]) -> str:
-    """The completion a fine-tuned model should produce: compact JSON in schema order."""
+    """The completion a fine-tuned model should produce: compact JSON in schema order,
+    nested objects and records too (a key the gold lacks is written as ``null``)."""
     order = list(task.output_model.model_fields) or [f.name for f in task.fields]
-    return json.dumps(
-        {name: gold.get(name) for name in order}, ensure_ascii=False, separators=(",", ":")
-    )
+    specs = {spec.name: spec for spec in task.fields}
+    target = {
+        name: _in_schema_order(specs[name], gold.get(name)) if name in specs else gold.get(name)
+        for name in order
+    }
+    return json.dumps(target, ensure_ascii=False, separators=(",", ":"))
+
+
+def _in_schema_order(spec: FieldSpec, value: Any) -> Any:
+    if spec.kind == "object" and isinstance(value, dict):
+        return {c.name: _in_schema_order(c, value.get(c.name)) for c in spec.children}
+    if spec.kind == "records" and isinstance(value, list):
+        return [
+            {c.name: _in_schema_order(c, v.get(c.name)) for c in spec.children}
+            if isinstance(v, dict)
+            else v
+            for v in value
+        ]
+    return value
 
 
 def _context(task: Task, text: str) -> dict[str, Any]:

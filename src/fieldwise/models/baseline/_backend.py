@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from fieldwise.data.nested import flatten, unflatten
 from fieldwise.models._model import (
     Generation,
     ModelKind,
@@ -22,7 +23,7 @@ from fieldwise.models.baseline._calibration import (
     load_calibration,
     save_calibration,
 )
-from fieldwise.models.baseline._pipeline import Pipeline, fingerprint
+from fieldwise.models.baseline._pipeline import Pipeline, column_task, fingerprint
 from fieldwise.tasks import Example, Task
 
 
@@ -35,6 +36,11 @@ class BaselineModel(TrainableModel):
     confidence (see ``_calibration.py``). The strict profile counts a null as an
     abstention; the reference profile counts it wrong, hence off by default.
     ``c``, ``max_features`` and ``calibration_folds`` only matter when training.
+
+    A nested task is seen as columns: every leaf of a nested object (``vendor.name``) is
+    predicted like a top-level field, then the objects are rebuilt. A ``records`` field
+    (a list of varying length) has no such column, so it is always ``null``: an
+    abstention, said once when training (:meth:`training_notes`).
     """
 
     provider: ClassVar[str] = "baseline"
@@ -57,7 +63,8 @@ class BaselineModel(TrainableModel):
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
         super().__init__(name, task, options)
         self.model_dir = Path(name)
-        self.pipeline = Pipeline.load(task, self.model_dir)
+        self.columns = column_task(task)
+        self.pipeline = Pipeline.load(self.columns, self.model_dir)
         self._fingerprint = fingerprint(self.model_dir)
         self.calibration = load_calibration(self.model_dir)
 
@@ -74,6 +81,13 @@ class BaselineModel(TrainableModel):
         cls, task: Task, examples: list[Example], out_dir: Path, options: ModelOptions | None
     ) -> Path:
         opts = options if isinstance(options, cls.Options) else cls.Options.model_validate({})
+        columns = column_task(task)
+        if columns is not task:  # nested: train on one column per object leaf
+            examples = [
+                Example(ex.id, ex.text, None if ex.gold is None else flatten(task, ex.gold))
+                for ex in examples
+            ]
+        task = columns
         pipeline = Pipeline.fit(task, examples, c=opts.c, max_features=opts.max_features)
         out = pipeline.save(Path(out_dir))
         labelled = [ex for ex in examples if ex.gold is not None]
@@ -89,20 +103,29 @@ class BaselineModel(TrainableModel):
             save_calibration(out, fit_calibration(task, labelled, refit, opts.calibration_folds))
         return out
 
+    @classmethod
+    def training_notes(cls, task: Task) -> list[str]:
+        records = [spec.path for spec in task.walk() if spec.kind == "records" and spec.scored]
+        return [
+            f"cannot model the list field '{path}'; it predicts null there (an abstention)"
+            for path in records
+        ]
+
     def predict_objects(self, texts: list[str]) -> list[dict[str, Any]]:
         """The predicted JSON objects (abstentions as ``None`` when enabled)."""
         opts = self.options
         assert isinstance(opts, self.Options)
         out = []
+        nested = self.columns is not self.task
         for row in self.pipeline.predict(texts):
             obj = {}
-            for spec in self.task.fields:
+            for spec in self.columns.fields:
                 value, conf = row[spec.name]
                 conf = calibrated(self.calibration, spec.name, conf)
                 if opts.abstain and spec.scored and conf < opts.abstain_below:
                     value = None
                 obj[spec.name] = value
-            out.append(obj)
+            out.append(unflatten(self.task, obj) if nested else obj)
         return out
 
     async def generate(self, batch: list[Example]) -> list[Generation]:

@@ -8,6 +8,7 @@ to agree (see ``_reconcile``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from fieldwise.data.nested import column_leaves
 from fieldwise.errors import UserError
 from fieldwise.models.baseline._choice import ChoiceHead, dense_matrix
 from fieldwise.models.baseline._dates import (
@@ -31,6 +33,7 @@ from fieldwise.models.baseline._dates import (
 from fieldwise.models.baseline._heads import BoolHead, LabelHead, LabelSetHead, headline
 from fieldwise.models.baseline._linear import Arrays, Featurizer
 from fieldwise.models.baseline._rules import Rules, rules_for
+from fieldwise.models.baseline._span import SpanHead
 from fieldwise.models.baseline._text import PatternSet, fold
 from fieldwise.tasks import Example, FieldSpec, Task
 
@@ -39,7 +42,7 @@ VERSION = 3  # 3: count choosers carry a reranker; 2: classifier heads read no c
 META_FILE = "model.json"
 WEIGHTS_FILE = "weights.npz"
 INT_PREFIX: tuple[str, ...] | None = ("",)
-Head = BoolHead | LabelHead | LabelSetHead | ChoiceHead
+Head = BoolHead | LabelHead | LabelSetHead | ChoiceHead | SpanHead
 
 
 MentionSets = dict[str, tuple[PatternSet, PatternSet]]
@@ -52,6 +55,18 @@ def mention_sets(task: Task, rules: Rules) -> MentionSets:
         for spec in task.scored_fields
         if spec.kind == "label_set"
     }
+
+
+def column_task(task: Task) -> Task:
+    """The task the heads see: a flat task is itself (so it trains exactly as it always
+    has); a nested one has one field per leaf of its objects, named by path
+    (``vendor.name``), and none for its ``records`` fields."""
+    if not task.is_nested:
+        return task
+    fields = tuple(
+        dataclasses.replace(leaf, name=leaf.path, children=()) for leaf in column_leaves(task)
+    )
+    return dataclasses.replace(task, fields=fields)
 
 
 class RowView:
@@ -171,6 +186,8 @@ class Pipeline:
                 else:
                     votes[spec.name] = head.votes(x, cands, dense)
                 preds = head.decide(votes[spec.name])
+            elif isinstance(head, SpanHead):
+                preds = head.predict(texts)
             elif head is not None:
                 preds = head.predict(x)
             else:
@@ -219,7 +236,9 @@ class Pipeline:
         try:
             feat = Featurizer.from_state(meta["features"], arrays, "features")
             heads: dict[str, Head] = {}
-            types = {t.__name__: t for t in (BoolHead, LabelHead, LabelSetHead, ChoiceHead)}
+            types = {
+                t.__name__: t for t in (BoolHead, LabelHead, LabelSetHead, ChoiceHead, SpanHead)
+            }
             for name, m in meta["heads"].items():
                 heads[name] = types[m["type"]].from_state(m, arrays, m["prefix"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -276,7 +295,20 @@ def _fit_head(
             x, clean, [v.cands[spec.name] for v in views], c, literals=True,
             dense=[v.dense for v in views], prefix=INT_PREFIX,
         )  # fmt: skip
+    if len({str(g) for g in golds if g is not None}) > UNIQUE_TEXT * len(golds) >= 10:
+        # An invoice number, an ID: mostly a new value per row, so a classifier over the
+        # training values can only ever be wrong. It copies a token of the text, or
+        # abstains (null) when the values are not tokens of the text.
+        copier = SpanHead.fit([v.text for v in views], golds, c)
+        return copier if copier is not None else LabelHead.fit(x, [None] * len(golds), c)
+    if spec.optional:  # null is a value the head can learn
+        return LabelHead.fit(x, [str(g) if g is not None else None for g in golds], c)
     return LabelHead.fit(x, [str(g) if g is not None else "" for g in golds], c)
+
+
+UNIQUE_TEXT = 0.5
+"""A text field with more distinct gold values than this share of rows is not learnable
+as a choice among them."""
 
 
 def _learn_years(task: Task, examples: Sequence[Example]) -> dict[int, int]:

@@ -8,9 +8,13 @@ richer :class:`Rules` (see ``_isaf.py``); the learned heads decide how far to tr
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from fieldwise.models.baseline._text import numbers_in
 from fieldwise.tasks import FieldSpec, Task
+
+_DECIMAL = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})*\.\d+|(?<![\d.,])\d+\.\d+")
+"""A decimal amount as invoices and reports write it: ``1,234.50``, ``0.25``."""
 
 
 def label_regex(surface: str) -> re.Pattern[str]:
@@ -47,8 +51,17 @@ class Rules:
         """Row-level features shared by every head."""
         return {}
 
-    def int_candidates(self, field: FieldSpec, text: str) -> dict[str, int]:
-        """Candidate values for an integer field, by rule name."""
+    def int_candidates(self, field: FieldSpec, text: str) -> Mapping[str, float]:
+        """Candidate values for an integer (or decimal) field, by rule name."""
+        if field.kind == "float":
+            amounts = [float(a.replace(",", "")) for a in _DECIMAL.findall(text)]
+            if amounts:
+                return {
+                    "first_amount": amounts[0],
+                    "last_amount": amounts[-1],
+                    "max_amount": max(amounts),
+                    "min_amount": min(amounts),
+                }
         nums = [n for n in numbers_in(text) if n < 10_000]
         if not nums:
             return {}

@@ -1,0 +1,269 @@
+"""Infer a task's fields from a Pydantic model: kinds, metrics, nesting, options.
+
+Inference runs once, when a task is built, so every schema problem surfaces at task load
+as one :class:`UserError` naming the field's path, instead of a field being scored in
+some way nobody asked for. ``Task.from_model`` is the only caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel
+
+from fieldwise.errors import UserError
+from fieldwise.tasks._task import LEAF_METRICS, FieldKind, FieldSpec, Metric, ReferenceMetric
+
+__all__ = ["infer_fields"]
+
+_DEFAULT_METRIC: dict[str, ReferenceMetric] = {
+    "label_set": "set_recall",
+    "int": "int_equal",
+    "date": "exact",
+    "text": "exact",
+    "label": "equal",
+    "bool": "equal",
+    "float": "equal",
+    "object": "object",
+    "records": "records",
+}
+_METRIC_NAMES: frozenset[str] = frozenset(get_args(ReferenceMetric))
+_SUPPORTED = (
+    "use str, int, float, bool, date, an Enum or Literal, a list of labels, a nested "
+    "BaseModel or list[BaseModel] (each may be `| None`), or mark the field "
+    "Metric.ignore()"
+)
+_SEQUENCES = (list, set, frozenset, tuple, Sequence)
+
+
+def infer_fields(
+    model: type[BaseModel],
+    metrics: Mapping[str, ReferenceMetric | Metric],
+    aliases: Mapping[str, Mapping[str, str]],
+) -> tuple[FieldSpec, ...]:
+    """The top-level :class:`FieldSpec` of ``model``, children included, in schema order.
+
+    ``metrics`` and ``aliases`` are keyed by path; a path the schema lacks is an error
+    (a typo would otherwise silently leave the default in place).
+    """
+    used: set[str] = set()
+    inferer = _Inferer(dict(metrics), dict(aliases), used)
+    specs = inferer.model_fields(model, prefix="", stack=(model,))
+    unknown = sorted((set(metrics) | set(aliases)) - used)
+    if unknown:
+        raise UserError(
+            f"schema {model.__name__} has no field '{unknown[0]}'",
+            hint="metrics and aliases are keyed by path: vendor.name, line_items[].sku",
+        )
+    return specs
+
+
+class _Inferer:
+    def __init__(
+        self,
+        metrics: dict[str, ReferenceMetric | Metric],
+        aliases: dict[str, Mapping[str, str]],
+        used: set[str],
+    ) -> None:
+        self.metrics = metrics
+        self.aliases = aliases
+        self.used = used
+
+    def model_fields(
+        self, model: type[BaseModel], prefix: str, stack: tuple[type, ...]
+    ) -> tuple[FieldSpec, ...]:
+        out = []
+        for fname, finfo in model.model_fields.items():
+            declared = [m for m in finfo.metadata if isinstance(m, Metric)]
+            out.append(
+                self.field(
+                    fname,
+                    prefix + fname,
+                    finfo.annotation,
+                    declared,
+                    finfo.description or "",
+                    stack,
+                )
+            )
+        return tuple(out)
+
+    def field(
+        self,
+        name: str,
+        path: str,
+        annotation: Any,
+        declared: list[Metric],
+        description: str,
+        stack: tuple[type, ...],
+    ) -> FieldSpec:
+        annotation, optional = _unwrap(annotation, declared, path)
+        metric = self._metric(path, declared)
+        ignored = metric is not None and metric.name == "ignore"
+        kind, labels, inner = _kind(annotation, path, ignored)
+        children: tuple[FieldSpec, ...] = ()
+        if inner is not None:
+            if inner in stack:
+                raise UserError(
+                    f"field '{path}': the model {inner.__name__} contains itself",
+                    hint="a recursive schema cannot be scored; flatten it or mark the field "
+                    "Metric.ignore()",
+                )
+            child_prefix = path + ("[]." if kind == "records" else ".")
+            children = self.model_fields(inner, child_prefix, (*stack, inner))
+        name_of_metric = metric.name if metric is not None else _DEFAULT_METRIC[kind]
+        _check_metric(path, kind, name_of_metric)
+        if path in self.aliases:
+            self.used.add(path)
+        spec = FieldSpec(
+            name=name,
+            kind=kind,
+            metric=name_of_metric,
+            labels=labels,
+            aliases=dict(self.aliases.get(path, {})),
+            description=description,
+            path=path,
+            children=children,
+            optional=optional,
+        )
+        if metric is not None:
+            spec = _with_options(spec, metric)
+        if not spec.is_leaf and spec.scored and not spec.scored_children:
+            spec = replace(spec, metric="ignore")  # nothing under it is scored
+        return spec
+
+    def _metric(self, path: str, declared: list[Metric]) -> Metric | None:
+        base = declared[-1] if declared else None
+        if path not in self.metrics:
+            return base
+        self.used.add(path)
+        override = self.metrics[path]
+        if isinstance(override, Metric):
+            return override
+        if override not in _METRIC_NAMES:
+            raise UserError(
+                f"field '{path}': unknown metric '{override}'",
+                hint=f"use one of {', '.join(sorted(_METRIC_NAMES))}",
+            )
+        if base is not None and base.name == override:
+            return base  # same metric: keep the options declared on the schema
+        return Metric(override)
+
+
+def _unwrap(annotation: Any, declared: list[Metric], path: str) -> tuple[Any, bool]:
+    """Strip ``Annotated`` (collecting any :class:`Metric`) and ``| None``."""
+    optional = False
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            declared.extend(m for m in annotation.__metadata__ if isinstance(m, Metric))
+            annotation = annotation.__origin__
+            continue
+        if origin in (typing.Union, types.UnionType):
+            args = typing.get_args(annotation)
+            non_none = [a for a in args if a is not type(None)]
+            optional = optional or len(non_none) < len(args)
+            if len(non_none) != 1:
+                names = " | ".join(getattr(a, "__name__", str(a)) for a in args)
+                raise UserError(f"field '{path}': cannot score a union of types ({names})")
+            annotation = non_none[0]
+            continue
+        return annotation, optional
+
+
+def _kind(
+    annotation: Any, path: str, ignored: bool
+) -> tuple[FieldKind, tuple[str, ...], type[BaseModel] | None]:
+    """(kind, labels, nested model) of an unwrapped annotation."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Literal:
+        return "label", tuple(str(a) for a in args if a is not None), None
+    if origin in _SEQUENCES and args and not (origin is tuple and args[-1] is not Ellipsis):
+        inner, _ = _unwrap(args[0], [], path + "[]")
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            if origin in (list, Sequence) or origin is tuple:
+                return "records", (), inner
+        else:
+            try:
+                inner_kind, labels, _ = _kind(inner, path + "[]", False)
+            except UserError:
+                inner_kind, labels = "object", ()
+            if inner_kind in ("label", "text"):
+                return "label_set", labels, None
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return "object", (), annotation
+        if issubclass(annotation, enum.Enum):
+            return "label", tuple(str(m.value) for m in annotation), None
+        if issubclass(annotation, bool):
+            return "bool", (), None
+        if issubclass(annotation, int):
+            return "int", (), None
+        if issubclass(annotation, float):
+            return "float", (), None
+        if issubclass(annotation, dt.date):
+            return "date", (), None
+        if issubclass(annotation, str):
+            return "text", (), None
+    if ignored:
+        return "text", (), None
+    shown = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+    if origin is not None:
+        shown = str(annotation).replace("typing.", "")
+    raise UserError(f"field '{path}': cannot score type {shown}", hint=_SUPPORTED)
+
+
+def _check_metric(path: str, kind: FieldKind, metric: str) -> None:
+    if metric == "ignore":
+        return
+    if kind in ("object", "records"):
+        if metric != kind:
+            raise UserError(
+                f"field '{path}': a {kind} field takes metric '{kind}' or 'ignore', not '{metric}'"
+            )
+        return
+    if metric not in LEAF_METRICS:
+        raise UserError(f"field '{path}': metric '{metric}' needs a {metric} field, not {kind}")
+    if metric == "number" and kind not in ("int", "float"):
+        raise UserError(f"field '{path}': metric 'number' needs an int or float field")
+
+
+def _with_options(spec: FieldSpec, metric: Metric) -> FieldSpec:
+    """Copy the metric's options onto the spec, checking each against the field."""
+    path = spec.path
+    if metric.rel < 0 or metric.abs < 0:
+        raise UserError(f"field '{path}': tolerances must be >= 0")
+    threshold = 0.5 if metric.match_threshold is None else metric.match_threshold
+    if not 0.0 <= threshold <= 1.0:
+        raise UserError(f"field '{path}': match_threshold must be in [0, 1], got {threshold}")
+    for key in metric.key:
+        _check_key(spec, key)
+    return replace(
+        spec,
+        rel_tol=metric.rel,
+        abs_tol=metric.abs,
+        key=metric.key,
+        match_threshold=threshold,
+    )
+
+
+def _check_key(spec: FieldSpec, key: str) -> None:
+    """A key must name a leaf of the record itself (relative path, not under a list)."""
+    node = spec
+    for part in key.split("."):
+        try:
+            node = node.child(part)
+        except KeyError:
+            raise UserError(
+                f"field '{spec.path}': key '{key}' is not a field of its records"
+            ) from None
+        if node.kind == "records":
+            break
+    if not node.is_leaf:
+        raise UserError(f"field '{spec.path}': key '{key}' must name a leaf, not a {node.kind}")
