@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,7 @@ class Store:
         self.path = _legacy.store_file(self.project_dir, STORE_FILENAME)
         try:
             self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _set_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             migrate(self.db)
         except sqlite3.DatabaseError as exc:
@@ -256,6 +257,20 @@ class Store:
     def models(self) -> list[dict[str, Any]]:
         rows = self._select("SELECT * FROM models ORDER BY created_at")
         return [{**dict(r), "options": json.loads(r["options_json"])} for r in rows]
+
+
+def _set_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. Two processes opening a new store at once can both need the
+    switch, and SQLite may answer "database is locked" at once instead of waiting, so the
+    switch is retried for a few seconds (the busy timeout covers everything after it)."""
+    for attempt in range(100):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 def _row_to_prediction(row: sqlite3.Row) -> PredictionRow:
