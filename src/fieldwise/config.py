@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fieldwise import _legacy
+from fieldwise._text import read_utf8
 from fieldwise.errors import UserError
 
 ModelKindName = Literal["baseline", "api", "finetune", "imported"]
@@ -215,6 +216,45 @@ def find_config(folder: str | Path = ".") -> Path | None:
     return _legacy.config_file(Path(folder), CONFIG_FILENAME)
 
 
+def load_yaml_mapping(path: Path) -> dict[str, Any]:
+    """A YAML file that must hold a mapping with string keys (a config), with one-line
+    errors for a missing file, bytes that are not UTF-8, invalid YAML and keys that
+    are not strings (``1: x`` or ``[a]: x``), each naming the file and line."""
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    text = read_utf8(path)
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise UserError(f"{path}: YAML nested too deep to read") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping at the top level")
+    _check_keys(data, path, text)
+    return data
+
+
+def _check_keys(value: Any, path: Path, text: str, where: str = "") -> None:
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_keys(item, path, text, f"{where}[{i}]")
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if not isinstance(key, str):
+            line = next(
+                (n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith(str(key))),
+                None,
+            )
+            at = f"{path}:{line}" if line else str(path)
+            raise UserError(
+                f"{at}: key {key!r} under '{where or '(top level)'}' is not a string",
+                hint="quote it",
+            )
+        _check_keys(item, path, text, f"{where}.{key}" if where else key)
+
+
 def load_config(path: str | Path) -> ProjectConfig:
     """Read and validate a YAML project config (a file, or a folder holding
     ``fieldwise.yaml``); errors name the offending key."""
@@ -224,14 +264,7 @@ def load_config(path: str | Path) -> ProjectConfig:
         if found is None:
             raise UserError(f"no {CONFIG_FILENAME} in {path}")
         path = found
-    if not path.is_file():
-        raise UserError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a mapping at the top level")
+    data = load_yaml_mapping(path)
     try:
         return ProjectConfig(**data, base_dir=path.resolve().parent)
     except ValidationError as exc:

@@ -64,6 +64,25 @@ class Behaviour:
     script: list[str] = field(default_factory=list)
     faults: dict[str, list[str]] = field(default_factory=dict)
     seed: int = 0
+    raw: Callable[[dict[str, Any], str | None], RawReply] | None = None
+    """When set, answers every completion request with ``raw(body, authorization)``
+    byte for byte (see ``tests/fakes/hostile_server.py``), bypassing ``fault``."""
+
+
+@dataclass
+class RawReply:
+    """An exact HTTP answer: status, body bytes and headers, optionally dripped.
+
+    ``length`` overrides ``Content-Length`` (a larger value makes a truncated body);
+    ``drip_s`` sends the body one chunk at a time with that pause in between."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    length: int | None = None
+    drip_s: float = 0.0
+    chunk: int = 16
 
 
 @dataclass
@@ -156,6 +175,10 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
     fake: FakeServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-reply (a run stopping at a 401) is expected here;
+        the default would print a server-side traceback into the test's stderr."""
+
 
 def _last_user_text(body: dict[str, Any]) -> str:
     for message in reversed(body.get("messages") or []):
@@ -192,6 +215,29 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def _send_raw(self, reply: RawReply) -> None:
+        length = len(reply.body) if reply.length is None else reply.length
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(length))
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            if reply.drip_s <= 0:
+                self.wfile.write(reply.body)
+            else:
+                for i in range(0, len(reply.body), reply.chunk):
+                    self.wfile.write(reply.body[i : i + reply.chunk])
+                    self.wfile.flush()
+                    if self.server.fake._stop.wait(reply.drip_s):
+                        break
+            self.wfile.flush()
+            if length != len(reply.body):
+                self.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         fake = self.server.fake
         if self.path.rstrip("/").endswith("/_log"):
@@ -219,7 +265,10 @@ class _Handler(BaseHTTPRequestHandler):
         )
         fake._record(entry)
         anthropic = self.path.rstrip("/").endswith("/messages")
-        if fault == "429":
+        if fake.behaviour.raw is not None:
+            entry.fault = "raw"
+            self._send_raw(fake.behaviour.raw(body, entry.auth))
+        elif fault == "429":
             self._rate_limited(fake, anthropic)
         elif fault == "500":
             self._send(500, b'{"error": {"message": "internal error", "type": "server_error"}}')

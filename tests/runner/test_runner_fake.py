@@ -229,7 +229,7 @@ def test_api_key_never_reaches_the_store(
         store.finish_run(run_id)
     assert out.failed == 0
     assert {r.auth for r in fake_openai.log} == {f"Bearer {secret}"}, "the key was really used"
-    for path in project.iterdir():
+    for path in (p for p in project.rglob("*") if p.is_file()):
         data = path.read_bytes()
         assert secret.encode() not in data and b"SECRET-4242" not in data, path.name
     assert json.dumps(model.identity()).find(secret) == -1

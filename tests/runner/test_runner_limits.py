@@ -106,3 +106,13 @@ def test_retry_delay_honours_retry_after_and_backs_off() -> None:
     assert policy.delay(0, retry_after=3600) <= 10.0 + 0.05
     delays = {round(policy.delay(3), 6) for _ in range(20)}
     assert len(delays) > 10, "backoff is jittered"
+
+
+def test_absurd_reported_usage_cannot_stall_the_limiter() -> None:
+    limiter = RateLimiter(tpm=60_000)
+    limiter.settle(1000, 10**15)  # one server claiming a quadrillion tokens
+    limiter.settle(1000, 10**15)
+    wait = limiter._wait_s(1000)
+    assert 0 < wait <= 61, wait  # at most one minute's budget of debt
+    limiter.settle(1000, -(10**15))  # negative usage refunds no more than the estimate
+    assert wait - 1.01 <= limiter._wait_s(1000) < wait

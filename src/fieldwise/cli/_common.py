@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -35,6 +36,20 @@ def parse_options(pairs: list[str] | None) -> dict[str, Any]:
         except yaml.YAMLError:
             options[key.strip()] = value
     return options
+
+
+def refuse_to_overwrite(outputs: list[Path], inputs: list[str | None], option: str) -> None:
+    """A command must never write over a file it reads (``predict --data X --out X``
+    would replace the labelled input with outputs): refuse before reading anything."""
+    for out in outputs:
+        for source in inputs:
+            if source is None or not Path(source).is_file() or not out.exists():
+                continue
+            if out.resolve() == Path(source).resolve() or out.samefile(source):
+                raise UserError(
+                    f"{option} {out} is the input file {source}; it would be overwritten",
+                    hint=f"choose another {option}",
+                )
 
 
 def print_json(value: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from fieldwise.cli._common import console, err_console, print_json
+from fieldwise.cli._common import console, err_console, print_json, refuse_to_overwrite
 from fieldwise.errors import UserError
 
 data_app = typer.Typer(help="Inspect, split, audit and export datasets.", no_args_is_help=True)
@@ -52,6 +52,7 @@ def split(
     from fieldwise.data import load_examples, train_test_split, write_jsonl
     from fieldwise.tasks import load_task
 
+    refuse_to_overwrite([out_dir / "train.jsonl", out_dir / "test.jsonl"], [data], "--out-dir")
     ds = load_examples(load_task(task), data)
     train, test = train_test_split(ds.examples, test_size, seed)
     for name, part in (("train", train), ("test", test)):

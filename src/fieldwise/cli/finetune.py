@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
-import yaml
 
 from fieldwise.cli._common import err_console
 from fieldwise.errors import UserError
@@ -30,15 +29,10 @@ PROJECT = typer.Option(
 
 
 def _is_hosted(path: Path) -> bool:
+    from fieldwise.config import load_yaml_mapping
     from fieldwise.finetune.hosted import is_hosted_config
 
-    if not path.is_file():
-        raise UserError(f"config file not found: {path}")
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from exc
-    return is_hosted_config(data)
+    return is_hosted_config(load_yaml_mapping(path))
 
 
 def finetune(

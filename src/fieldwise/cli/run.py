@@ -7,9 +7,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from fieldwise.cli._common import console, err_console, parse_options, print_json
+from fieldwise.cli._common import (
+    console,
+    err_console,
+    parse_options,
+    print_json,
+    refuse_to_overwrite,
+)
 from fieldwise.errors import UserError
 
 if TYPE_CHECKING:
@@ -146,6 +153,7 @@ def predict(
     from fieldwise.store import Store
     from fieldwise.tasks import load_task
 
+    refuse_to_overwrite([out], [data, train_data], "--out")
     task_obj = load_task(task)
     dataset = load_examples(task_obj, data)
     train = load_examples(task_obj, train_data).examples if train_data else []
@@ -189,6 +197,17 @@ def predict(
     err_console.print(
         f"wrote {len(rows)} predictions to {out}" + (f" ({failed} failed)" if failed else "")
     )
+    if failed:
+        from fieldwise.cli import EXIT_ROW_ERRORS
+
+        first = next(r.error for r in rows if r.error)
+        err_console.print(
+            f"[red]error:[/] {failed} of {len(rows)} rows ended in errors (first: "
+            f"{escape(first or '')[:200]}); rerun to retry them",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_ROW_ERRORS)
 
 
 def train(

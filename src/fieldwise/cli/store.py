@@ -94,6 +94,9 @@ def import_jsonl_cmd(
     name: str = typer.Option(..., "--name", help="Model label to store them under."),
     task: str = typer.Option("isaf", "--task", "-t"),
     data: str = typer.Option(..., "--data", "-d", help="The dataset the ids refer to."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Replace a registered model of the same name."
+    ),
     project: Path = PROJECT,
 ) -> None:
     """Import one model's outputs from {id, output} JSONL."""
@@ -105,7 +108,7 @@ def import_jsonl_cmd(
     ds = load_examples(load_task(task), data)
     with Store(project) as store:
         store.save_dataset(task, ds.fingerprint, ds.source, ds.examples)
-        n = import_jsonl(store, name, path, ds.examples)
+        n = import_jsonl(store, name, path, ds.examples, replace=replace)
     err_console.print(f"imported {n} predictions as '{name}'")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Annotated, Any
 
 import pydantic
 
+from fieldwise._text import decode_utf8, read_utf8, scrub_text
 from fieldwise.data.fingerprint import fingerprint_examples
 from fieldwise.errors import UserError
 from fieldwise.tasks import Example, FieldSpec, Task
@@ -100,28 +102,38 @@ def load_examples(
     return Dataset(examples, src, fingerprint_examples(examples), skipped)
 
 
+def parse_json(text: str | bytes, where: str) -> Any:
+    """``json.loads`` with one-line errors naming ``where``: malformed JSON, JSON nested
+    too deep for Python's parser, and integers over Python's 4,300-digit limit."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RowError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise RowError(f"{where}: JSON nested too deep to read") from None
+    except ValueError as exc:  # e.g. "Exceeds the limit (4300 digits) for integer ..."
+        raise RowError(f"{where}: unreadable JSON value ({str(exc).split(';')[0]})") from None
+
+
 def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
+        with path.open("rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                line = decode_utf8(raw, str(path), lineno)
                 if not line.strip():
                     continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise RowError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from exc
+                row = parse_json(line, f"{path}:{lineno}")
                 if not isinstance(row, dict):
                     raise RowError(f"{path}:{lineno}: expected a JSON object")
                 yield f"{path}:{lineno}", row
     elif suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise RowError(f"{path}: invalid JSON ({exc.msg})") from exc
+        data = parse_json(read_utf8(path), str(path))
         if not isinstance(data, list):
             raise RowError(f"{path}: expected a JSON list of objects")
         for i, row in enumerate(data):
+            if not isinstance(row, dict):
+                raise RowError(f"{path}[{i}]: expected a JSON object, got {type(row).__name__}")
             yield f"{path}[{i}]", row
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
@@ -129,14 +141,48 @@ def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         for i, row in enumerate(pq.read_table(path).to_pylist()):
             yield f"{path}:row {i + 1}", row
     elif suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as fh:
-            for i, row in enumerate(csv.DictReader(fh), 2):
-                yield f"{path}:{i}", {k: _csv_value(v) for k, v in row.items()}
+        yield from _csv_rows(path)
     else:
         raise UserError(
             f"unsupported data file type '{suffix}' ({path})",
             hint="use .jsonl, .json, .parquet or .csv",
         )
+
+
+CSV_CELL_LIMIT = 64 * 1024 * 1024
+"""Cells up to 64 MiB load (the csv module's own default limit is 128 KiB)."""
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """CSV rows named by the physical line they start on (quoted cells may span lines);
+    a row with more or fewer cells than the header is an error, not a silent shift."""
+    text = read_utf8(path)
+    old_limit = csv.field_size_limit(CSV_CELL_LIMIT)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = _next_record(reader, path, 1)
+        start = reader.line_num + 1
+        while header is not None:
+            cells = _next_record(reader, path, start)
+            if cells is None:
+                return
+            where, start = f"{path}:{start}", reader.line_num + 1
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                raise RowError(
+                    f"{where}: {len(cells)} cells but the header has {len(header)} columns"
+                )
+            yield where, {k: _csv_value(v) for k, v in zip(header, cells, strict=True)}
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+def _next_record(reader: Any, path: Path, start: int) -> list[str] | None:
+    try:
+        return next(reader, None)
+    except csv.Error as exc:
+        raise RowError(f"{path}:{start}: malformed CSV ({exc})") from None
 
 
 def _csv_value(value: str | None) -> Any:
@@ -147,7 +193,7 @@ def _csv_value(value: str | None) -> Any:
     if stripped[:1] in ("[", "{") or stripped in ("true", "false", "null"):
         try:
             return json.loads(stripped)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             return value
     return value
 
@@ -180,8 +226,9 @@ def row_to_example(
     text = row.get(task.text_column)
     if not isinstance(text, str) or not text.strip():
         raise RowError(f"{where}: field '{task.text_column}': missing or empty text")
+    text = scrub_text(text)
     raw_id = row.get(task.id_column)
-    example_id = str(raw_id) if raw_id not in (None, "") else f"row-{index + 1:05d}"
+    example_id = scrub_text(str(raw_id)) if raw_id not in (None, "") else f"row-{index + 1:05d}"
     group = None
     column = group_column or task.group_column
     if column:
@@ -258,7 +305,10 @@ def _check_value(spec: FieldSpec, value: Any, where: str) -> Any:
         raise bad("a list of strings")
     if spec.kind == "int":
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
+            try:
+                return int(value)
+            except ValueError:  # over Python's 4,300-digit limit
+                raise bad("an integer of at most 4300 digits") from None
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad("an integer")
         return value
@@ -271,7 +321,7 @@ def _check_value(spec: FieldSpec, value: Any, where: str) -> Any:
     if spec.kind == "float":
         try:
             return float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise bad("a number") from None
     if spec.kind == "date":
         if value is None:

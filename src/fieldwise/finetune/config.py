@@ -97,17 +97,12 @@ def _resolve_model(base_model: str, base_dir: Path) -> str:
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> FinetuneConfig:
     """Read and validate a fine-tuning YAML file; bad keys become a one-line UserError."""
-    import yaml
+    from fieldwise.config import load_yaml_mapping
 
     file = Path(path)
     if not file.is_file():
         raise UserError(f"fine-tuning config not found: {file}")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"{file}: invalid YAML ({exc})") from exc
-    if not isinstance(data, dict):
-        raise UserError(f"{file}: expected a mapping of keys to values at the top level")
+    data = load_yaml_mapping(file)
     data.update(overrides or {})
     return config_from_dict(data, base_dir=file.parent, source=file)
 

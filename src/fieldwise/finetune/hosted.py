@@ -18,12 +18,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from fieldwise.config import load_yaml_mapping
 from fieldwise.errors import UserError
 from fieldwise.finetune.providers import (
     HostedProvider,
@@ -110,12 +110,7 @@ def load_hosted_config(
         data, where = dict(source), "hosted fine-tuning config"
     else:
         path = Path(source)
-        if not path.is_file():
-            raise UserError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"{path}: not valid YAML: {exc}") from exc
+        data = load_yaml_mapping(path)
         where, base_dir = str(path), path.parent
     if not isinstance(data, dict):
         raise UserError(f"{where}: expected a mapping of keys to values at the top level")

@@ -21,14 +21,18 @@ from typing import Any, ClassVar, Literal
 
 from fieldwise.errors import require
 from fieldwise.models._clients import PerLoopClient
-from fieldwise.models._model import Generation, ModelOptions, RetryableError
+from fieldwise.models._errors import sdk_error
+from fieldwise.models._model import Generation, ModelOptions
 from fieldwise.models._prompted import PromptedModel, PromptedOptions
-from fieldwise.models.openai_backend import (
-    APIRequestError,
-    map_status_error,
-    resolve_api_key,
-    schema_name,
+from fieldwise.models._responses import (
+    TOKEN_CEILING,
+    as_json_text,
+    as_label,
+    as_output,
+    as_tokens,
+    field,
 )
+from fieldwise.models.openai_backend import prompt_ceiling, resolve_api_key, schema_name
 from fieldwise.tasks import Example, Task
 from fieldwise.tasks.prompts import Message
 
@@ -115,17 +119,18 @@ class AnthropicModel(PromptedModel):
         start = time.perf_counter()
         try:
             response = await self._clients.get().messages.create(**request)
-        except anthropic.APIStatusError as exc:
-            raise map_status_error(
-                exc.status_code, exc.message, exc.response.headers, self.spec, self.base_url
-            ) from exc
-        except anthropic.APITimeoutError as exc:
-            raise RetryableError("request timed out") from exc
-        except anthropic.APIConnectionError as exc:
-            raise RetryableError(f"connection error: {exc.__cause__ or exc}") from exc
-        except ValueError as exc:
-            raise APIRequestError(f"malformed response body ({exc})") from exc
-        return parse_message(response, time.perf_counter() - start)
+        except Exception as exc:  # noqa: BLE001 - mapped below, re-raised when unknown
+            mapped = sdk_error(exc, anthropic, self.spec, self.base_url)
+            if mapped is None:
+                raise
+            raise mapped from None
+        ceiling = prompt_ceiling(request["messages"], len(str(request.get("system", ""))))
+        return parse_message(
+            response,
+            time.perf_counter() - start,
+            max_output=self.anthropic_options.max_tokens,
+            max_input=ceiling + len(json.dumps(request.get("tools", []))),
+        )
 
     async def aclose(self) -> None:
         await self._clients.aclose()
@@ -166,27 +171,32 @@ def build_request(
     return req
 
 
-def parse_message(response: Any, latency_s: float) -> Generation:
+def parse_message(
+    response: Any, latency_s: float, max_output: int | None = None, max_input: int | None = None
+) -> Generation:
     """A :class:`Generation` from a Messages API response: the first tool input (as JSON)
-    if any, else the text blocks joined."""
-    blocks = getattr(response, "content", None)
+    if any, else the text blocks joined. Any shape is accepted, as for the OpenAI
+    backend (see ``models/_responses.py``); token counts are clamped to the request's."""
+    blocks = field(response, "content")
     if blocks is None:
         raise ValueError(f"malformed response: no content ({str(response)[:200]!r})")
+    if not isinstance(blocks, list):
+        blocks = [{"type": "text", "text": blocks}]
     output: str | None = None
     texts = []
     for block in blocks:
-        kind = getattr(block, "type", None)
+        kind = field(block, "type")
         if kind == "tool_use" and output is None:
-            output = json.dumps(getattr(block, "input", None), ensure_ascii=False)
+            output = as_json_text(field(block, "input"))
         elif kind == "text":
-            texts.append(getattr(block, "text", "") or "")
+            texts.append(as_output(field(block, "text")) or "")
     if output is None and texts:
         output = "".join(texts)
-    usage = getattr(response, "usage", None)
+    usage = field(response, "usage")
     return Generation(
         output=output,
         latency_s=latency_s,
-        input_tokens=getattr(usage, "input_tokens", None),
-        output_tokens=getattr(usage, "output_tokens", None),
-        finish_reason=getattr(response, "stop_reason", None),
+        input_tokens=as_tokens(field(usage, "input_tokens"), max_input or TOKEN_CEILING),
+        output_tokens=as_tokens(field(usage, "output_tokens"), max_output or TOKEN_CEILING),
+        finish_reason=as_label(field(response, "stop_reason")),
     )

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import datetime as dt
-import email.utils
 import ipaddress
 import json
 import os
 import re
 import time
-from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlparse
@@ -34,10 +31,31 @@ from pydantic import Field
 
 from fieldwise.errors import UserError
 from fieldwise.models._clients import PerLoopClient
+from fieldwise.models._errors import (
+    APIRequestError,
+    map_status_error,
+    register_secret,
+    retry_after_s,
+    sdk_error,
+)
 from fieldwise.models._http import HTTPError, JSONClient, proxied
 from fieldwise.models._model import Generation, ModelOptions, RetryableError
 from fieldwise.models._prompted import LengthCounter, OutputMode, PromptedModel, PromptedOptions
+from fieldwise.models._responses import TOKEN_CEILING, as_label, as_output, as_tokens, field
 from fieldwise.tasks import Example, Task
+
+__all__ = [
+    "APIRequestError",
+    "OpenAIModel",
+    "OpenAIOptions",
+    "make_strict",
+    "map_status_error",
+    "output_schema",
+    "parse_completion",
+    "resolve_api_key",
+    "retry_after_s",
+    "schema_name",
+]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 LOCAL_KEY = "not-needed"
@@ -154,6 +172,10 @@ class OpenAIModel(PromptedModel):
         """The SDK client of the running event loop (shared with the batch adapter)."""
         return self._clients.get()
 
+    @cached_property
+    def _schema_chars(self) -> int:
+        return len(json.dumps(self._schema[0]))
+
     def _new_client(self) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(
             api_key=self._api_key,
@@ -211,7 +233,12 @@ class OpenAIModel(PromptedModel):
             response = await self._post_lean(self._lean.get(), body)
         else:
             response = await self._post_sdk(body)
-        gen = parse_completion(response, time.perf_counter() - start)
+        gen = parse_completion(
+            response,
+            time.perf_counter() - start,
+            max_output=self.openai_options.max_tokens,
+            max_input=prompt_ceiling(body["messages"], self._schema_chars),
+        )
         self.lengths.add([gen.finish_reason])
         return gen
 
@@ -220,16 +247,11 @@ class OpenAIModel(PromptedModel):
             return await self._clients.get().post(
                 "/chat/completions", cast_to=ChatCompletion, body=body
             )
-        except openai.APIStatusError as exc:
-            raise map_status_error(
-                exc.status_code, exc.message, exc.response.headers, self.spec, self.base_url
-            ) from exc
-        except openai.APITimeoutError as exc:
-            raise RetryableError("request timed out") from exc
-        except openai.APIConnectionError as exc:
-            raise RetryableError(f"connection error: {exc.__cause__ or exc}") from exc
-        except ValueError as exc:  # the body was not JSON, or not a completion
-            raise APIRequestError(f"malformed response body ({exc})") from exc
+        except Exception as exc:  # noqa: BLE001 - mapped below, re-raised when unknown
+            mapped = sdk_error(exc, openai, self.spec, self.base_url)
+            if mapped is None:
+                raise
+            raise mapped from None
 
     async def aclose(self) -> None:
         """Warn about cut-off outputs once, and close the clients."""
@@ -251,29 +273,44 @@ def _error_message(body: bytes) -> str:
     return str(message) if message else text[:300]
 
 
-def parse_completion(response: Any, latency_s: float) -> Generation:
+def parse_completion(
+    response: Any, latency_s: float, max_output: int | None = None, max_input: int | None = None
+) -> Generation:
     """One :class:`Generation` from a chat completion; a tool call's arguments win over
-    message text. Raises (recorded as the example's error) only when there is no choice."""
-    choices = getattr(response, "choices", None)
-    if not choices:
+    message text. Raises (recorded as the example's error) only when there is no choice.
+
+    Any shape is accepted (see ``models/_responses.py``): content parts are joined,
+    arguments given as an object become its JSON, and token counts are clamped to what
+    the request allowed (``max_output``, ``max_input``), so one absurd report cannot
+    stall a ``tpm`` limit or inflate a cost."""
+    choices = field(response, "choices")
+    if not choices or not isinstance(choices, list):
         raise ValueError(f"malformed response: no choices ({str(response)[:200]!r})")
     choice = choices[0]
-    message = getattr(choice, "message", None)
-    output = getattr(message, "content", None)
-    tool_calls = getattr(message, "tool_calls", None) or []
-    for call in tool_calls:
-        function = getattr(call, "function", None)
-        if function is not None and getattr(function, "arguments", None) is not None:
-            output = function.arguments
+    message = field(choice, "message")
+    output = field(message, "content")
+    tool_calls = field(message, "tool_calls")
+    for call in tool_calls if isinstance(tool_calls, list) else []:
+        arguments = field(field(call, "function"), "arguments")
+        if arguments is not None:
+            output = arguments
             break
-    usage = getattr(response, "usage", None)
+    usage = field(response, "usage")
     return Generation(
-        output=output,
+        output=as_output(output),
         latency_s=latency_s,
-        input_tokens=getattr(usage, "prompt_tokens", None),
-        output_tokens=getattr(usage, "completion_tokens", None),
-        finish_reason=getattr(choice, "finish_reason", None),
+        input_tokens=as_tokens(field(usage, "prompt_tokens"), max_input or TOKEN_CEILING),
+        output_tokens=as_tokens(field(usage, "completion_tokens"), max_output or TOKEN_CEILING),
+        finish_reason=as_label(field(choice, "finish_reason")),
     )
+
+
+def prompt_ceiling(messages: list[Any], extra_chars: int = 0) -> int:
+    """An upper bound on a request's prompt tokens: its characters (no tokenizer makes
+    more than one token per character), ``extra_chars`` for a schema or tools, and room
+    for a chat template."""
+    chars = sum(len(str(m.get("content", ""))) + 16 for m in messages)
+    return chars + extra_chars + 1024
 
 
 def is_local(base_url: str) -> bool:
@@ -293,57 +330,12 @@ def resolve_api_key(api_key_env: str | None, default_env: str, base_url: str) ->
     env_name = api_key_env or default_env
     key = os.environ.get(env_name)
     if key:
+        register_secret(key)
         return key
     if is_local(base_url):
         return LOCAL_KEY
     hint = f"set {env_name}" if api_key_env else f"set {default_env} or the api_key_env option"
     raise UserError(f"no API key for {base_url}", hint=hint)
-
-
-def retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms``, or ``retry-after`` (seconds or HTTP date)."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    try:
-        return max(0.0, float(lowered["retry-after-ms"]) / 1000)
-    except (KeyError, ValueError):
-        pass
-    value = lowered.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-class APIRequestError(Exception):
-    """A request the server refused for this example (a 4xx other than auth/not-found)."""
-
-
-def map_status_error(
-    status: int, message: str, headers: Mapping[str, str], spec: str, base_url: str
-) -> Exception:
-    """Turn an HTTP error into the runner's contract (see the module docstring)."""
-    brief = re.sub(r"^Error code: \d+ - ", "", " ".join(str(message).split()))[:300]
-    if status in (408, 409, 429) or status >= 500:
-        return RetryableError(f"HTTP {status}: {brief}", retry_after=retry_after_s(headers))
-    if status in (401, 403):
-        # The server's message may echo part of the key, so it is not repeated here.
-        return UserError(
-            f"{base_url} rejected the API key for {spec} (HTTP {status})",
-            hint="check the key variable (or the api_key_env option)",
-        )
-    if status == 404:
-        return UserError(
-            f"{base_url} does not serve {spec} (HTTP 404: {brief})",
-            hint="check the model name and base_url",
-        )
-    return APIRequestError(f"HTTP {status}: {brief}")
 
 
 def schema_name(task: Task) -> str:

@@ -13,9 +13,11 @@ import functools
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from fieldwise._text import scrub_text
 from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
 from fieldwise.report._analysis import FieldErrors, field_errors
@@ -67,6 +69,9 @@ def write_report(
     ``out_dir/pairwise.json``, which ``fieldwise compare`` prints.
     """
     profile = _check(examples, results, profile)
+    # Labels reach matplotlib and outputs' parsed values reach the page: neither may
+    # hold a lone surrogate (a cached output with ``\\ud800`` would fail every report).
+    results = [replace(r, label=scrub_text(r.label)) for r in results]
     out_dir = Path(out_dir)
     charts_dir = out_dir / "charts"
     try:
@@ -137,7 +142,7 @@ def write_report(
         json.dumps({"profile": profile, **table.to_json()}, indent=1), encoding="utf-8"
     )
     path = out_dir / "report.html"
-    path.write_text(_template().render(**context), encoding="utf-8")
+    path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
     return path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from contextlib import AbstractContextManager, nullcontext
 
@@ -122,6 +123,14 @@ def run_model(
             finally:
                 asyncio.run(model.aclose())
 
+        def waiting() -> None:
+            print(
+                f"{label}: another process is predicting with this model on "
+                f"{store.project_dir}; waiting for it (its rows will not be requested again)",
+                file=sys.stderr,
+                flush=True,
+            )
+
         async def main() -> RunOutcome:
             try:
                 return await run_model_async(
@@ -132,6 +141,7 @@ def run_model(
                     run_id=run_id,
                     settings=settings,
                     on_progress=advance,
+                    on_wait=waiting,
                     repeats=repeats,
                 )
             finally:

@@ -23,11 +23,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from fieldwise._text import scrub_text
 from fieldwise.errors import UserError
-from fieldwise.models._model import Generation, Model, RetryableError, prediction_keys
+from fieldwise.models._errors import redact
+from fieldwise.models._model import Generation, Model, RetryableError, content_hash, prediction_keys
+from fieldwise.models._responses import clean_generation
 from fieldwise.runner._writer import StoreWriter
 from fieldwise.runner.limits import RateLimiter, RetryPolicy
 from fieldwise.store import PredictionRow, Store
+from fieldwise.store._lock import model_lock
 from fieldwise.tasks import Example
 
 
@@ -82,6 +86,8 @@ ProgressCallback = Callable[[int], None]
 
 
 def _failed(batch: list[Example], message: str) -> list[Generation]:
+    # Error texts come from servers and SDKs, which may echo the API key.
+    message = scrub_text(redact(message))
     return [Generation(None, error=message) for _ in batch]
 
 
@@ -108,6 +114,10 @@ async def _try_batch(
         return _failed(batch, f"{type(exc).__name__}: {exc}"[:1000])
     if not isinstance(gens, list) or len(gens) != len(batch):
         return _failed(batch, "backend returned the wrong number of outputs")
+    try:
+        gens = [clean_generation(g) for g in gens]
+    except TypeError as exc:
+        return _failed(batch, str(exc))
     elapsed = time.perf_counter() - start
     used = [g.input_tokens for g in gens] + [g.output_tokens for g in gens]
     if all(u is not None for u in used):
@@ -169,9 +179,10 @@ def plan_run(
     return RunPlan(keyed, repeats, Counter(keys), done, cached, pending)
 
 
-_RETRY, _FRESH, _STOP = 0, 1, 2
+_ABORT, _RETRY, _FRESH, _STOP = -1, 0, 1, 2
 """Queue priorities: a batch whose retry delay is over goes before fresh ones, so its
-examples do not wait for the whole dataset; workers stop last."""
+examples do not wait for the whole dataset; workers stop last, unless the run is being
+aborted (then before anything else)."""
 
 
 async def run_model_async(
@@ -183,6 +194,7 @@ async def run_model_async(
     run_id: int | None,
     settings: RunSettings | None = None,
     on_progress: ProgressCallback | None = None,
+    on_wait: Callable[[], None] | None = None,
     repeats: int = 1,
 ) -> RunOutcome:
     """Predict every example not already in the store; return all rows in example order.
@@ -191,8 +203,37 @@ async def run_model_async(
     first, in one call). Duplicate texts share one key and are computed once. With
     ``repeats`` > 1 each example is predicted that many times, each repeat under its own
     key (see ``prediction_key``), all in one queue: a resumed run computes only the
-    repeats that are missing.
+    repeats that are missing. Another process predicting with the same model on the same
+    store is waited for (``on_wait`` is called once if so), so no row is requested twice
+    (see ``store/_lock.py``).
     """
+    if repeats < 1:
+        raise UserError(f"repeats must be at least 1, got {repeats}")
+    name = content_hash(model.identity())[:32]
+    async with model_lock(store.project_dir, name, on_wait):
+        return await _run_unlocked(
+            model,
+            examples,
+            store,
+            label=label,
+            run_id=run_id,
+            settings=settings,
+            on_progress=on_progress,
+            repeats=repeats,
+        )
+
+
+async def _run_unlocked(
+    model: Model,
+    examples: list[Example],
+    store: Store,
+    *,
+    label: str,
+    run_id: int | None,
+    settings: RunSettings | None,
+    on_progress: ProgressCallback | None,
+    repeats: int,
+) -> RunOutcome:
     settings = settings or RunSettings()
     started = time.perf_counter()
     plan = plan_run(model, examples, store, on_progress, repeats)
@@ -214,15 +255,16 @@ async def run_model_async(
     remaining = len(batches)
     failed = 0
     writer = StoreWriter(store, run_id, label)
+    aborting = False
 
     def requeue(item: tuple[int, int, int, list[tuple[str, Example]]]) -> None:
         queue.put_nowait(item)
 
     async def worker() -> None:
         nonlocal failed, remaining
-        while True:
+        while not aborting:
             priority, seq, attempt, batch = await queue.get()
-            if priority == _STOP:
+            if priority in (_STOP, _ABORT):
                 return
             result = await _try_batch(model, [ex for _, ex in batch], settings, limiter, attempt)
             if not isinstance(result, list):
@@ -258,8 +300,15 @@ async def run_model_async(
     try:
         await asyncio.gather(*workers)
     except BaseException:
+        # A worker can swallow its cancellation (a backend catching CancelledError, or
+        # ``asyncio.wait_for`` on Python 3.11 when the call finishes as it is cancelled)
+        # and go back to the queue: the flag and one abort item per worker make every
+        # worker return anyway, so a failed or interrupted run always exits.
+        aborting = True
         for task in workers:
             task.cancel()
+        for _ in workers:
+            queue.put_nowait((_ABORT, 0, 0, []))
         await asyncio.gather(*workers, return_exceptions=True)
         raise
     finally:

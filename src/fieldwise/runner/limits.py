@@ -16,7 +16,9 @@ class RateLimiter:
     their per-minute limits over shorter windows too, and a whole minute's budget sent at
     once would only earn 429s. Token costs are estimated before a request and corrected
     with :meth:`settle` once the real usage is known; the token bucket may go negative,
-    which makes later requests wait, so the long-run rate stays right.
+    which makes later requests wait, so the long-run rate stays right. It never goes
+    below one minute's budget in debt, so no single report of usage (a server claiming
+    ``1e15`` tokens) can stall the run for more than about a minute.
 
     Waiters are served in arrival order (one lock, held while sleeping).
     """
@@ -76,7 +78,8 @@ class RateLimiter:
     def settle(self, estimated: int, actual: int | None) -> None:
         """Correct the token bucket once a request's real usage is known."""
         if self.tpm and actual is not None:
-            self._tokens += estimated - actual
+            debt_floor = -float(self.tpm)  # at most one minute's wait, whatever was claimed
+            self._tokens = max(self._tokens + estimated - max(0, actual), debt_floor)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fieldwise import _legacy
+from fieldwise._text import scrub_text
 from fieldwise.errors import UserError
 from fieldwise.store._migrations import migrate
 from fieldwise.tasks import Example
@@ -93,7 +95,7 @@ class Store:
         self.path = _legacy.store_file(self.project_dir, STORE_FILENAME)
         try:
             self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _set_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             migrate(self.db)
         except sqlite3.DatabaseError as exc:
@@ -108,6 +110,21 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """All rows of a query. Text that is not UTF-8 (written by another program, or
+        an old version) reads with U+FFFD in place of the bad bytes instead of failing
+        every later command; the fast default decoder is kept for clean text."""
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "decode" not in str(exc):
+                raise
+        self.db.text_factory = lambda data: data.decode("utf-8", "replace")
+        try:
+            return self.db.execute(sql, params).fetchall()
+        finally:
+            self.db.text_factory = str
 
     # -- runs --------------------------------------------------------------------------
     def start_run(self, record: RunRecord) -> int:
@@ -146,7 +163,7 @@ class Store:
 
     def runs(self, label: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM runs" + (" WHERE label = ?" if label else "") + " ORDER BY id"
-        return [dict(r) for r in self.db.execute(sql, (label,) if label else ())]
+        return [dict(r) for r in self._select(sql, (label,) if label else ())]
 
     # -- predictions ---------------------------------------------------------------------
     def finished(self, keys: Iterable[str]) -> dict[str, PredictionRow]:
@@ -163,10 +180,14 @@ class Store:
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            cur.execute(
-                f"SELECT {_PRED_COLUMNS} FROM predictions WHERE key IN ({marks}){where}", chunk
-            )
-            for row in cur:
+            sql = f"SELECT {_PRED_COLUMNS} FROM predictions WHERE key IN ({marks}){where}"
+            try:
+                rows: list[Any] = cur.execute(sql, chunk).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "decode" not in str(exc):
+                    raise
+                rows = [tuple(r) for r in self._select(sql, chunk)]
+            for row in rows:
                 found[row[0]] = PredictionRow(*row)
         return found
 
@@ -190,15 +211,15 @@ class Store:
                 (
                     r.key,
                     run_id,
-                    label,
-                    r.example_id,
-                    r.output,
-                    r.error,
+                    scrub_text(label),
+                    scrub_text(r.example_id),
+                    None if r.output is None else scrub_text(r.output),
+                    None if r.error is None else scrub_text(r.error),
                     r.latency_s,
                     r.input_tokens,
                     r.output_tokens,
                     r.cost_usd,
-                    r.finish_reason,
+                    None if r.finish_reason is None else scrub_text(r.finish_reason),
                     now,
                 )
                 for r in rows
@@ -211,10 +232,10 @@ class Store:
 
     def predictions_for_label(self, label: str) -> list[dict[str, Any]]:
         sql = "SELECT * FROM predictions WHERE label = ? ORDER BY created_at, example_id"
-        return [dict(r) for r in self.db.execute(sql, (label,))]
+        return [dict(r) for r in self._select(sql, (label,))]
 
     def labels(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT label FROM predictions ORDER BY 1")]
+        return [r[0] for r in self._select("SELECT DISTINCT label FROM predictions ORDER BY 1")]
 
     # -- provider batch jobs ---------------------------------------------------------------
     def add_batch(self, record: BatchRecord) -> None:
@@ -310,15 +331,21 @@ class Store:
                 self.db.executemany(
                     "INSERT INTO examples VALUES (?, ?, ?, ?, ?)",
                     [
-                        (fingerprint, i, ex.id, ex.text, json.dumps(ex.gold) if ex.gold else None)
+                        (
+                            fingerprint,
+                            i,
+                            scrub_text(ex.id),
+                            scrub_text(ex.text),
+                            json.dumps(ex.gold) if ex.gold else None,
+                        )
                         for i, ex in enumerate(examples)
                     ],
                 )
 
     def load_dataset(self, fingerprint: str) -> list[Example]:
-        rows = self.db.execute(
+        rows = self._select(
             "SELECT * FROM examples WHERE fingerprint = ? ORDER BY idx", (fingerprint,)
-        ).fetchall()
+        )
         if not rows:
             raise UserError(f"no dataset with fingerprint {fingerprint} in {self.path}")
         return [
@@ -340,9 +367,24 @@ class Store:
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?)",
-                (label, spec, kind, json.dumps(options or {}), note, _now()),
+                (scrub_text(label), spec, kind, json.dumps(options or {}), note, _now()),
             )
 
     def models(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT * FROM models ORDER BY created_at").fetchall()
+        rows = self._select("SELECT * FROM models ORDER BY created_at")
         return [{**dict(r), "options": json.loads(r["options_json"])} for r in rows]
+
+
+def _set_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. Two processes opening a new store at once can both need the
+    switch, and SQLite may answer "database is locked" at once instead of waiting, so the
+    switch is retried for a few seconds (the busy timeout covers everything after it)."""
+    for attempt in range(100):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
+

@@ -27,8 +27,25 @@ def _match(examples: list[Example]) -> tuple[dict[str, Example], dict[str, Examp
     return {e.id: e for e in examples}, {normalise_text(e.text): e for e in examples}
 
 
-def import_jsonl(store: Store, label: str, path: Path, examples: list[Example]) -> int:
-    """Import ``{"id", "output"}`` lines (``output`` a raw string or null) as model ``label``."""
+def check_label_free(store: Store, labels: list[str], replace: bool = False) -> None:
+    """Refuse to import under the label of a registered model that is not an import (a
+    fine-tune's registration would be replaced by the file's outputs) unless ``replace``."""
+    taken = {m["label"]: m["spec"] for m in store.models()}
+    for label in labels:
+        spec = taken.get(label)
+        if spec is not None and spec != f"import/{label}" and not replace:
+            raise UserError(
+                f"'{label}' is already registered as {spec}; importing would replace it",
+                hint="choose another --name, or pass --replace to replace it",
+            )
+
+
+def import_jsonl(
+    store: Store, label: str, path: Path, examples: list[Example], replace: bool = False
+) -> int:
+    """Import ``{"id", "output"}`` lines (``output`` a raw string or null) as model ``label``
+    (refusing a label registered to another model unless ``replace``)."""
+    check_label_free(store, [label], replace)
     by_id, _ = _match(examples)
     rows: list[PredictionRow] = []
     ident = import_identity(label)
@@ -47,9 +64,7 @@ def import_jsonl(store: Store, label: str, path: Path, examples: list[Example]) 
             example = by_id.get(str(rec["id"]))
             if example is None:
                 raise UserError(f"{path}:{lineno}: id '{rec['id']}' is not in the dataset")
-            output = rec.get("output")
-            if output is not None and not isinstance(output, str):
-                output = json.dumps(output)
+            output = _as_output(rec.get("output"), f"{path}:{lineno}: output")
             rows.append(PredictionRow(prediction_key(ident, example), example.id, output))
     store.register_model(label, f"import/{label}", "imported", {"source": str(path)})
     store.save_predictions(None, label, rows)
@@ -78,19 +93,32 @@ def import_prediction_dicts(
         if isinstance(preds, str):
             preds = json.loads(preds)
         if not isinstance(preds, dict):
-            raise UserError(f"{source} row {i}: 'predictions' must be a dict of model → output")
+            raise UserError(f"{source} row {i + 1}: 'predictions' must be a dict of model → output")
         for label, output in preds.items():
+            output = _as_output(output, f"{source} row {i + 1}: predictions.{label}")
             ident = import_identity(label)
             per_model.setdefault(label, []).append(
                 PredictionRow(prediction_key(ident, example), example.id, output)
             )
     if not per_model:
         raise UserError(f"no rows of {source} match the dataset (by id or text)")
+    check_label_free(store, list(per_model))
     for label, rows in per_model.items():
         kind = (kinds or {}).get(label, "imported")
         store.register_model(label, f"import/{label}", kind, {"source": source})
         store.save_predictions(None, label, rows)
     return {label: len(rows) for label, rows in per_model.items()}
+
+
+def _as_output(value: Any, where: str) -> str | None:
+    """An imported output as raw text: strings as they are, JSON values (a model that
+    answered with an object) as their JSON text, as if the model had written it."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        raise UserError(f"{where}: not text or JSON ({type(value).__name__})") from None
 
 
 def load_prediction_records(source: str) -> list[dict[str, Any]]:

@@ -6,9 +6,12 @@ Built-in tasks are addressed by name (``isaf``); a user's own task by ``module:a
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import sys
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 from fieldwise.errors import UserError
@@ -27,6 +30,33 @@ __all__ = [
 BUILTIN_TASKS = {"isaf": "fieldwise.tasks.isaf:ISAF"}
 
 
+@contextlib.contextmanager
+def _importing(name: str) -> Iterator[None]:
+    """Run a task module's top level: what it raises (or a ``sys.exit``, which would
+    end the command with that code, 0 included) becomes a one-line error naming the
+    module and the line of it that failed."""
+    try:
+        yield
+    except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name == name:
+            raise
+        raise UserError(f"task {name}: {_where(exc, name)}{type(exc).__name__}: {exc}") from None
+    except SystemExit as exc:
+        raise UserError(
+            f"task {name}: {_where(exc, name)}calls sys.exit({exc.code!r}) while being imported",
+            hint="a task module must define a Task, not run a program",
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any error in user code is the user's to fix
+        raise UserError(f"task {name}: {_where(exc, name)}{type(exc).__name__}: {exc}") from None
+
+
+def _where(exc: BaseException, name: str) -> str:
+    """``line N: `` of the innermost frame in the task's own file, if there is one."""
+    own = name if name.endswith(".py") else name.replace(".", "/") + ".py"
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(own)]
+    return f"line {lines[-1]}: " if lines else ""
+
+
 def load_task(spec: str | Task) -> Task:
     """Resolve a task name, ``module:attr`` or ``file.py[:attr]`` to a :class:`Task`."""
     if isinstance(spec, Task):
@@ -42,7 +72,8 @@ def load_task(spec: str | Task) -> Task:
         assert module_spec and module_spec.loader
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[mod_name] = module
-        module_spec.loader.exec_module(module)
+        with _importing(str(path)):
+            module_spec.loader.exec_module(module)
     else:
         if ":" not in target:
             raise UserError(
@@ -50,7 +81,10 @@ def load_task(spec: str | Task) -> Task:
                 hint=f"use one of {sorted(BUILTIN_TASKS)}, module:attr, or file.py[:attr]",
             )
         try:
-            module = importlib.import_module(module_part)
+            with _importing(module_part):
+                module = importlib.import_module(module_part)
+        except UserError:
+            raise
         except ImportError as exc:
             raise UserError(f"cannot import task module '{module_part}': {exc}") from exc
     if attr:

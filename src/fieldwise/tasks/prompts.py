@@ -6,6 +6,11 @@ train-time prompt and an inference-time prompt cannot silently drift apart.
 
 A template defines two blocks, ``system`` and ``user``; few-shot examples become
 alternating user/assistant messages rendered with the same ``user`` block.
+
+Templates travel inside shared configs and downloaded adapter folders, so they are
+untrusted code: each is rendered in Jinja's ``ImmutableSandboxedEnvironment`` (as
+transformers renders chat templates), where reaching for ``__globals__``, ``os`` or a
+mutating method is a one-line :class:`~fieldwise.errors.UserError`, not a shell.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from fieldwise.errors import UserError
 from fieldwise.tasks._task import Example, FieldSpec, Task
@@ -53,7 +59,9 @@ class PromptTemplate:
 
     @cached_property
     def _compiled(self) -> jinja2.Template:
-        env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+        env = ImmutableSandboxedEnvironment(
+            undefined=jinja2.StrictUndefined, keep_trailing_newline=False
+        )
         try:
             template = env.from_string(self.source)
         except jinja2.TemplateSyntaxError as exc:
@@ -65,7 +73,13 @@ class PromptTemplate:
 
     def render_block(self, block: str, context: dict[str, Any]) -> str:
         template = self._compiled
-        return "".join(template.blocks[block](template.new_context(context))).strip()
+        try:
+            return "".join(template.blocks[block](template.new_context(context))).strip()
+        except jinja2.TemplateError as exc:  # SecurityError, UndefinedError, ...
+            kind = "unsafe" if isinstance(exc, jinja2.exceptions.SecurityError) else "failed"
+            raise UserError(
+                f"prompt template {self.name}: {kind} in block '{block}': {exc}"
+            ) from None
 
 
 def load_template(name_or_path: str | None = None) -> PromptTemplate:
