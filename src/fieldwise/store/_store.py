@@ -387,4 +387,3 @@ def _set_wal(db: sqlite3.Connection) -> None:
             if "locked" not in str(exc) or attempt == 99:
                 raise
             time.sleep(0.05)
-
