@@ -32,7 +32,7 @@ from fieldwise.models._model import (
     Model,
     RetryableError,
     content_hash,
-    prediction_key,
+    prediction_keys,
 )
 from fieldwise.models.batch import BatchAPI, BatchState, batch_api_for, with_retries
 from fieldwise.runner._runner import Price, RunOutcome, RunSettings
@@ -345,7 +345,11 @@ async def run_batch_async(
     started = time.perf_counter()
     api = batch_api_for(model)
     identity = model.identity()
-    keyed = [(prediction_key(identity, ex, r), ex) for r in range(repeats) for ex in examples]
+    keyed = [
+        (key, ex)
+        for r in range(repeats)
+        for key, ex in zip(prediction_keys(identity, examples, r), examples, strict=True)
+    ]
     job = _Job(
         api,
         store,
