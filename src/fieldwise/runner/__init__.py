@@ -5,18 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from contextlib import AbstractContextManager, nullcontext
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 
 from fieldwise.models._model import Model
+from fieldwise.runner._progress import make_progress, model_bar
 from fieldwise.runner._runner import (
     Price,
     RunOutcome,
@@ -41,20 +34,6 @@ __all__ = [
 ]
 
 
-def make_progress(transient: bool = False) -> Progress:
-    """The progress display used for every long job: bar, count, rate and ETA."""
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        transient=transient,
-    )
-
-
 def run_model(
     model: Model,
     examples: list[Example],
@@ -73,16 +52,8 @@ def run_model(
     finished so far is already stored. The model is closed afterwards either way. With
     ``ray``, the examples run on Ray workers instead (:func:`run_model_ray`).
     """
-    # A display the caller already started (one bar per model) must stay up afterwards.
-    ctx: AbstractContextManager[object] = nullcontext()
-    if progress is not None and not progress.live.is_started:
-        ctx = progress
     total = len(examples) * repeats
-    with ctx:
-        task_id = None
-        if progress is not None:
-            task_id = progress.add_task(label, total=total, rate="")
-
+    with model_bar(progress, label, total) as task_id:
         first = True
         shown_at = 0.0
 

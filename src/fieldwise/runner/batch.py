@@ -19,7 +19,6 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
@@ -35,6 +34,7 @@ from fieldwise.models._model import (
     prediction_keys,
 )
 from fieldwise.models.batch import BatchAPI, BatchState, batch_api_for, with_retries
+from fieldwise.runner._progress import model_bar
 from fieldwise.runner._runner import Price, RunOutcome, RunSettings
 from fieldwise.store import BatchRecord, PredictionRow, Store
 from fieldwise.tasks import Example
@@ -384,14 +384,7 @@ def run_batch(
     """Synchronous :func:`run_batch_async` with the runner's progress bar; the rate column
     shows each batch's id and state. Ctrl-C stops polling; the batches go on at the
     provider and the next run picks them up."""
-    ctx: AbstractContextManager[object] = nullcontext()
-    if progress is not None and not progress.live.is_started:
-        ctx = progress
-    with ctx:
-        task_id = None
-        if progress is not None:
-            total = len(examples) * repeats
-            task_id = progress.add_task(f"{label} (batch)", total=total, rate="")
+    with model_bar(progress, f"{label} (batch)", len(examples) * repeats) as task_id:
 
         def advance(completed: int, note: str) -> None:
             if progress is not None and task_id is not None:
