@@ -105,8 +105,10 @@ def nested_views(
     profile: str,
     fields: list[str],
     resamples: Resamples,
+    shown: set[int] | None = None,
 ) -> NestedViews:
-    """Everything the report shows about the nested fields among ``fields``."""
+    """Everything the report shows about the nested fields among ``fields``; record
+    alignments only for the rows in ``shown`` (default all), the ones the page lists."""
     specs = [s for s in task.fields if s.name in fields and not s.is_leaf]
     scores = [results[i].scores[profile] for i in order]
     trees = [_tree(spec, scores, 0, resamples) for spec in specs]
@@ -122,6 +124,8 @@ def nested_views(
             aligned = align_records(scorer, spec, objects(preds, len(preds)), gold)
             for path, rows in aligned.items():
                 for r, alignment in enumerate(rows):
+                    if shown is not None and r not in shown:
+                        continue
                     block = _block(
                         task.spec_at(path), path, results[i].label, golds, preds, r, alignment
                     )

@@ -92,15 +92,17 @@ def write_report(
     exports = write_export(out_dir, examples, results, parsed, matrices, fields, order)
     charts = _charts(results, order, profile, fields, charts_dir)
     shown = example_rows(examples, fields, order, results, parsed, matrices, selection.indices)
+    shown_rows = set(selection.indices)
     trees: list[Any] = []
     leaf_errors: dict[str, Any] = {}
     if task.is_nested:
-        views = nested_views(task, examples, results, order, parsed, profile, fields, resamples)
+        views = nested_views(
+            task, examples, results, order, parsed, profile, fields, resamples, shown_rows
+        )
         trees, leaf_errors = views.trees, views.leaf_errors
         by_index = {r.index: r for r in shown}  # the rows shown, by example index
         for row, blocks in views.blocks.items():
-            if row in by_index:
-                by_index[row].records = blocks
+            by_index[row].records = blocks
     context: dict[str, Any] = {
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
@@ -128,7 +130,7 @@ def write_report(
         "trees": trees,
         "leaf_errors": leaf_errors,
         "selection": selection,
-        "shown": set(selection.indices),
+        "shown": shown_rows,
         "ids": [str(ex.id) for ex in examples],
         "exports": exports,
     }
