@@ -28,7 +28,8 @@ def available() -> bool:
 
 
 class Constrainer:
-    """Compiles response formats for one tokenizer and hands out logits processors."""
+    """Compiles response formats for one tokenizer, caching the grammars (the engine masks
+    each row with them, see ``serve/_rows.py``)."""
 
     def __init__(self, tokenizer: Any, vocab_size: int, cache_size: int = 64) -> None:
         if not available():
@@ -78,9 +79,3 @@ class Constrainer:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return grammar
-
-    def processor(self, response_format: dict[str, Any]) -> Any:
-        """A fresh logits processor (they are single-use) for one ``generate`` call."""
-        from xgrammar.contrib.hf import LogitsProcessor
-
-        return LogitsProcessor(self.compile(response_format))
