@@ -296,27 +296,13 @@ def _print_nested(result: ModelScore) -> None:
 
 
 def _read_predictions(path: Path, known_ids: set[str]) -> dict[str, str | None]:
-    if not path.is_file():
-        raise UserError(f"predictions file not found: {path}")
+    from fieldwise.store.transfer import read_prediction_lines
+
     outputs: dict[str, str | None] = {}
     unknown = 0
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from exc
-            if not isinstance(rec, dict) or "id" not in rec:
-                raise UserError(f"{path}:{lineno}: expected an object with 'id' and 'output'")
-            out = rec.get("output")
-            if out is not None and not isinstance(out, str):
-                out = json.dumps(out)
-            key = str(rec["id"])
-            if key not in known_ids:
-                unknown += 1
-            outputs[key] = out
+    for _, example_id, output in read_prediction_lines(path):
+        unknown += example_id not in known_ids
+        outputs[example_id] = output
     if unknown:
         err_console.print(
             f"[yellow]warning:[/] {unknown} predictions have ids not in the gold data"

@@ -8,6 +8,7 @@ and be scored and reported the same way.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,26 +50,34 @@ def import_jsonl(
     by_id, _ = _match(examples)
     rows: list[PredictionRow] = []
     ident = import_identity(label)
+    for where, example_id, output in read_prediction_lines(path):
+        example = by_id.get(example_id)
+        if example is None:
+            raise UserError(f"{where}: id '{example_id}' is not in the dataset")
+        rows.append(PredictionRow(prediction_key(ident, example), example.id, output))
+    store.register_model(label, f"import/{label}", "imported", {"source": str(path)})
+    store.save_predictions(None, label, rows)
+    return len(rows)
+
+
+def read_prediction_lines(path: Path) -> Iterator[tuple[str, str, str | None]]:
+    """``(where, id, output)`` for each ``{"id", "output"}`` line of a predictions JSONL,
+    ``where`` being ``path:line`` for error messages; the output as raw text (see
+    :func:`_as_output`)."""
     if not path.is_file():
         raise UserError(f"predictions file not found: {path}")
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
+            where = f"{path}:{lineno}"
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from exc
+                raise UserError(f"{where}: invalid JSON ({exc.msg})") from exc
             if not isinstance(rec, dict) or "id" not in rec:
-                raise UserError(f"{path}:{lineno}: expected an object with 'id' and 'output'")
-            example = by_id.get(str(rec["id"]))
-            if example is None:
-                raise UserError(f"{path}:{lineno}: id '{rec['id']}' is not in the dataset")
-            output = _as_output(rec.get("output"), f"{path}:{lineno}: output")
-            rows.append(PredictionRow(prediction_key(ident, example), example.id, output))
-    store.register_model(label, f"import/{label}", "imported", {"source": str(path)})
-    store.save_predictions(None, label, rows)
-    return len(rows)
+                raise UserError(f"{where}: expected an object with 'id' and 'output'")
+            yield where, str(rec["id"]), _as_output(rec.get("output"), f"{where}: output")
 
 
 def import_prediction_dicts(
