@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fieldwise.data.splits import group_key
+from fieldwise.deploy._sides import sides_deploy
 from fieldwise.errors import UserError
 from fieldwise.models._model import prediction_key
 from fieldwise.scoring import prepare_golds, score_outputs
@@ -28,7 +29,7 @@ from fieldwise.scoring.stats import (
     mean_over_repeats,
     pairwise,
 )
-from fieldwise.store import Store
+from fieldwise.store import PredictionRow, Store
 from fieldwise.tasks import Example, Task, load_task
 
 __all__ = ["RunComparison", "Side", "compare_runs", "load_side"]
@@ -45,6 +46,8 @@ class Side:
     fingerprints: list[str]
     examples: dict[str, Example]
     outputs: dict[str, list[str | None]]
+    rows: dict[str, PredictionRow] = field(default_factory=dict)
+    """Each example's first stored prediction (tokens, latency: the deploy numbers)."""
 
 
 @dataclass
@@ -56,6 +59,9 @@ class RunComparison:
     shared: int
     profile: str
     warnings: list[str] = field(default_factory=list)
+    deploy: dict[str, Any] = field(default_factory=dict)
+    """Per side cost per 1,000 documents, latency percentiles and throughput, and
+    paired cost and latency differences (``fieldwise.deploy``)."""
 
     def changes(self) -> list[dict[str, Any]]:
         """Per pair (later side minus earlier): targets that improved or regressed
@@ -83,6 +89,7 @@ class RunComparison:
             "warnings": self.warnings,
             "changes": self.changes(),
             **self.table.to_json(),
+            **self.deploy,
         }
 
 
@@ -106,6 +113,7 @@ def load_side(store: Store, ref: str) -> Side:
         raise UserError(f"'{ref}' has runs on several tasks ({', '.join(sorted(tasks))})")
     examples: dict[str, Example] = {}
     outputs: dict[str, list[str | None]] = {}
+    first: dict[str, PredictionRow] = {}
     datasets: dict[str, list[Example]] = {}
     for run in chosen:
         fp = run["dataset_fingerprint"]
@@ -122,9 +130,12 @@ def load_side(store: Store, ref: str) -> Side:
                 continue  # this run never predicted the example
             outputs[ex.id] = [r.output if r is not None and r.error is None else None for r in rows]
             examples[ex.id] = ex
+            first[ex.id] = rows[0]
     if not outputs:
         raise UserError(f"no stored predictions for '{ref}'")
-    return Side(name, tasks.pop(), [r["id"] for r in chosen], sorted(datasets), examples, outputs)
+    return Side(
+        name, tasks.pop(), [r["id"] for r in chosen], sorted(datasets), examples, outputs, first
+    )
 
 
 def compare_runs(
@@ -165,7 +176,8 @@ def compare_runs(
         matrices[side.name] = m
     pairs = [(names[j], names[i]) for i in range(len(names)) for j in range(i + 1, len(names))]
     table = pairwise(matrices, fields, resamples, pairs=pairs)
-    return RunComparison(names, table, len(shared), profile, warnings)
+    deploy = sides_deploy(store, sides, shared, matrices, fields, resamples)
+    return RunComparison(names, table, len(shared), profile, warnings, deploy.to_json())
 
 
 def _shared(sides: list[Side], warnings: list[str]) -> list[str]:

@@ -43,13 +43,46 @@ class DataConfig(_Strict):
 
 
 class PriceConfig(_Strict):
-    """USD per million tokens; the batch prices default to half the online ones (what
-    OpenAI and Anthropic charge for their batch APIs)."""
+    """A model's price, overriding the shipped price table (``fieldwise prices``).
 
-    input_per_mtok: float = 0.0
-    output_per_mtok: float = 0.0
-    batch_input_per_mtok: float | None = None
-    batch_output_per_mtok: float | None = None
+    One of: token prices (USD per 1M tokens, input and output both given: a price is
+    never half-known and silently zero); ``per_hour`` (USD per hour of a self-hosted
+    model's hardware, turned into a cost per document by its measured throughput); or
+    ``same_as: HOST/MODEL`` (a fine-tune its host serves at the base model's rate). The
+    batch prices default to half the online ones (what OpenAI and Anthropic charge).
+    """
+
+    input_per_mtok: float | None = Field(None, ge=0)
+    output_per_mtok: float | None = Field(None, ge=0)
+    cached_input_per_mtok: float | None = Field(None, ge=0)
+    batch_input_per_mtok: float | None = Field(None, ge=0)
+    batch_output_per_mtok: float | None = Field(None, ge=0)
+    per_hour: float | None = Field(None, gt=0)
+    same_as: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PriceConfig:
+        tokens = [self.input_per_mtok, self.output_per_mtok]
+        token_extras = [
+            self.cached_input_per_mtok,
+            self.batch_input_per_mtok,
+            self.batch_output_per_mtok,
+        ]
+        kinds = sum(
+            [
+                any(v is not None for v in tokens + token_extras),
+                self.per_hour is not None,
+                self.same_as is not None,
+            ]
+        )
+        if kinds != 1:
+            raise ValueError(
+                "give token prices (input_per_mtok and output_per_mtok), per_hour, "
+                "or same_as: exactly one kind"
+            )
+        if any(v is not None for v in tokens + token_extras) and None in tokens:
+            raise ValueError("token prices need both input_per_mtok and output_per_mtok")
+        return self
 
 
 class BatchConfig(_Strict):

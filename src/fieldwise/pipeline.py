@@ -17,13 +17,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 
 from fieldwise import __version__
 from fieldwise.config import ModelConfig, ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
 from fieldwise.data.splits import check_leakage, group_key, train_test_split
+from fieldwise.deploy import collect_usage
 from fieldwise.errors import UserError
+from fieldwise.loadtest._record import record_run_speed
 from fieldwise.models import (
     Model,
     TrainableModel,
@@ -33,8 +36,8 @@ from fieldwise.models import (
     model_kind,
 )
 from fieldwise.models._model import prediction_key
+from fieldwise.pricing import batch_price_for, price_for
 from fieldwise.runner import (
-    Price,
     RayOptions,
     RetryPolicy,
     RunOutcome,
@@ -74,7 +77,9 @@ def git_sha() -> str | None:
 
 
 def run_settings(mc: ModelConfig) -> RunSettings:
-    price = Price(mc.price.input_per_mtok, mc.price.output_per_mtok) if mc.price else None
+    """How hard to push ``mc``'s backend, and its price: the config's, else the shipped
+    price table's (``None``: unknown, stored as no cost rather than 0)."""
+    price = price_for(mc.spec, mc.options, mc.price)
     return RunSettings(
         concurrency=mc.concurrency,
         rpm=mc.rpm,
@@ -108,13 +113,7 @@ def batch_settings(mc: ModelConfig) -> BatchSettings | None:
             f"model '{mc.label}' cannot run as a batch: provider '{provider}' has no batch API",
             hint="batch works with openai and anthropic models; drop batch/--batch",
         )
-    price = None
-    if mc.price is not None:
-        p = mc.price
-        price = Price(
-            p.input_per_mtok / 2 if p.batch_input_per_mtok is None else p.batch_input_per_mtok,
-            p.output_per_mtok / 2 if p.batch_output_per_mtok is None else p.batch_output_per_mtok,
-        )
+    price = batch_price_for(mc.spec, mc.options, mc.price)
     return BatchSettings(
         poll_s=cfg.poll_s, max_requests=cfg.max_requests, max_bytes=cfg.max_bytes, price=price
     )
@@ -247,6 +246,18 @@ def predict_repeats(
             progress=progress,
             repeats=repeats,
         )
+        if batch is None:  # a batch job's hours say nothing about serving speed
+            record_run_speed(
+                store,
+                run_id=run_id,
+                label=label,
+                spec=model.spec,
+                identity=identity,
+                concurrency=settings.concurrency or model.default_concurrency,
+                computed=outcome.computed,
+                failed=outcome.failed,
+                wall_s=outcome.wall_s,
+            )
         status = "finished"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -292,6 +303,15 @@ def _rows_stats(rows: list[PredictionRow]) -> dict[str, float]:
         if values:
             stats[name] = float(sum(values))
     return stats
+
+
+def _cost_stat(result: ModelResult) -> None:
+    """The leaderboard's total cost from the deploy view's per-row costs (so an hourly
+    price and a corrected table price count too); no total when unknown."""
+    usage = result.usage
+    result.stats.pop("cost_usd", None)
+    if usage is not None and np.isfinite(usage.cost_usd).any():
+        result.stats["cost_usd"] = float(np.nansum(usage.cost_usd))
 
 
 def _with_registered_specs(models: list[ModelConfig], store: Store) -> list[ModelConfig]:
@@ -394,6 +414,16 @@ def run_project(
             )
         result = _result(task, golds, mc.label, mc.spec, kind, repeats, config, resamples)
         result.variant_of, result.variant = mc.variant_of, dict(mc.variant)
+        price = batch.price if batch is not None else settings.price
+        result.usage = collect_usage(
+            repeats[0],
+            price=price,
+            examples=test.examples,
+            model=model,
+            store=store,
+            identity=model.identity(),
+        )
+        _cost_stat(result)
         results.append(result)
     for imp in config.imports:
         results.extend(_import(store, imp, config, task, test, golds, resamples))

@@ -75,6 +75,9 @@ def _latest_table(project: Path) -> dict[str, Any]:
     if not table.is_file():
         raise UserError(f"{report.parent} has no pairwise.json", hint="rerun fieldwise run")
     data: dict[str, Any] = json.loads(table.read_text(encoding="utf-8"))
+    deploy = report.parent / "deploy.json"
+    if deploy.is_file():  # cost per 1,000 documents and latency per model
+        data.update(json.loads(deploy.read_text(encoding="utf-8")))
     return data
 
 
@@ -105,12 +108,31 @@ def _print(data: dict[str, Any], show_all: bool) -> None:
         up = ", ".join(change["improved"]) or "nothing"
         down = ", ".join(change["regressed"]) or "nothing"
         console.print(f"{change['to']} vs {change['from']}: improved {up}; regressed {down}")
+    _print_deploy(data)
     mde = data["resolution"].get(AGGREGATE)
     if mde is not None:
         console.print(
             f"with {data['rows_scored']} rows, differences under {mde:.1f} points on the "
             "aggregate are not resolvable (80% power, α = 0.05; median over pairs)"
         )
+
+
+def _print_deploy(data: dict[str, Any]) -> None:
+    """Cost, latency and throughput per model, with the price table's date."""
+    from fieldwise.deploy import DEPLOY_COLUMNS, deploy_table_rows
+
+    rows = deploy_table_rows(data)
+    if not rows:
+        return
+    table = Table(
+        title=f"cost and speed (prices as of {data.get('prices_as_of')}; unknown: no price)",
+        title_justify="left",
+    )
+    for name in DEPLOY_COLUMNS:
+        table.add_column(name, justify="left" if name == "model" else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ import contextlib
 import ssl
 import urllib.request
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -84,8 +85,14 @@ class JSONClient:
         self._idle: list[_Conn] = []
         self._max_idle = max_idle
 
-    async def post(self, path: str, body: bytes) -> Response:
-        """POST ``body`` (JSON) and read the whole response."""
+    async def post(
+        self, path: str, body: bytes, sink: Callable[[bytes], None] | None = None
+    ) -> Response:
+        """POST ``body`` (JSON) and read the whole response.
+
+        With ``sink``, a successful (2xx) response's body is handed to ``sink`` piece by
+        piece as it arrives (a server-sent event stream) and ``Response.body`` is empty;
+        an error response is read whole as usual."""
         head = (
             f"POST {self.prefix}{path} HTTP/1.1\r\n{self._head}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -96,10 +103,10 @@ class JSONClient:
                 conn[1].close()
                 continue
             try:
-                return await self._exchange(conn, head, body)
+                return await self._exchange(conn, head, body, sink=sink)
             except _Stale:
                 continue  # closed by the server while idle: try the next (or a new) one
-        return await self._exchange(await self._connect(), head, body, fresh=True)
+        return await self._exchange(await self._connect(), head, body, fresh=True, sink=sink)
 
     async def _connect(self) -> _Conn:
         try:
@@ -108,10 +115,15 @@ class JSONClient:
             raise HTTPError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
 
     async def _exchange(
-        self, conn: _Conn, head: bytes, body: bytes, fresh: bool = False
+        self,
+        conn: _Conn,
+        head: bytes,
+        body: bytes,
+        fresh: bool = False,
+        sink: Callable[[bytes], None] | None = None,
     ) -> Response:
         reader, writer = conn
-        keep = False
+        keep = answered = False
         try:
             writer.write(head + body)
             await writer.drain()
@@ -121,17 +133,21 @@ class JSONClient:
                 if not fresh and not exc.partial:
                     raise _Stale from exc
                 raise HTTPError("the server closed the connection without answering") from exc
-            status, headers, keep = _parse_head(raw)
-            data = await _read_body(reader, headers, status)
-            if (
-                keep
-                and "content-length" not in headers
-                and "chunked" not in headers.get("transfer-encoding", "")
-            ):
-                keep = False  # a read-to-close body used the connection up
+            answered = True
+            status, headers, keep_alive = _parse_head(raw)
+            if sink is not None and 200 <= status < 300:
+                await _stream_body(reader, headers, sink)
+                data = b""
+            else:
+                data = await _read_body(reader, headers, status)
+            # Reusable only when the whole body was read and its end was marked (a
+            # read-to-close body used the connection up; a failed read left it dirty).
+            keep = keep_alive and (
+                "content-length" in headers or "chunked" in headers.get("transfer-encoding", "")
+            )
             return Response(status, headers, _decode(data, headers.get("content-encoding", "")))
         except (ConnectionError, BrokenPipeError) as exc:
-            if not fresh:
+            if not fresh and not answered:
                 raise _Stale from exc
             raise HTTPError(f"connection error: {exc}") from exc
         except (
@@ -206,6 +222,40 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str], stat
     if len(data) > MAX_BODY:
         raise ValueError(f"response body over {MAX_BODY} bytes")
     return data
+
+
+async def _stream_body(
+    reader: asyncio.StreamReader, headers: dict[str, str], sink: Callable[[bytes], None]
+) -> None:
+    """Hand a body to ``sink`` as it arrives: chunk by chunk, or read by read until the
+    server closes; the same size limit as :func:`_read_body`."""
+    if headers.get("content-encoding", "identity").lower().strip() not in ("", "identity"):
+        raise ValueError("a compressed event stream is not supported")
+    size = 0
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        while True:
+            line = await reader.readuntil(b"\r\n")
+            n = int(line.split(b";", 1)[0].strip(), 16)
+            if n == 0:
+                while await reader.readuntil(b"\r\n") != b"\r\n":
+                    pass  # trailers
+                return
+            size += n
+            if size > MAX_BODY:
+                raise ValueError(f"response body over {MAX_BODY} bytes")
+            sink(await reader.readexactly(n))
+            await reader.readexactly(2)
+    length = headers.get("content-length")
+    if length is not None:
+        if int(length) > MAX_BODY:
+            raise ValueError(f"response body over {MAX_BODY} bytes")
+        sink(await reader.readexactly(int(length)))
+        return
+    while piece := await reader.read(65536):
+        size += len(piece)
+        if size > MAX_BODY:
+            raise ValueError(f"response body over {MAX_BODY} bytes")
+        sink(piece)
 
 
 def _decode(data: bytes, encoding: str) -> bytes:

@@ -34,6 +34,10 @@ class Generation:
     input_tokens: int | None = None
     output_tokens: int | None = None
     finish_reason: str | None = None
+    cached_input_tokens: int | None = None
+    """Input tokens the host served from its prompt cache (billed lower), when reported."""
+    ttft_s: float | None = None
+    """Seconds from sending the request to the first output token (streamed requests)."""
 
 
 class RetryableError(Exception):
@@ -73,6 +77,9 @@ class Model(ABC):
     batch_api: ClassVar[str | None] = None
     """``module:Class`` of the provider's batch API adapter (see ``models.batch``), for
     backends whose provider runs requests in bulk at a discount; ``None``: online only."""
+    constrained_options: ClassVar[dict[str, dict[str, Any]]] = {}
+    """The options that switch schema-constrained decoding ``on`` and ``off`` (what
+    ``fieldwise loadtest --constrained on,off`` compares); empty: the backend has none."""
 
     class Options(ModelOptions):
         pass

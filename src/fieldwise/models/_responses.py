@@ -96,6 +96,9 @@ def clean_generation(gen: Any) -> Generation:
     latency = gen.latency_s
     if not isinstance(latency, (int, float)) or not math.isfinite(latency) or latency < 0:
         latency = 0.0
+    ttft = gen.ttft_s
+    if not isinstance(ttft, (int, float)) or not math.isfinite(ttft) or ttft < 0:
+        ttft = None
     return replace(
         gen,
         output=output,
@@ -104,6 +107,8 @@ def clean_generation(gen: Any) -> Generation:
         input_tokens=as_tokens(gen.input_tokens),
         output_tokens=as_tokens(gen.output_tokens),
         finish_reason=as_label(gen.finish_reason),
+        cached_input_tokens=as_tokens(gen.cached_input_tokens),
+        ttft_s=None if ttft is None else float(ttft),
     )
 
 

@@ -58,6 +58,10 @@ class AnthropicModel(PromptedModel):
     provider: ClassVar[str] = "anthropic"
     default_concurrency: ClassVar[int] = 8
     supports_schema: ClassVar[bool] = True
+    constrained_options: ClassVar[dict[str, dict[str, Any]]] = {
+        "on": {"output_mode": "tools"},
+        "off": {"output_mode": "prompt"},
+    }
     needs_key: ClassVar[bool] = True
     key_env_var: ClassVar[str | None] = "ANTHROPIC_API_KEY"
     batch_api: ClassVar[str | None] = "fieldwise.models.batch._anthropic:AnthropicBatch"

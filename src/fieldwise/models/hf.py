@@ -60,6 +60,10 @@ class HFModel(PromptedModel):
     max_batch_size: ClassVar[int] = 8
     default_concurrency: ClassVar[int] = 1
     supports_schema: ClassVar[bool] = True
+    constrained_options: ClassVar[dict[str, dict[str, Any]]] = {
+        "on": {"constrained": True},
+        "off": {"constrained": False},
+    }
     Options = HFOptions  # type: ignore[assignment]
 
     @classmethod

@@ -21,12 +21,13 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlparse
 
 import openai
-from openai.types.chat import ChatCompletion
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import Field
 
 from fieldwise.errors import UserError
@@ -38,10 +39,11 @@ from fieldwise.models._errors import (
     retry_after_s,
     sdk_error,
 )
-from fieldwise.models._http import HTTPError, JSONClient, proxied
+from fieldwise.models._http import HTTPError, JSONClient, Response, proxied
 from fieldwise.models._model import Generation, ModelOptions, RetryableError
 from fieldwise.models._prompted import LengthCounter, OutputMode, PromptedModel, PromptedOptions
 from fieldwise.models._responses import TOKEN_CEILING, as_label, as_output, as_tokens, field
+from fieldwise.models._stream import StreamAssembler, StreamError
 from fieldwise.tasks import Example, Task
 
 __all__ = [
@@ -78,6 +80,10 @@ class OpenAIOptions(PromptedOptions):
     transport: Literal["auto", "sdk"] = "auto"
     """``auto``: fieldwise's lean HTTP client (a fraction of the SDK's CPU per request),
     or the SDK's when a proxy is configured for the host; ``sdk``: always the SDK's."""
+    stream: bool = False
+    """Stream each completion (server-sent events) and record its time to first token;
+    the output is the same, so this is not part of the cache key (``fieldwise
+    loadtest --stream`` sets it)."""
 
 
 class OpenAIModel(PromptedModel):
@@ -86,6 +92,10 @@ class OpenAIModel(PromptedModel):
     provider: ClassVar[str] = "openai"
     default_concurrency: ClassVar[int] = 16
     supports_schema: ClassVar[bool] = True
+    constrained_options: ClassVar[dict[str, dict[str, Any]]] = {
+        "on": {"output_mode": "json_schema"},
+        "off": {"output_mode": "prompt"},
+    }
     needs_key: ClassVar[bool] = True
     key_env_var: ClassVar[str | None] = "OPENAI_API_KEY"
     batch_api: ClassVar[str | None] = "fieldwise.models.batch._openai:OpenAIBatch"
@@ -115,7 +125,7 @@ class OpenAIModel(PromptedModel):
         return self.options
 
     def volatile_options(self) -> set[str]:
-        return {"api_key_env", "timeout_s", "transport"}
+        return {"api_key_env", "timeout_s", "transport", "stream"}
 
     def identity(self) -> dict[str, Any]:
         """The resolved base URL is part of the identity (another host is another model);
@@ -195,12 +205,15 @@ class OpenAIModel(PromptedModel):
                 headers[header] = os.environ[env]
         return JSONClient(self.base_url, headers)
 
-    async def _post_lean(self, client: JSONClient, body: dict[str, Any]) -> ChatCompletion:
-        """The lean path's request: the same error contract as the SDK path below."""
+    async def _send_lean(
+        self, client: JSONClient, body: dict[str, Any], sink: Callable[[bytes], None] | None = None
+    ) -> Response:
+        """One request on the lean client (its body streamed to ``sink`` when given),
+        with the same error contract as the SDK path below."""
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             async with asyncio.timeout(self.openai_options.timeout_s):
-                resp = await client.post("/chat/completions", payload)
+                resp = await client.post("/chat/completions", payload, sink=sink)
         except TimeoutError as exc:
             raise RetryableError("request timed out") from exc
         except HTTPError as exc:
@@ -209,6 +222,11 @@ class OpenAIModel(PromptedModel):
             raise map_status_error(
                 resp.status, _error_message(resp.body), resp.headers, self.spec, self.base_url
             )
+        return resp
+
+    async def _post_lean(self, client: JSONClient, body: dict[str, Any]) -> ChatCompletion:
+        """The lean path's request: the same error contract as the SDK path below."""
+        resp = await self._send_lean(client, body)
         try:
             data = json.loads(resp.body)
         except ValueError as exc:
@@ -229,7 +247,13 @@ class OpenAIModel(PromptedModel):
         body = self.request(example)
         body.update(body.pop("extra_body", None) or {})
         start = time.perf_counter()
-        if self._lean is not None:
+        first: float | None = None
+        response: Any
+        if self.openai_options.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+            response, first = await self._post_stream(body)
+        elif self._lean is not None:
             response = await self._post_lean(self._lean.get(), body)
         else:
             response = await self._post_sdk(body)
@@ -239,11 +263,50 @@ class OpenAIModel(PromptedModel):
             max_output=self.openai_options.max_tokens,
             max_input=prompt_ceiling(body["messages"], self._schema_chars),
         )
+        if first is not None:
+            gen.ttft_s = first - start
         self.lengths.add([gen.finish_reason])
         return gen
 
-    async def _post_sdk(self, body: dict[str, Any]) -> Any:
+    async def _post_stream(self, body: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
+        """A streamed request: the completion its events add up to, and when its first
+        output token arrived (``None``: it had none). Same error contract as below."""
+        assembler = StreamAssembler()
         try:
+            if self._lean is not None:
+                await self._send_lean(self._lean.get(), body, sink=assembler.feed)
+            else:
+                async with asyncio.timeout(self.openai_options.timeout_s):
+                    await self._read_sdk_stream(await self._post_sdk(body, stream=True), assembler)
+            assembler.close()
+            return assembler.completion(), assembler.first_token_at
+        except TimeoutError as exc:
+            raise RetryableError("request timed out") from exc
+        except StreamError as exc:
+            raise APIRequestError(str(exc)) from exc
+
+    async def _read_sdk_stream(self, stream: Any, assembler: StreamAssembler) -> None:
+        try:
+            async for chunk in stream:
+                assembler.add(chunk)
+        except StreamError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped below, re-raised when unknown
+            mapped = sdk_error(exc, openai, self.spec, self.base_url)
+            if mapped is None:
+                raise
+            raise mapped from None
+
+    async def _post_sdk(self, body: dict[str, Any], stream: bool = False) -> Any:
+        try:
+            if stream:
+                return await self._clients.get().post(
+                    "/chat/completions",
+                    cast_to=ChatCompletion,
+                    body=body,
+                    stream=True,
+                    stream_cls=openai.AsyncStream[ChatCompletionChunk],
+                )
             return await self._clients.get().post(
                 "/chat/completions", cast_to=ChatCompletion, body=body
             )
@@ -302,6 +365,10 @@ def parse_completion(
         input_tokens=as_tokens(field(usage, "prompt_tokens"), max_input or TOKEN_CEILING),
         output_tokens=as_tokens(field(usage, "completion_tokens"), max_output or TOKEN_CEILING),
         finish_reason=as_label(field(choice, "finish_reason")),
+        cached_input_tokens=as_tokens(
+            field(field(usage, "prompt_tokens_details"), "cached_tokens"),
+            max_input or TOKEN_CEILING,
+        ),
     )
 
 

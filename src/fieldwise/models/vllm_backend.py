@@ -69,6 +69,10 @@ class VLLMModel(PromptedModel):
     max_batch_size: ClassVar[int] = 256
     default_concurrency: ClassVar[int] = 1
     supports_schema: ClassVar[bool] = True
+    constrained_options: ClassVar[dict[str, dict[str, Any]]] = {
+        "on": {"constrained": True},
+        "off": {"constrained": False},
+    }
     Options = VLLMOptions  # type: ignore[assignment]
 
     @classmethod

@@ -103,7 +103,7 @@ def board(
                 ],
                 validity=pct(ok / total if total else float("nan")),
                 coverage=pct(coverage[i]),
-                stats=[_stat(r.stats.get(k), digits[k]) for k in stats],
+                stats=[_stat(r.stats.get(k), digits[k], k) for k in stats],
                 fields=[heat(main.fields.get(f, float("nan"))) for f in fields],
             )
         )
@@ -111,9 +111,9 @@ def board(
     return rows, others, names, show_coverage
 
 
-def _stat(value: float | None, digits: int) -> str:
+def _stat(value: float | None, digits: int, key: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
+        return "unknown" if key == "cost_usd" else "—"  # an unknown cost never reads as free
     return f"{value:,.{digits}f}"
 
 

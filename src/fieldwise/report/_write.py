@@ -30,6 +30,7 @@ from fieldwise.report._compare import (
     score_matrix,
     variant_rows,
 )
+from fieldwise.report._deploy import deploy_context, deploy_summary
 from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
 from fieldwise.report._rows import example_rows, select_rows
@@ -66,7 +67,8 @@ def write_report(
     Every pair of models is compared on the aggregate and each field with ``resamples``
     (pass the run's, so the verdict and the intervals share draws; by default 1,000
     resamples clustered by repeated text); the table is also written as
-    ``out_dir/pairwise.json``, which ``fieldwise compare`` prints.
+    ``out_dir/pairwise.json``, which ``fieldwise compare`` prints, and the deploy view's
+    numbers (cost per 1,000 documents, latency, throughput) as ``out_dir/deploy.json``.
     """
     profile = _check(examples, results, profile)
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
@@ -143,6 +145,9 @@ def write_report(
     (out_dir / "pairwise.json").write_text(
         json.dumps({"profile": profile, **table.to_json()}, indent=1), encoding="utf-8"
     )
+    deploy = deploy_summary(results, order, profile, resamples)
+    context["deploy"] = deploy_context(deploy, table, fields, charts_dir)
+    (out_dir / "deploy.json").write_text(json.dumps(deploy.to_json(), indent=1), encoding="utf-8")
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
     return path

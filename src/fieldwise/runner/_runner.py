@@ -28,27 +28,12 @@ from fieldwise.errors import UserError
 from fieldwise.models._errors import redact
 from fieldwise.models._model import Generation, Model, RetryableError, content_hash, prediction_keys
 from fieldwise.models._responses import clean_generation
+from fieldwise.pricing import Price
 from fieldwise.runner._writer import StoreWriter
 from fieldwise.runner.limits import RateLimiter, RetryPolicy
 from fieldwise.store import PredictionRow, Store
 from fieldwise.store._lock import model_lock
 from fieldwise.tasks import Example
-
-
-@dataclass(frozen=True)
-class Price:
-    """USD per million input / output tokens."""
-
-    input_per_mtok: float = 0.0
-    output_per_mtok: float = 0.0
-
-    def cost(self, gen: Generation) -> float | None:
-        if gen.input_tokens is None and gen.output_tokens is None:
-            return None
-        return (
-            (gen.input_tokens or 0) * self.input_per_mtok
-            + (gen.output_tokens or 0) * self.output_per_mtok
-        ) / 1e6
 
 
 @dataclass(frozen=True)

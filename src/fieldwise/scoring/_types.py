@@ -73,6 +73,32 @@ def _num(value: float, digits: int) -> float | None:
 
 
 @dataclass
+class Usage:
+    """What one model's rows cost and how fast they came, row by row (NaN: unknown).
+
+    ``cost_usd`` is each row's cost at ``price`` (``fieldwise.pricing.Price``; ``None``:
+    unknown) and its real token counts; an hourly-priced model's rows all cost its hourly
+    price over its measured throughput. ``speed`` is the measurement throughput comes
+    from (a load test's best level, else the run's own): ``{"source", "describe",
+    "level"}``. ``prompt_tokens`` splits the mean request into instructions, examples and
+    document tokens (prompted models only; ``prompt_estimated``: counts were estimated
+    from characters because the backend reported none).
+    """
+
+    latency_s: np.ndarray
+    input_tokens: np.ndarray
+    output_tokens: np.ndarray
+    cost_usd: np.ndarray
+    price: Any = None
+    speed: dict[str, Any] | None = None
+    prompt_tokens: dict[str, float] = field(default_factory=dict)
+    prompt_estimated: bool = False
+    batched: bool = False
+    """The backend ran rows in batches: a row's latency is its batch's time shared out,
+    not the latency of one request (a load test measures that)."""
+
+
+@dataclass
 class ModelResult:
     """Everything the report needs about one model on one dataset."""
 
@@ -90,3 +116,5 @@ class ModelResult:
     """The configured model this one is a variant of (see ``variants:`` in the config)."""
     variant: dict[str, Any] = field(default_factory=dict)
     """The option values that make this variant (e.g. ``{"output_mode": "json_schema"}``)."""
+    usage: Usage | None = None
+    """Per-row cost and latency for the deploy view (``None``: not collected)."""

@@ -100,9 +100,37 @@ def m002_batches(db: sqlite3.Connection) -> None:
     )
 
 
+def m003_loadtests(db: sqlite3.Connection) -> None:
+    """Measured speed: one row per load-test level (``fieldwise loadtest``) and one per
+    model run that computed predictions (its throughput at the run's concurrency), each
+    with the model's identity hash, so the deploy view finds the measurements of exactly
+    the model (options included) that it reports on."""
+    db.executescript(
+        """
+        CREATE TABLE loadtests (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER REFERENCES runs(id),
+            label TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            model_hash TEXT NOT NULL,
+            source TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            concurrency INTEGER,
+            rate REAL,
+            requests INTEGER NOT NULL,
+            throughput_docs_s REAL,
+            result_json TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX loadtests_model ON loadtests(model_hash, source);
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_batches", m002_batches),
+    ("m003_loadtests", m003_loadtests),
 ]
 
 
