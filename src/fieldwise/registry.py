@@ -331,3 +331,40 @@ hosts: Registry[Any] = Registry(
     "host",
     doc="a named OpenAI-compatible host (base URL, key variable, quirks)",
 )
+
+
+def markdown_table() -> str:
+    """Every registry as a Markdown table (kind, entry-point group, what it holds, the
+    built-in names), for ``docs/extending.md``: a test compares the page with this, so the
+    page cannot drift from the code."""
+    lines = [
+        "| kind | entry-point group | what it registers | built-in | registered in |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for kind in KINDS.values():
+        names = ", ".join(f"`{n}`" for n in kind.builtins()) or "(none yet)"
+        home = f"`{kind.home}`" if kind.home else "-"
+        lines.append(f"| {kind.noun} | `{kind.group}` | {kind.doc} | {names} | {home} |")
+    return "\n".join(lines)
+
+
+BEGIN, END = "<!-- registries:begin -->", "<!-- registries:end -->"
+
+
+def render_docs(text: str) -> str:
+    """``text`` (the extending page) with its generated block replaced by the current table."""
+    head, sep, rest = text.partition(BEGIN)
+    _, sep2, tail = rest.partition(END)
+    if not sep or not sep2:
+        raise ValueError(f"the page has no {BEGIN} ... {END} block")
+    return f"{head}{BEGIN}\n{markdown_table()}\n{END}{tail}"
+
+
+if __name__ == "__main__":  # python -m fieldwise.registry docs/extending.md
+    import sys
+    from pathlib import Path
+
+    from fieldwise import registry as imported  # the copy the home modules register into
+
+    for page in map(Path, sys.argv[1:]):
+        page.write_text(imported.render_docs(page.read_text(encoding="utf-8")), encoding="utf-8")
