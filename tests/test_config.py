@@ -25,7 +25,8 @@ def test_paths_resolve_relative_to_the_config_file(tmp_path: Path) -> None:
     path.write_text(
         "task: mytask.py:TASK\n"
         "data: {train: data/train.jsonl, test: hub:owner/name:test}\n"
-        "models:\n  - {spec: openai/gpt-4o, name: g, rpm: 60, price: {input_per_mtok: 1, output_per_mtok: 4}}\n"
+        "models:\n  - {spec: openai/gpt-4o, name: g, rpm: 60,\n"
+        "     price: {input_per_mtok: 1, output_per_mtok: 4}}\n"
     )
     cfg = load_config(path)
     assert cfg.resolve(cfg.data.train) == str(tmp_path / "proj" / "data" / "train.jsonl")

@@ -4,9 +4,10 @@ Latency, TTFT and TPOT percentiles are over the measured requests that succeeded
 failure has no latency worth ranking; it is counted in ``errors``), the level's warm-up
 requests left out; throughput counts successful answers per second while the level's
 load was fully applied, from the first measured send to the last send (see
-``LevelRun.window``); goodput only those answered within the latency target. Validity and accuracy are
-over every request sent, a failure counting as an invalid, wrong answer, so a speed-up
-that costs answers shows. TPOT is (latency - TTFT) / (output tokens - 1) per request.
+``LevelRun.window``); goodput only those answered within the latency target. Validity
+and accuracy are over every measured request, a failure counting as an invalid, wrong
+answer, so a speed-up that costs answers shows. TPOT is (latency - TTFT) / (output
+tokens - 1) per request.
 
 Percentiles are numpy's default (linear interpolation between order statistics).
 """
