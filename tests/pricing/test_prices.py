@@ -179,3 +179,16 @@ def test_runs_get_table_prices_unless_configured() -> None:
     assert hourly.price is not None and hourly.price.per_hour == 2.5
     batch = batch_settings(ModelConfig(spec="anthropic/claude-haiku-4-5", batch=True))
     assert batch is not None and batch.price == Price(0.5, 2.5, cached_input_per_mtok=0.05)
+
+
+def test_prices_command_lists_the_dated_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli.helpers import cli
+
+    code, out, _ = cli(capsys, "prices", "--json", "--host", "together")
+    data = json.loads(out)
+    assert code == 0 and data["as_of"] == price_table().as_of
+    models = {p["model"] for p in data["prices"]}
+    assert "meta-llama/Llama-3.3-70B-Instruct-Turbo" in models
+    assert {p["host"] for p in data["prices"]} == {"together"}
+    code, _, err = cli(capsys, "prices", "--host", "nowhere")
+    assert code == 2 and "no host" in err

@@ -40,9 +40,9 @@ def _root(
 
 
 def _register() -> None:
-    from fieldwise.cli import compare, data, finetune, loadtest, run, store
+    from fieldwise.cli import compare, data, finetune, loadtest, prices, run, store
 
-    for module in (run, compare, data, store, finetune, loadtest):
+    for module in (run, compare, data, store, finetune, loadtest, prices):
         module.register(app)
 
 

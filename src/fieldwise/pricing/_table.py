@@ -45,6 +45,8 @@ class PriceTable:
     names: dict[str, str]
     sources: dict[str, str]
     prefixes: dict[str, str]
+    listing: list[tuple[str, str, Price]]
+    """(host, model as the host spells it, price) per row, aliases left out."""
 
     def find(self, host: str, name: str) -> Price | None:
         """The row of ``name`` on ``host`` (see the module docstring for matching)."""
@@ -60,14 +62,7 @@ class PriceTable:
 
     def rows(self) -> list[tuple[str, str, Price]]:
         """(host, model, price) for every row, aliases left out, for listings."""
-        out = []
-        for host, rows in self.hosts.items():
-            seen: set[int] = set()
-            for name, price in rows.items():
-                if id(price) not in seen:
-                    seen.add(id(price))
-                    out.append((host, name, price))
-        return out
+        return list(self.listing)
 
 
 def _candidates(name: str, prefix: str) -> list[str]:
@@ -97,6 +92,7 @@ def parse_table(data: dict[str, Any]) -> PriceTable:
     as_of = str(data["as_of"])
     hosts: dict[str, dict[str, Price]] = {}
     names, sources, prefixes = {}, {}, {}
+    listing: list[tuple[str, str, Price]] = []
     for host, spec in data["hosts"].items():
         names[host] = str(spec.get("name", host))
         sources[host] = str(spec.get("source", ""))
@@ -114,10 +110,11 @@ def parse_table(data: dict[str, Any]) -> PriceTable:
                 verified=str(row.get("verified", "unverified")),
                 note=str(row.get("note", "")),
             )
+            listing.append((host, model, price))
             for key in [model, *row.get("aliases", [])]:
                 rows[key.lower()] = price
         hosts[host] = rows
-    return PriceTable(as_of, hosts, names, sources, prefixes)
+    return PriceTable(as_of, hosts, names, sources, prefixes, listing)
 
 
 def _maybe(value: Any) -> float | None:
