@@ -225,8 +225,10 @@ class OpenAIModel(PromptedModel):
             )
         return resp
 
-    async def _post_lean(self, client: JSONClient, body: dict[str, Any]) -> ChatCompletion:
-        """The lean path's request: the same error contract as the SDK path below."""
+    async def _post_lean(self, client: JSONClient, body: dict[str, Any]) -> dict[str, Any]:
+        """The lean path's request: the same error contract as the SDK path below. The
+        completion stays the parsed JSON: :func:`parse_completion` reads dicts and SDK
+        objects alike, and building the SDK's object cost more CPU than the request."""
         resp = await self._send_lean(client, body)
         try:
             data = json.loads(resp.body)
@@ -234,8 +236,7 @@ class OpenAIModel(PromptedModel):
             raise APIRequestError(f"malformed response body ({exc})") from exc
         if not isinstance(data, dict):
             raise APIRequestError("malformed response body (not a JSON object)")
-        # Untyped construction, as the SDK itself builds responses: no validation cost.
-        return ChatCompletion.construct(**data)
+        return data
 
     async def generate(self, batch: list[Example]) -> list[Generation]:
         return [await self._generate_one(example) for example in batch]

@@ -138,8 +138,15 @@ def _in_schema_order(spec: FieldSpec, value: Any) -> Any:
     return value
 
 
-def _context(task: Task, text: str) -> dict[str, Any]:
-    return {"task": task, "fields": [_field_context(f) for f in task.fields], "text": text}
+def field_contexts(task: Task) -> list[dict[str, Any]]:
+    """What a template sees of the task's fields (the same for every document)."""
+    return [_field_context(f) for f in task.fields]
+
+
+def _context(
+    task: Task, text: str, fields: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {"task": task, "fields": fields or field_contexts(task), "text": text}
 
 
 def render_messages(
@@ -150,20 +157,31 @@ def render_messages(
 ) -> list[Message]:
     """Chat messages for one example: system, few-shot pairs, then the example itself."""
     template = template or load_template()
+    return [*prompt_prefix(task, template, few_shot), user_message(task, template, example.text)]
+
+
+def prompt_prefix(
+    task: Task, template: PromptTemplate, few_shot: list[Example] | tuple[Example, ...] = ()
+) -> list[Message]:
+    """The messages before the document (system prompt, few-shot pairs): the same for
+    every document of a run, so a model renders them once (see ``PromptedModel``)."""
+    fields = field_contexts(task)
     messages: list[Message] = [
-        {"role": "system", "content": template.render_block("system", _context(task, ""))}
+        {"role": "system", "content": template.render_block("system", _context(task, "", fields))}
     ]
     for shot in few_shot:
         if shot.gold is None:
             raise UserError(f"few-shot example {shot.id} has no label")
-        messages.append(
-            {"role": "user", "content": template.render_block("user", _context(task, shot.text))}
-        )
+        messages.append(user_message(task, template, shot.text, fields))
         messages.append({"role": "assistant", "content": render_target(task, shot.gold)})
-    messages.append(
-        {"role": "user", "content": template.render_block("user", _context(task, example.text))}
-    )
     return messages
+
+
+def user_message(
+    task: Task, template: PromptTemplate, text: str, fields: list[dict[str, Any]] | None = None
+) -> Message:
+    """The user message asking about ``text`` (``fields``: :func:`field_contexts`)."""
+    return {"role": "user", "content": template.render_block("user", _context(task, text, fields))}
 
 
 def render_prompt_text(messages: list[Message]) -> str:
