@@ -39,13 +39,9 @@ class DeployInput:
 
 
 @dataclass
-class ModelDeploy:
-    label: str
-    kind: str
-    accuracy: float
-    accuracy_ci: tuple[float, float]
-    fields: dict[str, float]
-    valid: float | None
+class ModelDeploy(DeployInput):
+    """A model's deploy numbers: its inputs, its cost, speed and Pareto standing."""
+
     price: Price | None
     cost_per_1k: float | None
     cost_ci: Interval
@@ -158,12 +154,7 @@ def _model(inp: DeployInput, resamples: Resamples | None) -> ModelDeploy:
             throughput = float(speed["throughput_docs_s"])
             throughput_from = speed["describe"]
     return ModelDeploy(
-        label=inp.label,
-        kind=inp.kind,
-        accuracy=inp.accuracy,
-        accuracy_ci=inp.accuracy_ci,
-        fields=inp.fields,
-        valid=inp.valid,
+        **vars(inp),
         price=None if usage is None else usage.price,
         cost_per_1k=cost,
         cost_ci=cost_ci,

@@ -152,7 +152,7 @@ class Dispatcher:
         self._workers, self._queue = [], None
 
 
-LOOP_TICK_S = 0.02
+LOOP_TICK_S = 0.05
 """How often the event loop's own punctuality is sampled while a level runs."""
 
 
