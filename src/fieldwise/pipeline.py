@@ -43,7 +43,14 @@ from fieldwise.runner import (
     run_model,
 )
 from fieldwise.runner.batch import BatchSettings, run_batch
-from fieldwise.scoring import GoldTable, ModelResult, ModelScore, prepare_golds, score_outputs
+from fieldwise.scoring import (
+    GoldTable,
+    ModelResult,
+    ModelScore,
+    check_profiles,
+    prepare_golds,
+    score_outputs,
+)
 from fieldwise.scoring.aggregate import summarise
 from fieldwise.scoring.stats import Resamples, mean_over_repeats
 from fieldwise.store import PredictionRow, RunRecord, Store
@@ -321,6 +328,7 @@ def run_project(
 
     console = console or Console(stderr=True)
     task = load_task(config.resolve_task())
+    check_profiles(task, config.profiles)
     train, test = _load_data(config, task)
     if not test.labelled:
         raise UserError(f"{test.source} has no labels to score against")

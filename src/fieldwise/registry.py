@@ -307,6 +307,7 @@ profiles: Registry[Any] = Registry(
 metrics: Registry[Any] = Registry(
     "metrics",
     "metric",
+    home="fieldwise.metrics",
     doc="how a field is scored: a `LeafMetric` subclass (`Metric(NAME, **params)` on a schema)",
 )
 export_formats: Registry[Any] = Registry(
@@ -348,16 +349,39 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
-BEGIN, END = "<!-- registries:begin -->", "<!-- registries:end -->"
+def metrics_table() -> str:
+    """Every built-in metric as a Markdown table (name, field kinds, parameters, what it
+    scores), read from the metric classes themselves."""
+    from fieldwise.metrics import LEAF_KINDS  # docs only: the kind's own home module
+
+    lines = ["| metric | field kinds | parameters | scores |", "| --- | --- | --- | --- |"]
+    for name in metrics.builtins():
+        cls = metrics.get(name)
+        params = ", ".join(f"`{p}={f.default!r}`" for p, f in cls.Params.model_fields.items())
+        leaves = set(LEAF_KINDS) <= set(cls.kinds)
+        kinds = ", ".join(
+            ("any leaf", *(k for k in cls.kinds if k not in LEAF_KINDS)) if leaves else cls.kinds
+        )
+        text = cls.description.replace("|", "\\|")
+        lines.append(f"| `{name}` | {kinds} | {params or '-'} | {text} |")
+    return "\n".join(lines)
+
+
+BLOCKS: dict[str, Callable[[], str]] = {"registries": markdown_table, "metrics": metrics_table}
+"""The generated blocks of ``docs/extending.md``, each between ``<!-- NAME:begin -->`` and
+``<!-- NAME:end -->``."""
 
 
 def render_docs(text: str) -> str:
-    """``text`` (the extending page) with its generated block replaced by the current table."""
-    head, sep, rest = text.partition(BEGIN)
-    _, sep2, tail = rest.partition(END)
-    if not sep or not sep2:
-        raise ValueError(f"the page has no {BEGIN} ... {END} block")
-    return f"{head}{BEGIN}\n{markdown_table()}\n{END}{tail}"
+    """``text`` (the extending page) with its generated blocks replaced by current tables."""
+    for block, render in BLOCKS.items():
+        begin, end = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
+        head, sep, rest = text.partition(begin)
+        _, sep2, tail = rest.partition(end)
+        if not sep or not sep2:
+            raise ValueError(f"the page has no {begin} ... {end} block")
+        text = f"{head}{begin}\n{render()}\n{end}{tail}"
+    return text
 
 
 if __name__ == "__main__":  # python -m fieldwise.registry docs/extending.md

@@ -27,8 +27,16 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from fieldwise.scoring._leaf import is_null
-from fieldwise.scoring._profile import MISSING, Gathered, Memo, Profile, gather, objects, types_are
+from fieldwise.scoring._profile import (
+    MISSING,
+    Gathered,
+    Memo,
+    Profile,
+    gather,
+    is_null,
+    objects,
+    types_are,
+)
 from fieldwise.tasks._task import FieldSpec
 
 __all__ = [
@@ -454,23 +462,16 @@ def _spread(values: np.ndarray, rows: np.ndarray | None, n: int) -> np.ndarray:
     return out
 
 
-_CHEAP_METRICS = frozenset({"equal", "int_equal", "number", "exact", "date"})
-
-
 def _cost(spec: FieldSpec) -> int:
-    """Rough cost rank of scoring a child over many pairs (order never changes a result
-    beyond float rounding: the mean is the same)."""
+    """Rough cost rank of scoring a child over many pairs: nested fields last, leaves as
+    their declared metric says (order never changes a result beyond float rounding: the
+    mean is the same)."""
     if spec.kind == "records":
         return 5
     if spec.kind == "object":
         return 4
-    if spec.metric == "text_similarity":
-        return 3
-    if spec.kind == "label_set":
-        return 2
-    if spec.kind in ("int", "bool", "float") and spec.metric in _CHEAP_METRICS:
-        return 0
-    return 1
+    cost: int = spec.metric.scorer().cost(spec)
+    return cost
 
 
 def _make_pairs(

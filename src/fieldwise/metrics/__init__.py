@@ -1,0 +1,52 @@
+"""Metrics: how one field's prediction is compared with gold, one registered object each.
+
+A field declares its metric on the schema, ``Annotated[float, Metric("number",
+rel=0.01)]``; scoring profiles supply only policy (normalise labels? real JSON types?
+abstention?) and every metric works under every profile. The built-ins are registered
+below, one line each, by dotted path; a new metric is one module with a
+:class:`LeafMetric` subclass and one line here, or, from another package, a
+``fieldwise.metrics`` entry point (see docs/extending.md).
+"""
+
+from __future__ import annotations
+
+from fieldwise import registry
+from fieldwise.metrics._arrays import (
+    MISSING,
+    Gathered,
+    bools,
+    is_null,
+    not_null,
+    objects,
+    types_are,
+)
+from fieldwise.metrics._base import LEAF_KINDS, VERBATIM, LeafMetric, MetricParams, Policy
+
+__all__ = [
+    "LEAF_KINDS",
+    "MISSING",
+    "VERBATIM",
+    "Gathered",
+    "LeafMetric",
+    "MetricParams",
+    "Policy",
+    "bools",
+    "is_null",
+    "not_null",
+    "objects",
+    "types_are",
+]
+
+registry.metrics.configure(check=lambda obj: isinstance(obj, type) and issubclass(obj, LeafMetric))
+registry.metrics.register("exact", "fieldwise.metrics.exact:Exact")
+registry.metrics.register("equal", "fieldwise.metrics.equal:Equal")
+registry.metrics.register("int_equal", "fieldwise.metrics.equal:IntEqual")
+registry.metrics.register("set_equal", "fieldwise.metrics.sets:SetEqual")
+registry.metrics.register("set_recall", "fieldwise.metrics.sets:SetRecall")
+registry.metrics.register("set_f1", "fieldwise.metrics.sets:SetF1")
+registry.metrics.register("number", "fieldwise.metrics.number:Number")
+registry.metrics.register("text_similarity", "fieldwise.metrics.text_similarity:TextSimilarity")
+registry.metrics.register("date", "fieldwise.metrics.date:Date")
+registry.metrics.register("object", "fieldwise.metrics.structure:ObjectMetric")
+registry.metrics.register("records", "fieldwise.metrics.structure:RecordsMetric")
+registry.metrics.register("ignore", "fieldwise.metrics.structure:Ignore")
