@@ -20,19 +20,12 @@ from typing import Any
 from rich.console import Console
 
 from fieldwise import __version__
+from fieldwise._hashing import content_hash, prediction_key
 from fieldwise.config import ModelConfig, ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
 from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
-from fieldwise.models import (
-    Model,
-    TrainableModel,
-    content_hash,
-    create_model,
-    get_backend,
-    model_kind,
-)
-from fieldwise.models._model import prediction_key
+from fieldwise.models import Model, TrainableModel, create_model, get_backend, model_kind
 from fieldwise.runner import (
     Price,
     RayOptions,

@@ -95,15 +95,25 @@ class Registry(Generic[T]):
         self.home = home
         self.doc = doc
         self._check = check
+        self.describe: Callable[[], str] | None = None
         self._entries: dict[str, Entry] = {}
         self._loaded: dict[str, Any] = {}
         self._home_imported = home is None
         KINDS[kind] = self
 
-    def configure(self, *, check: type | Callable[[Any], bool]) -> None:
-        """Set the check from the kind's home module, which may import what this
-        ground-floor module must not (the kind's base class)."""
-        self._check = check
+    def configure(
+        self,
+        *,
+        check: type | Callable[[Any], bool] | None = None,
+        describe: Callable[[], str] | None = None,
+    ) -> None:
+        """Set, from the kind's home module (which may import what this ground-floor module
+        must not), the check of loaded objects and a Markdown table of the built-ins for
+        ``docs/extending.md``."""
+        if check is not None:
+            self._check = check
+        if describe is not None:
+            self.describe = describe
 
     # -- registering ---------------------------------------------------------------------
 
@@ -349,32 +359,16 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
-def metrics_table() -> str:
-    """Every built-in metric as a Markdown table (name, field kinds, parameters, what it
-    scores), read from the metric classes themselves."""
-    from fieldwise.metrics import LEAF_KINDS  # docs only: the kind's own home module
-
-    lines = ["| metric | field kinds | parameters | scores |", "| --- | --- | --- | --- |"]
-    for name in metrics.builtins():
-        cls = metrics.get(name)
-        params = ", ".join(f"`{p}={f.default!r}`" for p, f in cls.Params.model_fields.items())
-        leaves = set(LEAF_KINDS) <= set(cls.kinds)
-        kinds = ", ".join(
-            ("any leaf", *(k for k in cls.kinds if k not in LEAF_KINDS)) if leaves else cls.kinds
-        )
-        text = cls.description.replace("|", "\\|")
-        lines.append(f"| `{name}` | {kinds} | {params or '-'} | {text} |")
-    return "\n".join(lines)
-
-
-BLOCKS: dict[str, Callable[[], str]] = {"registries": markdown_table, "metrics": metrics_table}
-"""The generated blocks of ``docs/extending.md``, each between ``<!-- NAME:begin -->`` and
-``<!-- NAME:end -->``."""
-
-
 def render_docs(text: str) -> str:
-    """``text`` (the extending page) with its generated blocks replaced by current tables."""
-    for block, render in BLOCKS.items():
+    """``text`` (the extending page) with its generated blocks replaced by current tables:
+    ``<!-- registries:begin -->`` ... ``end``, and one block per kind that describes its
+    built-ins (``<!-- metrics:begin -->``)."""
+    blocks: dict[str, Callable[[], str]] = {"registries": markdown_table}
+    for kind in KINDS.values():
+        kind._import_home()
+        if kind.describe is not None:
+            blocks[kind.kind] = kind.describe
+    for block, render in blocks.items():
         begin, end = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
         head, sep, rest = text.partition(begin)
         _, sep2, tail = rest.partition(end)

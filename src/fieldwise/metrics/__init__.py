@@ -37,7 +37,26 @@ __all__ = [
     "types_are",
 ]
 
-registry.metrics.configure(check=lambda obj: isinstance(obj, type) and issubclass(obj, LeafMetric))
+
+def markdown_table() -> str:
+    """Every built-in metric as a Markdown table (name, field kinds, parameters, what it
+    scores), read from the metric classes themselves (for docs/extending.md)."""
+    lines = ["| metric | field kinds | parameters | scores |", "| --- | --- | --- | --- |"]
+    for name in registry.metrics.builtins():
+        cls = registry.metrics.get(name)
+        params = ", ".join(f"`{p}={f.default!r}`" for p, f in cls.Params.model_fields.items())
+        kinds = cls.kinds
+        if set(LEAF_KINDS) <= set(kinds):
+            kinds = ("any leaf", *(k for k in kinds if k not in LEAF_KINDS))
+        text = cls.description.replace("|", "\\|")
+        lines.append(f"| `{name}` | {', '.join(kinds)} | {params or '-'} | {text} |")
+    return "\n".join(lines)
+
+
+registry.metrics.configure(
+    check=lambda obj: isinstance(obj, type) and issubclass(obj, LeafMetric),
+    describe=markdown_table,
+)
 registry.metrics.register("exact", "fieldwise.metrics.exact:Exact")
 registry.metrics.register("equal", "fieldwise.metrics.equal:Equal")
 registry.metrics.register("int_equal", "fieldwise.metrics.equal:IntEqual")
