@@ -17,12 +17,7 @@ import numpy as np
 
 from fieldwise.metrics._arrays import Gathered, objects, types_are
 from fieldwise.metrics._base import LeafMetric, Policy
-from fieldwise.metrics.exact import (
-    normalised_gathered,
-    normalised_golds,
-    normalised_hits,
-    normalises,
-)
+from fieldwise.metrics.exact import NormalisingMetric
 
 if TYPE_CHECKING:
     from fieldwise.tasks._task import FieldSpec
@@ -49,36 +44,32 @@ def _typed(values: np.ndarray, wanted: type | tuple[type, ...]) -> np.ndarray:
     return np.logical_or.reduce([kinds == t for t in wanted])  # type: ignore[no-any-return]
 
 
-class Equal(LeafMetric):
+class Equal(NormalisingMetric):
     name: ClassVar[str] = "equal"
     description: ClassVar[str] = "equal to gold (Python ==; typed under strict_types)"
     cheap: ClassVar[bool] = True
 
-    def prepare_gold(self, field: FieldSpec, values: list[Any], policy: Policy) -> Any:
-        if normalises(field, policy):
-            return normalised_golds(field, values)
+    def verbatim_gold(self, field: FieldSpec, values: list[Any], policy: Policy) -> Any:
         if policy.strict_types and field.kind == "bool":
             return objects((v if type(v) is bool else _UNMATCHABLE for v in values), len(values))
         return objects(values, len(values))
 
-    def score(self, field: FieldSpec, preds: np.ndarray, gold: Any, policy: Policy) -> np.ndarray:
-        if normalises(field, policy):
-            return normalised_hits(field, preds, gold).astype(np.float64)
+    def verbatim_hits(
+        self, field: FieldSpec, preds: np.ndarray, gold: Any, policy: Policy
+    ) -> np.ndarray:
         hit = preds == gold
         if policy.strict_types:
             hit &= _typed(preds, _JSON_TYPE[field.kind])
-        return hit.astype(np.float64)  # type: ignore[no-any-return]
+        return hit  # type: ignore[no-any-return]
 
-    def score_gathered(
+    def verbatim_gathered(
         self, field: FieldSpec, preds: Gathered, gold: Any, policy: Policy
     ) -> np.ndarray:
-        if normalises(field, policy):
-            return normalised_gathered(field, preds, gold).astype(np.float64)
         hit = preds.values() == gold
         if policy.strict_types:
             wanted = _JSON_TYPE[field.kind]
             hit &= preds.per_value(("type", wanted), lambda b: _typed(b, wanted))
-        return hit.astype(np.float64)  # type: ignore[no-any-return]
+        return hit  # type: ignore[no-any-return]
 
 
 class IntEqual(LeafMetric):

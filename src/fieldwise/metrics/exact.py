@@ -51,26 +51,52 @@ def normalised_gathered(field: FieldSpec, preds: Gathered, gold: np.ndarray) -> 
     return (normed == gold) & not_null(gold)  # type: ignore[no-any-return]
 
 
-class Exact(LeafMetric):
-    name: ClassVar[str] = "exact"
-    description: ClassVar[str] = "non-empty and equal to gold"
-    cheap: ClassVar[bool] = True
+class NormalisingMetric(LeafMetric):
+    """A metric that, under a profile that normalises, compares a label or text field as
+    normalised strings, and otherwise as its subclass says (the ``verbatim_`` methods)."""
 
     def prepare_gold(self, field: FieldSpec, values: list[Any], policy: Policy) -> Any:
         if normalises(field, policy):
             return normalised_golds(field, values)
-        ok = bools(v is not MISSING and v not in _EMPTY for v in values)
-        return objects(values, len(values)), ok
+        return self.verbatim_gold(field, values, policy)
 
     def score(self, field: FieldSpec, preds: np.ndarray, gold: Any, policy: Policy) -> np.ndarray:
         if normalises(field, policy):
             return normalised_hits(field, preds, gold).astype(np.float64)
-        values, ok = gold
-        return ((preds == values) & ok).astype(np.float64)
+        return self.verbatim_hits(field, preds, gold, policy).astype(np.float64)
 
     def score_gathered(
         self, field: FieldSpec, preds: Gathered, gold: Any, policy: Policy
     ) -> np.ndarray:
         if normalises(field, policy):
             return normalised_gathered(field, preds, gold).astype(np.float64)
-        return self.score(field, preds.values(), gold, policy)
+        return self.verbatim_gathered(field, preds, gold, policy).astype(np.float64)
+
+    def verbatim_gold(self, field: FieldSpec, values: list[Any], policy: Policy) -> Any:
+        return objects(values, len(values))
+
+    def verbatim_hits(
+        self, field: FieldSpec, preds: np.ndarray, gold: Any, policy: Policy
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def verbatim_gathered(
+        self, field: FieldSpec, preds: Gathered, gold: Any, policy: Policy
+    ) -> np.ndarray:
+        return self.verbatim_hits(field, preds.values(), gold, policy)
+
+
+class Exact(NormalisingMetric):
+    name: ClassVar[str] = "exact"
+    description: ClassVar[str] = "non-empty and equal to gold"
+    cheap: ClassVar[bool] = True
+
+    def verbatim_gold(self, field: FieldSpec, values: list[Any], policy: Policy) -> Any:
+        ok = bools(v is not MISSING and v not in _EMPTY for v in values)
+        return objects(values, len(values)), ok
+
+    def verbatim_hits(
+        self, field: FieldSpec, preds: np.ndarray, gold: Any, policy: Policy
+    ) -> np.ndarray:
+        values, ok = gold
+        return (preds == values) & ok  # type: ignore[no-any-return]

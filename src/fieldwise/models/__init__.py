@@ -50,14 +50,10 @@ registry.models.register("hf", "fieldwise.models.hf:HFModel", extra="hf")
 registry.models.register("vllm", "fieldwise.models.vllm_backend:VLLMModel", extra="vllm")
 
 
-def register_backend(provider: str, target: str | type[Model]) -> None:
-    """Register a backend class (or its ``module:Class`` path) under a provider name."""
-    registry.models.register(provider, target)
-
-
-def available_backends() -> list[str]:
-    """Built-in and installed (entry-point) provider names."""
-    return registry.models.names()
+register_backend = registry.models.register
+"""``register_backend(provider, Class or "module:Class")``."""
+available_backends = registry.models.names
+"""Built-in and installed (entry-point) provider names."""
 
 
 def get_backend(provider: str) -> type[Model]:

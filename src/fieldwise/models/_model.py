@@ -15,22 +15,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from fieldwise._hashing import canonical_json, content_hash, prediction_key, prediction_keys
+from fieldwise._hashing import (  # noqa: F401 - moved there; still importable from here
+    canonical_json,
+    content_hash,
+    prediction_key,
+    prediction_keys,
+)
 from fieldwise.tasks import Example, Task
-
-__all__ = [
-    "Generation",
-    "Model",
-    "ModelKind",
-    "ModelOptions",
-    "RetryableError",
-    "TrainableModel",
-    # the hashing helpers moved to ``fieldwise._hashing``; still importable from here
-    "canonical_json",
-    "content_hash",
-    "prediction_key",
-    "prediction_keys",
-]
 
 ModelKind = Literal["baseline", "api", "finetune", "imported"]
 """How the report groups and colours a model (fine-tuned vs prompted vs embedded)."""
