@@ -139,3 +139,31 @@ def test_strict_rereads_the_lenient_metrics_by_kind() -> None:
     strict = scores["strict"].per_row
     assert strict[:2].tolist() == [[0.0, 2 / 3], [0.0, 1.0]]  # a real int; set F1, normalised
     assert strict[2, 0] == 1.0 and np.isnan(strict[2, 1])  # "unknown" is an abstention
+
+
+def test_a_profile_written_the_older_way_scores_nested_leaves_itself() -> None:
+    class Halves(Profile):
+        name: ClassVar[str] = "test-halves"
+
+        def score(self, spec: Any, preds: np.ndarray, gold: Any) -> np.ndarray:
+            assert len(gold) == len(preds) and not isinstance(gold, tuple)  # as given
+            return np.full(len(preds), 0.5)
+
+    class Inner(BaseModel):
+        a: int
+        b: str
+
+    class Out(BaseModel):
+        inner: Inner
+        items: list[Inner]
+
+    task = Task.from_model("t", Out)
+    gold = {"inner": {"a": 1, "b": "x"}, "items": [{"a": 1, "b": "x"}]}
+    register_profile(Halves)
+    try:
+        score = score_outputs(task, [gold], [json.dumps(gold)], profiles=(Halves.name,), n_boot=0)
+    finally:
+        PROFILES.pop(Halves.name)
+    rows = score[Halves.name].path_rows
+    assert rows["inner.a"].tolist() == [0.5] and rows["inner.b"].tolist() == [0.5]
+    assert rows["items[].a"].tolist() == [0.5]  # one pair of similarity 0.5: kept at 0.5

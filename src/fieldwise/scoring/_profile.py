@@ -92,6 +92,14 @@ class Profile:
     that overrides :meth:`score` for some metrics only must list them here, so that any
     other is an error when the task meets the profile."""
 
+    _scores_itself: ClassVar[bool] = False
+    """A subclass written the older way, with its own :meth:`score`: its gold stays as
+    given unless it prepares it, and nested leaves go through its ``score`` too."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._scores_itself = cls.score is not Profile.score
+
     def metric(self, spec: FieldSpec) -> LeafMetric:
         """The metric object that scores ``spec`` under this profile."""
         declared = spec.metric
@@ -126,6 +134,8 @@ class Profile:
 
     def prepare_gold(self, spec: FieldSpec, values: list[Any]) -> Any:
         """Precompute whatever ``score`` needs from one gold column."""
+        if self._scores_itself:
+            return values
         return self.metric(spec).prepare_gold(spec, values, self)
 
     def score(self, spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
@@ -140,10 +150,15 @@ class Profile:
     def score_inside(self, spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
         """Score a column of leaves inside nested values, where there is no abstention
         (``null`` is a value there, see docs/nested-schemas.md)."""
-        out = self.metric(spec).score(spec, preds, gold, self)
+        if self._scores_itself:
+            out = self.score(spec, preds, gold)
+        else:
+            out = self.metric(spec).score(spec, preds, gold, self)
         return np.nan_to_num(out, copy=False, nan=0.0)
 
     def score_gathered(self, spec: FieldSpec, preds: Gathered, gold: Any) -> np.ndarray:
         """:meth:`score_inside` over record pairs, per-value work once per predicted value."""
+        if self._scores_itself:
+            return self.score_inside(spec, preds.values(), gold)
         out = self.metric(spec).score_gathered(spec, preds, gold, self)
         return np.nan_to_num(out, copy=False, nan=0.0)
