@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar, overload
 
 from fieldwise.errors import UserError, install_hint
@@ -167,6 +166,8 @@ class Registry(Generic[T]):
 
     def plugins(self) -> dict[str, Entry]:
         """Names declared by installed distributions in the ``fieldwise.<kind>`` group."""
+        from importlib.metadata import entry_points  # ~15 ms: only when plugins are asked for
+
         found: dict[str, Entry] = {}
         for ep in entry_points(group=self.group):
             dist = getattr(getattr(ep, "dist", None), "name", None) or "a plugin"
