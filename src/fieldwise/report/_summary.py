@@ -139,7 +139,7 @@ def board(
 def _field_cell(score: ModelScore, name: str, abstains: bool, note: str) -> FieldCell:
     text, style = heat(score.fields.get(name, float("nan")))
     cover = score.coverage.get(name, float("nan"))
-    coverage = f"{pct(cover, 0)}% answered" if abstains and not math.isnan(cover) else ""
+    coverage = f"{pct(cover, 0)}%" if abstains and not math.isnan(cover) else ""
     return FieldCell(text, style, coverage, note)
 
 

@@ -251,8 +251,8 @@ def _charts(
                 [kinds[i] for i in order],
                 fields,
                 [[s.fields.get(f, math.nan) * 100 for f in fields] for s in ranked],
-                title=f"% of rows right per field ({profile} profile)"
-                + (", (% of rows answered)" if abstains else ""),
+                title=f"% of rows right per field ({profile} profile"
+                + ("; in brackets, % of rows answered where not all)" if abstains else ")"),
                 notes=[[_answered(s, f) for f in fields] for s in ranked] if abstains else None,
             ),
         ),
