@@ -109,7 +109,7 @@ def _print(data: dict[str, Any], show_all: bool) -> None:
         f"{data.get('profile', '')} profile, {data['rows_scored']} rows"
         + (f" in {groups} groups" if groups != data["rows_scored"] else "")
         + f", {data['resamples']} resamples, Holm across {len(data['comparisons'])} tests"
-        + " (each interval at its test's Holm level)"
+        + ", Holm-level intervals"
     )
     table = Table(title=title, title_justify="left")
     for name in TABLE_COLUMNS:

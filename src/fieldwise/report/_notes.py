@@ -51,17 +51,29 @@ def abstentions(
     golds = [ex.gold or {} for ex in examples]
     out = []
     for i in order:
-        statuses, reasons = parsed[i].statuses, None
+        reasons = None
         for name in fields:
-            rows = [
-                r for r, g in enumerate(golds) if g.get(name) is not None and statuses[r] == "ok"
-            ]
-            if rows and all(parsed[i].value(r, name) in (None, MISSING) for r in rows):
+            rows = _unanswered(golds, parsed[i], name)
+            if rows:
                 if reasons is None:
                     reasons = _backend_notes(results[i].spec, task)
                 reason = next((n for n in reasons if f"'{name}'" in n), "")
-                out.append(Abstention(i, results[i].label, name, len(rows), reason))
+                out.append(Abstention(i, results[i].label, name, rows, reason))
     return out
+
+
+def _unanswered(golds: list[dict[str, Any]], parsed: Parsed, name: str) -> int:
+    """How many parsed rows with gold for ``name`` the model left null, or 0 as soon as
+    one such row has a value (so a field the model answers costs a few rows, not all)."""
+    rows = 0
+    for r, gold in enumerate(golds):
+        if gold.get(name) is None or parsed.statuses[r] != "ok":
+            continue
+        value = parsed.value(r, name)
+        if value is not None and value is not MISSING:
+            return 0
+        rows += 1
+    return rows
 
 
 def _backend_notes(spec: str, task: Task) -> list[str]:

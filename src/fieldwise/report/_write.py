@@ -67,7 +67,9 @@ def write_report(
     Every pair of models is compared on the aggregate and each field with ``resamples``
     (pass the run's, so the verdict and the intervals share draws; by default 1,000
     resamples clustered by repeated text); the table is also written as
-    ``out_dir/pairwise.json``, which ``fieldwise compare`` prints.
+    ``out_dir/pairwise.json``, which ``fieldwise compare`` prints, and, on the same
+    resamples, one ``pairwise.<profile>.json`` per profile every model was scored under
+    (``fieldwise compare --profile``).
     """
     profile = _check(examples, results, profile)
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
