@@ -41,10 +41,18 @@ def project(server: FakeServer, tmp_path: Path) -> Path:
     cfg = ProjectConfig(
         data={"train": "sample", "limit": 40},
         models=[
-            ModelConfig(spec="openai/a", name="priced", options=options,
-                        price=PriceConfig(input_per_mtok=2.0, output_per_mtok=8.0)),
-            ModelConfig(spec="openai/b", name="hourly", options={**options, "seed": 1},
-                        price=PriceConfig(per_hour=3.6)),
+            ModelConfig(
+                spec="openai/a",
+                name="priced",
+                options=options,
+                price=PriceConfig(input_per_mtok=2.0, output_per_mtok=8.0),
+            ),
+            ModelConfig(
+                spec="openai/b",
+                name="hourly",
+                options={**options, "seed": 1},
+                price=PriceConfig(per_hour=3.6),
+            ),
             ModelConfig(spec="openai/c", name="unpriced", options={**options, "seed": 2}),
         ],  # fmt: skip
         bootstrap=200,

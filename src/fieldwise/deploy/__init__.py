@@ -39,7 +39,7 @@ def deploy_table_rows(data: dict[str, object]) -> list[list[str]]:
 
     models = data.get("models")
     rows = []
-    for label, m in (models.items() if isinstance(models, dict) else []):
+    for label, m in models.items() if isinstance(models, dict) else []:
         lat = m.get("latency_s") or {}
         rows.append(
             [
