@@ -51,7 +51,9 @@ def loadtest(url: str, data: str, project: Path, levels: list[str], extra: list[
            "--data", data, "--option", f"base_url={url}", "--project", str(project),
            "--json", *levels, *extra]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"loadtest failed ({out.returncode}): {out.stderr[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return json.loads(out.stdout), cpu

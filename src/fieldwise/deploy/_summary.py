@@ -54,6 +54,9 @@ class ModelDeploy(DeployInput):
     dominated_cost: bool | None = None
     dominated_latency: bool | None = None
     dominated_by_field: dict[str, bool | None] = field(default_factory=dict)
+    """Per field: dominated on (that field's share right, cost of 1,000 documents)."""
+    dominated_by_field_latency: dict[str, bool | None] = field(default_factory=dict)
+    """Per field: dominated on (that field's share right, median latency)."""
 
 
 @dataclass
@@ -117,11 +120,14 @@ def summarise_deploy(inputs: list[DeployInput], resamples: Resamples | None) -> 
     for m, flag in zip(models, dominated([m.latency.get("p50") for m in models], accs),
                        strict=True):  # fmt: skip
         m.dominated_latency = flag
-    names = sorted({f for m in models for f in m.fields})
-    for name in names:
+    latencies = [m.latency.get("p50") for m in models]
+    for name in sorted({f for m in models for f in m.fields}):
         gains = [m.fields.get(name, math.nan) for m in models]
-        for m, flag in zip(models, dominated(costs, gains), strict=True):
+        for m, flag, slow in zip(
+            models, dominated(costs, gains), dominated(latencies, gains), strict=True
+        ):
             m.dominated_by_field[name] = flag
+            m.dominated_by_field_latency[name] = slow
     pairs = []
     for i, a in enumerate(inputs):
         for b in inputs[i + 1 :]:

@@ -57,7 +57,12 @@ def deploy_context(
         "charts": _charts(models, fields, charts_dir),
         "prompts": _prompts(models),
         "fields": [
-            (f, [m.label for m in models if m.dominated_by_field.get(f) is False]) for f in fields
+            (
+                f,
+                [m.label for m in models if m.dominated_by_field.get(f) is False],
+                [m.label for m in models if m.dominated_by_field_latency.get(f) is False],
+            )
+            for f in fields
         ],
         "unknown": [m.label for m in models if m.cost_per_1k is None],
     }
@@ -138,8 +143,10 @@ def _charts(models: list[ModelDeploy], fields: list[str], folder: Path) -> list[
     specs: list[tuple[str, str, bytes | None]] = [
         ("deploy_cost", "Accuracy against cost of 1,000 documents", _scatter(models, "cost")),
         ("deploy_latency", "Accuracy against median latency", _scatter(models, "latency")),
-        ("deploy_fields_cost", "Per field: share right against cost",
-         _fields_chart(models, fields)),
+        ("deploy_fields_cost", "Per field: share right against cost of 1,000 documents",
+         _fields_chart(models, fields, "cost")),
+        ("deploy_fields_latency", "Per field: share right against median latency",
+         _fields_chart(models, fields, "latency")),
     ]  # fmt: skip
     charts = []
     for stem, caption, png in specs:
@@ -172,47 +179,94 @@ def _scatter(models: list[ModelDeploy], axis: str) -> bytes | None:
     return _png(fig)
 
 
-def _fields_chart(models: list[ModelDeploy], fields: list[str]) -> bytes | None:
-    placed = [m for m in models if m.cost_per_1k is not None]
+def _fields_chart(models: list[ModelDeploy], fields: list[str], axis: str) -> bytes | None:
+    """Small multiples, one panel per field: its share right against cost or latency.
+
+    Panels share both axes (one set of tick labels per row and column), carry their
+    field's name inside, and draw no grid: with a dozen fields, per-panel titles and tick
+    labels were most of the report's added time."""
+    placed = [m for m in models if _axis(m, axis) is not None]
     if not placed or not fields:
         return None
     cols = min(4, len(fields))
     rows = math.ceil(len(fields) / cols)
-    fig, _ = _figure(2.6 * cols, 2.1 * rows + 0.4, subplots=False)
-    xs = [float(m.cost_per_1k or 0.0) for m in placed]
-    for k, name in enumerate(fields):
-        ax = fig.add_subplot(rows, cols, k + 1)
+    from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator, NullLocator
+
+    fig, _ = _figure(2.4 * cols, 1.7 * rows + 0.4, subplots=False)
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
+    xs = [float(_axis(m, axis) or 0.0) for m in placed]
+    log = _log_x(axes[0], xs)
+    axes[0].set_xlim(*_span(xs, log))
+    axes[0].set_ylim(-5, 108)
+    # Few ticks, no minor ones: building tick objects was most of this chart's time.
+    axes[0].yaxis.set_major_locator(FixedLocator([0, 50, 100]))
+    axes[0].xaxis.set_major_locator(LogLocator(numticks=3) if log else MaxNLocator(3))
+    axes[0].xaxis.set_minor_locator(NullLocator())
+    for k, ax in enumerate(axes):
+        if k >= len(fields):
+            ax.set_visible(False)
+            continue
+        name = fields[k]
         ys = [100.0 * m.fields.get(name, math.nan) for m in placed]
-        flags = [m.dominated_by_field.get(name) for m in placed]
-        _points(ax, placed, xs, ys, flags, label=False)
-        ax.set_title(name, fontsize=8)
-        ax.tick_params(labelsize=6)
-        ax.margins(x=0.15, y=0.12)
-        _log_x(ax, xs)
-    fig.subplots_adjust(hspace=0.6, wspace=0.35, left=0.06, right=0.98, top=0.93, bottom=0.08)
+        flags = (
+            [m.dominated_by_field.get(name) for m in placed]
+            if axis == "cost"
+            else [m.dominated_by_field_latency.get(name) for m in placed]
+        )
+        ax.set_autoscale_on(False)
+        _points(ax, placed, xs, ys, flags, label=False, grid=False)
+        ax.text(0.02, 0.98, name, transform=ax.transAxes, fontsize=7, va="top")
+        ax.tick_params(labelsize=6, length=2)
+        if k + cols >= len(fields):  # no panel below: this one shows the x labels
+            ax.xaxis.set_tick_params(labelbottom=True)
+    unit = "USD per 1,000 documents" if axis == "cost" else "median latency (s)"
+    fig.supxlabel(unit + (" (log scale)" if log else ""), fontsize=8)
+    fig.supylabel("% of rows right", fontsize=8)
+    fig.subplots_adjust(hspace=0.15, wspace=0.08, left=0.07, right=0.98, top=0.98,
+                        bottom=0.35 / (1.7 * rows + 0.4) + 0.05)  # fmt: skip
     return _png(fig)
 
 
+def _span(xs: list[float], log: bool) -> tuple[float, float]:
+    """The x range with a margin (in log space for a log axis)."""
+    lo, hi = min(xs), max(xs)
+    if log:
+        return lo / 1.5, hi * 1.5
+    pad = (hi - lo) * 0.15 or abs(hi) * 0.15 or 1.0
+    return lo - pad, hi + pad
+
+
 def _points(ax: Any, models: list[ModelDeploy], xs: list[float], ys: list[float],
-            flags: list[bool | None], *, label: bool) -> None:  # fmt: skip
-    """Frontier models filled, dominated ones hollow; the frontier joined by a line."""
-    for m, x, y, flag in zip(models, xs, ys, flags, strict=True):
-        if math.isnan(y):
+            flags: list[bool | None], *, label: bool, grid: bool = True) -> None:  # fmt: skip
+    """Frontier models filled, dominated ones hollow; the frontier joined by a line.
+    Two scatter calls per panel, not one per model: each call rescales shared axes."""
+    size = 46 if label else 22
+    for hollow in (False, True):
+        pick = [
+            i
+            for i, (y, f) in enumerate(zip(ys, flags, strict=True))
+            if not math.isnan(y) and (f is True) == hollow
+        ]
+        if not pick:
             continue
-        colour = KIND_COLOURS.get(m.kind, "#444444")
-        hollow = flag is True
-        ax.scatter([x], [y], s=46 if label else 22, facecolors="none" if hollow else colour,
-                   edgecolors=colour, linewidths=1.4, zorder=3)  # fmt: skip
-        if label:
+        colours = [KIND_COLOURS.get(models[i].kind, "#444444") for i in pick]
+        ax.scatter([xs[i] for i in pick], [ys[i] for i in pick], s=size, linewidths=1.4,
+                   facecolors="none" if hollow else colours, edgecolors=colours,
+                   zorder=3)  # fmt: skip
+    if label:
+        for m, x, y, flag in zip(models, xs, ys, flags, strict=True):
+            if math.isnan(y):
+                continue
             text = m.label if len(m.label) <= 28 else m.label[:27] + "…"
-            ax.annotate(text + (" (dominated)" if hollow else ""), (x, y), fontsize=7,
+            ax.annotate(text + (" (dominated)" if flag is True else ""), (x, y), fontsize=7,
                         xytext=(4, 4), textcoords="offset points")  # fmt: skip
     front = sorted((x, y) for x, y, f in zip(xs, ys, flags, strict=True) if f is False)
     if len(front) > 1:
         ax.plot([p[0] for p in front], [p[1] for p in front], color="#999999", linewidth=0.8,
                 linestyle="--", zorder=2, drawstyle="steps-post")  # fmt: skip
     ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(color="#eeeeee", linewidth=0.6)
+    if grid:
+        ax.grid(color="#eeeeee", linewidth=0.6)
 
 
 def _log_x(ax: Any, xs: list[float]) -> bool:
