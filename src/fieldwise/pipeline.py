@@ -27,7 +27,6 @@ from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_exam
 from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.deploy import collect_usage
 from fieldwise.errors import UserError
-from fieldwise.loadtest._record import record_run_speed
 from fieldwise.models import Model, TrainableModel, create_model, get_backend, model_kind
 from fieldwise.pricing import batch_price_for, price_for
 from fieldwise.runner import (
@@ -50,6 +49,7 @@ from fieldwise.scoring import (
 from fieldwise.scoring.aggregate import summarise
 from fieldwise.scoring.stats import Resamples, mean_over_repeats
 from fieldwise.store import PredictionRow, RunRecord, Store
+from fieldwise.store._speed import record_run_speed
 from fieldwise.tasks import Example, Task, load_task
 
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from fieldwise.deploy import DeployInput, collect_usage, summarise_deploy
-from fieldwise.loadtest._record import save_level
 from fieldwise.models import create_model
 from fieldwise.pricing import Price
 from fieldwise.scoring.stats import Resamples
 from fieldwise.store import PredictionRow, Store
+from fieldwise.store._speed import save_level
 from fieldwise.tasks import Example, load_task
 
 

@@ -65,7 +65,7 @@ def collect_usage(
 def _speed(store: Store | None, identity: dict[str, Any] | None) -> dict[str, Any] | None:
     if store is None or identity is None:
         return None
-    from fieldwise.loadtest._record import best_measurement
+    from fieldwise.store._speed import best_measurement
 
     found = best_measurement(store, identity)
     if found is None:

@@ -25,7 +25,7 @@ from typing import Any
 from fieldwise.errors import UserError
 from fieldwise.loadtest._driver import Dispatcher, LevelRun, closed_loop, open_loop
 from fieldwise.loadtest._metrics import LevelSpec, summarise
-from fieldwise.loadtest._record import best_measurement, model_hash, save_level
+from fieldwise.store._speed import best_measurement, model_hash, save_level
 from fieldwise.tasks import Example, Task
 
 __all__ = [

@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fieldwise.models._model import content_hash
-from fieldwise.store import Store
+from fieldwise._hashing import content_hash
+from fieldwise.store._store import Store
 
 LOADTEST, RUN = "loadtest", "run"
 
