@@ -88,8 +88,10 @@ def test_compare_json_has_cost_and_latency_per_model(
     assert code == 0, err
     data = json.loads(out)
     assert data["prices_as_of"] == price_table().as_of
-    models = data["models"]
-    assert set(models) == {"priced", "hourly", "unpriced"}
+    assert data["models"] == ["priced", "hourly", "unpriced"]  # the pairwise table's own key
+    assert set(data["cost_per_1k_docs"]) == set(data["latency_s"]) == set(data["models"])
+    models = data["deploy"]["models"]
+    assert data["cost_per_1k_docs"]["priced"] == models["priced"]["cost_per_1k_docs"]
     # by hand: the mean over documents of (input * 2 + output * 8) / 1e6, x 1000
     tokens = _tokens(project, "priced")
     expected = sum(i * 2 + o * 8 for i, o in tokens) / len(tokens) / 1e6 * 1000
@@ -104,13 +106,13 @@ def test_compare_json_has_cost_and_latency_per_model(
     for m in models.values():
         lat = m["latency_s"]
         assert 0.01 <= lat["p50"] <= lat["p95"] <= lat["p99"]
-    pairs = {(p["a"], p["b"]) for p in data["deploy_pairs"]}
+    pairs = {(p["a"], p["b"]) for p in data["deploy"]["pairs"]}
     assert len(pairs) == 3
     # across runs too, from the store alone
     code, out, err = cli(capsys, "compare", "priced", "unpriced", "--project", str(project),
                          "--json")  # fmt: skip
     assert code == 0, err
-    across = json.loads(out)["models"]
+    across = json.loads(out)["deploy"]["models"]
     assert across["priced"]["cost_per_1k_docs"] == pytest.approx(expected, rel=1e-4)
     assert across["unpriced"]["cost_per_1k_docs"] is None
     assert across["unpriced"]["latency_s"]["p95"] is not None

@@ -37,7 +37,8 @@ def deploy_table_rows(data: dict[str, object]) -> list[list[str]]:
     JSON (``deploy.json`` of a report, or ``fieldwise compare --json``)."""
     from fieldwise.pricing import format_usd
 
-    models = data.get("models")
+    deploy = data.get("deploy")
+    models = deploy.get("models") if isinstance(deploy, dict) else None
     rows = []
     for label, m in models.items() if isinstance(models, dict) else []:
         lat = m.get("latency_s") or {}

@@ -91,22 +91,30 @@ class DeploySummary:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        """``models`` by label (``cost_per_1k_docs`` and ``latency_s`` percentiles among
-        them, ``null`` where unknown) and the paired differences."""
+        """Per model ``cost_per_1k_docs``, ``latency_s`` percentiles and
+        ``throughput_docs_s`` (``null`` where unknown), with the prices' date, and every
+        detail under ``deploy``: per model numbers and intervals, and paired differences.
+        (Top-level keys sit beside a pairwise table's own, ``models`` among them.)"""
+        details = {m.label: _model_json(m) for m in self.models}
         return {
             "prices_as_of": self.as_of,
-            "models": {m.label: _model_json(m) for m in self.models},
-            "deploy_pairs": [
-                {
-                    "a": p.a,
-                    "b": p.b,
-                    "cost_per_1k_docs_diff": _r(p.cost_diff, 6),
-                    "cost_per_1k_docs_diff_ci": _ci(p.cost_ci, 6),
-                    "latency_s_diff": _r(p.latency_diff, 4),
-                    "latency_s_diff_ci": _ci(p.latency_ci, 4),
-                }
-                for p in self.pairs
-            ],
+            "cost_per_1k_docs": {k: d["cost_per_1k_docs"] for k, d in details.items()},
+            "latency_s": {k: d["latency_s"] for k, d in details.items()},
+            "throughput_docs_s": {k: d["throughput_docs_s"] for k, d in details.items()},
+            "deploy": {
+                "models": details,
+                "pairs": [
+                    {
+                        "a": p.a,
+                        "b": p.b,
+                        "cost_per_1k_docs_diff": _r(p.cost_diff, 6),
+                        "cost_per_1k_docs_diff_ci": _ci(p.cost_ci, 6),
+                        "latency_s_diff": _r(p.latency_diff, 4),
+                        "latency_s_diff_ci": _ci(p.latency_ci, 4),
+                    }
+                    for p in self.pairs
+                ],
+            },
         }
 
 
