@@ -46,7 +46,13 @@ def test_aggregate_is_mean_of_field_means_times_100() -> None:
     expected = np.mean([score.fields[f] for f in score.field_names]) * 100
     assert score.aggregate == pytest.approx(expected)
     assert score.aggregate == pytest.approx((2 * 13 - 2) / (4 * 13) * 100)
-    assert score.validity == {"ok": 2, "missing": 1, "invalid_json": 1, "not_object": 0}
+    assert score.validity == {
+        "ok": 2,
+        "fenced": 0,
+        "missing": 1,
+        "invalid_json": 1,
+        "not_object": 0,
+    }
 
 
 def test_both_profiles_by_default_and_to_json_is_strict_json() -> None:
@@ -172,7 +178,8 @@ def test_inlined_parse_agrees_with_parse_output_and_gc_is_restored() -> None:
     import gc
 
     raws: list[Any] = [None, "", " \n", "{", "1", "[]", '\n{"killq": true}', b"{}", "[" * 5000]
-    expected: dict[str, int] = dict.fromkeys(["ok", "missing", "invalid_json", "not_object"], 0)
+    raws += ['```json\n{"killq": true}\n```', "```\n[]\n```"]
+    expected = dict.fromkeys(["ok", "fenced", "missing", "invalid_json", "not_object"], 0)
     for raw in raws:
         expected[parse_output(raw).status] += 1
     assert gc.isenabled()

@@ -14,7 +14,9 @@ def test_missing(raw: str | None) -> None:
     "raw",
     [
         "{bad json",
-        '```json\n{"a": 1}\n```',  # no fence stripping
+        'Here it is:\n```json\n{"a": 1}\n```',  # prose around a fence: not "fenced"
+        "```json\n[1, 2]\n```",  # fenced, but not an object inside
+        '```json\n{"a": 1,}\n```',  # fenced, but invalid inside
         '{"a": 1,}',  # no repair
         '{"a": 1} trailing',
         "[" * 200_000,  # too deep for the parser: data, not a crash

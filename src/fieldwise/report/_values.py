@@ -20,6 +20,7 @@ from fieldwise.scoring._types import ModelResult, ModelScore, ParseStatus
 
 STATUS_TEXT: dict[str, str] = {
     "ok": "ok",
+    "fenced": "fenced JSON",
     "missing": "no output",
     "invalid_json": "invalid JSON",
     "not_object": "JSON but not an object",

@@ -116,6 +116,9 @@ class Profile(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    accepts_fenced: ClassVar[bool] = False
+    """Whether this profile scores the object inside a fenced output (```` ```json ``` ````)
+    when the user opts in with ``strip_fences``; otherwise such an output is unparseable."""
 
     def fields(self, task: Task) -> tuple[FieldSpec, ...]:
         """The fields this profile scores; by default every field not marked ``ignore``."""

@@ -90,6 +90,7 @@ class ReferenceProfile(Profile):
 
     name = "reference"
     description = "reproduces the published ISAF numbers (lenient: 1 == true, extras free)"
+    accepts_fenced = False  # never: the published numbers read fenced outputs as invalid
 
     def prepare_gold(self, spec: FieldSpec, values: list[Any]) -> Any:
         n = len(values)

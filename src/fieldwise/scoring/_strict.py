@@ -83,6 +83,7 @@ class StrictProfile(Profile):
 
     name = "strict"
     description = "normalised labels, set F1, type checks; null/'unknown' = abstain"
+    accepts_fenced = True  # with strip_fences: a careful reader would strip the fence
 
     def abstains(self, preds: np.ndarray) -> np.ndarray | None:
         return bools(map(is_abstention, preds.tolist()))
