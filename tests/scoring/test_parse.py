@@ -41,3 +41,16 @@ def test_object_with_surrounding_whitespace() -> None:
     parsed = parse_output('\n\n  {"a": [1, "x"], "b": null}  \n')
     assert parsed.status == "ok"
     assert parsed.value == {"a": [1, "x"], "b": None}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '```json\n{"a": 1}\n```',
+        '```JSON\r\n{"a": 1}\r\n```\n',
+        '\n  ```\n{"a": 1}\n```  ',
+        '```json {"a": 1}```',
+    ],
+)
+def test_an_object_in_one_code_fence_is_fenced(raw: str) -> None:
+    assert parse_output(raw) == ParsedOutput("fenced", {"a": 1})
