@@ -20,6 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from fieldwise._gc import gc_paused
 from fieldwise.config import ImportConfig, ModelConfig, ProjectConfig
 from fieldwise.data import Dataset
 from fieldwise.errors import UserError
@@ -76,6 +77,7 @@ class ProjectImports:
         self._used: set[str] = set()
         """Imports already scored under a ``models:`` entry (maybe under another label)."""
 
+    @gc_paused()
     def load(self) -> None:
         """Read and store every ``imports:`` entry (before any model runs)."""
         taken = {mc.label for mc in self.config.models if not is_import_spec(mc.spec)}
@@ -137,6 +139,7 @@ class ProjectImports:
             )
         self.console.print("[yellow]note:[/] " + "; ".join(parts), highlight=False, soft_wrap=True)
 
+    @gc_paused()
     def result(self, mc: ModelConfig, score: Score) -> ModelResult:
         """A ``models:`` entry that names imported predictions (``import/NAME``)."""
         name = mc.spec.split("/", 1)[1] if "/" in mc.spec else mc.label
@@ -174,6 +177,7 @@ class ProjectImports:
         registered = stored_imports(self.store).get(name, "imported")
         return score(mc.label, mc.spec, kind or registered, [rows])
 
+    @gc_paused()  # 100,000 rows per model: see fieldwise._gc
     def rest(self, score: Score, taken: set[str]) -> list[ModelResult]:
         """Imports not already scored as a ``models:`` entry: this run's ``imports:``,
         then models imported earlier that have predictions for the evaluated rows."""

@@ -336,7 +336,7 @@ def run_project(
                 f"{len(leak.near)} nearly do (e.g. {(leak.exact or leak.near)[0][:2]})"
             )
     folds = group_kfold(test.examples, config.data.cv, config.data.seed) if config.data.cv else None
-    golds = [ex.gold or {} for ex in test.examples]
+    golds = prepare_golds(task, [ex.gold or {} for ex in test.examples])  # once for all models
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
     progress = None if quiet else make_progress()
@@ -435,7 +435,7 @@ def run_resamples(examples: list[Example], config: ProjectConfig) -> Resamples:
 
 def _result(
     task: Task,
-    golds: list[dict[str, Any]],
+    golds: GoldTable,
     label: str,
     spec: str,
     kind: str,

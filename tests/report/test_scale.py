@@ -40,7 +40,10 @@ def test_a_limited_page_says_so_and_the_export_has_every_row(
     assert 'href="examples.jsonl"' in html and 'href="examples.parquet"' in html
     assert "<script>alert(1)" not in html
 
-    records = [json.loads(line) for line in (tmp_path / "examples.jsonl").open()]
+    lines = (tmp_path / "examples.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    # Written from pre-encoded parts, each line is exactly what json.dumps would write.
+    assert lines == [json.dumps(r, ensure_ascii=False) for r in records]
     assert [r["id"] for r in records] == [str(ex.id) for ex in EXAMPLES]
     low = records[7]["models"]["base-low"]
     assert low["output"] and EVIL in low["output"] and "colour" in low["not_right"]

@@ -8,10 +8,8 @@ against the same gold does that work once.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import is_not, itemgetter
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from fieldwise._gc import gc_paused
 from fieldwise.errors import UserError
 from fieldwise.scoring._leaf import is_null, nulls_are_values
 from fieldwise.scoring._nested import GoldNode, NestedResult, PredCache, score_nested
@@ -83,8 +82,11 @@ class GoldTable:
         return self._nulls[spec.name]
 
 
-def prepare_golds(task: Task | str, golds: Sequence[Mapping[str, Any]]) -> GoldTable:
-    """Check the gold rows and lay them out by field for fast repeated scoring."""
+def prepare_golds(task: Task | str, golds: Sequence[Mapping[str, Any]] | GoldTable) -> GoldTable:
+    """Check the gold rows and lay them out by field for fast repeated scoring (a
+    :class:`GoldTable` is returned as it is)."""
+    if isinstance(golds, GoldTable):
+        return golds
     task = load_task(task)
     if len(golds) == 0:
         raise UserError("nothing to score: there are no gold rows")
@@ -124,7 +126,7 @@ def score_outputs(
     bootstrap) or, when it is not given, from ``n_boot`` row resamples seeded with
     ``seed`` (0: no CIs).
     """
-    with _gc_paused():
+    with gc_paused():
         boot = _resamples(outputs, n_boot, seed, resamples)
         return _score_raw(task, golds, outputs, profiles, boot, strip_fences)
 
@@ -137,23 +139,6 @@ def _resamples(
     if resamples.n != len(rows):
         raise UserError(f"resamples are for {resamples.n} rows, not {len(rows)}")
     return resamples
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while scoring.
-
-    Scoring keeps every parsed output alive while allocating many small lists and sets;
-    each automatic collection then re-walks all of them (about 15% of the time). JSON
-    values form no reference cycles, so nothing is lost; the GC resumes afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _plan(
@@ -257,7 +242,7 @@ def score_parsed(
             rows.append(getter(value))
         except KeyError:
             rows.append(tuple(map(value.get, names, repeat(MISSING))))
-    with _gc_paused():
+    with gc_paused():
         return _score_rows(task, golds, rows, names, validity, plan, boot, fenced)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldwise import _legacy
+from fieldwise._gc import gc_paused
 from fieldwise._text import scrub_text
 from fieldwise.errors import UserError
 from fieldwise.store._migrations import migrate
@@ -196,13 +197,15 @@ class Store:
     ) -> None:
         """Commit a batch of predictions at once (errors are kept so reports can show them,
         and are retried by the next run)."""
-        with self.db:
+        with self.db, gc_paused():
             self._insert_predictions(run_id, label, rows)
 
     def _insert_predictions(
         self, run_id: int | None, label: str, rows: Sequence[PredictionRow]
     ) -> None:
         now = _now()
+        if len(rows) > 1000:  # bulk (imports, batches): key order keeps the index inserts local
+            rows = sorted(rows, key=_row_key)
         self.db.executemany(
             """INSERT OR REPLACE INTO predictions (key, run_id, label, example_id, output,
             error, latency_s, input_tokens, output_tokens, cost_usd, finish_reason,
@@ -322,7 +325,7 @@ class Store:
     def save_dataset(
         self, task: str, fingerprint: str, source: str | None, examples: list[Example]
     ) -> None:
-        with self.db:
+        with self.db, gc_paused():
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?)",
                 (fingerprint, task, source, len(examples), _now()),
@@ -373,6 +376,10 @@ class Store:
     def models(self) -> list[dict[str, Any]]:
         rows = self._select("SELECT * FROM models ORDER BY created_at")
         return [{**dict(r), "options": json.loads(r["options_json"])} for r in rows]
+
+
+def _row_key(row: PredictionRow) -> str:
+    return row.key
 
 
 def _set_wal(db: sqlite3.Connection) -> None:

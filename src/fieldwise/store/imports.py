@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldwise import __version__
+from fieldwise._gc import gc_paused
 from fieldwise._text import decode_utf8
 from fieldwise.data import Dataset
 from fieldwise.data.splits import normalise_text
@@ -216,10 +217,9 @@ def record_import(
             config=source,
         )
     )
-    keys = prediction_keys(identity, [ex for ex, _ in pairs])
-    rows = [
-        PredictionRow(key, ex.id, output) for key, (ex, output) in zip(keys, pairs, strict=True)
-    ]
+    with gc_paused():
+        keys = prediction_keys(identity, [ex for ex, _ in pairs])
+        rows = [PredictionRow(k, ex.id, out) for k, (ex, out) in zip(keys, pairs, strict=True)]
     store.register_model(label, spec, kind, {"source": source.get("path")})
     store.save_predictions(run_id, label, rows)
     store.finish_run(run_id, "finished")
@@ -241,7 +241,8 @@ def import_jsonl(
     naming its line; rows of ``dataset`` the file does not cover are counted in
     :attr:`ImportedRun.without_prediction` for the caller to warn about."""
     check_label_free(store, [label], replace)
-    found = read_predictions(path)
+    with gc_paused():
+        found = read_predictions(path)
     by_id = {ex.id: ex for ex in dataset.examples}
     pairs = []
     for example_id, output in found.outputs.items():
