@@ -318,7 +318,7 @@ def _print_nested(result: ModelScore) -> None:
 
 
 def _read_predictions(path: Path, known_ids: set[str]) -> dict[str, str | None]:
-    from fieldwise.store.transfer import read_prediction_lines
+    from fieldwise.store.imports import read_prediction_lines
 
     outputs: dict[str, str | None] = {}
     unknown = 0

@@ -1,7 +1,6 @@
-"""Move predictions out of the store (JSONL, Parquet, a Hub dataset).
+"""Move predictions out of the store: JSONL, Parquet, a Hub dataset.
 
-Bringing outputs in lives in :mod:`fieldwise.store.imports`; its names are re-exported
-here, where they used to live.
+(Bringing outputs in is :mod:`fieldwise.store.imports`.)
 """
 
 from __future__ import annotations
@@ -12,28 +11,8 @@ from typing import Any
 
 from fieldwise.errors import UserError
 from fieldwise.store._store import Store
-from fieldwise.store.imports import (
-    check_label_free,
-    import_identity,
-    import_jsonl,
-    import_prediction_dicts,
-    load_prediction_records,
-    read_prediction_lines,
-    read_predictions,
-)
 
-__all__ = [
-    "check_label_free",
-    "export_predictions",
-    "export_rows",
-    "import_identity",
-    "import_jsonl",
-    "import_prediction_dicts",
-    "load_prediction_records",
-    "read_prediction_lines",
-    "read_predictions",
-    "to_hf_dataset",
-]
+__all__ = ["export_predictions", "export_rows", "to_hf_dataset"]
 
 
 def export_rows(store: Store, labels: list[str] | None = None) -> list[dict[str, Any]]:
