@@ -165,3 +165,18 @@ def test_strip_fences_lets_strict_read_fenced_outputs_never_reference(tmp_path: 
     assert fenced > 0 and after["reference"].validity["fenced"] == fenced
     assert before["reference"].aggregate == after["reference"].aggregate < 100
     assert before["strict"].aggregate < 100 and after["strict"].aggregate == 100
+
+
+def test_an_import_named_like_a_configured_model_is_refused_before_storing(
+    tmp_path: Path,
+) -> None:
+    path = _preds(tmp_path / "all.jsonl", SAMPLE.examples)
+    cfg = _config(
+        tmp_path,
+        models=[ModelConfig(name="x", spec="baseline/auto")],
+        imports=[ImportConfig(path=str(path), name="x")],
+    )
+    with pytest.raises(UserError, match="'x' is both a configured model and an import"):
+        _run(cfg)
+    with Store(tmp_path / "out") as store:
+        assert store.runs() == [] and store.models() == []

@@ -51,6 +51,14 @@ def is_import_spec(spec: str) -> bool:
     return spec.split("/", 1)[0] == IMPORT_PROVIDER
 
 
+def _check_free(label: str, models: set[str]) -> None:
+    if label in models:
+        raise UserError(
+            f"'{label}' is both a configured model and an import",
+            hint="rename the import (imports: name) or the model",
+        )
+
+
 @dataclass
 class _Loaded:
     kind: str
@@ -75,6 +83,7 @@ class ProjectImports:
         self.train, self.test, self.console = train, test, console
         self._loaded: dict[str, _Loaded] = {}
         self._used: set[str] = set()
+        self._ids: set[str] | None = None
         """Imports already scored under a ``models:`` entry (maybe under another label)."""
 
     @gc_paused()
@@ -84,15 +93,12 @@ class ProjectImports:
         for imp in self.config.imports:
             source = self.config.resolve(imp.path) or imp.path
             if imp.name:
+                _check_free(imp.name, taken)
                 self._load_jsonl(imp, imp.name, Path(source))
             else:
                 self._load_dicts(imp, source)
-        clash = sorted(taken & set(self._loaded))
-        if clash:
-            raise UserError(
-                f"'{clash[0]}' is both a configured model and an import",
-                hint="rename the import (imports: name) or the model",
-            )
+                for label in self._loaded:
+                    _check_free(label, taken)
 
     def _load_jsonl(self, imp: ImportConfig, label: str, path: Path) -> None:
         check_label_free(self.store, [label])
@@ -216,6 +222,10 @@ class ProjectImports:
     def _stored_rows(self, label: str) -> list[PredictionRow] | None:
         """The stored predictions of ``label`` for the evaluated rows (an empty key marks
         a row without one), or None when it has none of them."""
+        if self._ids is None:
+            self._ids = {ex.id for ex in self.test.examples}
+        if self._ids.isdisjoint(self.store.example_ids(label)):
+            return None  # imported for other rows: no keys to hash for it
         keys = prediction_keys(import_identity(label), self.test.examples)
         found = self.store.predictions_by_key(keys)
         if not found:

@@ -237,6 +237,13 @@ class Store:
         sql = "SELECT * FROM predictions WHERE label = ? ORDER BY created_at, example_id"
         return [dict(r) for r in self._select(sql, (label,))]
 
+    def example_ids(self, label: str) -> set[str]:
+        """The example ids ``label`` has stored predictions for (one indexed query)."""
+        cur = self.db.cursor()
+        cur.row_factory = None
+        rows = cur.execute("SELECT example_id FROM predictions WHERE label = ?", (label,))
+        return {r[0] for r in rows}
+
     def labels(self) -> list[str]:
         return [r[0] for r in self._select("SELECT DISTINCT label FROM predictions ORDER BY 1")]
 
