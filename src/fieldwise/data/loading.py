@@ -294,7 +294,7 @@ def row_to_example(
             raise RowError(f"{where}: group column '{column}': missing")
         group = str(value)
     plan = plan or _field_plan(task)
-    if not any(name in row for name, _, _ in plan):
+    if row.keys().isdisjoint([name for name, _, _ in plan]):
         return Example(example_id, text, None, group)
     gold: dict[str, Any] = {}
     for name, spec, fast in plan:
