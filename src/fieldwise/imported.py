@@ -21,10 +21,10 @@ from pathlib import Path
 from rich.console import Console
 
 from fieldwise._gc import gc_paused
+from fieldwise._hashing import prediction_keys
 from fieldwise.config import ImportConfig, ModelConfig, ProjectConfig
 from fieldwise.data import Dataset
 from fieldwise.errors import UserError
-from fieldwise.models._model import prediction_keys
 from fieldwise.scoring import ModelResult
 from fieldwise.store import PredictionRow, Store
 from fieldwise.store.imports import (

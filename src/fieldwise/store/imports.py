@@ -21,11 +21,11 @@ from typing import Any
 
 from fieldwise import __version__
 from fieldwise._gc import gc_paused
+from fieldwise._hashing import prediction_keys
 from fieldwise._text import decode_utf8
 from fieldwise.data import Dataset
 from fieldwise.data.splits import normalise_text
 from fieldwise.errors import UserError
-from fieldwise.models._model import prediction_keys
 from fieldwise.store._store import PredictionRow, RunRecord, Store
 from fieldwise.tasks import Example
 
