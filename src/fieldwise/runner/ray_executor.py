@@ -128,33 +128,19 @@ def run_model_ray(
 ) -> Any:
     """Predict every example not yet stored on Ray workers; return a ``RunOutcome``.
     Holds the model's lock, as every executor does (``store/_lock.py``)."""
-    from fieldwise.runner._runner import lock_name
+    from fieldwise.runner._runner import RunOutcome, lock_name, plan_run
 
     check_ray_model(model)
     with model_lock_sync(store.project_dir, lock_name(model), on_wait):
-        return _run_locked(model, examples, store, label, run_id, options, on_progress, repeats)
-
-
-def _run_locked(
-    model: Model,
-    examples: list[Example],
-    store: Store,
-    label: str,
-    run_id: int | None,
-    options: RayOptions,
-    on_progress: Callable[[int], None] | None,
-    repeats: int,
-) -> Any:
-    from fieldwise.runner._runner import RunOutcome, plan_run
-
-    started = time.perf_counter()
-    plan = plan_run(model, examples, store, on_progress, repeats)
-    failed = 0
-    if plan.pending:
-        failed = _run_pending(
-            model, plan.pending, store, label, run_id, options, plan.done, plan.copies, on_progress
-        )
-    by_repeat = plan.rows()
+        started = time.perf_counter()
+        plan = plan_run(model, examples, store, on_progress, repeats)
+        failed = 0
+        if plan.pending:
+            failed = _run_pending(
+                model, plan.pending, store, label, run_id, options, plan.done, plan.copies,
+                on_progress,
+            )  # fmt: skip
+        by_repeat = plan.rows()
     wall = time.perf_counter() - started
     return RunOutcome(by_repeat[0], len(plan.pending), plan.cached, failed, wall, by_repeat)
 

@@ -35,22 +35,28 @@ class _Lock:
         folder.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         self.on_wait = on_wait
-        self.waited = False
+        self.waited = self.held = False
 
     def try_acquire(self) -> bool:
         assert fcntl is not None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
         except BlockingIOError:
             if not self.waited and self.on_wait is not None:
                 self.on_wait()
             self.waited = True
             return False
+        self.held = True
+        return True
 
-    def release(self) -> None:
+    def close(self) -> None:
+        """Release the lock if held, and close the file (also after Ctrl-C while waiting)."""
         assert fcntl is not None
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        try:
+            if self.held:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self.fd)
 
 
 @contextlib.asynccontextmanager
@@ -66,12 +72,9 @@ async def model_lock(
     try:
         while not lock.try_acquire():
             await asyncio.sleep(POLL_S)
-        try:
-            yield
-        finally:
-            lock.release()
+        yield
     finally:
-        os.close(lock.fd)
+        lock.close()
 
 
 @contextlib.contextmanager
@@ -86,9 +89,6 @@ def model_lock_sync(
     try:
         while not lock.try_acquire():
             time.sleep(POLL_S)
-        try:
-            yield
-        finally:
-            lock.release()
+        yield
     finally:
-        os.close(lock.fd)
+        lock.close()
