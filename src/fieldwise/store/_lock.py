@@ -59,22 +59,31 @@ class _Lock:
             os.close(self.fd)
 
 
+@contextlib.contextmanager
+def _opened(
+    project_dir: Path, name: str, on_wait: Callable[[], None] | None
+) -> Iterator[_Lock | None]:
+    """The lock file, closed (and released) afterwards; ``None`` where there is no flock."""
+    if fcntl is None:
+        yield None
+        return
+    lock = _Lock(project_dir, name, on_wait)
+    try:
+        yield lock
+    finally:
+        lock.close()
+
+
 @contextlib.asynccontextmanager
 async def model_lock(
     project_dir: Path, name: str, on_wait: Callable[[], None] | None = None
 ) -> AsyncIterator[None]:
     """Hold the lock named ``name`` in ``project_dir`` (polling, so the event loop and
     Ctrl-C stay responsive while another process holds it)."""
-    if fcntl is None:
-        yield
-        return
-    lock = _Lock(project_dir, name, on_wait)
-    try:
-        while not lock.try_acquire():
+    with _opened(project_dir, name, on_wait) as lock:
+        while lock is not None and not lock.try_acquire():
             await asyncio.sleep(POLL_S)
         yield
-    finally:
-        lock.close()
 
 
 @contextlib.contextmanager
@@ -82,13 +91,7 @@ def model_lock_sync(
     project_dir: Path, name: str, on_wait: Callable[[], None] | None = None
 ) -> Iterator[None]:
     """:func:`model_lock` for a caller without an event loop (the Ray driver)."""
-    if fcntl is None:
-        yield
-        return
-    lock = _Lock(project_dir, name, on_wait)
-    try:
-        while not lock.try_acquire():
+    with _opened(project_dir, name, on_wait) as lock:
+        while lock is not None and not lock.try_acquire():
             time.sleep(POLL_S)
         yield
-    finally:
-        lock.close()
