@@ -37,14 +37,9 @@ from typing import TypeVar
 
 from rich.progress import Progress
 
+from fieldwise._hashing import content_hash, prediction_keys
 from fieldwise.errors import UserError
-from fieldwise.models._model import (
-    Generation,
-    Model,
-    RetryableError,
-    content_hash,
-    prediction_keys,
-)
+from fieldwise.models._model import Generation, Model, RetryableError
 from fieldwise.models._responses import clean_generation
 from fieldwise.models.batch import (
     BatchAPI,
