@@ -100,14 +100,28 @@ def m002_batches(db: sqlite3.Connection) -> None:
     )
 
 
-def m003_loadtests(db: sqlite3.Connection) -> None:
+def m003_batch_create_sent(db: sqlite3.Connection) -> None:
+    """When a batch create was last sent (epoch seconds), so a run that finds a create
+    unanswered (a timeout, a kill) knows how long to keep looking for the batch it may
+    have made before creating another. Records left ``submitting`` by older versions get
+    their upload time: their create may have been sent right after it."""
+    db.executescript(
+        """
+        ALTER TABLE batches ADD COLUMN create_sent_at REAL;
+        UPDATE batches SET create_sent_at = CAST(strftime('%s', created_at) AS REAL)
+            WHERE status = 'submitting';
+        """
+    )
+
+
+def m004_loadtests(db: sqlite3.Connection) -> None:
     """Measured speed: one row per load-test level (``fieldwise loadtest``) and one per
     model run that computed predictions (its throughput at the run's concurrency), each
     with the model's identity hash, so the deploy view finds the measurements of exactly
     the model (options included) that it reports on."""
     db.executescript(
         """
-        CREATE TABLE loadtests (
+        CREATE TABLE IF NOT EXISTS loadtests (
             id INTEGER PRIMARY KEY,
             run_id INTEGER REFERENCES runs(id),
             label TEXT NOT NULL,
@@ -122,7 +136,7 @@ def m003_loadtests(db: sqlite3.Connection) -> None:
             result_json TEXT NOT NULL,
             created_at TEXT NOT NULL
         );
-        CREATE INDEX loadtests_model ON loadtests(model_hash, source);
+        CREATE INDEX IF NOT EXISTS loadtests_model ON loadtests(model_hash, source);
         """
     )
 
@@ -130,7 +144,8 @@ def m003_loadtests(db: sqlite3.Connection) -> None:
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_batches", m002_batches),
-    ("m003_loadtests", m003_loadtests),
+    ("m003_batch_create_sent", m003_batch_create_sent),
+    ("m004_loadtests", m004_loadtests),
 ]
 
 

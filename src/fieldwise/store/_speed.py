@@ -1,4 +1,4 @@
-"""Measured speed in the store (table ``loadtests``, migration ``m003``).
+"""Measured speed in the store (table ``loadtests``, migration ``m004``).
 
 Two sources write there: ``fieldwise loadtest`` (one row per level, ``source =
 'loadtest'``) and every model run that computed predictions (``source = 'run'``: its
