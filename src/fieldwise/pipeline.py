@@ -33,6 +33,7 @@ from fieldwise.models import (
     model_kind,
 )
 from fieldwise.models._model import prediction_key
+from fieldwise.optimize._project import optimise_entries, prompt_options, prompt_uses
 from fieldwise.runner import (
     Price,
     RayOptions,
@@ -338,6 +339,7 @@ def run_project(
     golds = [ex.gold or {} for ex in test.examples]
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
+    optimise_entries(config, task, train, test.examples, store, console, quiet)
     progress = None if quiet else make_progress()
     for mc in _with_registered_specs(config.models, store):
         provider = mc.spec.split("/", 1)[0]
@@ -351,7 +353,8 @@ def run_project(
             by_id: list[dict[str, PredictionRow]] = [{} for _ in range(mc.repeats)]
             for i, (fold_train, fold_test) in enumerate(folds):
                 spec = _trained_spec(mc, task, fold_train, out_dir / "models", console)
-                model = create_model(spec, task, _model_options(mc, True))
+                options = prompt_options(mc, _model_options(mc, True), out_dir, fold_test)
+                model = create_model(spec, task, options)
                 fold_rows = predict_repeats(
                     model,
                     fold_test,
@@ -376,7 +379,8 @@ def run_project(
                 if trainable
                 else mc.spec
             )
-            model = create_model(spec, task, _model_options(mc, trainable))
+            options = prompt_options(mc, _model_options(mc, trainable), out_dir, test.examples)
+            model = create_model(spec, task, options)
             repeats = predict_repeats(
                 model,
                 test.examples,
@@ -411,7 +415,14 @@ def run_project(
     report_dir = out_dir / "reports" / stamp
     title = config.title or f"fieldwise: {task.name}"
     path = write_report(
-        task, test.examples, results, report_dir, title=title, meta=meta, resamples=resamples
+        task,
+        test.examples,
+        results,
+        report_dir,
+        title=title,
+        meta=meta,
+        resamples=resamples,
+        prompts=prompt_uses(config.models, out_dir),
     )
     latest = out_dir / "reports" / "latest.json"
     latest.write_text(json.dumps({"report": str(path)}))
