@@ -171,7 +171,9 @@ def expand_variants(mc: ModelConfig) -> list[ModelConfig]:
     if mc.optimize is not None and "prompt" not in mc.variants:
         if "prompt" in mc.options:
             raise ValueError("a model with optimize: runs its own prompt and the optimised one")
-        mc = mc.model_copy(update={"variants": {**mc.variants, "prompt": ["original", mc.prompt_name]}})
+        mc = mc.model_copy(
+            update={"variants": {**mc.variants, "prompt": ["original", mc.prompt_name]}}
+        )
     if not mc.variants:
         return [mc]
     for key, values in mc.variants.items():

@@ -82,7 +82,7 @@ class PromptedModel(Model):
         self.options = self.options.model_copy(update={"prompt": spec})
         self._load_prompt()
         if getattr(self, "_identity", None) is not None:
-            self._identity = None  # a backend that caches its identity (hf)
+            self.__dict__["_identity"] = None  # a backend that caches its identity (hf)
 
     @property
     def prompt_options(self) -> PromptedOptions:
@@ -105,7 +105,9 @@ class PromptedModel(Model):
     def messages(self, example: Example) -> list[Message]:
         messages = render_messages(self._view, example, self.template, self.shots_for(example))
         if self.prompt_spec is not None and self.prompt_spec.instruction.strip():
-            messages[0]["content"] = f"{messages[0]['content']}\n\n{self.prompt_spec.instruction.strip()}"
+            messages[0]["content"] = (
+                f"{messages[0]['content']}\n\n{self.prompt_spec.instruction.strip()}"
+            )
         return messages
 
     def identity(self) -> dict[str, Any]:
@@ -124,7 +126,9 @@ def _prompt_spec(opts: PromptedOptions) -> PromptSpec | None:
     replaces (that would be a silent choice between two prompts)."""
     if opts.prompt is None:
         return None
-    spec = opts.prompt if isinstance(opts.prompt, PromptSpec) else load_prompt(Path(opts.prompt)).spec
+    spec = (
+        opts.prompt if isinstance(opts.prompt, PromptSpec) else load_prompt(Path(opts.prompt)).spec
+    )
     clashes = [
         name
         for name, value, default in (

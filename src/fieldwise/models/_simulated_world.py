@@ -69,8 +69,17 @@ ISAF_WORLD = (
         'Vague quantities map to minimums: "a couple" = 2; "several", "a few", "a group", '
         '"multiple" = 3; "numerous", "a handful" = 4; "a large number" = 5; "dozens" = 24.',
         "vague quantities map to minimums",
-        ("a couple", "several", "a few", "a group", "multiple", "numerous", "a handful",
-         "a large number", "dozens"),
+        (
+            "a couple",
+            "several",
+            "a few",
+            "a group",
+            "multiple",
+            "numerous",
+            "a handful",
+            "a large number",
+            "dozens",
+        ),
         ("min_captured", "min_killed"),
         "zero",
     ),
@@ -141,7 +150,9 @@ def derive(task: Task) -> tuple[Convention, ...]:
         if not triggers or not fields:
             continue
         key = " ".join(rule.split()[:6])
-        out.append(Convention(f"rule-{i + 1}", rule, key, triggers, fields, _kind_naive(leaves[fields[0]])))
+        out.append(
+            Convention(f"rule-{i + 1}", rule, key, triggers, fields, _kind_naive(leaves[fields[0]]))
+        )
     return tuple(out)
 
 

@@ -100,7 +100,9 @@ def validation_split(
         return [ex for ex in train if group_key(ex) not in keys], val
     labelled = [ex for ex in train if ex.gold is not None]
     if len(labelled) < 4:
-        raise UserError("optimize needs labelled training rows (data.train) to split off validation")
+        raise UserError(
+            "optimize needs labelled training rows (data.train) to split off validation"
+        )
     return train_test_split(labelled, val_size, seed)
 
 
@@ -125,7 +127,11 @@ def prompt_options(
     if isinstance(path, str):
         saved = load_prompt(Path(path))
         keys = {group_key(ex): ex.id for ex in test}
-        shown = [keys[k] for k in (group_key(s.example()) for s in saved.spec.shots.examples) if k in keys]
+        shown = [
+            keys[k]
+            for k in (group_key(s.example()) for s in saved.spec.shots.examples)
+            if k in keys
+        ]
         if shown:
             raise UserError(
                 f"model '{mc.label}': prompt {saved.ref} shows {len(shown)} of the test rows "

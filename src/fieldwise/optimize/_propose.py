@@ -28,9 +28,9 @@ from fieldwise.tasks.named_prompts import (
     split_rules,
 )
 
-COMPONENTS = ("instruction", "shots", "rules", "instruction", "shots", "ablation")
-"""The round robin of components: reflection and shots twice as often as the others
-(an accepted ablation costs a full validation for a few saved tokens)."""
+COMPONENTS = ("instruction", "shots", "rules", "instruction", "shots", "rules", "ablation")
+"""The round robin of components: ablation least often (an accepted ablation costs a full
+validation for a few saved tokens)."""
 SHOT_MENU: tuple[tuple[str, int], ...] = (
     ("knn", 2),
     ("knn", 4),
@@ -100,9 +100,7 @@ def apply_reflection(
     old = set(spec.rule_list(task))
     added = [r for r in rules if r not in old]
     dropped = [r for r in old if r not in set(rules)]
-    what = ", ".join(
-        [f"+'{_short(r)}'" for r in added] + [f"-'{_short(r)}'" for r in dropped]
-    )
+    what = ", ".join([f"+'{_short(r)}'" for r in added] + [f"-'{_short(r)}'" for r in dropped])
     return spec.model_copy(update={"rules": rules}), f"rules: reflection ({what or 'reordered'})"
 
 

@@ -93,10 +93,9 @@ def pareto_parent(pool: list[Candidate], rng: random.Random) -> Candidate:
     def dominated(cid: int) -> bool:
         mine = by_id[cid].val_scores
         for other in on:
-            theirs = by_id[other].val_scores
-            if other != cid and all(t >= m for t, m in zip(theirs, mine, strict=True)):
-                if any(t > m for t, m in zip(theirs, mine, strict=True)):
-                    return True
+            pairs = list(zip(by_id[other].val_scores, mine, strict=True))
+            if other != cid and all(t >= m for t, m in pairs) and any(t > m for t, m in pairs):
+                return True
         return False
 
     keep = [cid for cid in on if not dominated(cid)] or on
@@ -136,7 +135,6 @@ async def search(
     on_candidate: Callable[[Candidate], None] | None = None,
 ) -> SearchOutcome:
     """Run the search until the budget in ``ev.spend`` allows no further probe."""
-    task = ev.task
     pool: list[Candidate] = []
 
     async def validate(spec: PromptSpec, parent: int | None, change: str) -> Candidate:

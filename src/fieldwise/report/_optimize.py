@@ -72,6 +72,7 @@ def _view(use: PromptUse, task: Task, charts_dir: Path) -> dict[str, Any]:
     budget = record.get("budget", {}) if isinstance(record.get("budget"), dict) else {}
     data = record.get("data", {}) if isinstance(record.get("data"), dict) else {}
     return {
+        "optimised": bool(candidates),
         "ref": saved.ref,
         "hash": saved.hash[:12],
         "labels": [use.label],
@@ -90,8 +91,9 @@ def _view(use: PromptUse, task: Task, charts_dir: Path) -> dict[str, Any]:
         "rows": rows,
         "charts": charts,
         "prompt": final_prompt(saved.spec, task),
-        "price": "unknown (no price for this model)" if use.price is None else
-        f"${use.price.input_per_mtok:g} in / ${use.price.output_per_mtok:g} out per 1M tokens",
+        "price": "unknown (no price for this model)"
+        if use.price is None
+        else f"${use.price.input_per_mtok:g} in / ${use.price.output_per_mtok:g} out per 1M tokens",
     }
 
 
@@ -168,7 +170,9 @@ def _tokens_chart(candidates: list[dict[str, Any]], best: Any, price: Price | No
     ax.tick_params(labelsize=8)
     per_token = 0.0 if price is None else 1000 * price.input_per_mtok / 1e6
     if per_token > 0:
-        top = ax.secondary_xaxis("top", functions=(lambda t: t * per_token, lambda c: c / per_token))
+        top = ax.secondary_xaxis(
+            "top", functions=(lambda t: t * per_token, lambda c: c / per_token)
+        )
         top.set_xlabel("input cost per 1,000 documents (USD)", fontsize=8)
         top.tick_params(labelsize=7)
     else:

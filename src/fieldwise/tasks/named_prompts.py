@@ -216,7 +216,7 @@ def save_prompt(
         tmp.replace(path)
     except OSError as exc:
         raise UserError(f"cannot save prompt {name} in {folder}: {exc.strerror}") from None
-    return SavedPrompt(name, version, spec, path, body["record"])
+    return SavedPrompt(name, version, spec, path, record or {})
 
 
 def load_prompt(path: Path) -> SavedPrompt:
@@ -243,8 +243,8 @@ def load_prompt(path: Path) -> SavedPrompt:
         )
     name = str(body.get("name") or path.parent.name)
     version = int(body.get("version") or 1)
-    record = body.get("record") if isinstance(body.get("record"), dict) else {}
-    return SavedPrompt(name, version, spec, path, record)
+    record = body.get("record")
+    return SavedPrompt(name, version, spec, path, record if isinstance(record, dict) else {})
 
 
 def resolve_prompt(project_dir: Path, ref: str) -> Path:
