@@ -108,7 +108,7 @@ def validation_split(
 
 def _optimizer_settings(mc: ModelConfig) -> RunSettings | None:
     opt = mc.optimize
-    if opt is None or opt.optimizer is None:
+    if opt is None or (opt.optimizer is None and opt.optimizer_price is None):
         return None
     return RunSettings(price=_price(opt.optimizer_price))
 
