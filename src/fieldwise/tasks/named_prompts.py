@@ -103,7 +103,7 @@ class PromptSpec(_Frozen):
         """sha256 of the canonical JSON of everything above (computed once: a pool of
         nearest-neighbour rows makes it the size of a small dataset)."""
         if self._hash is None:
-            from fieldwise.models._model import content_hash
+            from fieldwise._hashing import content_hash
 
             self._hash = content_hash(self.model_dump(mode="json"))
         return self._hash
