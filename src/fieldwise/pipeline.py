@@ -340,7 +340,7 @@ def run_project(
     golds = [ex.gold or {} for ex in test.examples]
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
-    optimise_entries(config, task, train, test.examples, store, console, quiet)
+    optimise_entries(config, task, train, test.examples, store, console, quiet, run_settings)
     progress = None if quiet else make_progress()
     for mc in _with_registered_specs(config.models, store):
         provider = mc.spec.split("/", 1)[0]

@@ -9,8 +9,8 @@ import pytest
 
 from fieldwise.errors import UserError
 from fieldwise.models import create_model, prediction_key
+from fieldwise.models._shots import NearestShots
 from fieldwise.tasks import Example, Task
-from fieldwise.tasks._shots import NearestShots
 from fieldwise.tasks.named_prompts import (
     PromptSpec,
     Shot,

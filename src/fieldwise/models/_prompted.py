@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from fieldwise.errors import UserError
 from fieldwise.models._model import Model, ModelOptions
+from fieldwise.models._shots import NearestShots
 from fieldwise.tasks import Example, Task
-from fieldwise.tasks._shots import NearestShots
 from fieldwise.tasks.named_prompts import PromptSpec, load_prompt
 from fieldwise.tasks.prompts import (
     Message,

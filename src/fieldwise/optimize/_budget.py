@@ -21,7 +21,10 @@ import math
 from dataclasses import dataclass
 
 from fieldwise.errors import UserError
+from fieldwise.report._optimize import usd
 from fieldwise.runner import Price
+
+__all__ = ["BudgetPlan", "plan_budget", "usd"]
 
 ASSUMED_ACCEPTANCE = 0.25
 """Share of probes assumed to pass the minibatch test (for the token estimate only)."""
@@ -110,10 +113,3 @@ def _cost(calls: int, tokens: tuple[float, float], price: Price | None) -> float
     if price is None:
         return None
     return calls * (tokens[0] * price.input_per_mtok + tokens[1] * price.output_per_mtok) / 1e6
-
-
-def usd(value: float | None) -> str:
-    """A cost for people; ``unknown`` when there is no price (never a silent 0)."""
-    if value is None or not math.isfinite(value):
-        return "unknown"
-    return f"${value:.4g}" if value < 1 else f"${value:,.2f}"

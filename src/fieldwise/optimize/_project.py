@@ -10,7 +10,7 @@ field. A rerun replays the stored calls and saves nothing new when the prompt is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +21,11 @@ from fieldwise.data import load_examples
 from fieldwise.data.splits import group_key, train_test_split
 from fieldwise.errors import UserError
 from fieldwise.optimize._run import OptimizeSettings, optimize
+from fieldwise.report._optimize import PromptUse
 from fieldwise.runner import Price, RunSettings
 from fieldwise.store import Store
 from fieldwise.tasks import Example, Task
-from fieldwise.tasks.named_prompts import SavedPrompt, load_prompt, resolve_prompt_option
-
-
-@dataclass(frozen=True)
-class PromptUse:
-    """A model of the run that used a saved prompt (what the report's section shows)."""
-
-    label: str
-    saved: SavedPrompt
-    price: Price | None
+from fieldwise.tasks.named_prompts import load_prompt, resolve_prompt_option
 
 
 def optimise_entries(
@@ -44,10 +36,10 @@ def optimise_entries(
     store: Store,
     console: Console,
     quiet: bool,
+    run_settings: Callable[[ModelConfig], RunSettings],
 ) -> None:
-    """Run every ``optimize:`` of the config (before predicting), once per name."""
-    from fieldwise.pipeline import run_settings
-
+    """Run every ``optimize:`` of the config (before predicting), once per name, with
+    each model's ``run_settings`` (limits and price)."""
     done: set[str] = set()
     for mc in config.models:
         name = mc.prompt_name

@@ -13,15 +13,30 @@ from __future__ import annotations
 import base64
 import io
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fieldwise.optimize._budget import usd
-from fieldwise.optimize._project import PromptUse
 from fieldwise.runner import Price
 from fieldwise.tasks import Example, Task
-from fieldwise.tasks.named_prompts import PromptSpec
+from fieldwise.tasks.named_prompts import PromptSpec, SavedPrompt
 from fieldwise.tasks.prompts import load_template, render_messages
+
+
+@dataclass(frozen=True)
+class PromptUse:
+    """A model of the run that used a saved prompt (what this section shows)."""
+
+    label: str
+    saved: SavedPrompt
+    price: Price | None
+
+
+def usd(value: float | None) -> str:
+    """A cost for people; ``unknown`` when there is no price (never a silent 0)."""
+    if value is None or not math.isfinite(value):
+        return "unknown"
+    return f"${value:.4g}" if value < 1 else f"${value:,.2f}"
 
 
 def optimisation_views(uses: list[PromptUse], task: Task, charts_dir: Path) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fieldwise.tasks._task import Example
+from fieldwise.tasks import Example
 
 
 class NearestShots:
