@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from rich.console import Console
 
+from fieldwise import registry
 from fieldwise.errors import UserError
 from fieldwise.models import register_backend
 from fieldwise.models._model import Generation
@@ -40,8 +42,16 @@ class RecordingOptimizer(SimulatedOptimizer):
         return await super().generate(batch)
 
 
-register_backend("recording", RecordingModel)
-register_backend("recording-optimizer", RecordingOptimizer)
+@pytest.fixture(scope="module", autouse=True)
+def _recording_backends() -> Iterator[None]:
+    """Registered for this module's tests only: the registry is process-wide, and other
+    tests (the generated docs page) list every registered backend."""
+    register_backend("recording", RecordingModel)
+    register_backend("recording-optimizer", RecordingOptimizer)
+    yield
+    registry.models.unregister("recording")
+    registry.models.unregister("recording-optimizer")
+
 
 HIDDEN = [c for c in ISAF_WORLD if not c.written]
 
