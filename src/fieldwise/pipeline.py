@@ -29,6 +29,7 @@ from fieldwise.deploy import collect_usage
 from fieldwise.errors import UserError
 from fieldwise.imported import ProjectImports, is_import_spec
 from fieldwise.models import Model, TrainableModel, create_model, get_backend, model_kind
+from fieldwise.optimize._project import optimise_entries, prompt_options, prompt_uses
 from fieldwise.pricing import batch_price_for, price_for
 from fieldwise.runner import (
     RayOptions,
@@ -365,6 +366,7 @@ def run_project(
     golds = prepare_golds(task, [ex.gold or {} for ex in test.examples])  # once for all models
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
+    optimise_entries(config, task, train, test.examples, store, console, quiet, run_settings)
     progress = None if quiet else make_progress()
     imports = ProjectImports(store, config, task.name, train, test, console)
     imports.load()  # before the models: an entry may name an import
@@ -384,7 +386,8 @@ def run_project(
             by_id: list[dict[str, PredictionRow]] = [{} for _ in range(mc.repeats)]
             for i, (fold_train, fold_test) in enumerate(folds):
                 spec = _trained_spec(mc, task, fold_train, out_dir / "models", console)
-                model = create_model(spec, task, _model_options(mc, True))
+                options = prompt_options(mc, _model_options(mc, True), out_dir, fold_test)
+                model = create_model(spec, task, options)
                 fold_rows = predict_repeats(
                     model,
                     fold_test,
@@ -409,7 +412,8 @@ def run_project(
                 if trainable
                 else mc.spec
             )
-            model = create_model(spec, task, _model_options(mc, trainable))
+            options = prompt_options(mc, _model_options(mc, trainable), out_dir, test.examples)
+            model = create_model(spec, task, options)
             repeats = predict_repeats(
                 model,
                 test.examples,
@@ -455,7 +459,14 @@ def run_project(
     report_dir = out_dir / "reports" / stamp
     title = config.title or f"fieldwise: {task.name}"
     path = write_report(
-        task, test.examples, results, report_dir, title=title, meta=meta, resamples=resamples
+        task,
+        test.examples,
+        results,
+        report_dir,
+        title=title,
+        meta=meta,
+        resamples=resamples,
+        prompts=prompt_uses(config.models, out_dir),
     )
     latest = out_dir / "reports" / "latest.json"
     latest.write_text(json.dumps({"report": str(path)}))

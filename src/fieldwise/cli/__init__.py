@@ -40,9 +40,9 @@ def _root(
 
 
 def _register() -> None:
-    from fieldwise.cli import compare, data, finetune, loadtest, prices, run, store
+    from fieldwise.cli import compare, data, finetune, loadtest, optimize, prices, run, store
 
-    for module in (run, compare, data, store, finetune, loadtest, prices):
+    for module in (run, compare, data, store, finetune, optimize, loadtest, prices):
         module.register(app)
 
 
