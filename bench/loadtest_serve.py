@@ -40,16 +40,17 @@ def free_port() -> int:
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
+    """Wait until the server at ``url`` lists its models (it is then ready to serve)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("fieldwise serve exited")
+            raise RuntimeError(f"the server exited ({proc.returncode})")
         try:
             with urllib.request.urlopen(url + "/models", timeout=2):  # noqa: S310 - loopback
                 return
         except OSError:
             time.sleep(0.5)
-    raise RuntimeError("fieldwise serve did not start")
+    raise RuntimeError(f"the server did not start within {timeout:.0f} s")
 
 
 def main() -> None:

@@ -47,3 +47,14 @@ def test_budget_cost_by_hand_and_unknown_for_missing_or_hourly_prices() -> None:
     assert plan_budget(200, 10, 4, (1000.0, 100.0), (1.0, 1.0), hourly, price).cost is None
     assert _per_1k({"prompt_tokens": 900, "output_tokens": 50}, hourly) is None
     assert _per_1k({"prompt_tokens": 1000, "output_tokens": 0}, Price(2.0, 8.0)) == 2.0
+
+
+def test_the_budget_line_names_the_price_tables_date_or_the_missing_price() -> None:
+    from fieldwise.optimize._run import _provenance
+    from fieldwise.pricing import price_table
+
+    table = table_price("openai/gpt-5-mini")
+    said = _provenance((table, None))
+    assert f"price table of {price_table().as_of}" in said
+    assert "no price for the optimiser" in said
+    assert _provenance((Price(1.0, 2.0), Price(1.0, 2.0))) == "from the config"

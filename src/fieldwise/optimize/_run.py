@@ -30,6 +30,7 @@ from fieldwise.optimize._evaluate import Evaluator, Spend
 from fieldwise.optimize._feedback import RowResult
 from fieldwise.optimize._propose import reflective_prompt
 from fieldwise.optimize._search import Candidate, SearchOutcome, search
+from fieldwise.pricing import Price, provenance
 from fieldwise.runner import RunSettings
 from fieldwise.store import Store
 from fieldwise.tasks import Example, Task
@@ -140,7 +141,8 @@ def optimize(
         optimizer_run_settings.price,
     )
     if not quiet:
-        _say_plan(console, name, model_spec, opt_spec, data, plan)
+        prices = (run_settings.price, optimizer_run_settings.price)
+        _say_plan(console, name, model_spec, opt_spec, data, plan, prices)
     spend = Spend(settings.budget)
     ev = Evaluator(
         task,
@@ -292,7 +294,13 @@ def _reflection_tokens(
 
 
 def _say_plan(
-    console: Console, name: str, model: str, optimizer: str, data: dict[str, Any], plan: BudgetPlan
+    console: Console,
+    name: str,
+    model: str,
+    optimizer: str,
+    data: dict[str, Any],
+    plan: BudgetPlan,
+    prices: tuple[Price | None, Price | None] = (None, None),
 ) -> None:
     test = data["test"]["rows_checked"]
     console.print(
@@ -305,7 +313,7 @@ def _say_plan(
     console.print(
         f"budget: {plan.budget} calls; estimate {plan.calls} calls "
         f"({plan.task_calls} to the model, {plan.optimizer_calls} to the optimiser), "
-        f"~{plan.tokens:,} tokens, {usd(plan.cost)}",
+        f"~{plan.tokens:,} tokens, {usd(plan.cost)} ({_provenance(prices)})",
         highlight=False,
     )
     for warning in plan.warnings:
@@ -358,3 +366,13 @@ def _run_search(
 
     with progress:
         return asyncio.run(main())
+
+
+def _provenance(prices: tuple[Price | None, Price | None]) -> str:
+    """Where the estimate's prices came from (the price table's date, or the config),
+    so that a cost is never printed without its date; a missing price is named."""
+    said = sorted({provenance(p) for p in prices if p is not None})
+    missing = [who for who, p in zip(("model", "optimiser"), prices, strict=True) if p is None]
+    if missing:
+        said.append(f"no price for the {' or the '.join(missing)}")
+    return "; ".join(said)
