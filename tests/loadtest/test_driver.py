@@ -134,3 +134,27 @@ def test_client_cpu_per_request_is_the_loop_threads_only() -> None:
     run = asyncio.run(go())
     total = time.process_time() - start
     assert total > 0.05 and run.cpu_s < total / 2
+
+
+def test_the_loop_watcher_keeps_pace_with_slow_answers() -> None:
+    """At a slow level the punctuality timer ticks about once per answer, not every
+    50 ms: its wake-ups are the generator's own fixed cost, which at 0.3 answers a
+    second used to read as 8 ms of client CPU per request."""
+    model = _model()
+
+    async def slow(batch: list[Example]) -> list[Generation]:
+        await asyncio.sleep(0.4)
+        return [Generation("{}") for _ in batch]
+
+    model.generate = slow  # type: ignore[method-assign]
+
+    async def go() -> LevelRun:
+        dispatch = Dispatcher(model, timeout_s=30)
+        try:
+            return await closed_loop(dispatch, EXAMPLES, concurrency=1, requests=5)
+        finally:
+            await dispatch.aclose()
+
+    run = asyncio.run(go())
+    every_50_ms = run.wall_s / 0.05  # about 40 ticks over the 2 s level
+    assert 2 <= len(run.loop_lags) <= every_50_ms / 3
