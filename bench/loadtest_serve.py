@@ -29,6 +29,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,14 +86,20 @@ def main() -> None:
         finally:
             serve.terminate()
             serve.wait(timeout=30)
-    for lv in json.loads(out.stdout)["levels"]:
+    print_levels(json.loads(out.stdout)["levels"])
+
+
+def print_levels(levels: list[dict[str, Any]]) -> None:
+    """One line per level (``model`` first when the level carries one)."""
+    for lv in levels:
         where = f"c={lv['concurrency']}" if lv["rate"] is None else f"{lv['rate']:g}/s"
         lat, ttft, tpot = lv["latency_s"], lv["ttft_s"], lv["tpot_s"]
         print(
-            f"constrained {'on ' if lv['constrained'] else 'off'} {where:6} "
+            (f"{lv['model']:5} " if "model" in lv else "")
+            + f"constrained {'on ' if lv['constrained'] else 'off'} {where:6} "
             f"{lv['throughput_docs_s']:.2f} docs/s {lv['output_tokens_s'] or 0:.0f} tok/s "
             f"p50 {lat['p50']:.3f} p95 {lat['p95']:.3f} s, TTFT p50 {ttft['p50']:.3f} "
-            f"p95 {ttft['p95']:.3f} s, TPOT p50 {tpot['p50'] * 1000:.1f} ms, errors "
+            f"p95 {ttft['p95']:.3f} s, TPOT p50 {(tpot['p50'] or 0) * 1000:.1f} ms, errors "
             f"{lv['errors']}, valid {lv['valid']:.0%}, client CPU "
             f"{lv['client_cpu_ms_per_request']:.2f} ms/req"
             + (" SATURATED" if lv["generator"]["saturated"] else ""),

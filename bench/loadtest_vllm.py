@@ -35,7 +35,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-from loadtest_serve import free_port, wait_ready  # noqa: E402
+from loadtest_serve import free_port, print_levels, wait_ready  # noqa: E402
 
 PEER_PYTHON = os.environ.get("FIELDWISE_PEERS_PYTHON", "/tmp/fieldwise-peers/venv/bin/python")
 VLLM_ENV = {
@@ -99,19 +99,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=60)
             log.close()
-    for lv in results:
-        where = f"c={lv['concurrency']}" if lv["rate"] is None else f"{lv['rate']:g}/s"
-        lat, ttft, tpot = lv["latency_s"], lv["ttft_s"], lv["tpot_s"]
-        print(
-            f"{lv['model']:5} constrained {'on ' if lv['constrained'] else 'off'} {where:6} "
-            f"{lv['throughput_docs_s']:.2f} docs/s {lv['output_tokens_s'] or 0:.0f} tok/s "
-            f"p50 {lat['p50']:.3f} p95 {lat['p95']:.3f} s, TTFT p50 {ttft['p50']:.3f} "
-            f"p95 {ttft['p95']:.3f} s, TPOT p50 {(tpot['p50'] or 0) * 1000:.1f} ms, errors "
-            f"{lv['errors']}, valid {lv['valid']:.0%}, client CPU "
-            f"{lv['client_cpu_ms_per_request']:.2f} ms/req"
-            + (" SATURATED" if lv["generator"]["saturated"] else ""),
-            flush=True,
-        )
+    print_levels(results)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,19 @@ def test_a_busy_or_late_generator_says_so() -> None:
     assert not generator_health(LevelSpec(rate=10.0), fine)["saturated"]
 
 
+def _one_client(model: Model, requests: int) -> LevelRun:
+    """A closed loop of one client sending ``requests`` to ``model``."""
+
+    async def go() -> LevelRun:
+        dispatch = Dispatcher(model, timeout_s=30)
+        try:
+            return await closed_loop(dispatch, EXAMPLES, concurrency=1, requests=requests)
+        finally:
+            await dispatch.aclose()
+
+    return asyncio.run(go())
+
+
 def test_client_cpu_per_request_is_the_loop_threads_only() -> None:
     """CPU burnt on another thread (a server, a local model's worker) is not the
     generator's: only the event loop's thread is counted."""
@@ -123,15 +136,8 @@ def test_client_cpu_per_request_is_the_loop_threads_only() -> None:
 
     model.generate = burn_elsewhere  # type: ignore[method-assign]
 
-    async def go() -> LevelRun:
-        dispatch = Dispatcher(model, timeout_s=30)
-        try:
-            return await closed_loop(dispatch, EXAMPLES, concurrency=1, requests=5)
-        finally:
-            await dispatch.aclose()
-
     start = time.process_time()
-    run = asyncio.run(go())
+    run = _one_client(model, 5)
     total = time.process_time() - start
     assert total > 0.05 and run.cpu_s < total / 2
 
@@ -148,13 +154,6 @@ def test_the_loop_watcher_keeps_pace_with_slow_answers() -> None:
 
     model.generate = slow  # type: ignore[method-assign]
 
-    async def go() -> LevelRun:
-        dispatch = Dispatcher(model, timeout_s=30)
-        try:
-            return await closed_loop(dispatch, EXAMPLES, concurrency=1, requests=5)
-        finally:
-            await dispatch.aclose()
-
-    run = asyncio.run(go())
+    run = _one_client(model, 5)
     every_50_ms = run.wall_s / 0.05  # about 40 ticks over the 2 s level
     assert 2 <= len(run.loop_lags) <= every_50_ms / 3
