@@ -27,6 +27,12 @@ from fieldwise.finetune.hosted import (
 )
 
 KEY = "sk-test-fake"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Job records default to ./.fieldwise/hosted: keep them out of the checkout."""
+    monkeypatch.chdir(tmp_path)
 STATES = ["validating_files", "queued", "running", "running"]
 
 

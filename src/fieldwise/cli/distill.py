@@ -204,15 +204,19 @@ def _show_migrate(result: MigrateResult) -> None:
         new = result.new_score.aggregate / 100 if e.target == "aggregate" else None
         if e.target != "aggregate":
             old, new = result.old_score.fields.get(e.target), result.new_score.fields.get(e.target)
-        margin = f"{e.margin:.1f}" + (" (MDE)" if e.margin_source == "mde" else "")
+        if math.isnan(e.margin):
+            margin = "- (no spread)"
+        else:
+            margin = f"{e.margin:.1f}" + (" (MDE)" if e.margin_source == "mde" else "")
         table.add_row(
             e.target, str(e.n), _pct(old), _pct(new), _num(e.diff),
             f"[{_num(e.lo)}, {_num(e.hi)}]", margin, _p(e.p), e.verdict,
         )  # fmt: skip
     console.print(table)
     console.print(
-        "differences in points; 'equivalent': the interval lies inside +-margin; "
-        "'worse': shown lower (95% CI below 0) and not equivalent"
+        "differences in points; margin: the minimum detectable difference (MDE) unless "
+        "--margin; 'equivalent': the interval lies inside +-margin; 'worse': shown lower "
+        "(95% CI below 0) and not equivalent; no spread: the two agree on every row"
     )
     if result.report_path:
         console.print(f"report: {result.report_path}")
