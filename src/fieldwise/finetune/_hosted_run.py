@@ -213,12 +213,13 @@ def _start(
         if _adopt(provider, record, config, display):
             return
     record.create_sent_at = time.time()
+    attempt = record.key + (f"-{len(record.previous_jobs)}" if record.previous_jobs else "")
     if provider.client_job_ids:
-        record.job_id = provider.planned_job_id(record.key)
+        record.job_id = provider.planned_job_id(attempt)
     record.save()  # from here on a job may exist
     job_id = provider.create(
         base_model=config.base_model, training_file_id=record.file_id, suffix=config.suffix,
-        hyperparameters=config.hyperparameters, seed=config.seed, job_key=record.key,
+        hyperparameters=config.hyperparameters, seed=config.seed, job_key=attempt,
     )  # fmt: skip
     record.job_id, record.state = job_id, "created"
     record.save()  # committed before the first wait
@@ -333,7 +334,7 @@ def _finish(
     else:
         cost, source = None, "unknown"
     display.note(
-        f"cost: {usd(cost)} ({'billed' if source == 'service' else 'estimated'})"
+        f"cost: {usd(cost)} ({provider.cost_label if source == 'service' else 'estimated'})"
         if cost is not None
         else "cost: unknown (the service reports none)"
     )
@@ -342,7 +343,7 @@ def _finish(
         dest = _state_dir(config, state_dir) / f"{config.provider}-{record.key}-adapter"
         adapter = _download(provider, final, dest, display)
         if adapter is not None:
-            base = adapter_base_model(adapter)
+            base = config.adapter_base or adapter_base_model(adapter)
             specs = {"hf": f"hf/{base}:{adapter}", "vllm": f"vllm/{base}:{adapter}"}
     result = HostedResult(
         label=config.label or runnable.spec.partition("/")[2],

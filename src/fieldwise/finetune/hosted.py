@@ -50,6 +50,9 @@ class HostedFinetuneConfig(BaseModel):
     download_adapter: bool = Field(
         True, description="where the service allows it, fetch the LoRA adapter too"
     )
+    adapter_base: str | None = Field(
+        None, description="the Hugging Face base of the downloaded adapter (default: its own)"
+    )
     max_cost_usd: float | None = Field(
         None, gt=0, description="refuse to start a job estimated above this (or unknown)"
     )

@@ -128,6 +128,8 @@ class HostedProvider(ABC):
     """Whether ``create`` takes the job id from the caller (Fireworks): the id is then
     recorded before the create is sent, and a resumed run simply asks for it."""
     inference_path: ClassVar[str] = "/v1"
+    cost_label: ClassVar[str] = "billed"
+    """What :attr:`JobStatus.cost_usd` is, in the service's own words, for the printout."""
     """Where the service's OpenAI-compatible inference API is, relative to ``base_url``
     (used when ``base_url`` moves the service, e.g. to a proxy or a test server)."""
 
