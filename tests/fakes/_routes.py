@@ -29,6 +29,8 @@ class Request:
     headers: dict[str, str]
     body: bytes
     match: re.Match[str]
+    client_gone: Callable[[], bool] = lambda: False
+    """Whether the client hung up (a held request whose client was killed)."""
 
     @property
     def json(self) -> Any:
@@ -65,6 +67,8 @@ class RoutedServer:
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.log: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        """Exceptions the handlers raised (a test can assert there were none)."""
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -100,7 +104,11 @@ class RoutedServer:
             if self.stopping.is_set():
                 return
 
-    def dispatch(self, request_line: tuple[str, str, dict[str, str], bytes]) -> Reply:
+    def dispatch(
+        self,
+        request_line: tuple[str, str, dict[str, str], bytes],
+        client_gone: Callable[[], bool] = lambda: False,
+    ) -> Reply:
         method, target, headers, body = request_line
         parts = urlsplit(target)
         with self.lock:
@@ -109,7 +117,12 @@ class RoutedServer:
         for want, pattern, handler in self.routes:
             m = pattern.match(parts.path)
             if want == method and m:
-                return handler(Request(method, parts.path, query, headers, body, m))
+                try:
+                    req = Request(method, parts.path, query, headers, body, m, client_gone)
+                    return handler(req)
+                except Exception as exc:  # noqa: BLE001 - a fake's bug must show, not hang
+                    self.errors.append(f"{method} {parts.path}: {exc!r}")
+                    return Reply(500, {"error": {"message": f"fake failed: {exc!r}"}})
         return Reply(404, {"error": {"message": f"no route {method} {parts.path}"}})
 
 
@@ -129,11 +142,21 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
 
+    def _gone(self) -> bool:
+        import select
+        import socket
+
+        try:
+            ready, _, _ = select.select([self.connection], [], [], 0)
+            return bool(ready) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server.app.dispatch((self.command, self.path, headers, body))
+        reply = self.server.app.dispatch((self.command, self.path, headers, body), self._gone)
         payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
         try:
             self.send_response(reply.status)

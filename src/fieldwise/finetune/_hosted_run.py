@@ -173,6 +173,8 @@ def run(
             if record.state in ("failed", "cancelled") and not config.job_id:
                 display.note(f"job {record.job_id} {record.state}; starting a new one")
                 record.start_over()
+                if not provider.remote_upload:
+                    record.file_id = None
             provider.state = record.provider_state
             needs_create = record.job_id is None or (
                 provider.client_job_ids and record.state == "new"
@@ -209,9 +211,9 @@ def _start(
         record.save()
     display.note(CostEstimate(record.estimate_usd, record.estimate_source or "").text())
     _check_budget(record, config)
-    if not provider.client_job_ids and record.create_sent_at is not None:
-        if _adopt(provider, record, config, display):
-            return
+    lost = record.create_sent_at is not None and not provider.client_job_ids
+    if lost and not provider.free_create and _adopt(provider, record, config, display):
+        return
     record.create_sent_at = time.time()
     attempt = record.key + (f"-{len(record.previous_jobs)}" if record.previous_jobs else "")
     if provider.client_job_ids:
@@ -329,6 +331,8 @@ def _finish(
     runnable = provider.result_spec(final)
     if final.cost_usd is not None:
         cost, source = final.cost_usd, "service"
+    elif final.trained_tokens and config.price_per_mtok:  # a per-token bill, counted here
+        cost, source = final.trained_tokens * config.price_per_mtok / 1e6, "service"
     elif record.estimate_usd is not None:
         cost, source = record.estimate_usd, "estimate"
     else:

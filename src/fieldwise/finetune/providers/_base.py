@@ -124,6 +124,12 @@ class HostedProvider(ABC):
 
             register_key_pattern(cls.key_pattern)
 
+    remote_upload: ClassVar[bool] = True
+    """Whether :meth:`upload` puts the file on the service (so a new job after a failed one
+    reuses it); ``False`` (Tinker) means it only registers the file in ``self.state``."""
+    free_create: ClassVar[bool] = False
+    """Whether a create costs nothing by itself (Tinker: an empty LoRA run is free; tokens
+    are billed): a create whose answer was lost is then simply sent again."""
     client_job_ids: ClassVar[bool] = False
     """Whether ``create`` takes the job id from the caller (Fireworks): the id is then
     recorded before the create is sent, and a resumed run simply asks for it."""
