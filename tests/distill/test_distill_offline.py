@@ -74,8 +74,16 @@ def test_offline_distillation_inherits_planted_noise_and_agreement_lowers_it(
     config = {
         "task": "isaf",
         "models": [
-            {"name": "teacher-a", "spec": "openai/teacher-a", "options": {**teacher, "base_url": a.url}},
-            {"name": "teacher-b", "spec": "openai/teacher-b", "options": {**teacher, "base_url": b.url}},
+            {
+                "name": "teacher-a",
+                "spec": "openai/teacher-a",
+                "options": {**teacher, "base_url": a.url},
+            },
+            {
+                "name": "teacher-b",
+                "spec": "openai/teacher-b",
+                "options": {**teacher, "base_url": b.url},
+            },
             # the embedded model; no abstention calibration (it only serves abstain: true)
             {"name": "student", "spec": "baseline/auto", "options": {"calibration_folds": 0}},
         ],

@@ -54,7 +54,9 @@ def test_migrate_trains_the_replacement_and_tests_equivalence(
         assert code == 0, err
         res = json.loads(out)
         wrong = sum(
-            1 for i, ex in enumerate(train) if i % 2 == 0 and "helmand" in (ex.gold or {})["province"]
+            1
+            for i, ex in enumerate(train)
+            if i % 2 == 0 and "helmand" in (ex.gold or {})["province"]
         )
         assert wrong > 0
         assert res["dropped"] == {"valid": 0, "agree_with_gold": wrong}

@@ -134,7 +134,9 @@ class FakeFireworks(RoutedServer):
         return Reply(200, {"filenameToSignedUrls": urls})
 
     def _file(self, req: Request) -> Reply:
-        return Reply(200, raw=self.files[req.match["name"]], content_type="application/octet-stream")
+        return Reply(
+            200, raw=self.files[req.match["name"]], content_type="application/octet-stream"
+        )
 
     def _chat(self, req: Request) -> Reply:
         body = req.json

@@ -51,7 +51,11 @@ class FakeTinker(RoutedServer):
             "pjwt_auth_enabled": False, "use_pyqwest_transport": False,
             "parallel_fwdbwd_chunks": False, "proto_compress_fwdbwd": False,
         }))  # fmt: skip
-        r("POST", f"{API}/client/dynamic_config", lambda q: Reply(200, {"refresh_interval_sec": 300}))
+        r(
+            "POST",
+            f"{API}/client/dynamic_config",
+            lambda q: Reply(200, {"refresh_interval_sec": 300}),
+        )
         r("POST", f"{API}/create_session", self._session)
         r("POST", f"{API}/session_heartbeat", lambda q: Reply(200, {"type": "session_heartbeat"}))
         r("POST", f"{API}/telemetry", lambda q: Reply(200, {"status": "accepted"}))
@@ -64,8 +68,8 @@ class FakeTinker(RoutedServer):
         r("POST", f"{API}/save_weights_for_sampler", self._save_for_sampler)
         r("POST", f"{API}/save_weights_external", self._save_external)
         r("POST", f"{API}/retrieve_future", self._retrieve)
-        r("GET", rf"{API}/training_runs/(?P<run>[^/]+)/checkpoints/(?P<cp>.+)/external_weights_urls",
-          self._urls)  # fmt: skip
+        urls = rf"{API}/training_runs/(?P<run>[^/]+)/checkpoints/(?P<cp>.+)/external_weights_urls"
+        r("GET", urls, self._urls)
         r("GET", r"/_external/(?P<cp>[^/]+)/(?P<name>[^/]+)", self._file)
         r("POST", r"/oai/api/v1/chat/completions", self._chat)
 
@@ -138,11 +142,15 @@ class FakeTinker(RoutedServer):
     def _load_weights(self, req: Request) -> Reply:
         body = req.json
         if body["path"] not in self.checkpoints:
-            return self._future("json", {"error": f"no checkpoint {body['path']}", "category": "user"})
+            return self._future(
+                "json", {"error": f"no checkpoint {body['path']}", "category": "user"}
+            )
         model_id = f"{body['session_id']}:train:{body['model_seq_id']}"
-        source = body["path"][len("tinker://"):].split("/", 1)[0]
+        source = body["path"][len("tinker://") :].split("/", 1)[0]
         self.models[model_id] = dict(self.models[source])
-        return self._future("json", {"type": "load_weights", "path": body["path"], "model_id": model_id})
+        return self._future(
+            "json", {"type": "load_weights", "path": body["path"], "model_id": model_id}
+        )
 
     def _save_for_sampler(self, req: Request) -> Reply:
         body = req.json
@@ -178,6 +186,8 @@ class FakeTinker(RoutedServer):
 
     def _chat(self, req: Request) -> Reply:
         body = req.json
-        if body.get("model") not in self.checkpoints or "/sampler_weights/" not in body.get("model", ""):
+        if body.get("model") not in self.checkpoints or "/sampler_weights/" not in body.get(
+            "model", ""
+        ):
             return Reply(404, {"error": {"message": f"no sampler weights {body.get('model')}"}})
         return Reply(200, chat_reply(body, json.dumps({"answer": "fine-tuned"})))

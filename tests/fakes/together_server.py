@@ -146,8 +146,13 @@ class FakeTogether(RoutedServer):
             self.billed.append(job_id)
             self._event(job_id, "job_complete", "Job finished")
 
-    def _event(self, job_id: str, kind: str, message: str, level: str = "info", **extra: Any) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{len(self.jobs[job_id]['events']):06d}Z"
+    def _event(
+        self, job_id: str, kind: str, message: str, level: str = "info", **extra: Any
+    ) -> None:
+        stamp = (
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+            + f".{len(self.jobs[job_id]['events']):06d}Z"
+        )
         self.jobs[job_id]["events"].append({
             "object": "fine-tune-event", "created_at": stamp, "type": kind, "message": message,
             "level": level, **extra,
@@ -162,7 +167,7 @@ class FakeTogether(RoutedServer):
             "id": job_id, "status": job["status"], "user_id": "u-1", "created_at": created,
             "updated_at": created, "model": body["model"], "training_file": body["training_file"],
             "n_epochs": body.get("n_epochs"), "suffix": body.get("suffix"),
-            "model_output_name": f"acme/{body['model'].split('/')[-1]}-{body.get('suffix') or 'ft'}-{job_id}",
+            "model_output_name": _output_name(body, job_id),
             "adapter_output_name": None, "token_count": job["tokens"] if done else None,
             "total_price": job["tokens"] * PRICE_PER_TOKEN_NANO if done else None,
             "events": job["events"],
@@ -202,3 +207,7 @@ class FakeTogether(RoutedServer):
         if body.get("model") not in names:
             return Reply(404, {"error": {"message": f"model {body.get('model')} not found"}})
         return Reply(200, chat_reply(body, self.reply))
+
+
+def _output_name(body: dict[str, Any], job_id: str) -> str:
+    return f"acme/{body['model'].split('/')[-1]}-{body.get('suffix') or 'ft'}-{job_id}"

@@ -75,20 +75,33 @@ def finetune_child(config: Path, project: Path, env: dict[str, str]) -> subproce
     child_env = {**os.environ, **env}
     child_env["PYTHONPATH"] = os.pathsep.join([src, child_env.get("PYTHONPATH", "")])
     return subprocess.Popen(
-        [sys.executable, "-m", "fieldwise.cli", "finetune", str(config), "--project", str(project), "-q"],
+        [
+            sys.executable,
+            "-m",
+            "fieldwise.cli",
+            "finetune",
+            str(config),
+            "--project",
+            str(project),
+            "-q",
+        ],
         env=child_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
 
 
-def kill_when(child: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 60) -> None:
+def kill_when(
+    child: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float = 60
+) -> None:
     """``kill -9`` the child as soon as ``ready()`` holds (fails the test if it never does)."""
     deadline = time.monotonic() + timeout
     while not ready():
         if child.poll() is not None:
             out, err = child.communicate()
-            raise AssertionError(f"the child ended early ({child.returncode}): {err.decode()[-2000:]}")
+            raise AssertionError(
+                f"the child ended early ({child.returncode}): {err.decode()[-2000:]}"
+            )
         if time.monotonic() > deadline:
             child.kill()
             raise AssertionError("the moment to kill never came")

@@ -91,7 +91,9 @@ def test_job_runs_and_its_model_runs_by_name(
     assert model["options"] == {
         "base_url": f"{fake.url}/inference/v1", "api_key_env": "FIREWORKS_API_KEY",
     }  # fmt: skip
-    answer = asyncio.run(create_model(model["spec"], MINI, model["options"]).generate(mini_examples(1)))
+    answer = asyncio.run(
+        create_model(model["spec"], MINI, model["options"]).generate(mini_examples(1))
+    )
     assert json.loads(answer[0].output or "") == {"answer": "fine-tuned"}
     local = create_model(hf["spec"], MINI, {"max_tokens": 4})
     assert len(asyncio.run(local.generate(mini_examples(1)))) == 1

@@ -33,6 +33,8 @@ KEY = "sk-test-fake"
 def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Job records default to ./.fieldwise/hosted: keep them out of the checkout."""
     monkeypatch.chdir(tmp_path)
+
+
 STATES = ["validating_files", "queued", "running", "running"]
 
 

@@ -90,7 +90,11 @@ def test_training_loop_checkpoints_costs_and_runs_by_name(
     assert f"step {STEPS}/{STEPS}" in err and "100.0%" in err
     with Store(tmp_path / "p") as store:
         model = {m["label"]: m for m in store.models()}["tinker-isaf"]
-    assert model["spec"] == hosted["spec"] == "openai/tinker://sess-1:train:0/sampler_weights/isaf-final"
+    assert (
+        model["spec"]
+        == hosted["spec"]
+        == "openai/tinker://sess-1:train:0/sampler_weights/isaf-final"
+    )
     assert model["options"]["base_url"] == f"{fake.url}/oai/api/v1"
     runnable = create_model(model["spec"], MINI, model["options"])
     answer = asyncio.run(runnable.generate(mini_examples(1)))[0]

@@ -128,7 +128,9 @@ def test_failed_job_is_one_line_and_a_rerun_starts_a_new_job(
     fake.fail = None
     result = run_hosted_finetune(cfg, progress=False)
     assert result.job_id == "ft-0002"
-    assert [p for m, p in fake.log if m == "POST" and p == "/v1/files"] == ["/v1/files"]  # upload reused
+    assert [p for m, p in fake.log if m == "POST" and p == "/v1/files"] == [
+        "/v1/files"
+    ]  # upload reused
 
 
 def test_cancel_stops_the_job(fake: FakeTogether, tmp_path: Path) -> None:

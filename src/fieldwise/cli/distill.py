@@ -85,9 +85,7 @@ def distill(
         filters=names, samples=samples, profile=profile, ablate=ablate,
         bootstrap=bootstrap, seed=seed, output=store, project=cfg,
     )  # fmt: skip
-    result = run_distill(
-        settings, console=err_console, progress=None if quiet else make_progress()
-    )
+    result = run_distill(settings, console=err_console, progress=None if quiet else make_progress())
     if as_json:
         print_json(result.to_json())
         return
@@ -177,9 +175,7 @@ def migrate(
         margin=margin, alpha=alpha, profile=profile, bootstrap=bootstrap, seed=seed,
         output=store, project=cfg,
     )  # fmt: skip
-    result = run_migrate(
-        settings, console=err_console, progress=None if quiet else make_progress()
-    )
+    result = run_migrate(settings, console=err_console, progress=None if quiet else make_progress())
     if as_json:
         print_json(result.to_json())
         return

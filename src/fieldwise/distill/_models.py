@@ -39,9 +39,7 @@ def resolve_model(
     if name in registered:
         found = registered[name]
         options = found.get("options") or {}
-        return ModelConfig(
-            spec=found["spec"], name=name, kind=found["kind"], options=dict(options)
-        )
+        return ModelConfig(spec=found["spec"], name=name, kind=found["kind"], options=dict(options))
     if "/" not in name:
         known = sorted({*(m.label for m in (project.models if project else [])), *registered})
         raise UserError(

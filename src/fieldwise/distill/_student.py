@@ -56,9 +56,9 @@ class Student:
                 return cls(hosted=path.resolve())
             finetune = {k: v for k, v in data.items() if k not in ("train", "output_dir", "task")}
             if isinstance(finetune.get("base_model"), str):
-                from fieldwise.finetune.config import resolve_model
+                from fieldwise.finetune.config import resolve_model as local_model
 
-                finetune["base_model"] = resolve_model(finetune["base_model"], path.parent)
+                finetune["base_model"] = local_model(finetune["base_model"], path.parent)
             label = str(data.get("name") or path.stem)
             return cls(ModelConfig(spec="lora/auto", name=label, options={"finetune": finetune}))
         from fieldwise.distill._models import resolve_model

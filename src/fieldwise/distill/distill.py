@@ -151,7 +151,9 @@ def run_distill(
         for r, rows in enumerate(preds.repeats):
             sources.append(mc.label if settings.samples == 1 else f"{mc.label}#{r + 1}")
             raw.append([row.output for row in rows])
-    labels = LabelSet(task, train_rows, sources, raw, [teacher_golds(task, train_rows, o) for o in raw])
+    labels = LabelSet(
+        task, train_rows, sources, raw, [teacher_golds(task, train_rows, o) for o in raw]
+    )
     for name in names:
         get_filter(name).check(labels)
 
@@ -191,9 +193,7 @@ def run_distill(
     for skip, entry in trained.items():
         preds = predict_stored(entry, task, eval_rows, eval_ds, store, progress=progress)
         s_score = (
-            score(task, eval_rows, preds.outputs, settings.profile, resamples)
-            if has_gold
-            else None
+            score(task, eval_rows, preds.outputs, settings.profile, resamples) if has_gold else None
         )
         ref = t_score or _self_score(task, eval_rows, teacher_eval.outputs, settings.profile)
         measures = measure(
@@ -222,7 +222,9 @@ def run_distill(
     return result
 
 
-def _self_score(task: Task, rows: list[Example], outputs: list[str | None], profile: str) -> ModelScore:
+def _self_score(
+    task: Task, rows: list[Example], outputs: list[str | None], profile: str
+) -> ModelScore:
     """The teacher scored against its own valid labels: the shape ``measure`` needs
     when there is no gold (every defined cell is 1)."""
     golds = [g or {} for g in teacher_golds(task, rows, outputs)]

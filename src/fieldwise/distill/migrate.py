@@ -187,7 +187,9 @@ def _training_rows(
         checked = [i for i in valid if rows[i].gold is not None]
         if checked:
             table = prepare_golds(task, [rows[i].gold or {} for i in checked])
-            scores = score_outputs(task, table, [outputs[i] for i in checked], ("reference",), n_boot=0)
+            scores = score_outputs(
+                task, table, [outputs[i] for i in checked], ("reference",), n_boot=0
+            )
             per_row = np.nan_to_num(scores["reference"].per_row, nan=1.0)
             wrong = {checked[k] for k in np.flatnonzero(~np.all(per_row >= 1.0, axis=1))}
             valid = [i for i in valid if i not in wrong]

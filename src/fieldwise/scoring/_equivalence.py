@@ -227,10 +227,7 @@ def equivalence_table(
     targets = [AGGREGATE, *columns]
     out = []
     for j, target in enumerate(targets):
-        if isinstance(margins, Mapping):
-            margin = margins.get(target)
-        else:
-            margin = margins
+        margin = margins.get(target) if isinstance(margins, Mapping) else margins
         out.append(tost(diffs[:, j], margin, alpha=alpha, clusters=clusters, target=target))
     return out
 

@@ -225,9 +225,7 @@ class FireworksProvider(HostedProvider):
     def status(self, job_id: str) -> JobStatus:
         job = self._call(
             f"read job {job_id}",
-            lambda: self.client.supervised_fine_tuning_jobs.get(
-                job_id, account_id=self._account()
-            ),
+            lambda: self.client.supervised_fine_tuning_jobs.get(job_id, account_id=self._account()),
         )
         raw = job.state or "JOB_STATE_UNSPECIFIED"
         state = _STATES.get(raw, "running")
@@ -245,7 +243,9 @@ class FireworksProvider(HostedProvider):
             raw_status=raw,
             fine_tuned_model=model if state == "succeeded" else None,
             error=error,
-            progress=1.0 if state == "succeeded" else (percent / 100 if percent is not None else None),
+            progress=1.0
+            if state == "succeeded"
+            else (percent / 100 if percent is not None else None),
             cost_usd=cost if state in ("succeeded", "failed", "cancelled") else None,
         )
 

@@ -25,7 +25,9 @@ __all__ = ["call_sdk", "extract_adapter", "status_code"]
 T = TypeVar("T")
 
 
-def call_sdk(sdk: ModuleType, service: str, key_env: str, where: str, what: str, fn: Callable[[], T]) -> T:
+def call_sdk(
+    sdk: ModuleType, service: str, key_env: str, where: str, what: str, fn: Callable[[], T]
+) -> T:
     """Run one SDK call, turning the SDK's exceptions into one-line UserErrors."""
     try:
         return fn()
@@ -78,9 +80,11 @@ def extract_adapter(data: bytes, dest: Path) -> Path:
                     shutil.copyfileobj(src, out)
     else:
         try:
-            archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
+            archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")  # noqa: SIM115
         except tarfile.TarError as exc:
-            raise UserError(f"the downloaded adapter is not an archive fieldwise reads: {exc}") from None
+            raise UserError(
+                f"the downloaded adapter is not an archive fieldwise reads: {exc}"
+            ) from None
         with archive:
             for member in archive.getmembers():
                 target = _inside(dest, member.name)
@@ -88,10 +92,10 @@ def extract_adapter(data: bytes, dest: Path) -> Path:
                     target.mkdir(parents=True, exist_ok=True)
                 elif member.isfile():
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    src = archive.extractfile(member)
-                    assert src is not None
-                    with src, target.open("wb") as out:
-                        shutil.copyfileobj(src, out)
+                    member_file = archive.extractfile(member)
+                    assert member_file is not None
+                    with member_file, target.open("wb") as out:
+                        shutil.copyfileobj(member_file, out)
                 else:
                     raise UserError(f"the downloaded adapter holds a link or device: {member.name}")
     found = sorted(dest.rglob("adapter_config.json"), key=lambda p: len(p.parts))

@@ -21,6 +21,7 @@ The final weights are saved for sampling and run on Tinker's OpenAI-compatible A
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import httpx
+import numpy as np
 import tinker
 
 from fieldwise.errors import UserError
@@ -81,7 +83,7 @@ class TinkerProvider(HostedProvider):
             kinds = _HYPERPARAMETERS[key]
             if isinstance(value, bool) or not isinstance(value, kinds):
                 raise UserError(f"hyperparameter {key}: {value!r} is not a valid value")
-            if key != "tokenizer" and value <= 0:
+            if isinstance(value, int | float) and value <= 0:
                 raise UserError(f"hyperparameter {key} must be positive")
 
     def __init__(self, settings: ProviderSettings) -> None:
@@ -112,10 +114,8 @@ class TinkerProvider(HostedProvider):
 
     def close(self) -> None:
         if self._service is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing must not hide the result
                 self._service.close().result(timeout=30)
-            except Exception:  # noqa: BLE001 - closing a session must not hide the result
-                pass
             self._service = None
 
     def _note(self, message: str) -> None:
@@ -159,7 +159,12 @@ class TinkerProvider(HostedProvider):
             data.append(
                 tinker.types.Datum(
                     model_input=tinker.types.ModelInput.from_ints(tokens[:-1]),
-                    loss_fn_inputs={"target_tokens": tokens[1:], "weights": weights[1:]},
+                    loss_fn_inputs={
+                        "target_tokens": tinker.types.TensorData.from_numpy(np.array(tokens[1:])),
+                        "weights": tinker.types.TensorData.from_numpy(
+                            np.array(weights[1:], dtype=np.float32)
+                        ),
+                    },
                 )
             )
         self._data = data
@@ -199,13 +204,15 @@ class TinkerProvider(HostedProvider):
         hp = self.state["hyperparameters"]
         return self._call(
             f"create a LoRA training run of {self.state['base_model']}",
-            lambda: self.service()
-            .create_lora_training_client(
-                base_model=self.state["base_model"],
-                rank=int(hp.get("lora_rank", 32)),
-                seed=self.state.get("seed"),
-            )
-            .result(),
+            lambda: (
+                self.service()
+                .create_lora_training_client(
+                    base_model=self.state["base_model"],
+                    rank=int(hp.get("lora_rank", 32)),
+                    seed=self.state.get("seed"),
+                )
+                .result()
+            ),
         )
 
     def _live_trainer(self) -> Any:
@@ -217,9 +224,11 @@ class TinkerProvider(HostedProvider):
         if checkpoint:
             self._trainer = self._call(
                 f"resume from {checkpoint}",
-                lambda: self.service()
-                .create_training_client_from_state_with_optimizer(checkpoint)
-                .result(),
+                lambda: (
+                    self.service()
+                    .create_training_client_from_state_with_optimizer(checkpoint)
+                    .result()
+                ),
             )
             self._note(f"resumed at step {self.state['step']} from {checkpoint}")
         else:

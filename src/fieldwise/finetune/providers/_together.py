@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import together
 
@@ -88,7 +88,9 @@ class TogetherProvider(HostedProvider):
             )
         for key, value in hyperparameters.items():
             kinds = _HYPERPARAMETERS[key]
-            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _as_tuple(kinds)):
+            if not isinstance(value, kinds) or (
+                isinstance(value, bool) and bool not in _as_tuple(kinds)
+            ):
                 raise UserError(f"hyperparameter {key}: {value!r} is not a valid value")
 
     def __init__(self, settings: ProviderSettings) -> None:
@@ -120,8 +122,8 @@ class TogetherProvider(HostedProvider):
                 training_file=training_file_id,
                 model=base_model,
                 n_epochs=int(hyperparameters.get("n_epochs", 1)),
-                training_type={"type": "Lora"},
-                training_method={"method": "sft"},
+                training_type=cast(Any, {"type": "Lora"}),
+                training_method=cast(Any, {"method": "sft"}),
             ),
         )
         if getattr(found, "estimation_available", False) is False:
@@ -129,7 +131,7 @@ class TogetherProvider(HostedProvider):
             return CostEstimate(None, f"Together gives no estimate: {reason}")
         tokens = getattr(found, "estimated_train_token_count", None)
         return CostEstimate(
-            found.estimated_total_price,
+            getattr(found, "estimated_total_price", None),
             "Together's estimate",
             int(tokens) if tokens is not None else None,
         )
@@ -226,7 +228,9 @@ def _progress(events: list[Any]) -> float | None:
 
 def _last_error(events: list[Any]) -> str | None:
     for e in reversed(events):
-        if (getattr(e, "level", "") or "").endswith("error") or getattr(e, "type", "") == "job_error":
+        if (getattr(e, "level", "") or "").endswith("error") or getattr(
+            e, "type", ""
+        ) == "job_error":
             return str(e.message)
     return None
 
