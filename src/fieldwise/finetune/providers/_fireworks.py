@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-import fireworks
 import httpx
 
 from fieldwise.errors import UserError
@@ -38,6 +37,15 @@ from fieldwise.finetune.providers._hosting import runnable_on_host
 from fieldwise.finetune.providers._sdk import call_sdk, status_code
 
 T = TypeVar("T")
+
+
+def _sdk() -> Any:
+    """The SDK, imported on first use: reading this class (its key variable, its
+    hyperparameters) must not cost the SDK's import."""
+    import fireworks
+
+    return fireworks
+
 
 API_URL = "https://api.fireworks.ai"
 INFERENCE_URL = "https://api.fireworks.ai/inference/v1"
@@ -103,7 +111,7 @@ class FireworksProvider(HostedProvider):
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
         self.account: str | None = None
-        self.client = fireworks.Fireworks(
+        self.client = _sdk().Fireworks(
             api_key=settings.api_key(),
             base_url=settings.base_url or None,
             timeout=settings.timeout_s,
@@ -123,7 +131,7 @@ class FireworksProvider(HostedProvider):
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         where = self.settings.base_url or API_URL
-        return call_sdk(fireworks, "Fireworks", self.settings.api_key_env, where, what, fn)
+        return call_sdk(_sdk(), "Fireworks", self.settings.api_key_env, where, what, fn)
 
     # -- data -------------------------------------------------------------------------
     def upload(self, path: Path) -> str:

@@ -31,7 +31,6 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 import numpy as np
-import tinker
 
 from fieldwise.errors import UserError
 from fieldwise.finetune.providers._base import (
@@ -46,6 +45,15 @@ from fieldwise.finetune.providers._hosting import runnable_on_host
 from fieldwise.finetune.providers._sdk import call_sdk
 
 T = TypeVar("T")
+
+
+def _sdk() -> Any:
+    """The SDK, imported on first use: reading this class (its key variable, its
+    hyperparameters) must not cost the SDK's import."""
+    import tinker
+
+    return tinker
+
 
 API_URL = "https://tinker.thinkingmachines.dev/services/tinker-prod"
 INFERENCE_PATH = "/oai/api/v1"
@@ -98,15 +106,15 @@ class TinkerProvider(HostedProvider):
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         where = self.settings.base_url or API_URL
         try:
-            return call_sdk(tinker, "Tinker", self.settings.api_key_env, where, what, fn)
-        except tinker.TinkerError as exc:  # request failures, expired futures
+            return call_sdk(_sdk(), "Tinker", self.settings.api_key_env, where, what, fn)
+        except _sdk().TinkerError as exc:  # request failures, expired futures
             raise UserError(f"Tinker could not {what}: {exc}") from exc
 
     def service(self) -> Any:
         if self._service is None:
             self._service = self._call(
                 "open a session",
-                lambda: tinker.ServiceClient(
+                lambda: _sdk().ServiceClient(
                     base_url=self.settings.base_url or API_URL, api_key=self.key
                 ),
             )
@@ -157,11 +165,11 @@ class TinkerProvider(HostedProvider):
             tokens = (p + c)[:limit]
             weights = ([0.0] * len(p) + [1.0] * len(c))[:limit]
             data.append(
-                tinker.types.Datum(
-                    model_input=tinker.types.ModelInput.from_ints(tokens[:-1]),
+                _sdk().types.Datum(
+                    model_input=_sdk().types.ModelInput.from_ints(tokens[:-1]),
                     loss_fn_inputs={
-                        "target_tokens": tinker.types.TensorData.from_numpy(np.array(tokens[1:])),
-                        "weights": tinker.types.TensorData.from_numpy(
+                        "target_tokens": _sdk().types.TensorData.from_numpy(np.array(tokens[1:])),
+                        "weights": _sdk().types.TensorData.from_numpy(
                             np.array(weights[1:], dtype=np.float32)
                         ),
                     },
@@ -251,7 +259,7 @@ class TinkerProvider(HostedProvider):
         data = self._datums(hp, s["base_model"])
         batch = int(hp.get("batch_size", 8))
         every = int(hp.get("checkpoint_every", 10))
-        adam = tinker.types.AdamParams(learning_rate=float(hp.get("learning_rate", 1e-4)))
+        adam = _sdk().types.AdamParams(learning_rate=float(hp.get("learning_rate", 1e-4)))
         per_epoch = -(-len(data) // batch)
         try:
             for _ in range(every):
@@ -275,10 +283,10 @@ class TinkerProvider(HostedProvider):
                 s["sampler_path"] = trainer.save_weights_for_sampler(final).result().path
                 self._note(f"saved {s['sampler_path']} for sampling")
                 return self._status(trainer.model_id, "succeeded", "completed")
-        except tinker.RequestFailedError as exc:
+        except _sdk().RequestFailedError as exc:
             s["error"] = str(exc)
             return self._status(trainer.model_id, "failed", "failed")
-        except tinker.TinkerError as exc:
+        except _sdk().TinkerError as exc:
             raise UserError(
                 f"Tinker training stopped at step {s['step']}: {exc}",
                 hint="rerun the same command to resume from the last checkpoint",
@@ -322,7 +330,7 @@ class TinkerProvider(HostedProvider):
         path = self._call(
             "export the adapter", lambda: trainer.save_weights_external(name).result().path
         )
-        rest = tinker.RestClient(base_url=self.settings.base_url or API_URL, api_key=self.key)
+        rest = _sdk().RestClient(base_url=self.settings.base_url or API_URL, api_key=self.key)
         urls = self._call(
             "ask where to download the adapter",
             lambda: rest.get_external_weights_urls(path).result().urls,

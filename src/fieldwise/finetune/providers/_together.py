@@ -16,8 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
 
-import together
-
 from fieldwise.errors import UserError
 from fieldwise.finetune.providers._base import (
     CostEstimate,
@@ -32,6 +30,15 @@ from fieldwise.finetune.providers._hosting import runnable_on_host
 from fieldwise.finetune.providers._sdk import call_sdk, extract_adapter
 
 T = TypeVar("T")
+
+
+def _sdk() -> Any:
+    """The SDK, imported on first use: reading this class (its key variable, its
+    hyperparameters) must not cost the SDK's import."""
+    import together
+
+    return together
+
 
 API_URL = "https://api.together.ai"
 INFERENCE_URL = "https://api.together.xyz/v1"
@@ -95,7 +102,7 @@ class TogetherProvider(HostedProvider):
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
-        self.client = together.Together(
+        self.client = _sdk().Together(
             api_key=settings.api_key(),
             base_url=settings.base_url or API_URL,
             timeout=settings.timeout_s,
@@ -104,7 +111,7 @@ class TogetherProvider(HostedProvider):
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         where = self.settings.base_url or API_URL
-        return call_sdk(together, "Together", self.settings.api_key_env, where, what, fn)
+        return call_sdk(_sdk(), "Together", self.settings.api_key_env, where, what, fn)
 
     def upload(self, path: Path) -> str:
         uploaded = self._call(
