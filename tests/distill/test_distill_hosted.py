@@ -22,7 +22,7 @@ def test_hosted_student_trains_once_on_the_kept_labels(
     train, gold = train[:30], gold[:10]
     teacher = teacher_server(train + gold, [])
     student = FakeTogether().start()
-    student.reply = json.dumps((gold[0].gold or {}))  # the "fine-tune" answers one label
+    student.reply = json.dumps(gold[0].gold or {})  # the "fine-tune" answers one label
     try:
         monkeypatch.setenv("TEACHER_KEY", "sk-teacher-key-000000000000")
         monkeypatch.setenv("TOGETHER_API_KEY", "tgp_v1_fakefakefakefakefake")
