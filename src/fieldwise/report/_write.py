@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from fieldwise._gc import gc_paused
 from fieldwise._text import scrub_text
 from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
@@ -33,6 +34,7 @@ from fieldwise.report._compare import (
 from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
 from fieldwise.report._notes import abstaining_profiles, abstentions, by_field, coverage_note
+from fieldwise.report._optimize import PromptUse, optimisation_views
 from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
@@ -45,6 +47,7 @@ __all__ = ["pairwise_file", "write_report"]
 DEFAULT_PROFILE = "reference"
 
 
+@gc_paused()  # millions of short-lived objects at 100,000 rows: see fieldwise._gc
 def write_report(
     task: Task,
     examples: list[Example],
@@ -55,6 +58,7 @@ def write_report(
     meta: dict[str, Any] | None = None,
     profile: str | None = None,
     resamples: Resamples | None = None,
+    prompts: list[PromptUse] | None = None,
 ) -> Path:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
     (``examples.jsonl``, ``examples.parquet``); return the HTML path.
@@ -70,6 +74,9 @@ def write_report(
     ``out_dir/pairwise.json``, which ``fieldwise compare`` prints, and, on the same
     resamples, one ``pairwise.<profile>.json`` per profile every model was scored under
     (``fieldwise compare --profile``).
+
+    ``prompts`` (the saved prompts the models used, with their optimisation records)
+    adds the prompt-optimisation section.
     """
     profile = _check(examples, results, profile)
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
@@ -139,6 +146,7 @@ def write_report(
         "shown": shown_rows,
         "ids": [str(ex.id) for ex in examples],
         "exports": exports,
+        "optimisations": optimisation_views(prompts or [], task, charts_dir),
     }
     notes = abstentions(task, examples, results, order, parsed, fields)
     context["notes"] = notes
