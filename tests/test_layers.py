@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "optimize": 9,
     "imported": 9,  # a run's imported models, loaded beside the pipeline
     "pipeline": 10,
+    "distill": 10,  # distill and migrate run whole pipelines (teacher, student)
     "cli": 11,
 }
 

@@ -272,13 +272,19 @@ class ProjectConfig(_Strict):
 
 def _read_finetune(config: ProjectConfig, source: str) -> dict[str, Any]:
     """A local fine-tuning YAML as a mapping, its base model resolved against its folder."""
-    from fieldwise.finetune.config import resolve_model
-
     path = Path(config.resolve(source) or source)
     data = load_yaml_mapping(path)
     if isinstance(data.get("base_model"), str):
         data["base_model"] = resolve_model(data["base_model"], path.parent)
     return data
+
+
+def resolve_model(base_model: str, base_dir: Path) -> str:
+    """A path-looking or existing relative path is local; anything else is a Hub id."""
+    expanded = Path(base_model).expanduser()
+    if base_model.startswith(("./", "../", "/", "~")) or (base_dir / expanded).exists():
+        return str((base_dir / expanded).resolve())
+    return base_model
 
 
 def default_config(base_dir: Path | None = None) -> ProjectConfig:

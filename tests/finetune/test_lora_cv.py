@@ -96,7 +96,7 @@ def test_cv_trains_one_adapter_per_fold_and_resumes(
 
 
 def test_lora_auto_refuses_what_the_run_decides(tmp_path: Path) -> None:
-    from fieldwise.models.lora import LoraModel, LoraOptions
+    from fieldwise.finetune.lora import LoraModel, LoraOptions
 
     with pytest.raises(UserError, match="decided by the run"):
         LoraModel.train(

@@ -56,7 +56,7 @@ class Student:
                 return cls(hosted=path.resolve())
             finetune = {k: v for k, v in data.items() if k not in ("train", "output_dir", "task")}
             if isinstance(finetune.get("base_model"), str):
-                from fieldwise.finetune.config import resolve_model as local_model
+                from fieldwise.config import resolve_model as local_model
 
                 finetune["base_model"] = local_model(finetune["base_model"], path.parent)
             label = str(data.get("name") or path.stem)

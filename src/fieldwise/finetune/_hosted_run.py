@@ -219,9 +219,12 @@ def _start(
     if provider.client_job_ids:
         record.job_id = provider.planned_job_id(attempt)
     record.save()  # from here on a job may exist
+    # job_key only for services that take caller-chosen ids: a plugin provider written
+    # before it existed keeps its create(base_model, training_file_id, ...) signature
+    named = {"job_key": attempt} if provider.client_job_ids else {}
     job_id = provider.create(
         base_model=config.base_model, training_file_id=record.file_id, suffix=config.suffix,
-        hyperparameters=config.hyperparameters, seed=config.seed, job_key=attempt,
+        hyperparameters=config.hyperparameters, seed=config.seed, **named,
     )  # fmt: skip
     record.job_id, record.state = job_id, "created"
     record.save()  # committed before the first wait

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from fieldwise.config import resolve_model
 from fieldwise.errors import UserError
 
 _NON_PATH_SOURCES = ("sample",)
@@ -85,14 +86,6 @@ class FinetuneConfig(BaseModel):
                 updates[key] = str((base_dir / value).resolve())
         updates["base_model"] = resolve_model(self.base_model, base_dir)
         return self.model_copy(update=updates)
-
-
-def resolve_model(base_model: str, base_dir: Path) -> str:
-    """A path-looking or existing relative path is local; anything else is a Hub id."""
-    expanded = Path(base_model).expanduser()
-    if base_model.startswith(("./", "../", "/", "~")) or (base_dir / expanded).exists():
-        return str((base_dir / expanded).resolve())
-    return base_model
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> FinetuneConfig:
