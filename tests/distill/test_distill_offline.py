@@ -146,6 +146,11 @@ def test_offline_distillation_inherits_planted_noise_and_agreement_lowers_it(
     without = two["filters"]["agree"]
     assert without["kept"] == len(train)
     assert without["inherited_error_rate"]["province"] == inherited["province"]
+    # the distillation view beside the report: the same rates, and the filter's effect
+    page = (Path(two["report"]).parent / "distill.html").read_text(encoding="utf-8")
+    effect = 100 * (two["inherited_error_rate"]["province"] - inherited["province"])
+    assert "agree: effect on inherited" in page and f"{effect:+.1f}" in page
+    assert f"{100 * two['agreement']['province']:.1f}" in page
 
 
 def test_agree_needs_two_sources_and_unknown_filters_fail(

@@ -11,8 +11,8 @@ the small one inherited.
 4. Teacher and students predict the gold rows (``--gold``; without it, a held-out fifth
    of the unlabeled rows, where only agreement can be measured) and are scored: accuracy
    per field against gold, teacher–student agreement, inherited-error rate
-   (:mod:`._measures`). One HTML report with the usual paired tests, plus
-   ``distill.json``.
+   (:mod:`._measures`). One HTML report with the usual paired tests, the
+   distillation view beside it (``distill.html``, :mod:`._page`) and ``distill.json``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from fieldwise.data.splits import group_key, train_test_split
 from fieldwise.distill._filters import LabelSet, apply_filters, get_filter
 from fieldwise.distill._measures import Measures, measure, score, teacher_golds
 from fieldwise.distill._models import Predictions, predict_stored, resolve_model
+from fieldwise.distill._page import write_page
 from fieldwise.distill._student import Student, train_student
 from fieldwise.errors import UserError
 from fieldwise.scoring import ModelResult, ModelScore, prepare_golds, score_outputs
@@ -292,6 +293,7 @@ def _write_report(
         "teachers": ", ".join(settings.teachers),
         "filters": ", ".join(settings.filters),
         "kept / labelled": f"{result.kept} / {result.kept + sum(result.dropped.values())}",
+        "distillation": "distill.html (agreement, inherited errors, filter effects per field)",
     }
     path = write_report(
         task, rows, models, out_dir, title=f"fieldwise distill: {task.name}", meta=meta,
@@ -300,6 +302,7 @@ def _write_report(
     (out_dir / "distill.json").write_text(
         json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8"
     )
+    write_page(result, out_dir, meta)
     return path
 
 
