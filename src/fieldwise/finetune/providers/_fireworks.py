@@ -34,17 +34,11 @@ from fieldwise.finetune.providers._base import (
     RunnableSpec,
 )
 from fieldwise.finetune.providers._hosting import runnable_on_host
-from fieldwise.finetune.providers._sdk import call_sdk, status_code
+from fieldwise.finetune.providers._sdk import call_sdk, check_hyperparameters, lazy_sdk, status_code
 
 T = TypeVar("T")
 
-
-def _sdk() -> Any:
-    """The SDK, imported on first use: reading this class (its key variable, its
-    hyperparameters) must not cost the SDK's import."""
-    import fireworks
-
-    return fireworks
+_sdk = lazy_sdk("fireworks")
 
 
 API_URL = "https://api.fireworks.ai"
@@ -96,17 +90,7 @@ class FireworksProvider(HostedProvider):
 
     @classmethod
     def check_hyperparameters(cls, hyperparameters: dict[str, Any]) -> None:
-        unknown = sorted(set(hyperparameters) - set(_HYPERPARAMETERS))
-        if unknown:
-            raise UserError(
-                f"unknown Fireworks fine-tuning hyperparameter(s): {', '.join(unknown)}",
-                hint=f"use {', '.join(sorted(_HYPERPARAMETERS))}",
-            )
-        for key, value in hyperparameters.items():
-            kinds = _HYPERPARAMETERS[key]
-            bad_bool = isinstance(value, bool) and kinds is not bool
-            if not isinstance(value, kinds) or bad_bool:
-                raise UserError(f"hyperparameter {key}: {value!r} is not a valid value")
+        check_hyperparameters("Fireworks fine-tuning", _HYPERPARAMETERS, hyperparameters)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

@@ -1,4 +1,5 @@
-"""What every provider's SDK call shares: one-line errors, and unpacking an adapter.
+"""What every provider's SDK call shares: the SDK imported on first use, checked
+hyperparameters, one-line errors, and unpacking an adapter.
 
 The OpenAI, Together, Fireworks and Tinker SDKs are all generated the same way (Stainless),
 so their exceptions have the same names and shapes: a rejected key, an unreachable
@@ -9,6 +10,7 @@ redacted as well).
 
 from __future__ import annotations
 
+import importlib
 import io
 import shutil
 import tarfile
@@ -20,9 +22,40 @@ from typing import Any, TypeVar
 
 from fieldwise.errors import UserError
 
-__all__ = ["call_sdk", "extract_adapter", "status_code"]
+__all__ = ["call_sdk", "check_hyperparameters", "extract_adapter", "lazy_sdk", "status_code"]
 
 T = TypeVar("T")
+
+
+def lazy_sdk(name: str) -> Callable[[], Any]:
+    """The SDK module, imported on first call: reading a provider class (its key
+    variable, its hyperparameters) must not cost the SDK's import."""
+    return lambda: importlib.import_module(name)
+
+
+def check_hyperparameters(
+    what: str,
+    allowed: dict[str, type | tuple[type, ...]],
+    hyperparameters: dict[str, Any],
+    *,
+    positive: bool = False,
+) -> None:
+    """One-line errors, before any request, for a name ``allowed`` lacks or a value of
+    the wrong type (a bool only where bool is allowed: YAML's ``true`` is not 1);
+    ``positive``: numbers must be above 0."""
+    unknown = sorted(set(hyperparameters) - set(allowed))
+    if unknown:
+        raise UserError(
+            f"unknown {what} hyperparameter(s): {', '.join(unknown)}",
+            hint=f"use {', '.join(sorted(allowed))}",
+        )
+    for key, value in hyperparameters.items():
+        kinds = allowed[key]
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise UserError(f"hyperparameter {key}: {value!r} is not a valid value")
+        if positive and isinstance(value, int | float) and value <= 0:  # bools refused above
+            raise UserError(f"hyperparameter {key} must be positive")
 
 
 def call_sdk(

@@ -42,17 +42,11 @@ from fieldwise.finetune.providers._base import (
     RunnableSpec,
 )
 from fieldwise.finetune.providers._hosting import runnable_on_host
-from fieldwise.finetune.providers._sdk import call_sdk
+from fieldwise.finetune.providers._sdk import call_sdk, check_hyperparameters, lazy_sdk
 
 T = TypeVar("T")
 
-
-def _sdk() -> Any:
-    """The SDK, imported on first use: reading this class (its key variable, its
-    hyperparameters) must not cost the SDK's import."""
-    import tinker
-
-    return tinker
+_sdk = lazy_sdk("tinker")
 
 
 API_URL = "https://tinker.thinkingmachines.dev/services/tinker-prod"
@@ -81,18 +75,7 @@ class TinkerProvider(HostedProvider):
 
     @classmethod
     def check_hyperparameters(cls, hyperparameters: dict[str, Any]) -> None:
-        unknown = sorted(set(hyperparameters) - set(_HYPERPARAMETERS))
-        if unknown:
-            raise UserError(
-                f"unknown Tinker hyperparameter(s): {', '.join(unknown)}",
-                hint=f"use {', '.join(sorted(_HYPERPARAMETERS))}",
-            )
-        for key, value in hyperparameters.items():
-            kinds = _HYPERPARAMETERS[key]
-            if isinstance(value, bool) or not isinstance(value, kinds):
-                raise UserError(f"hyperparameter {key}: {value!r} is not a valid value")
-            if isinstance(value, int | float) and value <= 0:
-                raise UserError(f"hyperparameter {key} must be positive")
+        check_hyperparameters("Tinker", _HYPERPARAMETERS, hyperparameters, positive=True)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

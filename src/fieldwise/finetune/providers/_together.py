@@ -27,17 +27,16 @@ from fieldwise.finetune.providers._base import (
     RunnableSpec,
 )
 from fieldwise.finetune.providers._hosting import runnable_on_host
-from fieldwise.finetune.providers._sdk import call_sdk, extract_adapter
+from fieldwise.finetune.providers._sdk import (
+    call_sdk,
+    check_hyperparameters,
+    extract_adapter,
+    lazy_sdk,
+)
 
 T = TypeVar("T")
 
-
-def _sdk() -> Any:
-    """The SDK, imported on first use: reading this class (its key variable, its
-    hyperparameters) must not cost the SDK's import."""
-    import together
-
-    return together
+_sdk = lazy_sdk("together")
 
 
 API_URL = "https://api.together.ai"
@@ -87,18 +86,7 @@ class TogetherProvider(HostedProvider):
 
     @classmethod
     def check_hyperparameters(cls, hyperparameters: dict[str, Any]) -> None:
-        unknown = sorted(set(hyperparameters) - set(_HYPERPARAMETERS))
-        if unknown:
-            raise UserError(
-                f"unknown Together fine-tuning hyperparameter(s): {', '.join(unknown)}",
-                hint=f"use {', '.join(sorted(_HYPERPARAMETERS))}",
-            )
-        for key, value in hyperparameters.items():
-            kinds = _HYPERPARAMETERS[key]
-            if not isinstance(value, kinds) or (
-                isinstance(value, bool) and bool not in _as_tuple(kinds)
-            ):
-                raise UserError(f"hyperparameter {key}: {value!r} is not a valid value")
+        check_hyperparameters("Together fine-tuning", _HYPERPARAMETERS, hyperparameters)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -249,7 +237,3 @@ def _epoch(value: Any) -> int:
         return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
     except ValueError:
         return 0
-
-
-def _as_tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kinds if isinstance(kinds, tuple) else (kinds,)
