@@ -35,6 +35,7 @@ __all__ = [
     "content_hash",
     "create_model",
     "get_backend",
+    "instantiate",
     "key_variables",
     "model_kind",
     "parse_spec",
@@ -56,12 +57,23 @@ def register_backend(provider: str, target: str | type[Model]) -> None:
 
 
 def available_backends() -> list[str]:
-    """Built-in and installed (entry-point) provider names."""
-    return registry.models.names()
+    """Built-in and installed (entry-point) provider names, named hosts included."""
+    names = registry.models.names()
+    return names + [h for h in registry.hosts.names() if h not in names]
 
 
 def get_backend(provider: str) -> type[Model]:
-    """The backend class of a provider name, imported on first use."""
+    """The backend class of a provider name, imported on first use. A named host
+    (``together``, see :mod:`fieldwise.models.hosts`) is the OpenAI backend bound to it."""
+    if provider not in registry.models and provider in registry.hosts:
+        from fieldwise.models.openai_backend import OpenAIModel
+
+        return OpenAIModel.on_host(registry.hosts.get(provider))
+    if provider not in registry.models:
+        raise UserError(
+            f"unknown model provider '{provider}'",
+            hint=f"use one of: {', '.join(available_backends())}",
+        )
     cls: type[Model] = registry.models.get(provider)
     return cls
 
@@ -70,7 +82,12 @@ def key_variables() -> set[str]:
     """Every environment variable a registered backend or hosted provider reads its key
     from (those whose dependencies are installed), e.g. for tests to clear them all."""
     found: set[str] = set()
-    for kind, attr in ((registry.models, "key_env_var"), (registry.providers, "default_key_env")):
+    kinds = (
+        (registry.models, "key_env_var"),
+        (registry.providers, "default_key_env"),
+        (registry.hosts, "key_env"),
+    )
+    for kind, attr in kinds:
         for name in kind.names():
             try:
                 var = getattr(kind.get(name), attr, None)
@@ -101,14 +118,21 @@ def model_kind(spec: str) -> ModelKind:
 
 def create_model(spec: str, task: Task, options: dict[str, Any] | None = None) -> Model:
     """Instantiate a backend from its spec, validating options against its ``Options``."""
+    provider, name = parse_spec(spec)
+    return instantiate(get_backend(provider), name, task, options)
+
+
+def instantiate(
+    cls: type[Model], name: str, task: Task, options: dict[str, Any] | None = None
+) -> Model:
+    """Build ``cls`` (a backend already looked up) as ``provider/name``, validating the
+    options against its ``Options``."""
     from pydantic import ValidationError
 
-    provider, name = parse_spec(spec)
-    cls = get_backend(provider)
     try:
         opts = cls.Options(**(options or {}))
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"bad option '{loc}' for {spec}: {first['msg']}") from exc
+        raise UserError(f"bad option '{loc}' for {cls.provider}/{name}: {first['msg']}") from exc
     return cls(name, task, opts)

@@ -13,7 +13,7 @@ import functools
 import json
 import math
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +39,26 @@ from fieldwise.scoring._types import ModelResult
 from fieldwise.scoring.stats import DEFAULT_RESAMPLES, Resamples
 from fieldwise.tasks._task import Example, Task
 
-__all__ = ["write_report"]
+__all__ = ["WrittenReport", "write_report", "write_report_full"]
 
 DEFAULT_PROFILE = "reference"
 
 
-def write_report(
+@dataclass(frozen=True)
+class WrittenReport:
+    """A report written to disk, and its pairwise table (as in ``pairwise.json``), so a
+    caller that goes on to print the verdicts need not read the file back."""
+
+    path: Path
+    pairwise: dict[str, Any]
+
+
+def write_report(*args: Any, **kwargs: Any) -> Path:
+    """:func:`write_report_full`, returning only the HTML path."""
+    return write_report_full(*args, **kwargs).path
+
+
+def write_report_full(
     task: Task,
     examples: list[Example],
     results: list[ModelResult],
@@ -54,7 +68,7 @@ def write_report(
     meta: dict[str, Any] | None = None,
     profile: str | None = None,
     resamples: Resamples | None = None,
-) -> Path:
+) -> WrittenReport:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
     (``examples.jsonl``, ``examples.parquet``); return the HTML path.
 
@@ -140,12 +154,11 @@ def write_report(
         context["stat_names"],
         context["show_coverage"],
     ) = board(results, order, profile, fields)
-    (out_dir / "pairwise.json").write_text(
-        json.dumps({"profile": profile, **table.to_json()}, indent=1), encoding="utf-8"
-    )
+    pairwise_json = {"profile": profile, **table.to_json()}
+    (out_dir / "pairwise.json").write_text(json.dumps(pairwise_json, indent=1), encoding="utf-8")
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
-    return path
+    return WrittenReport(path, pairwise_json)
 
 
 def _check(examples: list[Example], results: list[ModelResult], profile: str | None) -> str:
