@@ -24,11 +24,11 @@ from typing import Any
 from rich.console import Console
 
 from fieldwise import registry
+from fieldwise._hashing import content_hash
 from fieldwise.config import ModelConfig
 from fieldwise.data import fingerprint_examples
 from fieldwise.errors import UserError
 from fieldwise.models import Model, TrainableModel, get_backend, instantiate, parse_spec
-from fieldwise.models._model import content_hash
 from fieldwise.runner import Executor, Price, RetryPolicy, RunSettings
 from fieldwise.store import Store
 from fieldwise.tasks import Example, Task

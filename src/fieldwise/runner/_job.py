@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.progress import Progress
 
 from fieldwise import registry
+from fieldwise._hashing import content_hash, prediction_keys
 from fieldwise.errors import UserError
-from fieldwise.models._model import Generation, Model, content_hash, prediction_keys
+from fieldwise.models._model import Generation, Model
 from fieldwise.runner._progress import Bar, model_bar
 from fieldwise.runner.limits import RetryPolicy
 from fieldwise.store import PredictionRow, Store

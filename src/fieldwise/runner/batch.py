@@ -36,8 +36,9 @@ from functools import partial
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from fieldwise import registry
+from fieldwise._hashing import content_hash
 from fieldwise.errors import UserError
-from fieldwise.models._model import Generation, Model, RetryableError, content_hash
+from fieldwise.models._model import Generation, Model, RetryableError
 from fieldwise.models._responses import clean_generation
 from fieldwise.models.batch import (
     BatchAPI,
