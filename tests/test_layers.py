@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "serve": 9,
     "loadtest": 9,
     "trust": 9,
+    "plan": 9,
     "pipeline": 10,
     "cli": 11,
 }
