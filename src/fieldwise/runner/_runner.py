@@ -1,4 +1,5 @@
-"""Run one model over a dataset: concurrent, rate-limited, retried, cached, resumable.
+"""The ``local`` executor: one model over a dataset in this process, concurrent,
+rate-limited, retried, cached, resumable.
 
 The runner owns everything between "a model" and "stored predictions", so backends stay
 one small ``generate`` each. A fixed pool of workers (the concurrency limit) pulls
@@ -84,7 +85,8 @@ aborted (then before anything else)."""
 
 
 class LocalExecutor(Executor):
-    """In this process: the async runner above, one event loop per run."""
+    """In this process, on one event loop per run (the engine below). The model is
+    closed afterwards."""
 
     name: ClassVar[str] = "local"
 

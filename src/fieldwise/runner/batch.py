@@ -124,8 +124,8 @@ def _row(key: str, example_id: str, gen: Generation, price: Price | None) -> Pre
     return result_row(key, example_id, clean_generation(gen), price, latency=False)
 
 
-class _Job:
-    """One call's state: what is pending, which batches are open, what each has done."""
+class _Batches:
+    """One job's batches: what is pending, which batches are open, what each has done."""
 
     def __init__(
         self,
@@ -414,7 +414,7 @@ async def run_batch_job(
     host) stops the run; the batches already submitted stay in the store."""
     api = batch_api_for(job.model)
     try:
-        state = _Job(api, job, job.plan(), batch, on_progress)
+        state = _Batches(api, job, job.plan(), batch, on_progress)
         state.report()
         await state.submit_pending()
         await state.poll_open()
