@@ -11,17 +11,18 @@ import json
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from fieldwise import __version__
-from fieldwise._hashing import prediction_key
 from fieldwise.config import ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
 from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
+from fieldwise.imported import ProjectImports
 from fieldwise.models import Model
 from fieldwise.plan import ModelPlan, plan_models, say_training_notes, train_model
 from fieldwise.runner import RunJob, execute, make_progress
@@ -186,21 +187,26 @@ def run_project(
                 f"{len(leak.near)} nearly do (e.g. {(leak.exact or leak.near)[0][:2]})"
             )
     folds = group_kfold(test.examples, config.data.cv, config.data.seed) if config.data.cv else None
-    golds = [ex.gold or {} for ex in test.examples]
+    golds = prepare_golds(task, [ex.gold or {} for ex in test.examples])  # once for all models
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
     progress = None if quiet else make_progress()
+    imports = ProjectImports(store, config, task.name, train, test, console)
+    imports.load()  # before the models: an entry may name an import
+    score = partial(_result, task, golds, config=config, resamples=resamples)
     for plan in plan_models(config.models, store):  # all resolved and checked first
+        if not isinstance(plan, ModelPlan):  # an entry naming imported outputs
+            results.append(imports.result(plan, score))
+            continue
         # CV folds judge the models the run trains; every other model predicts the
         # whole test set once, as one split.
         cv = folds is not None and plan.trainable
         splits: list[Split] = folds if cv and folds is not None else [(train, test.examples)]
         repeats = _predict_splits(plan, splits, cv, task, test, store, out_dir, console, progress)
-        result = _result(task, golds, plan.label, plan.spec, plan.kind, repeats, config, resamples)
+        result = score(plan.label, plan.spec, plan.kind, repeats)
         result.variant_of, result.variant = plan.config.variant_of, dict(plan.config.variant)
         results.append(result)
-    for imp in config.imports:
-        results.extend(_import(store, imp, config, task, test, golds, resamples))
+    results.extend(imports.rest(score, {r.label for r in results}))
     meta = {
         "task": task.name,
         "dataset": test.source,
@@ -211,6 +217,8 @@ def run_project(
         "git": git_sha() or "-",
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+    if config.strip_fences:
+        meta["fenced outputs"] = "read by profiles that accept them (strip_fences: true)"
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     report_dir = out_dir / "reports" / stamp
     title = config.title or f"fieldwise: {task.name}"
@@ -260,7 +268,7 @@ def run_resamples(examples: list[Example], config: ProjectConfig) -> Resamples:
 
 def _result(
     task: Task,
-    golds: list[dict[str, Any]],
+    golds: GoldTable,
     label: str,
     spec: str,
     kind: str,
@@ -273,7 +281,14 @@ def _result(
     profiles = tuple(config.profiles)
     table = prepare_golds(task, golds)
     per_repeat = [
-        score_outputs(task, table, [r.output for r in rows], profiles, resamples=resamples)
+        score_outputs(
+            task,
+            table,
+            [r.output for r in rows],
+            profiles,
+            resamples=resamples,
+            strip_fences=config.strip_fences,
+        )
         for rows in repeats
     ]
     scores = per_repeat[0] if len(per_repeat) == 1 else _mean_scores(per_repeat, table, resamples)
@@ -303,43 +318,3 @@ def _mean_scores(
             profile, first.field_names, mean, table.present, dict(validity), resamples
         )
     return out
-
-
-def _import(
-    store: Store,
-    imp: Any,
-    config: ProjectConfig,
-    task: Task,
-    test: Dataset,
-    golds: list[dict[str, Any]],
-    resamples: Resamples,
-) -> list[ModelResult]:
-    from fieldwise.store.transfer import (
-        import_identity,
-        import_jsonl,
-        import_prediction_dicts,
-        load_prediction_records,
-    )
-
-    source = config.resolve(imp.path) or imp.path
-    if imp.name:
-        import_jsonl(store, imp.name, Path(source), test.examples)
-        labels = {imp.name: imp.kind}
-    else:
-        records = load_prediction_records(source)
-        counts = import_prediction_dicts(
-            store, records, test.examples, source=source, kinds=imp.kinds
-        )
-        labels = {label: imp.kinds.get(label, imp.kind) for label in counts}
-    results = []
-    for label, kind in labels.items():
-        keys = [prediction_key(import_identity(label), ex) for ex in test.examples]
-        found = store.predictions_by_key(keys)
-        rows = [
-            found.get(k) or PredictionRow(k, ex.id, None)
-            for k, ex in zip(keys, test.examples, strict=True)
-        ]
-        results.append(
-            _result(task, golds, label, f"import/{label}", kind, [rows], config, resamples)
-        )
-    return results

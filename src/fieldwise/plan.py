@@ -31,6 +31,7 @@ from fieldwise.errors import UserError
 from fieldwise.models import Model, TrainableModel, get_backend, instantiate, parse_spec
 from fieldwise.runner import Executor, Price, RetryPolicy, RunSettings
 from fieldwise.store import Store
+from fieldwise.store.imports import IMPORT_PROVIDER
 from fieldwise.tasks import Example, Task
 
 __all__ = [
@@ -147,10 +148,16 @@ def plan_model(
     )
 
 
-def plan_models(models: list[ModelConfig], store: Store) -> list[ModelPlan]:
-    """Every entry resolved, in order, before any model is trained or called."""
+def plan_models(models: list[ModelConfig], store: Store) -> list[ModelPlan | ModelConfig]:
+    """Every entry resolved, in order, before any model is trained or called. An entry
+    naming imported outputs (``import/NAME``, or a name registered as an import) is no
+    model to run: it comes back as its config, spec filled in, for the run's imports."""
     registered = {m["label"]: m for m in store.models()}
-    return [plan_model(mc, registered, str(store.path)) for mc in models]
+    out: list[ModelPlan | ModelConfig] = []
+    for mc in models:
+        mc = _with_registered_spec(mc, registered, str(store.path))
+        out.append(mc if parse_spec(mc.spec)[0] == IMPORT_PROVIDER else plan_model(mc))
+    return out
 
 
 def _with_registered_spec(
@@ -166,7 +173,8 @@ def _with_registered_spec(
         known = ", ".join(sorted(registered)) or "none yet"
         raise UserError(
             f"model '{mc.label}' has no spec and is not registered in {where or 'the store'}",
-            hint=f"give it a spec or run fieldwise finetune (registered: {known})",
+            hint="give it a spec, run fieldwise finetune, or list its outputs under "
+            f"imports: (path: FILE, name: {mc.label}) (registered: {known})",
         )
     options = dict(mc.options)
     provider = found["spec"].partition("/")[0]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from fieldwise._gc import gc_paused
 from fieldwise._text import scrub_text
 from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
@@ -59,6 +60,7 @@ def write_report(*args: Any, **kwargs: Any) -> Path:
     return write_report_full(*args, **kwargs).path
 
 
+@gc_paused()  # millions of short-lived objects at 100,000 rows: see fieldwise._gc
 def write_report_full(
     task: Task,
     examples: list[Example],
