@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "_text": 0,
     "_legacy": 0,
     "_hashing": 0,
+    "_gc": 0,
     "registry": 0,
     "config": 0,
     "tasks": 1,
@@ -34,6 +35,7 @@ LAYERS: dict[str, int] = {
     "loadtest": 9,
     "trust": 9,
     "plan": 9,
+    "imported": 9,
     "pipeline": 10,
     "cli": 11,
 }
