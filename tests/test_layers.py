@@ -35,7 +35,8 @@ LAYERS: dict[str, int] = {
     "loadtest": 9,
     "trust": 9,
     "plan": 9,
-    "imported": 9,
+    "optimize": 9,
+    "imported": 9,  # a run's imported models, loaded beside the pipeline
     "pipeline": 10,
     "cli": 11,
 }

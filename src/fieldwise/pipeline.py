@@ -24,7 +24,8 @@ from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
 from fieldwise.imported import ProjectImports
 from fieldwise.models import Model
-from fieldwise.plan import ModelPlan, plan_models, say_training_notes, train_model
+from fieldwise.optimize._project import optimise_entries, prompt_options, prompt_uses
+from fieldwise.plan import ModelPlan, plan_models, run_settings, say_training_notes, train_model
 from fieldwise.runner import RunJob, execute, make_progress
 from fieldwise.scoring import (
     GoldTable,
@@ -190,11 +191,13 @@ def run_project(
     golds = prepare_golds(task, [ex.gold or {} for ex in test.examples])  # once for all models
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
-    progress = None if quiet else make_progress()
     imports = ProjectImports(store, config, task.name, train, test, console)
     imports.load()  # before the models: an entry may name an import
+    plans = plan_models(config.models, store)  # all resolved and checked before any work
+    optimise_entries(config, task, train, test.examples, store, console, quiet, run_settings)
+    progress = None if quiet else make_progress()
     score = partial(_result, task, golds, config=config, resamples=resamples)
-    for plan in plan_models(config.models, store):  # all resolved and checked first
+    for plan in plans:
         if not isinstance(plan, ModelPlan):  # an entry naming imported outputs
             results.append(imports.result(plan, score))
             continue
@@ -223,7 +226,14 @@ def run_project(
     report_dir = out_dir / "reports" / stamp
     title = config.title or f"fieldwise: {task.name}"
     written = write_report_full(
-        task, test.examples, results, report_dir, title=title, meta=meta, resamples=resamples
+        task,
+        test.examples,
+        results,
+        report_dir,
+        title=title,
+        meta=meta,
+        resamples=resamples,
+        prompts=prompt_uses(config.models, out_dir),
     )
     latest = out_dir / "reports" / "latest.json"
     latest.write_text(json.dumps({"report": str(written.path)}))
@@ -248,7 +258,8 @@ def _predict_splits(
         say_training_notes(plan.backend, task, console)
     by_id: list[dict[str, PredictionRow]] = [{} for _ in range(plan.repeats)]
     for i, (split_train, split_test) in enumerate(splits):
-        model = plan.build(task, split_train, out_dir / "models", console)
+        options = prompt_options(plan.config, plan.config.options, out_dir, split_test)
+        model = plan.build(task, split_train, out_dir / "models", console, options)
         record = plan.config.model_dump()
         rows = predict_repeats(
             plan, model, split_test, store, test, train=split_train,

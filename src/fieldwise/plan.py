@@ -78,21 +78,32 @@ class ModelPlan:
     def trainable(self) -> bool:
         return self.name == "auto" and issubclass(self.backend, TrainableModel)
 
-    def model(self, task: Task, name: str | None = None) -> Model:
+    def model(
+        self, task: Task, name: str | None = None, options: dict[str, Any] | None = None
+    ) -> Model:
         """The backend built for ``task`` (as ``provider/name``: a trained model's folder)
-        with the entry's options; a trained model's training options were used up by
+        with the entry's options (or ``options``: the entry's, with a named prompt
+        resolved to its file); a trained model's training options were used up by
         training, so only its prediction options are passed."""
-        options = self.config.options
+        options = self.config.options if options is None else options
         if name is not None:
             options = {k: v for k, v in options.items() if k in self.backend.Options.model_fields}
         return instantiate(self.backend, name or self.name, task, options)
 
-    def build(self, task: Task, train: list[Example], models_dir: Path, console: Console) -> Model:
-        """The model to predict with: trained on ``train`` first (once, cached) when the
-        entry is ``provider/auto``."""
+    def build(
+        self,
+        task: Task,
+        train: list[Example],
+        models_dir: Path,
+        console: Console,
+        options: dict[str, Any] | None = None,
+    ) -> Model:
+        """The model to predict with (with ``options`` as in :meth:`model`): trained on
+        ``train`` first (once, cached) when the entry is ``provider/auto``."""
         if not self.trainable:
-            return self.model(task)
-        return self.model(task, str(_trained(self, task, train, models_dir, console)))
+            return self.model(task, options=options)
+        trained = _trained(self, task, train, models_dir, console)
+        return self.model(task, str(trained), options)
 
 
 def run_settings(mc: ModelConfig) -> RunSettings:

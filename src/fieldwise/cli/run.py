@@ -188,7 +188,11 @@ def predict(
     task_obj = load_task(task)
     dataset = load_examples(task_obj, data)
     train = load_examples(task_obj, train_data).examples if train_data else []
-    model_obj = plan.model(task_obj)
+    from fieldwise._legacy import project_dir
+    from fieldwise.tasks.named_prompts import resolve_prompt_option
+
+    options = resolve_prompt_option(mc.options, project_dir(project))  # a named prompt's file
+    model_obj = plan.model(task_obj, options=options)
     with Store(project) as store:
         store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
         rows = run_predict(
