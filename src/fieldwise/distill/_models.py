@@ -96,8 +96,8 @@ def predict_stored(
 
     ``repeats`` overrides the entry's own (k samples of a teacher). The only function in
     this package that knows the pipeline's prediction API."""
-    from fieldwise.models import create_model, model_kind
-    from fieldwise.pipeline import batch_settings, predict_repeats, ray_options, run_settings
+    from fieldwise.pipeline import predict_repeats
+    from fieldwise.plan import plan_model
 
     if mc.spec.endswith("/auto"):
         raise UserError(
@@ -106,24 +106,13 @@ def predict_stored(
         )
     if repeats is not None:
         mc = mc.model_copy(update={"repeats": repeats})
+    plan = plan_model(mc)  # the executor (local, batch, ray) and limits, as run picks them
     store.save_dataset(task.name, dataset.fingerprint, dataset.source, dataset.examples)
-    model = create_model(mc.spec, task, mc.options)
-    kind = mc.kind or model_kind(mc.spec)
+    kind = plan.kind
     rows = predict_repeats(
-        model,
-        examples,
-        store,
-        dataset,
-        label=mc.label,
-        settings=run_settings(mc),
-        train=train or [],
-        kind=kind,
-        config=mc.model_dump(),
-        progress=progress,
-        ray=ray_options(mc),
-        repeats=mc.repeats,
-        batch=batch_settings(mc),
-    )
+        plan, plan.model(task), examples, store, dataset,
+        train=train or [], config=mc.model_dump(), progress=progress,
+    )  # fmt: skip
     failed = sum(r.error is not None for rep in rows for r in rep)
     if failed and console is not None:
         console.print(
@@ -138,6 +127,7 @@ def train_cached(
 ) -> str:
     """Train a ``provider/auto`` entry on ``examples`` once (cached in ``models_dir`` by
     the rows and training options, as ``fieldwise run`` does) and return its spec."""
-    from fieldwise.pipeline import _trained_spec
+    from fieldwise.plan import _trained, plan_model
 
-    return _trained_spec(mc, task, examples, models_dir, console)
+    plan = plan_model(mc)
+    return f"{plan.provider}/{_trained(plan, task, examples, models_dir, console)}"

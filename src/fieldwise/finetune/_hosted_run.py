@@ -139,8 +139,9 @@ def _record(
         return record, None
     work = config.output_dir or Path(tempfile.mkdtemp(prefix="fieldwise-hosted-"))
     work.mkdir(parents=True, exist_ok=True)
-    path = config.training_file or _export_training_file(config, work)
-    rows = check_training_file(path)
+    fmt = get_provider(config.provider).training_format
+    path = config.training_file or _export_training_file(config, work, fmt)
+    rows = check_training_file(path, fmt)
     digest = file_digest(path)
     key = job_key(
         provider=config.provider, base_url=config.base_url, base_model=config.base_model,

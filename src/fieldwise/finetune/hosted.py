@@ -146,8 +146,9 @@ def load_hosted_config(
     return config.resolved(base_dir)
 
 
-def check_training_file(path: Path) -> int:
-    """Check the chat-format JSONL locally (a remote failure costs a queue wait); count rows."""
+def check_training_file(path: Path, fmt: str = "openai-chat") -> int:
+    """Check a training file locally in the provider's format ``fmt`` (a remote failure
+    costs a queue wait); count rows."""
     if not path.is_file():
         raise UserError(f"training file not found: {path}")
     count = 0
@@ -159,25 +160,40 @@ def check_training_file(path: Path) -> int:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}:{lineno}: not valid JSON: {exc.msg}") from exc
-            messages = row.get("messages") if isinstance(row, dict) else None
-            if not isinstance(messages, list) or not all(
-                isinstance(m, dict) and isinstance(m.get("role"), str) and "content" in m
-                for m in messages
-            ):
-                raise UserError(
-                    f'{path}:{lineno}: expected {{"messages": [{{"role", "content"}}...]}}',
-                    hint="export with: fieldwise data export --format openai-chat",
-                )
-            if not any(m["role"] == "assistant" for m in messages):
-                raise UserError(f"{path}:{lineno}: no assistant message to learn from")
+            _check_row(row, fmt, f"{path}:{lineno}")
             count += 1
     if count == 0:
         raise UserError(f"training file is empty: {path}")
     return count
 
 
-def _export_training_file(config: HostedFinetuneConfig, out_dir: Path) -> Path:
-    """Export ``task`` + ``data`` to the provider's chat JSONL with the shared prompt template."""
+def _check_row(row: Any, fmt: str, where: str) -> None:
+    hint = f"export with: fieldwise data export --format {fmt}"
+    if fmt == "openai-chat":  # the detailed checks OpenAI's validator would make later
+        messages = row.get("messages") if isinstance(row, dict) else None
+        if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and "content" in m
+            for m in messages
+        ):
+            raise UserError(
+                f'{where}: expected {{"messages": [{{"role", "content"}}...]}}', hint=hint
+            )
+        if not any(m["role"] == "assistant" for m in messages):
+            raise UserError(f"{where}: no assistant message to learn from")
+        return
+    from fieldwise.data.export import get_format
+
+    try:
+        record = get_format(fmt).parse(row)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise UserError(f"{where}: not a {fmt} row (missing {exc})", hint=hint) from None
+    if not record.target:
+        raise UserError(f"{where}: no target to learn from")
+
+
+def _export_training_file(config: HostedFinetuneConfig, out_dir: Path, fmt: str) -> Path:
+    """Export ``task`` + ``data`` to the provider's training format (``fmt``) with the
+    shared prompt template."""
     from fieldwise.data import load_examples
     from fieldwise.tasks import load_task
     from fieldwise.tasks.prompts import load_template
@@ -194,10 +210,8 @@ def _export_training_file(config: HostedFinetuneConfig, out_dir: Path) -> Path:
     examples = [e for e in load_examples(task, config.train).examples if e.gold is not None]
     if not examples:
         raise UserError(f"no labelled examples in {config.train}")
-    out_path = out_dir / f"{config.label or 'hosted'}-train.openai-chat.jsonl"
-    export_examples(
-        task, examples, "openai-chat", out_path, template=load_template(config.template)
-    )
+    out_path = out_dir / f"{config.label or 'hosted'}-train.{fmt}.jsonl"
+    export_examples(task, examples, fmt, out_path, template=load_template(config.template))
     return out_path
 
 
