@@ -50,6 +50,30 @@ ReferenceMetric = Literal[
 - ``ignore``: never scored (e.g. a free-text headline).
 """
 
+Grounding = Literal["required", "optional", "none"]
+"""Whether a field's values must be found in the source text (see ``docs/trust.md``).
+
+- ``required``: the value is copied from the text; one the aligner cannot find there is
+  *ungrounded*: it counts against the grounded rate, as a hallucination when it is also
+  wrong, and as an abstention under a profile with ``require_grounding``.
+- ``optional``: the value is often written in the text but may be inferred (a count read
+  from "several"): it is aligned and its evidence shown, but no span is no fault.
+- ``none``: the value is inferred, not quoted (a yes/no, a category): it is not aligned.
+"""
+
+GROUNDING_BY_KIND: dict[str, Grounding] = {
+    "text": "required",
+    "date": "required",
+    "int": "required",
+    "float": "required",
+    "label": "optional",
+    "label_set": "optional",
+    "bool": "none",
+}
+"""The grounding of a scored leaf that declares none. Names, numbers and dates are
+usually copied from the text; labels are often a normalised code ("gb" for "United
+Kingdom") that only the task's aliases lead back to; a boolean is never written."""
+
 NESTED_KINDS: frozenset[str] = frozenset({"object", "records"})
 LEAF_METRICS: frozenset[str] = frozenset(
     {"exact", "set_equal", "set_recall", "equal", "int_equal", "number", "text_similarity", "date"}
@@ -111,7 +135,8 @@ class FieldSpec:
     field's path is its name), ``children`` (of an ``object`` or ``records`` field, in
     schema order), ``optional`` (``X | None``: ``null`` is then a gold value that can be
     right), and per-kind options: ``key`` and ``match_threshold`` for ``records``,
-    ``rel_tol``/``abs_tol`` for ``number``.
+    ``rel_tol``/``abs_tol`` for ``number``. ``grounding`` is what the task declared
+    (``None``: the default, see :attr:`grounding_mode`).
     """
 
     name: str
@@ -127,10 +152,24 @@ class FieldSpec:
     match_threshold: float = 0.5
     rel_tol: float = 0.0
     abs_tol: float = 0.0
+    grounding: Grounding | None = None
 
     def __post_init__(self) -> None:
         if not self.path:
             object.__setattr__(self, "path", self.name)
+        if self.grounding is not None:
+            check_grounding(self.path, self.kind, self.grounding)
+
+    @property
+    def grounding_mode(self) -> Grounding:
+        """The declared grounding, else the default of the kind (:data:`GROUNDING_BY_KIND`);
+        an unscored field defaults to ``none`` (a free-text headline is written, not
+        quoted). Objects and records hold no value of their own: ``none``."""
+        if self.grounding is not None:
+            return self.grounding
+        if not self.scored or not self.is_leaf:
+            return "none"
+        return GROUNDING_BY_KIND[self.kind]
 
     @property
     def scored(self) -> bool:
@@ -167,6 +206,22 @@ class FieldSpec:
         raise KeyError(name)
 
 
+def check_grounding(path: str, kind: str, grounding: str) -> None:
+    """A grounding declaration fieldwise can honour, or a ``UserError`` naming the field."""
+    from fieldwise.errors import UserError
+
+    if grounding not in ("required", "optional", "none"):
+        raise UserError(
+            f"field '{path}': unknown grounding '{grounding}'",
+            hint="use required, optional or none",
+        )
+    if grounding != "none" and kind == "bool":
+        raise UserError(
+            f"field '{path}': a boolean is never written in the text; its grounding is none",
+            hint="declare grounding none (the default for bool fields)",
+        )
+
+
 @dataclass(frozen=True)
 class Example:
     """One input document and, when labelled, its gold answer in canonical shape."""
@@ -177,6 +232,10 @@ class Example:
     group: str | None = None
     """The document group the row belongs to (from the task's or data's group column):
     splits keep a group on one side, and intervals resample whole groups."""
+    spans: dict[str, list[tuple[int, int]]] | None = None
+    """Gold evidence, when the data has a ``spans`` column: leaf path (``vendor.name``,
+    ``line_items[2].sku`` or ``line_items[].sku``) → character spans ``[start, end)`` in
+    ``text`` where the gold value is written (see ``docs/trust.md``)."""
 
 
 @dataclass
@@ -250,6 +309,7 @@ class Task:
         description: str = "",
         metrics: Mapping[str, ReferenceMetric | Metric] | None = None,
         aliases: Mapping[str, Mapping[str, str]] | None = None,
+        grounding: Mapping[str, Grounding] | None = None,
         **kwargs: Any,
     ) -> Task:
         """Build a task from a Pydantic model, inferring each field's kind and metric.
@@ -258,12 +318,16 @@ class Task:
         ``int``/``bool``/``date`` their own kinds, a nested model an ``object`` and
         ``list[Model]`` ``records``; ``Annotated[..., Metric.x()]`` on the schema sets a
         field's metric, and ``metrics`` (by path: ``{"line_items[].sku": "exact"}``)
-        overrides both. ``aliases`` are keyed by path too. A type fieldwise cannot score,
-        or a path that does not exist, is a :class:`UserError` naming the field.
+        overrides both. ``aliases`` are keyed by path too, and so is ``grounding``
+        (``{"min_killed": "optional"}``; on an object or records field it applies to the
+        leaves below that declare none). A type fieldwise cannot score, or a path that does
+        not exist, is a :class:`UserError` naming the field.
         """
         from fieldwise.tasks._schema import infer_fields
 
-        specs = infer_fields(output_model, dict(metrics or {}), dict(aliases or {}))
+        specs = infer_fields(
+            output_model, dict(metrics or {}), dict(aliases or {}), dict(grounding or {})
+        )
         return cls(
             name=name,
             description=description,

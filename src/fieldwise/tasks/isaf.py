@@ -100,11 +100,27 @@ ISAF_RULES = """\
 - Complex stories where no honest count is possible are left at 0.
 - target_group is [""] when no group is named."""
 
+# Grounding (docs/trust.md): provinces are named in the text; the date is often relative
+# ("yesterday"), target groups are often implied, and the counts follow the annotation
+# rules above ("several" = 3, sums over sentences), so those are found where written but
+# may be inferred; event types and the yes/no fields are judgements, never quoted.
 _FIELDS = (
     FieldSpec("name", "text", "ignore", description="a short headline (never scored)"),
-    FieldSpec("start_date", "date", "exact", description="the day the incident happened"),
     FieldSpec(
-        "province", "label_set", "set_equal", tuple(PROVINCES), PROVINCE_ALIASES, "province(s)"
+        "start_date",
+        "date",
+        "exact",
+        description="the day the incident happened",
+        grounding="optional",
+    ),
+    FieldSpec(
+        "province",
+        "label_set",
+        "set_equal",
+        tuple(PROVINCES),
+        PROVINCE_ALIASES,
+        "province(s)",
+        grounding="required",
     ),
     FieldSpec(
         "target_group",
@@ -113,19 +129,38 @@ _FIELDS = (
         tuple(TARGET_GROUPS),
         TARGET_ALIASES,
         "targeted group(s)",
+        grounding="optional",
     ),
     FieldSpec(
-        "event_type", "label_set", "set_recall", EVENT_TYPES, EVENT_ALIASES, "kind of incident"
+        "event_type",
+        "label_set",
+        "set_recall",
+        EVENT_TYPES,
+        EVENT_ALIASES,
+        "kind of incident",
+        grounding="none",
     ),
-    FieldSpec("min_killed", "int", "equal", description="fewest killed"),
-    FieldSpec("min_captured", "int", "equal", description="fewest detained"),
+    FieldSpec("min_killed", "int", "equal", description="fewest killed", grounding="optional"),
+    FieldSpec("min_captured", "int", "equal", description="fewest detained", grounding="optional"),
     FieldSpec("killq", "bool", "equal", description="someone was killed"),
     FieldSpec("captureq", "bool", "equal", description="someone was detained"),
     FieldSpec("killcaptureraid", "bool", "equal", description="a kill-capture raid"),
     FieldSpec("airstrike", "bool", "equal", description="an air strike was used"),
     FieldSpec("noshotsfired", "bool", "equal", description="no shots were fired"),
-    FieldSpec("min_leaders_killed", "int", "int_equal", description="leaders killed"),
-    FieldSpec("min_leaders_captured", "int", "int_equal", description="leaders detained"),
+    FieldSpec(
+        "min_leaders_killed",
+        "int",
+        "int_equal",
+        description="leaders killed",
+        grounding="optional",
+    ),
+    FieldSpec(
+        "min_leaders_captured",
+        "int",
+        "int_equal",
+        description="leaders detained",
+        grounding="optional",
+    ),
 )
 
 
