@@ -335,7 +335,9 @@ def run_project(
                 f"{len(leak.near)} nearly do (e.g. {(leak.exact or leak.near)[0][:2]})"
             )
     folds = group_kfold(test.examples, config.data.cv, config.data.seed) if config.data.cv else None
-    golds = [ex.gold or {} for ex in test.examples]
+    golds = prepare_golds(
+        task, [ex.gold or {} for ex in test.examples], [ex.text for ex in test.examples]
+    )
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
     progress = None if quiet else make_progress()
@@ -427,7 +429,7 @@ def run_resamples(examples: list[Example], config: ProjectConfig) -> Resamples:
 
 def _result(
     task: Task,
-    golds: list[dict[str, Any]],
+    golds: GoldTable,
     label: str,
     spec: str,
     kind: str,
@@ -438,7 +440,7 @@ def _result(
     """Score a model's rows; with several repeats, each is scored and the model's scores
     are those of the per-row mean over repeats."""
     profiles = tuple(config.profiles)
-    table = prepare_golds(task, golds)
+    table = golds
     per_repeat = [
         score_outputs(task, table, [r.output for r in rows], profiles, resamples=resamples)
         for rows in repeats
@@ -478,7 +480,7 @@ def _import(
     config: ProjectConfig,
     task: Task,
     test: Dataset,
-    golds: list[dict[str, Any]],
+    golds: GoldTable,
     resamples: Resamples,
 ) -> list[ModelResult]:
     from fieldwise.store.transfer import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -15,7 +16,8 @@ from fieldwise.cli._common import err_console, refuse_to_overwrite
 from fieldwise.errors import UserError
 
 if TYPE_CHECKING:
-    from fieldwise.tasks import Example
+    from fieldwise.tasks import Example, Task
+    from fieldwise.trust.grounding import ModelGrounding
 
 
 def align(
@@ -53,7 +55,7 @@ def align(
                 f"{data} has unlabelled rows and no --predictions was given",
                 hint="pass --predictions to align a model's outputs",
             )
-        answers = {ex.id: json.dumps(ex.gold) for ex in examples}
+        answers: dict[str, str | None] = {ex.id: json.dumps(ex.gold) for ex in examples}
     else:
         answers = _read(predictions, {ex.id for ex in examples})
     counts: Counter[str] = Counter()
@@ -104,6 +106,43 @@ def _progress(rows: list[Example]) -> Iterable[Example]:
     if len(rows) < 2000:
         return rows
     return track(rows, description="aligning", console=err_console, transient=True)
+
+
+def grounding_of(
+    task: Task, examples: list[Example], raw: list[str | None], profile: str
+) -> ModelGrounding:
+    """The grounding metrics of raw outputs (row by row with ``examples``), correctness
+    judged under ``profile`` (``score`` prints them beside the scores)."""
+    from fieldwise.scoring import get_profile
+    from fieldwise.scoring.parse import parse_status
+    from fieldwise.trust.grounding import grounding_scores
+
+    answers = [parse_status(r)[1] for r in raw]
+    return grounding_scores(task, examples, answers, get_profile(profile))
+
+
+def print_grounding(grounding: ModelGrounding) -> None:
+    """Per aligned field: values, % grounded, % ungrounded and wrong."""
+    from rich.table import Table
+
+    from fieldwise.cli._common import console
+
+    table = Table(title="grounding: values found in the text", title_justify="left")
+    for column in ("field", "grounding", "values", "grounded %", "hallucinated %"):
+        table.add_column(column, justify="left" if column in ("field", "grounding") else "right")
+    for path, f in grounding.fields.items():
+        table.add_row(
+            path, f.grounding, str(f.values), _pct(f.grounded_rate), _pct(f.hallucination_rate)
+        )
+    console.print(table)
+    console.print(
+        f"required fields: {_pct(grounding.grounded_rate)}% grounded, "
+        f"{_pct(grounding.hallucination_rate)}% ungrounded and wrong"
+    )
+
+
+def _pct(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value * 100:.1f}"
 
 
 def register(app: typer.Typer) -> None:

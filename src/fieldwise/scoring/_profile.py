@@ -116,6 +116,10 @@ class Profile(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    require_grounding: bool = False
+    """Option: score a value of a ``required``-grounding field that the aligner cannot find
+    in the text as an abstention (docs/trust.md). On in the profile ``<name>+grounding``
+    (``strict+grounding``), which :func:`~fieldwise.scoring.get_profile` derives."""
 
     def fields(self, task: Task) -> tuple[FieldSpec, ...]:
         """The fields this profile scores; by default every field not marked ``ignore``."""
