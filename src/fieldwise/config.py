@@ -118,6 +118,14 @@ class ImportConfig(_Strict):
     name: str | None = None
     kind: ModelKindName = "imported"
     kinds: dict[str, ModelKindName] = Field(default_factory=dict)
+    ood: str | None = None
+    """The same model's ``{"id", "output"}`` lines for the project's ``ood`` probes."""
+
+    @model_validator(mode="after")
+    def _ood_needs_name(self) -> ImportConfig:
+        if self.ood is not None and not self.name:
+            raise ValueError("an import with ood outputs needs a name")
+        return self
 
 
 def expand_variants(mc: ModelConfig) -> list[ModelConfig]:
@@ -175,6 +183,9 @@ class ProjectConfig(_Strict):
     bootstrap: int = Field(1000, ge=0)
     output: str = ".fieldwise"
     title: str | None = None
+    ood: str | None = None
+    """Out-of-domain probes (``fieldwise data ood``) every model also answers; the report
+    then gains its out-of-domain section (docs/trust.md)."""
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
     @model_validator(mode="after")

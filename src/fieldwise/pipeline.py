@@ -48,6 +48,7 @@ from fieldwise.scoring.aggregate import summarise
 from fieldwise.scoring.stats import Resamples, mean_over_repeats
 from fieldwise.store import PredictionRow, RunRecord, Store
 from fieldwise.tasks import Example, Task, load_task
+from fieldwise.trust.ood import OodRun
 
 
 @dataclass
@@ -56,6 +57,7 @@ class ProjectResult:
     results: list[ModelResult]
     task: Task
     test: Dataset
+    ood: OodRun | None = None
 
 
 def git_sha() -> str | None:
@@ -316,7 +318,9 @@ def _with_registered_specs(models: list[ModelConfig], store: Store) -> list[Mode
 def run_project(
     config: ProjectConfig, *, console: Console | None = None, quiet: bool = False
 ) -> ProjectResult:
-    """Predict with every configured model, score, and write the report."""
+    """Predict with every configured model (and on the ``ood`` probes, when the project
+    names them), score, and write the report."""
+    from fieldwise._probes import run_probes
     from fieldwise.report import write_report
 
     console = console or Console(stderr=True)
@@ -341,6 +345,7 @@ def run_project(
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
     progress = None if quiet else make_progress()
+    answered: list[tuple[ModelConfig, Model, str]] = []  # what the ood probes run through
     for mc in _with_registered_specs(config.models, store):
         provider = mc.spec.split("/", 1)[0]
         trainable = mc.spec.endswith("/auto")
@@ -397,8 +402,10 @@ def run_project(
         result = _result(task, golds, mc.label, mc.spec, kind, repeats, config, resamples)
         result.variant_of, result.variant = mc.variant_of, dict(mc.variant)
         results.append(result)
+        answered.append((mc, model, kind))
     for imp in config.imports:
         results.extend(_import(store, imp, config, task, test, golds, resamples))
+    ood = run_probes(config, task, store, train, answered, progress)
     meta = {
         "task": task.name,
         "dataset": test.source,
@@ -413,11 +420,18 @@ def run_project(
     report_dir = out_dir / "reports" / stamp
     title = config.title or f"fieldwise: {task.name}"
     path = write_report(
-        task, test.examples, results, report_dir, title=title, meta=meta, resamples=resamples
+        task,
+        test.examples,
+        results,
+        report_dir,
+        title=title,
+        meta=meta,
+        resamples=resamples,
+        ood=ood,
     )
     latest = out_dir / "reports" / "latest.json"
     latest.write_text(json.dumps({"report": str(path)}))
-    return ProjectResult(path, results, task, test)
+    return ProjectResult(path, results, task, test, ood)
 
 
 def run_resamples(examples: list[Example], config: ProjectConfig) -> Resamples:

@@ -38,6 +38,9 @@ def run(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ray: str | None = typer.Option(None, "--ray", help=RAY_HELP),
+    ood: Path | None = typer.Option(
+        None, "--ood", help="Out-of-domain probes (fieldwise data ood) every model answers too."
+    ),
 ) -> None:
     """Predict with every model, score and write the report.
 
@@ -53,6 +56,8 @@ def run(
         updates["output"] = str(Path(output).resolve())
     if bootstrap is not None:
         updates["bootstrap"] = bootstrap
+    if ood is not None:
+        updates["ood"] = str(ood.resolve())
     data_updates: dict[str, object] = {}
     if cv is not None:
         data_updates["cv"] = cv

@@ -34,10 +34,12 @@ from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
 from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
+from fieldwise.report._trust import trust_view
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
 from fieldwise.scoring._types import ModelResult
 from fieldwise.scoring.stats import DEFAULT_RESAMPLES, Resamples
 from fieldwise.tasks._task import Example, Task
+from fieldwise.trust.ood import OodRun
 
 __all__ = ["write_report"]
 
@@ -54,6 +56,7 @@ def write_report(
     meta: dict[str, Any] | None = None,
     profile: str | None = None,
     resamples: Resamples | None = None,
+    ood: OodRun | None = None,
 ) -> Path:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
     (``examples.jsonl``, ``examples.parquet``); return the HTML path.
@@ -67,6 +70,9 @@ def write_report(
     (pass the run's, so the verdict and the intervals share draws; by default 1,000
     resamples clustered by repeated text); the table is also written as
     ``out_dir/pairwise.json``, which ``fieldwise compare`` prints.
+
+    Every value is aligned with its text (grounding columns, evidence on hover); ``ood``,
+    the models' outputs on out-of-domain probes, adds that section (``report/_trust.py``).
     """
     profile = _check(examples, results, profile)
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
@@ -103,7 +109,11 @@ def write_report(
         by_index = {r.index: r for r in shown}  # the rows shown, by example index
         for row, blocks in views.blocks.items():
             by_index[row].records = blocks
+    trust = trust_view(
+        task, examples, results, parsed, profile, fields, selection.indices, resamples, ood
+    )
     context: dict[str, Any] = {
+        "trust": trust,
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
         "profile": profile,

@@ -31,9 +31,11 @@ from typing import Any
 import numpy as np
 
 from fieldwise.scoring._profile import MISSING, Profile, objects
+from fieldwise.scoring.stats import Resamples
 from fieldwise.tasks._task import Example, FieldSpec, Task
 from fieldwise.trust._align import Evidence, Leaf, align_row, field_path, leaf_values
 from fieldwise.trust._document import Document
+from fieldwise.trust._rates import Rate, rate
 
 __all__ = [
     "IOU",
@@ -91,6 +93,18 @@ class ModelGrounding:
 
     fields: dict[str, FieldGrounding]
     evidence: list[dict[str, Evidence]] = field(repr=False, default_factory=list)
+    row_values: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    """Per row: values of required fields (the pooled rates' denominators)."""
+    row_grounded: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    row_hallucinated: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+
+    def rates(self, resamples: Resamples | None = None) -> tuple[Rate, Rate]:
+        """The pooled grounded and hallucination rates with 95% intervals, resampling rows
+        (pass the run's ``resamples`` so rows of one document are drawn together)."""
+        return (
+            rate(self.row_grounded, self.row_values, resamples=resamples),
+            rate(self.row_hallucinated, self.row_values, resamples=resamples),
+        )
 
     def _pooled(self, attr: str) -> tuple[int, int]:
         req = [f for f in self.fields.values() if f.grounding == "required"]
@@ -201,7 +215,8 @@ def grounding_scores(
         for spec in task.leaves()
         if spec.grounding_mode != "none"
     }
-    for ex, row, ev, ok in zip(examples, leaves, evidence, correct, strict=True):
+    per_row = np.zeros((3, len(examples)))
+    for i, (ex, row, ev, ok) in enumerate(zip(examples, leaves, evidence, correct, strict=True)):
         spans = _gold_spans(ex)
         for leaf in row:
             stats = fields.get(field_path(leaf.path))
@@ -212,13 +227,15 @@ def grounding_scores(
             stats.values += 1
             stats.grounded += grounded
             stats.ungrounded_wrong += not grounded and not ok[leaf.path]
+            if stats.grounding == "required":
+                per_row[:, i] += (1, grounded, not grounded and not ok[leaf.path])
             gold_spans = spans.get(stats.path)
             if gold_spans is not None:
                 stats.span_values += 1
                 if grounded and ok[leaf.path] and found is not None:
                     here = (found.start or 0, found.end or 0)
                     stats.grounded_correct += any(char_iou(here, g) >= IOU for g in gold_spans)
-    return ModelGrounding(fields, list(map(dict, evidence)))
+    return ModelGrounding(fields, list(map(dict, evidence)), *per_row)
 
 
 def _gold_spans(example: Example) -> dict[str, list[tuple[int, int]]]:

@@ -1,0 +1,83 @@
+"""A project run's out-of-domain probes: every configured model answers them too.
+
+``ood: FILE`` in ``fieldwise.yaml`` (or ``fieldwise run --ood FILE``) names probes made by
+``fieldwise data ood``. Each model the run predicts with answers them through the same
+runner and store as the test rows (so they are cached, resumable and never paid twice),
+recorded under the label ``<model>@ood`` so that comparisons of the model's test runs never
+mix them in. An import entry with ``ood: FILE`` supplies an imported model's outputs on
+the probes (``{"id", "output"}`` lines, ids as in the probes file). The report's
+out-of-domain section is computed from what this returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fieldwise.config import ModelConfig, ProjectConfig
+from fieldwise.data import Dataset, fingerprint_examples
+from fieldwise.errors import UserError
+from fieldwise.store import Store
+from fieldwise.tasks import Example, Task
+from fieldwise.trust.ood import OodRun, load_probes, probe_examples
+
+__all__ = ["OOD_SUFFIX", "run_probes"]
+
+OOD_SUFFIX = "@ood"
+
+
+def run_probes(
+    config: ProjectConfig,
+    task: Task,
+    store: Store,
+    train: list[Example],
+    models: Sequence[tuple[ModelConfig, Any, str]],
+    progress: Any = None,
+) -> OodRun | None:
+    """Predict the probes with each ``(config entry, model, kind)``; ``None`` when the
+    project names no probes."""
+    if config.ood is None:
+        return None
+    from fieldwise.pipeline import batch_settings, predict, ray_options, run_settings
+
+    path = Path(config.resolve(config.ood) or config.ood)
+    probes = load_probes(path)
+    examples = probe_examples(probes)
+    dataset = Dataset(examples, f"ood:{path}", fingerprint_examples(examples))
+    store.save_dataset(task.name, dataset.fingerprint, dataset.source, examples)
+    outputs: dict[str, list[str | None]] = {}
+    for mc, model, kind in models:
+        rows = predict(
+            model,
+            examples,
+            store,
+            dataset,
+            label=mc.label + OOD_SUFFIX,
+            settings=run_settings(mc),
+            train=train,
+            kind=kind,
+            config={"ood": str(path), **mc.model_dump()},
+            progress=progress,
+            ray=ray_options(mc),
+            batch=batch_settings(mc),
+        )
+        outputs[mc.label] = [r.output for r in rows]
+    for imp in config.imports:
+        if imp.ood is not None:
+            outputs[imp.name or imp.path] = _imported(config, imp.ood, examples)
+    return OodRun(probes, outputs, str(path))
+
+
+def _imported(config: ProjectConfig, source: str, examples: list[Example]) -> list[str | None]:
+    """An imported model's outputs on the probes, in probe order (missing: ``None``)."""
+    from fieldwise.store.transfer import read_prediction_lines
+
+    path = Path(config.resolve(source) or source)
+    known = {ex.id for ex in examples}
+    found: dict[str, str | None] = {}
+    for where, example_id, output in read_prediction_lines(path):
+        if example_id not in known:
+            raise UserError(f"{where}: id '{example_id}' is not one of the probes")
+        found[example_id] = output
+    return [found.get(ex.id) for ex in examples]
