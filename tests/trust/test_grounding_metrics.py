@@ -53,8 +53,10 @@ def test_rates_per_field_and_pooled_over_required_fields() -> None:
     # the model-level rates pool the required fields only (province)
     assert g.grounded_rate == pytest.approx(2 / 5) and g.hallucination_rate == pytest.approx(2 / 5)
     assert math.isnan(province.grounded_correct_rate)  # no gold spans in these rows
-    assert set(g.fields) == {"start_date", "province", "target_group", "min_killed",
-                             "min_captured", "min_leaders_killed", "min_leaders_captured"}  # fmt: skip
+    assert set(g.fields) == {
+        "start_date", "province", "target_group", "min_killed", "min_captured",
+        "min_leaders_killed", "min_leaders_captured",
+    }  # fmt: skip
     assert g.evidence[0]["province[0]"].start == 25
 
 
@@ -107,18 +109,23 @@ def test_require_grounding_scores_ungrounded_values_as_abstentions() -> None:
     assert scores["strict+grounding"].coverage["province"] == pytest.approx(0.5)
     # optional and none fields are untouched
     k = scores["strict"].field_names.index("min_killed")
-    assert scores["strict"].per_row[:, k].tolist() == scores["strict+grounding"].per_row[:, k].tolist()
+    assert (
+        scores["strict"].per_row[:, k].tolist() == scores["strict+grounding"].per_row[:, k].tolist()
+    )
     # the reference profile has no abstention of its own: the option still abstains
     ref = score_outputs(ISAF, table, _raw(ANSWERS), ("reference+grounding",), n_boot=0)
     assert np.isnan(ref["reference+grounding"].per_row[1, j])
 
 
 def test_inside_a_record_an_ungrounded_leaf_becomes_null() -> None:
-    text = "Invoice INV-1001 from Acme Widgets GmbH, 2024-03-05, EUR.\nA-1 steel bolts, 10 mm: 100 x 0.25"
+    text = "Invoice INV-1001 from Acme Widgets GmbH, 2024-03-05, EUR.\n"
+    text += "A-1 steel bolts, 10 mm: 100 x 0.25"
     gold = invoice(line_items=[item("A-1", "steel bolts, 10 mm", 100, 0.25)])
     made_up = invoice(line_items=[item("A-1", "steel bolts, 10 mm", 100, 0.25, total=99.0)])
     table = prepare_golds(INVOICE, [gold], [text])
-    scores = score_outputs(INVOICE, table, [json.dumps(made_up)], ("strict", "strict+grounding"), n_boot=0)
+    scores = score_outputs(
+        INVOICE, table, [json.dumps(made_up)], ("strict", "strict+grounding"), n_boot=0
+    )
     # total 99.0 (gold 25.0) is not in the text: null, still wrong, and nothing abstains
     for name in ("strict", "strict+grounding"):
         assert scores[name].paths["line_items[].total"] == 0.0

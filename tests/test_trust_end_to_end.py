@@ -1,0 +1,162 @@
+"""Grounding and out-of-domain probes through a whole run, from files to the report."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from fieldwise.config import ImportConfig, ProjectConfig
+from fieldwise.data import load_examples
+from fieldwise.pipeline import run_project
+from fieldwise.store import Store
+from fieldwise.tasks import load_task
+from fieldwise.trust.ood import load_probes
+from tests.cli.helpers import cli
+
+ISAF = load_task("isaf")
+
+
+def _lines(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+OOD = (
+    "valid JSON %", "answers a field %", "invents a value %", "abstains %",
+    "drops a removed value %", "follows a changed value %", "keeps the old value %",
+)  # fmt: skip
+
+
+def _table(page: str, section: str) -> dict[str, dict[str, str]]:
+    """The first table after ``section``: model (honest/liar) → header → cell text."""
+    start = page.index(section)
+    head_html, body_html = page[start : page.index("</table>", start)].split("</thead>")
+    strip = lambda h: re.sub(r"<[^>]+>", "", h).strip()  # noqa: E731
+    head = [strip(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", head_html, re.S)]
+    out = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", body_html, re.S):
+        cells = [strip(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        label = min(("honest", "liar"), key=lambda m: row.find(m) % 10**9)
+        out[label] = dict(zip(head, cells, strict=False))
+    return out
+
+
+def _wrong(text: str) -> str:
+    """A province the text does not name."""
+    return next(p for p in ("nimroz", "badghis", "nuristan") if p not in text.lower())
+
+
+def test_imported_models_get_grounding_columns_evidence_and_an_ood_section(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    examples = load_examples(ISAF, "sample").examples[:30]
+    gold = _lines(
+        tmp_path / "gold.jsonl", [{"id": e.id, "text": e.text, **(e.gold or {})} for e in examples]
+    )
+    code, _, err = cli(
+        capsys, "data", "ood", "--data", str(gold), "--out", str(tmp_path / "ood.jsonl"),
+        "--perturbed", "4",
+    )  # fmt: skip
+    assert code == 0, err
+    probes = load_probes(tmp_path / "ood.jsonl")
+    assert [p.probe for p in probes].count("changed") == 4
+    honest = [{"id": e.id, "output": json.dumps(e.gold)} for e in examples]
+    liar = [
+        {
+            "id": e.id,
+            "output": json.dumps({**(e.gold or {}), "province": [_wrong(e.text)]}),
+        }
+        for e in examples
+    ]
+    # on the probes: the honest model abstains on off-topic texts and follows the edits;
+    # the liar names a province everywhere
+    honest_ood = []
+    for p in probes:
+        out = {"province": []} if p.probe == "offtopic" else (p.gold or {"province": []})
+        honest_ood.append({"id": p.id, "output": json.dumps(out)})
+    liar_ood = [{"id": p.id, "output": json.dumps({"province": ["nimroz"]})} for p in probes]
+    cfg = ProjectConfig(
+        data={"train": None, "test": str(gold)},
+        models=[],
+        imports=[
+            ImportConfig(
+                path=str(_lines(tmp_path / "h.jsonl", honest)),
+                name="honest",
+                ood=str(_lines(tmp_path / "ho.jsonl", honest_ood)),
+            ),
+            ImportConfig(
+                path=str(_lines(tmp_path / "l.jsonl", liar)),
+                name="liar",
+                ood=str(_lines(tmp_path / "lo.jsonl", liar_ood)),
+            ),
+        ],  # fmt: skip
+        ood="ood.jsonl",
+        bootstrap=100,
+        output=str(tmp_path / "out"),
+        base_dir=tmp_path,
+    )
+    result = run_project(cfg, quiet=True)
+    page = result.report_path.read_text(encoding="utf-8")
+    board = _table(page, '<section id="leaderboard">')
+    # province is the one required ISAF field; every gold province is named in its text
+    assert (board["honest"]["grounded %"], board["honest"]["hallucinated %"]) == ("100.0", "0.0")
+    assert (board["liar"]["grounded %"], board["liar"]["hallucinated %"]) == ("0.0", "100.0")
+    # evidence on hover: every data-ev span of a gold province cell spells a province
+    first = examples[0]
+    body = page[page.index('id="ex-0"') : page.index("</tbody>", page.index('id="ex-0"'))]
+    gold_row = body[body.index('<tr class="g">') :]
+    evs = re.findall(r'data-ev="([^"]+)"', gold_row)
+    spans = [tuple(map(int, item.split(":")[0].split("-"))) for ev in evs for item in ev.split()]
+    named = {first.text[a:b].lower().replace(" ", "_") for a, b in spans}
+    assert set(first.gold["province"]) <= named  # type: ignore[index]
+    assert 'data-ug="1"' in body  # the liar's province is nowhere in the text
+    assert "<script src" not in page and "http" not in page.split("<script>")[1]
+    # the out-of-domain section, one row per model
+    ood = _table(page, '<section id="ood">')
+    assert [ood["honest"][k] for k in OOD] == [
+        "100.0",
+        "0.0",
+        "0.0",
+        "100.0",
+        "100.0",
+        "100.0",
+        "0.0",
+    ]
+    assert [ood["liar"][k] for k in OOD[1:4]] == ["100.0", "100.0", "0.0"]
+    assert html.escape(str(tmp_path / "ood.jsonl")) in page
+
+
+@pytest.mark.slow
+def test_a_config_runs_the_baseline_on_the_probes_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(
+        capsys, "data", "ood", "--data", "sample", "--out", "probes.jsonl", "--perturbed", "3"
+    )
+    assert code == 0, err
+    (tmp_path / "fieldwise.yaml").write_text(
+        "data: {train: sample, limit: 60}\n"
+        "models: [{name: baseline, spec: baseline/auto}]\n"
+        "profiles: [reference, strict, strict+grounding]\n"
+        "bootstrap: 50\nood: probes.jsonl\n",
+        encoding="utf-8",
+    )
+    code, out, err = cli(capsys, "run", "--quiet")
+    assert code == 0, err
+    page = Path(out.strip().splitlines()[-1]).read_text(encoding="utf-8")
+    assert '<section id="ood">' in page and "not run on the probes" not in page
+    assert "strict+grounding" in page
+    with Store(tmp_path / ".fieldwise") as store:
+        ood_runs = store.runs("baseline@ood")
+        assert len(ood_runs) == 1 and ood_runs[0]["n_examples"] == 70 + 6
+        stamps = dict(store.db.execute("SELECT key, created_at FROM predictions").fetchall())
+    code, _, err = cli(capsys, "run", "--quiet")
+    assert code == 0, err
+    with Store(tmp_path / ".fieldwise") as store:
+        again = dict(store.db.execute("SELECT key, created_at FROM predictions").fetchall())
+    assert again == stamps  # the probes were answered once, then read from the store
