@@ -35,11 +35,13 @@ def compare(
     run ids or model names, compares them on the examples they share (later minus
     earlier) and says which fields improved or regressed significantly."""
     from fieldwise.compare import compare_runs
-    from fieldwise.scoring import get_profile
+    from fieldwise.scoring import PROFILES
+    from fieldwise.scoring.profiles import GROUNDING_SUFFIX
     from fieldwise.store import Store
 
     if refs:
-        get_profile(profile)  # an unknown name is an error before anything is read
+        if profile.removesuffix(GROUNDING_SUFFIX) not in PROFILES:
+            raise UserError(f"unknown profile '{profile}'", hint=f"use one of {sorted(PROFILES)}")
         if gold_from is not None and not 1 <= gold_from <= len(refs):
             raise UserError(f"--gold-from must be between 1 and {len(refs)}")
         with Store(project) as store:

@@ -255,14 +255,18 @@ def score(
     from fieldwise.cli.align import grounding_of, print_grounding
     from fieldwise.data import load_examples
     from fieldwise.data.splits import group_key
-    from fieldwise.scoring import get_profile, prepare_golds, score_outputs
+    from fieldwise.scoring import PROFILES, prepare_golds, score_outputs
     from fieldwise.scoring.profiles import GROUNDING_SUFFIX
     from fieldwise.scoring.stats import Resamples
     from fieldwise.tasks import load_task
 
+    if profile.removesuffix(GROUNDING_SUFFIX) not in PROFILES:
+        raise UserError(
+            f"unknown profile '{profile}'",
+            hint=f"use one of {sorted(PROFILES)}, optionally with {GROUNDING_SUFFIX}",
+        )
     if require_grounding and not profile.endswith(GROUNDING_SUFFIX):
         profile += GROUNDING_SUFFIX
-    get_profile(profile)  # an unknown name is an error before anything is read
     task_obj = load_task(task)
     dataset = load_examples(task_obj, gold)
     if not dataset.labelled:
