@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,7 @@ from fieldwise.trust.ood import OodRun, ood_metrics
 
 __all__ = ["MAX_GROUNDED_ROWS", "TrustView", "trust_view"]
 
-MAX_GROUNDED_ROWS = 20_000
+MAX_GROUNDED_ROWS = 5_000
 """Past this many rows the grounding rates are estimated on a seeded random sample of
 this many (aligning every value of 100,000 rows would dominate the report's time); the
 intervals then come from that sample and the page says so."""
@@ -95,17 +96,23 @@ def trust_view(
         view.sampled = len(rows)
     sample = [examples[i] for i in rows]
     boot = resamples if not view.sampled else _sub_resamples(resamples, sample)
+    docs = {i: Document(examples[i].text) for i in rows} if aligned else {}
+    sample_docs = [docs[i] for i in rows] if aligned else []
     evidence: list[dict[int, dict[str, Evidence]]] = []
     for m, p in enumerate(parsed):
         answers = [p.objects[i] for i in rows]
-        grounding = grounding_scores(task, sample, answers, judge) if aligned else None
+        grounding = (
+            grounding_scores(task, sample, answers, judge, documents=sample_docs)
+            if aligned
+            else None
+        )
         by_row = dict(zip(rows, grounding.evidence, strict=True)) if grounding else {}
         evidence.append(by_row)
         if grounding is not None and _has_required(grounding):
             view.columns = True
             view.board[m] = _board_cells(*grounding.rates(boot))
     if aligned:
-        _cells(view, task, examples, parsed, fields, shown, evidence)
+        _cells(view, task, examples, parsed, fields, shown, evidence, docs)
     if ood is not None:
         _ood(view, task, results, ood, profile)
     return view
@@ -144,12 +151,13 @@ def _cells(
     fields: Sequence[str],
     shown: Sequence[int],
     evidence: list[dict[int, dict[str, Evidence]]],
+    docs: dict[int, Document],
 ) -> None:
     """The per-field evidence attributes of the rows shown, gold included."""
     required = {s.path for s in task.leaves() if s.grounding_mode == "required"}
     for i in shown:
         ex = examples[i]
-        doc = Document(ex.text)
+        doc = docs.get(i) or Document(ex.text)
         offsets = _js_offsets(ex.text)
         per_model = {GOLD: align_row(task, doc, ex.gold) if ex.gold else {}}
         for m, p in enumerate(parsed):
@@ -158,25 +166,32 @@ def _cells(
                 found = align_row(task, doc, p.objects[i])
             per_model[m] = found or {}
         view.cells[i] = {
-            m: [_field_cell(ev, name, offsets, required) for name in fields]
-            for m, ev in per_model.items()
+            m: _field_cells(ev, fields, offsets, required) for m, ev in per_model.items()
         }
 
 
-def _field_cell(
-    evidence: Mapping[str, Evidence], name: str, offsets: Any, required: set[str]
-) -> tuple[str, bool]:
-    items, ungrounded = [], False
+_TOP = re.compile(r"[^.\[]+")
+
+
+def _field_cells(
+    evidence: Mapping[str, Evidence],
+    fields: Sequence[str],
+    offsets: list[int] | None,
+    required: set[str],
+) -> list[tuple[str, bool]]:
+    """Per top-level field, in ``fields`` order: its values' spans and whether a required
+    one is nowhere in the text."""
+    items: dict[str, list[str]] = {}
+    ungrounded: set[str] = set()
     for path, ev in evidence.items():
-        top = path.split(".", 1)[0].split("[", 1)[0]
-        if top != name:
-            continue
+        top = _TOP.match(path).group()  # type: ignore[union-attr]
         if ev.start is None or ev.end is None:
-            ungrounded = ungrounded or field_path(path) in required
+            if field_path(path) in required:
+                ungrounded.add(top)
             continue
         start, end = (ev.start, ev.end) if offsets is None else (offsets[ev.start], offsets[ev.end])
-        items.append(f"{start}-{end}:{ev.status[0]}")
-    return " ".join(items), ungrounded
+        items.setdefault(top, []).append(f"{start}-{end}:{ev.status[0]}")
+    return [(" ".join(items.get(name, ())), name in ungrounded) for name in fields]
 
 
 def _js_offsets(text: str) -> list[int] | None:

@@ -6,6 +6,7 @@ same :class:`Task`, so a user's own schema plugs into every stage without specia
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,11 +161,12 @@ class FieldSpec:
         if self.grounding is not None:
             check_grounding(self.path, self.kind, self.grounding)
 
-    @property
+    @functools.cached_property
     def grounding_mode(self) -> Grounding:
         """The declared grounding, else the default of the kind (:data:`GROUNDING_BY_KIND`);
         an unscored field defaults to ``none`` (a free-text headline is written, not
-        quoted). Objects and records hold no value of their own: ``none``."""
+        quoted). Objects and records hold no value of their own: ``none``. (Cached: the
+        aligner asks for every value.)"""
         if self.grounding is not None:
             return self.grounding
         if not self.scored or not self.is_leaf:

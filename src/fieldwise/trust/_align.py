@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
 from fieldwise.tasks._task import FieldSpec, Task
 from fieldwise.trust._document import Document, Span
-from fieldwise.trust._find import Status, find_value
+from fieldwise.trust._find import Found, Status, find_value
 
 __all__ = [
     "Evidence",
     "Leaf",
+    "align_leaves",
     "align_row",
     "align_rows",
     "align_value",
@@ -98,33 +99,33 @@ def leaf_values(task: Task, answer: Mapping[str, Any] | None) -> list[Leaf]:
     out: list[Leaf] = []
     for spec in task.fields:
         if spec.name in answer:
-            out.extend(_walk(spec, answer[spec.name], spec.name, None))
+            _walk(spec, answer[spec.name], spec.name, None, out)
     return out
 
 
-def _walk(spec: FieldSpec, value: Any, path: str, group: str | None) -> Iterator[Leaf]:
+def _walk(spec: FieldSpec, value: Any, path: str, group: str | None, out: list[Leaf]) -> None:
     if spec.is_leaf:
         if spec.grounding_mode == "none":
             return
         if spec.kind == "label_set" and isinstance(value, list):
             for i, item in enumerate(value):
                 if not is_blank(item):
-                    yield Leaf(f"{path}[{i}]", spec, item, group)
+                    out.append(Leaf(f"{path}[{i}]", spec, item, group))
         elif not is_blank(value):
-            yield Leaf(path, spec, value, group)
+            out.append(Leaf(path, spec, value, group))
         return
     if spec.kind == "object" and isinstance(value, Mapping):
         inner = path if group is None else group
         for child in spec.children:
             if child.name in value:
-                yield from _walk(child, value[child.name], f"{path}.{child.name}", inner)
+                _walk(child, value[child.name], f"{path}.{child.name}", inner, out)
     elif spec.kind == "records" and isinstance(value, list):
         for i, item in enumerate(value):
             if isinstance(item, Mapping):
                 record = f"{path}[{i}]"
                 for child in spec.children:
                     if child.name in item:
-                        yield from _walk(child, item[child.name], f"{record}.{child.name}", record)
+                        _walk(child, item[child.name], f"{record}.{child.name}", record, out)
 
 
 def align_row(
@@ -137,8 +138,13 @@ def align_row(
     looked for as text) and never raises.
     """
     doc = text if isinstance(text, Document) else Document(text)
-    leaves = leaf_values(task, answer)
-    found = {leaf.path: find_value(doc, leaf.value, leaf.spec) for leaf in leaves}
+    return align_leaves(doc, leaf_values(task, answer))
+
+
+def align_leaves(doc: Document, leaves: Sequence[Leaf]) -> dict[str, Evidence]:
+    """:func:`align_row` for leaves already listed (:func:`leaf_values`). A value met
+    again in the same document (another model's answer) is looked up, not searched."""
+    found = {leaf.path: _find(doc, leaf) for leaf in leaves}
     groups: dict[str | None, list[str]] = {}
     for leaf in leaves:
         groups.setdefault(leaf.group, []).append(leaf.path)
@@ -154,6 +160,17 @@ def align_row(
             start, end = _nearest(spans[path], others)
             out[path] = Evidence(start, end, status)
     return {leaf.path: out[leaf.path] for leaf in leaves}
+
+
+def _find(doc: Document, leaf: Leaf) -> Found:
+    value = leaf.value
+    if not isinstance(value, str | int | float):
+        return find_value(doc, value, leaf.spec)
+    key = (leaf.spec.path, type(value), value)
+    hit = doc.found.get(key)
+    if hit is None:
+        hit = doc.found[key] = find_value(doc, value, leaf.spec)
+    return hit  # type: ignore[return-value]
 
 
 class _Nearby:

@@ -146,6 +146,9 @@ class Document:
         self.starts = offsets[1:-1:2]
         self.ends = offsets[2::2]
         raw = parts[1::2]
+        self.found: dict[tuple[str, type, object], object] = {}
+        """What :mod:`fieldwise.trust._align` found per (field, value): answers to one
+        text repeat values, so each is searched once."""
         self.norms = norms = list(map(str.lower, raw))
         if not ascii_only:
             for i in [k for k, ok in enumerate(map(str.isascii, raw)) if not ok]:

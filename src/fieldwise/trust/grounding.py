@@ -33,7 +33,14 @@ import numpy as np
 from fieldwise.scoring._profile import MISSING, Profile, objects
 from fieldwise.scoring.stats import Resamples
 from fieldwise.tasks._task import Example, FieldSpec, Task
-from fieldwise.trust._align import Evidence, Leaf, align_row, field_path, leaf_values
+from fieldwise.trust._align import (
+    Evidence,
+    Leaf,
+    align_leaves,
+    align_row,
+    field_path,
+    leaf_values,
+)
 from fieldwise.trust._document import Document
 from fieldwise.trust._rates import Rate, rate
 
@@ -199,16 +206,16 @@ def grounding_scores(
     answers: Sequence[Mapping[str, Any] | None],
     profile: Profile,
     evidence: Sequence[Mapping[str, Evidence]] | None = None,
+    documents: Sequence[Document] | None = None,
 ) -> ModelGrounding:
     """One model's grounding metrics on ``examples`` (``answers[i]``: its parsed object
     for row i, ``None`` where it gave none), judging correctness under ``profile``.
-    Pass ``evidence`` when it was aligned already (else it is aligned here)."""
-    if evidence is None:
-        evidence = [
-            align_row(task, Document(ex.text), a) if a is not None else {}
-            for ex, a in zip(examples, answers, strict=True)
-        ]
+    Pass ``evidence`` when it was aligned already (else it is aligned here), and the
+    rows' ``documents`` when several models are aligned against the same texts."""
     leaves = [leaf_values(task, a) for a in answers]
+    if evidence is None:
+        docs = documents if documents is not None else [Document(ex.text) for ex in examples]
+        evidence = [align_leaves(doc, row) for doc, row in zip(docs, leaves, strict=True)]
     correct = value_correctness(task, profile, leaves, [ex.gold for ex in examples])
     fields = {
         spec.path: FieldGrounding(spec.path, spec.grounding_mode)
