@@ -20,9 +20,8 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 from fieldwise.tasks._task import FieldSpec, Task
 from fieldwise.trust._document import Document, Span
@@ -41,12 +40,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
     """Where one value is written: ``text[start:end]``, and how closely it matched.
 
     ``status`` is ``exact``, ``normalised``, ``fuzzy`` or ``none`` (then ``start`` and
-    ``end`` are ``None``)."""
+    ``end`` are ``None``). A named tuple: reports make one per value of every model."""
 
     start: int | None
     end: int | None
@@ -63,8 +61,7 @@ class Evidence:
 UNGROUNDED = Evidence(None, None, "none")
 
 
-@dataclass(frozen=True)
-class Leaf:
+class Leaf(NamedTuple):
     """One leaf value of an answer: its path, its field, and the record it belongs to
     (the path of the enclosing records item or top-level object; ``None`` at top level)."""
 
