@@ -2,14 +2,16 @@
 
 Two ship with fieldwise: ``reference`` (reproduces the published ISAF numbers, lenient
 in known ways) and ``strict`` (normalised labels, set F1, type checks, abstention). A user
-adds their own by subclassing :class:`Profile` and calling :func:`register_profile`.
+adds their own by subclassing :class:`Profile` and calling :func:`register_profile`, or
+from another package with an entry point in the ``fieldwise.profiles`` group.
 """
 
 from __future__ import annotations
 
 import copy
+from typing import TypeVar
 
-from fieldwise.errors import UserError
+from fieldwise import registry
 from fieldwise.scoring._profile import MISSING, Profile
 from fieldwise.scoring._reference import ReferenceProfile
 from fieldwise.scoring._strict import StrictProfile
@@ -27,11 +29,14 @@ __all__ = [
 GROUNDING_SUFFIX = "+grounding"
 """A profile name ending in this is the named profile with ``require_grounding`` on."""
 
-PROFILES: dict[str, Profile] = {}
-"""Profile name → profile instance, in registration order."""
+P = TypeVar("P", Profile, type[Profile])
+
+PROFILES = registry.profiles
+"""Profile name → profile (a :class:`~fieldwise.registry.Registry`: ``in``, iteration in
+registration order, ``[name]``, ``pop``)."""
 
 
-def register_profile(profile: Profile | type[Profile]) -> Profile | type[Profile]:
+def register_profile(profile: P) -> P:
     """Register a profile (an instance, or a class with a no-argument constructor).
 
     Returns its argument, so it also works as a class decorator. A later registration
@@ -40,25 +45,32 @@ def register_profile(profile: Profile | type[Profile]) -> Profile | type[Profile
     instance = profile() if isinstance(profile, type) else profile
     if not getattr(instance, "name", ""):
         raise ValueError("a scoring profile needs a non-empty `name`")
-    PROFILES[instance.name] = instance
+    registry.profiles.register(instance.name, instance)
     return profile
 
 
 def get_profile(name: str) -> Profile:
     """Look up a profile by name; ``NAME+grounding`` is profile NAME with the option
     ``require_grounding`` on. An unknown name is a :class:`UserError`."""
-    if name not in PROFILES and name.endswith(GROUNDING_SUFFIX):
+    if name.endswith(GROUNDING_SUFFIX) and name not in registry.profiles:
         base = name[: -len(GROUNDING_SUFFIX)]
-        if base in PROFILES and not PROFILES[base].require_grounding:
-            register_profile(with_grounding(PROFILES[base]))
-    try:
-        return PROFILES[name]
-    except KeyError:
-        raise UserError(
-            f"unknown scoring profile '{name}'",
-            hint=f"choose from {', '.join(PROFILES)} (add {GROUNDING_SUFFIX} to any of them "
-            "to score ungrounded values as abstentions)",
-        ) from None
+        if base in registry.profiles:  # an unknown base falls through to the one error
+            plain = get_profile(base)
+            made = _DERIVED.get(name)
+            if made is None or made[0] is not plain:  # new, or its base was replaced
+                made = _DERIVED[name] = (plain, with_grounding(plain))
+            return made[1]
+    found = registry.profiles.get(name)
+    if isinstance(found, type):  # a plugin may declare the class: one instance per process
+        found = found()
+        registry.profiles.register(name, found)
+    assert isinstance(found, Profile)
+    return found
+
+
+_DERIVED: dict[str, tuple[Profile, Profile]] = {}
+"""``NAME+grounding`` → (the NAME profile it was made from, the derived profile). Kept out
+of the registry: they are options of registered profiles, not profiles of their own."""
 
 
 def with_grounding(profile: Profile) -> Profile:
@@ -72,5 +84,6 @@ def with_grounding(profile: Profile) -> Profile:
     return derived
 
 
+registry.profiles.configure(check=Profile)
 register_profile(ReferenceProfile)
 register_profile(StrictProfile)
