@@ -43,15 +43,35 @@ def _typo(word: str, rng: random.Random) -> str:
     return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
 
+def _drop(w: list[str], r: random.Random) -> list[str] | None:
+    if len(w) < 3:
+        return None
+    i = r.randrange(len(w))
+    return w[:i] + w[i + 1 :]
+
+
+def _plural(w: list[str], r: random.Random) -> list[str]:
+    return [x + "s" if x.isalpha() and len(x) > 3 and not x.endswith("s") else x for x in w]
+
+
+def _typos(w: list[str], r: random.Random) -> list[str] | None:
+    if not any(len(x) >= 6 and x.isalpha() for x in w):
+        return None
+    return [_typo(x, r) if len(x) >= 6 and x.isalpha() else x for x in w]
+
+
+def _wrong(w: list[str], r: random.Random) -> list[str]:
+    i = r.randrange(len(w))
+    return w[:i] + [r.choice(FILLERS)] + w[i + 1 :]
+
+
 PERTURB: dict[str, Callable[[list[str], random.Random], list[str] | None]] = {
-    "drop a word": lambda w, r: (w[: (i := r.randrange(len(w)))] + w[i + 1 :]) if len(w) >= 3 else None,
+    "drop a word": _drop,
     "add a word": lambda w, r: [*w, r.choice(FILLERS)],
-    "plural": lambda w, r: [x + "s" if x.isalpha() and len(x) > 3 and not x.endswith("s") else x for x in w],
-    "typo": lambda w, r: [_typo(x, r) if len(x) >= 6 and x.isalpha() else x for x in w]
-    if any(len(x) >= 6 and x.isalpha() for x in w)
-    else None,
-    "wrong word": lambda w, r: (w[: (i := r.randrange(len(w)))] + [r.choice(FILLERS)] + w[i + 1 :]),
-}  # fmt: skip
+    "plural": _plural,
+    "typo": _typos,
+    "wrong word": _wrong,
+}
 
 
 def found_fuzzy(doc: Document, value: str) -> bool:
@@ -78,8 +98,10 @@ def similarity_table() -> None:
     for cut in (70.0, 75.0, 80.0, 85.0, 90.0):
         caught = sum(fuzz.ratio(a, b) >= cut for a, b in typos) / len(typos)
         merged = [(a, b) for a, b in pairs if fuzz.ratio(a, b) >= cut]
-        print(f"  >= {cut:.0f}: typos accepted {caught:6.1%}, different provinces merged "
-              f"{len(merged) / len(pairs):6.2%} {merged[:4]}")
+        print(
+            f"  >= {cut:.0f}: typos accepted {caught:6.1%}, different provinces merged "
+            f"{len(merged) / len(pairs):6.2%} {merged[:4]}"
+        )
 
 
 def main() -> None:
@@ -115,7 +137,7 @@ def main() -> None:
                 _fuzzy.COVERAGE, _fuzzy.DENSITY = coverage, density
                 _fuzzy.TOKEN_SIMILARITY = similarity
                 for doc, _, _ in cases:
-                    doc.__dict__.pop("_long_stems", None)
+                    doc.__dict__.pop("_long_words", None)
                 hits = dict.fromkeys(kinds, 0)
                 for doc, value, kind in cases:
                     hits[kind] += found_fuzzy(doc, value)

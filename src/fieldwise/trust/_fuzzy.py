@@ -38,34 +38,35 @@ MIN_SIMILAR_LENGTH = 6
 
 
 def similar_tokens(doc: Document, token: str) -> list[str]:
-    """The text's stems that are spelling variants of ``token`` (itself excluded)."""
+    """The text's (normal) words that are spelling variants of ``token``, itself
+    excluded; words are compared whole, before a plural ``s`` is dropped."""
     if len(token) < MIN_SIMILAR_LENGTH:
         return []
-    choices = _long_stems(doc)
+    choices = _long_words(doc)
     found = process.extract(
         token, choices, scorer=fuzz.ratio, score_cutoff=TOKEN_SIMILARITY, limit=None
     )
     return [choice for choice, _, _ in found if choice != token]
 
 
-def _long_stems(doc: Document) -> list[str]:
-    cached: list[str] | None = getattr(doc, "_long_stems", None)
+def _long_words(doc: Document) -> list[str]:
+    cached: list[str] | None = getattr(doc, "_long_words", None)
     if cached is None:
-        cached = [t for t in doc.stem_index if len(t) >= MIN_SIMILAR_LENGTH]
-        doc._long_stems = cached  # type: ignore[attr-defined]
+        cached = [t for t in doc.index if len(t) >= MIN_SIMILAR_LENGTH]
+        doc._long_words = cached  # type: ignore[attr-defined]
     return cached
 
 
-def _matches(doc: Document, value_stems: list[str]) -> dict[int, set[int]]:
-    """Text token position → the value token indices it can stand for."""
+def _matches(doc: Document, value_norms: list[str]) -> dict[int, set[int]]:
+    """Text token position → the value token indices it can stand for (the same word up
+    to a plural ``s``, or a spelling variant of it)."""
     by_position: dict[int, set[int]] = {}
-    variants: dict[str, list[str]] = {}
-    for j, token in enumerate(value_stems):
-        if token not in variants:
-            variants[token] = [token, *similar_tokens(doc, token)]
-        for form in variants[token]:
-            for pos in doc.stem_index.get(form, ()):
-                by_position.setdefault(pos, set()).add(j)
+    for j, token in enumerate(value_norms):
+        positions = list(doc.stem_index.get(stem(token), ()))
+        for variant in similar_tokens(doc, token):
+            positions.extend(doc.index[variant])
+        for pos in positions:
+            by_position.setdefault(pos, set()).add(j)
     return by_position
 
 
@@ -73,12 +74,11 @@ def fuzzy_spans(doc: Document, value_norms: list[str]) -> list[Span]:
     """Every best fuzzy window of the value in the text, in reading order (none found:
     ``[]``). Best: the most value tokens matched; then the shortest window; windows
     overlapping an earlier best one are dropped."""
-    value_stems = [stem(t) for t in value_norms]
-    m = len(value_stems)
+    m = len(value_norms)
     if m == 0:
         return []
     need = max(1, math.ceil(COVERAGE * m - 1e-9))
-    matches = _matches(doc, value_stems)
+    matches = _matches(doc, value_norms)
     if not matches or len(set().union(*matches.values())) < need:
         return []  # too few of the value's words anywhere in the text
     hits = sorted(matches)
