@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 OFFTOPIC = Path(__file__).with_name("offtopic.jsonl")
+POOL_ROWS = 2000
+"""Rows whose values are drawn on to rewrite a value (enough variety, bounded time)."""
 ProbeKind = Literal["offtopic", "removed", "changed"]
 KINDS: tuple[ProbeKind, ...] = ("offtopic", "removed", "changed")
 
@@ -106,8 +108,8 @@ def build_probes(
     rng = random.Random(seed)
     labelled = [ex for ex in examples if ex.gold is not None]
     rng.shuffle(labelled)
-    pool: dict[str, list[Any]] = {}
-    for ex in labelled:
+    pool: dict[str, list[Any]] = {}  # other rows' values, for rewriting names and the like
+    for ex in labelled[:POOL_ROWS]:
         for leaf in candidates(task, ex):
             pool.setdefault(leaf.spec.path, []).append(leaf.value)
     made = {"removed": 0, "changed": 0}
@@ -172,10 +174,9 @@ def load_probes(path: Path) -> list[Probe]:
 
 
 def _probe(line: str, where: str) -> Probe:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{where}: invalid JSON ({exc.msg})") from None
+    from fieldwise.data.loading import parse_json
+
+    row = parse_json(line, where)
     if not isinstance(row, dict):
         raise UserError(f"{where}: expected a JSON object")
     kind, text = row.get("probe"), row.get("text")
