@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
+
 from fieldwise.report._values import Parsed
 from fieldwise.scoring._types import ModelResult
 from fieldwise.scoring.profiles import get_profile
@@ -34,6 +36,7 @@ MAX_GROUNDED_ROWS = 5_000
 """Past this many rows the grounding rates are estimated on a seeded random sample of
 this many (aligning every value of 100,000 rows would dominate the report's time); the
 intervals then come from that sample and the page says so."""
+_NO_CELLS: dict[int, list[Markup]] = {}
 GOLD = -1
 """The gold row's key among the models in :attr:`TrustView.cells`."""
 OOD_COLUMNS = (
@@ -55,23 +58,19 @@ class TrustView:
     board: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
     """Model index → (grounded %, its CI, hallucinated %, its CI)."""
     sampled: int = 0
-    cells: dict[int, dict[int, list[tuple[str, bool]]]] = field(default_factory=dict)
-    """Example index → model index (:data:`GOLD` for gold) → per field: the evidence as
-    ``start-end:s`` items (s: e exact, n normalised, f fuzzy) and whether a required
-    value of it is nowhere in the text."""
+    cells: dict[int, dict[int, list[Markup]]] = field(default_factory=dict)
+    """Example index → model index (:data:`GOLD` for gold) → per field, the cell's
+    attributes: ``data-ev`` lists the evidence as ``start-end:s`` items (s: e exact, n
+    normalised, f fuzzy), ``data-ug`` marks a required value nowhere in the text. Only
+    offsets and letters: nothing from a document or an output."""
     ood: list[dict[str, Any]] = field(default_factory=list)
     ood_probes: dict[str, int] = field(default_factory=dict)
     ood_source: str = ""
     ood_columns: tuple[tuple[str, str], ...] = OOD_COLUMNS
 
-    def attrs(self, row: int, model: int, j: int) -> str:
-        """``data-ev``/``data-ug`` attribute text for one cell (empty: nothing to show)."""
-        found = self.cells.get(row, {}).get(model)
-        if not found or j >= len(found):
-            return ""
-        spans, ungrounded = found[j]
-        out = f' data-ev="{spans}"' if spans else ""
-        return out + (' data-ug="1"' if ungrounded else "")
+    def row(self, row: int) -> dict[int, list[Markup]]:
+        """One example's cell attributes by model (empty when it has none)."""
+        return self.cells.get(row, _NO_CELLS)
 
 
 def trust_view(
@@ -178,9 +177,9 @@ def _field_cells(
     fields: Sequence[str],
     offsets: list[int] | None,
     required: set[str],
-) -> list[tuple[str, bool]]:
-    """Per top-level field, in ``fields`` order: its values' spans and whether a required
-    one is nowhere in the text."""
+) -> list[Markup]:
+    """Per top-level field, in ``fields`` order, the cell's attributes (see
+    :attr:`TrustView.cells`)."""
     items: dict[str, list[str]] = {}
     ungrounded: set[str] = set()
     for path, ev in evidence.items():
@@ -191,7 +190,14 @@ def _field_cells(
             continue
         start, end = (ev.start, ev.end) if offsets is None else (offsets[ev.start], offsets[ev.end])
         items.setdefault(top, []).append(f"{start}-{end}:{ev.status[0]}")
-    return [(" ".join(items.get(name, ())), name in ungrounded) for name in fields]
+    out = []
+    for name in fields:
+        spans = " ".join(items.get(name, ()))
+        text = (f' data-ev="{spans}"' if spans else "") + (
+            ' data-ug="1"' if name in ungrounded else ""
+        )
+        out.append(Markup(text))  # offsets and letters only, made here: safe as is
+    return out
 
 
 def _js_offsets(text: str) -> list[int] | None:
