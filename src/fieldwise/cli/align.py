@@ -110,24 +110,29 @@ def _progress(rows: list[Example]) -> Iterable[Example]:
 
 def grounding_of(
     task: Task, examples: list[Example], raw: list[str | None], profile: str
-) -> ModelGrounding:
+) -> tuple[ModelGrounding, int]:
     """The grounding metrics of raw outputs (row by row with ``examples``), correctness
-    judged under ``profile`` (``score`` prints them beside the scores)."""
+    judged under ``profile`` (``score`` prints them beside the scores), and the rows they
+    were computed on (past :data:`~fieldwise.trust.grounding.SAMPLE_ROWS`, a seeded
+    random sample of that many, as in the report)."""
     from fieldwise.scoring import get_profile
     from fieldwise.scoring.parse import parse_status
-    from fieldwise.trust.grounding import grounding_scores
+    from fieldwise.trust.grounding import grounding_scores, sample_rows
 
-    answers = [parse_status(r)[1] for r in raw]
-    return grounding_scores(task, examples, answers, get_profile(profile))
+    rows = sample_rows(len(examples))
+    answers = [parse_status(raw[i])[1] for i in rows]
+    grounding = grounding_scores(task, [examples[i] for i in rows], answers, get_profile(profile))
+    return grounding, len(rows)
 
 
-def print_grounding(grounding: ModelGrounding) -> None:
+def print_grounding(grounding: ModelGrounding, rows: int, total: int) -> None:
     """Per aligned field: values, % grounded, % ungrounded and wrong."""
     from rich.table import Table
 
     from fieldwise.cli._common import console
 
-    table = Table(title="grounding: values found in the text", title_justify="left")
+    sampled = f" (a random sample of {rows:,} of {total:,} rows)" if rows < total else ""
+    table = Table(title=f"grounding: values found in the text{sampled}", title_justify="left")
     for column in ("field", "grounding", "values", "grounded %", "hallucinated %"):
         table.add_column(column, justify="left" if column in ("field", "grounding") else "right")
     for path, f in grounding.fields.items():

@@ -279,9 +279,11 @@ def score(
     groups = [group_key(ex) for ex in dataset.examples]
     boot = Resamples.for_rows(len(raw), bootstrap, 0, groups)
     result = score_outputs(task_obj, golds, raw, profiles=(profile,), resamples=boot)[profile]
-    grounding = grounding_of(task_obj, dataset.examples, raw, profile)
+    grounding, grounded_rows = grounding_of(task_obj, dataset.examples, raw, profile)
     if as_json:
-        print_json({**result.to_json(), "grounding": grounding.to_json()})
+        print_json(
+            {**result.to_json(), "grounding": {**grounding.to_json(), "rows": grounded_rows}}
+        )
         return
     table = Table(title=f"{profile} profile, {result.rows} rows", title_justify="left")
     table.add_column("field")
@@ -297,7 +299,7 @@ def score(
     console.print(table)
     if task_obj.is_nested:
         _print_nested(result)
-    print_grounding(grounding)
+    print_grounding(grounding, grounded_rows, len(raw))
     console.print(f"validity: {result.validity}")
 
 

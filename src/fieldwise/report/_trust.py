@@ -12,7 +12,6 @@ beyond the Basic Multilingual Plane or a Windows line break cannot shift a highl
 from __future__ import annotations
 
 import math
-import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,15 +26,11 @@ from fieldwise.scoring.stats import Resamples
 from fieldwise.tasks._task import Example, Task
 from fieldwise.trust import Document, Evidence, align_row, field_path
 from fieldwise.trust._rates import Rate
-from fieldwise.trust.grounding import ModelGrounding, grounding_scores
+from fieldwise.trust.grounding import SAMPLE_ROWS, ModelGrounding, grounding_scores, sample_rows
 from fieldwise.trust.ood import OodRun, ood_metrics
 
-__all__ = ["MAX_GROUNDED_ROWS", "TrustView", "trust_view"]
+__all__ = ["TrustView", "trust_view"]
 
-MAX_GROUNDED_ROWS = 5_000
-"""Past this many rows the grounding rates are estimated on a seeded random sample of
-this many (aligning every value of 100,000 rows would dominate the report's time); the
-intervals then come from that sample and the page says so."""
 _NO_CELLS: dict[int, list[Markup]] = {}
 GOLD = -1
 """The gold row's key among the models in :attr:`TrustView.cells`."""
@@ -85,13 +80,14 @@ def trust_view(
     ood: OodRun | None = None,
 ) -> TrustView:
     """Grounding of every model (rates on all rows, or a sample past
-    :data:`MAX_GROUNDED_ROWS`), evidence for the rows shown, and the out-of-domain rates."""
+    :data:`~fieldwise.trust.grounding.SAMPLE_ROWS`), evidence for the rows shown, and
+    the out-of-domain rates."""
     view = TrustView()
     judge = get_profile(profile)
     aligned = any(s.grounding_mode != "none" for s in task.leaves())
     rows = list(range(len(examples)))
-    if len(rows) > MAX_GROUNDED_ROWS:
-        rows = sorted(random.Random(0).sample(rows, MAX_GROUNDED_ROWS))
+    if len(rows) > SAMPLE_ROWS:
+        rows = sample_rows(len(rows))
         view.sampled = len(rows)
     sample = [examples[i] for i in rows]
     boot = resamples if not view.sampled else _sub_resamples(resamples, sample)

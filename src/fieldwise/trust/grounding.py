@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
+import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ from fieldwise.trust._rates import Rate, rate
 
 __all__ = [
     "IOU",
+    "SAMPLE_ROWS",
+    "sample_rows",
     "ungrounded_as_abstentions",
     "FieldGrounding",
     "ModelGrounding",
@@ -56,6 +59,17 @@ __all__ = [
 
 IOU = 0.5
 """Least character IoU with a gold span for a grounded value to be grounded-correct."""
+SAMPLE_ROWS = 5_000
+"""Past this many rows, the report and ``score`` estimate the rates on a seeded random
+sample of this many (aligning every value of 100,000 rows would dominate their time;
+the intervals come from the sample, and both say so)."""
+
+
+def sample_rows(n: int, seed: int = 0) -> list[int]:
+    """The rows (sorted) the rates of an ``n``-row run are estimated on."""
+    if n <= SAMPLE_ROWS:
+        return list(range(n))
+    return sorted(random.Random(seed).sample(range(n), SAMPLE_ROWS))
 
 
 @dataclass
