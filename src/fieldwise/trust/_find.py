@@ -34,6 +34,11 @@ MAX_GAP = 3
 name; "Acme" at the end of one paragraph and "GmbH" opening the next is not)."""
 
 
+_FLOAT_EXACT = 2**53
+_MAX_DIGITS = 4000
+"""Longer integers are not even written out (Python refuses past 4,300 digits)."""
+
+
 @dataclass(frozen=True)
 class Found:
     """Every occurrence of a value at the tier that found it, in reading order."""
@@ -139,6 +144,9 @@ def _too_short(spelling: str) -> bool:
 
 
 def _number(doc: Document, value: float, spec: FieldSpec | None) -> Found:
+    if isinstance(value, int) and abs(value) >= _FLOAT_EXACT:  # past what a float holds
+        spans = exact_spans(doc.text, str(value)) if abs(value) < 10**_MAX_DIGITS else []
+        return Found("exact", tuple(spans)) if spans else NOT_FOUND
     if not math.isfinite(value):
         return NOT_FOUND
     needle = str(value) if isinstance(value, int) else repr(value)
