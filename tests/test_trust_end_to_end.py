@@ -128,6 +128,12 @@ def test_imported_models_get_grounding_columns_evidence_and_an_ood_section(
     ]
     assert [ood["liar"][k] for k in OOD[1:4]] == ["100.0", "100.0", "0.0"]
     assert html.escape(str(tmp_path / "ood.jsonl")) in page
+    # the same numbers for scripts, beside the page
+    data = json.loads((result.report_path.parent / "trust.json").read_text(encoding="utf-8"))
+    assert data["grounding"]["liar"]["hallucinated"]["rate"] == 1.0
+    assert data["grounding"]["honest"]["fields"]["province"]["grounded_rate"] == 1.0
+    assert data["ood"]["honest"]["abstention"]["rate"] == 1.0
+    assert data["ood"]["liar"]["probes"] == {"offtopic": 70, "removed": 4, "changed": 4}
 
 
 @pytest.mark.slow

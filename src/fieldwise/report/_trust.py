@@ -11,10 +11,12 @@ beyond the Basic Multilingual Plane or a Windows line break cannot shift a highl
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -62,6 +64,13 @@ class TrustView:
     ood_probes: dict[str, int] = field(default_factory=dict)
     ood_source: str = ""
     ood_columns: tuple[tuple[str, str], ...] = OOD_COLUMNS
+    data: dict[str, Any] = field(default_factory=dict)
+    """What :meth:`write` saves as ``trust.json``: per model its grounding (rates with
+    intervals, per field) and out-of-domain rates, for scripts."""
+
+    def write(self, out_dir: Path) -> None:
+        """``out_dir/trust.json`` (see :attr:`data`)."""
+        (out_dir / "trust.json").write_text(json.dumps(self.data, indent=1), encoding="utf-8")
 
     def row(self, row: int) -> dict[int, list[Markup]]:
         """One example's cell attributes by model (empty when it has none)."""
@@ -103,9 +112,17 @@ def trust_view(
         )
         by_row = dict(zip(rows, grounding.evidence, strict=True)) if grounding else {}
         evidence.append(by_row)
-        if grounding is not None and _has_required(grounding):
-            view.columns = True
-            view.board[m] = _board_cells(*grounding.rates(boot))
+        if grounding is not None:
+            grounded, hallucinated = grounding.rates(boot)
+            view.data.setdefault("grounding", {})[results[m].label] = {
+                **grounding.to_json(),
+                "grounded": grounded.to_json(),
+                "hallucinated": hallucinated.to_json(),
+                "rows": len(rows),
+            }
+            if _has_required(grounding):
+                view.columns = True
+                view.board[m] = _board_cells(grounded, hallucinated)
     if aligned:
         _cells(view, task, examples, parsed, fields, shown, evidence, docs)
     if ood is not None:
@@ -225,6 +242,7 @@ def _ood(
             view.ood.append({"label": r.label, "cells": None})
             continue
         res = ood_metrics(task, ood.probes, outputs, judge, label=r.label)
+        view.data.setdefault("ood", {})[r.label] = res.to_json()
         view.ood.append(
             {
                 "label": r.label,

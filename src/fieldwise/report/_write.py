@@ -75,7 +75,8 @@ def write_report(
     (``fieldwise compare --profile``).
 
     Every value is aligned with its text (grounding columns, evidence on hover); ``ood``,
-    the models' outputs on out-of-domain probes, adds that section (``report/_trust.py``).
+    the models' outputs on out-of-domain probes, adds that section; both are also saved
+    as ``out_dir/trust.json`` (``report/_trust.py``).
     """
     profile = _check(examples, results, profile)
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
@@ -159,6 +160,7 @@ def write_report(
         results, order, profile, fields, abstaining, context["notes_by_field"]
     )
     _write_tables(out_dir, profile, table, results, resamples)
+    trust.write(out_dir)
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
     return path
