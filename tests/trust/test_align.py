@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from fieldwise.tasks import FieldSpec, load_task
+from fieldwise.tasks import FieldSpec, Metric, load_task
 from fieldwise.trust import Document, Evidence, align_row, align_value, field_path
 from tests.nested_task import INVOICE
 
 TEXT = "FieldSpec"
 DATE = FieldSpec("d", "date", "exact")
-PRICE = FieldSpec("p", "float", "number", rel_tol=0.01)
+PRICE = FieldSpec("p", "float", Metric.number(rel=0.01))
 LABEL = FieldSpec(
     "province",
     "label_set",

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from fieldwise.tasks._task import FieldSpec, Task
+from fieldwise.tasks._task import FieldSpec, Metric, Task
 
 PROVINCES = (
     "badakhshan badghis baghlan balkh bamyan day_kundi farah faryab ghazni ghor helmand herat "
@@ -105,18 +105,18 @@ ISAF_RULES = """\
 # rules above ("several" = 3, sums over sentences), so those are found where written but
 # may be inferred; event types and the yes/no fields are judgements, never quoted.
 _FIELDS = (
-    FieldSpec("name", "text", "ignore", description="a short headline (never scored)"),
+    FieldSpec("name", "text", Metric("ignore"), description="a short headline (never scored)"),
     FieldSpec(
         "start_date",
         "date",
-        "exact",
+        Metric("exact"),
         description="the day the incident happened",
         grounding="optional",
     ),
     FieldSpec(
         "province",
         "label_set",
-        "set_equal",
+        Metric("set_equal"),
         tuple(PROVINCES),
         PROVINCE_ALIASES,
         "province(s)",
@@ -125,7 +125,7 @@ _FIELDS = (
     FieldSpec(
         "target_group",
         "label_set",
-        "set_recall",
+        Metric("set_recall"),
         tuple(TARGET_GROUPS),
         TARGET_ALIASES,
         "targeted group(s)",
@@ -134,30 +134,38 @@ _FIELDS = (
     FieldSpec(
         "event_type",
         "label_set",
-        "set_recall",
+        Metric("set_recall"),
         EVENT_TYPES,
         EVENT_ALIASES,
         "kind of incident",
         grounding="none",
     ),
-    FieldSpec("min_killed", "int", "equal", description="fewest killed", grounding="optional"),
-    FieldSpec("min_captured", "int", "equal", description="fewest detained", grounding="optional"),
-    FieldSpec("killq", "bool", "equal", description="someone was killed"),
-    FieldSpec("captureq", "bool", "equal", description="someone was detained"),
-    FieldSpec("killcaptureraid", "bool", "equal", description="a kill-capture raid"),
-    FieldSpec("airstrike", "bool", "equal", description="an air strike was used"),
-    FieldSpec("noshotsfired", "bool", "equal", description="no shots were fired"),
+    FieldSpec(
+        "min_killed", "int", Metric("equal"), description="fewest killed", grounding="optional"
+    ),
+    FieldSpec(
+        "min_captured",
+        "int",
+        Metric("equal"),
+        description="fewest detained",
+        grounding="optional",
+    ),
+    FieldSpec("killq", "bool", Metric("equal"), description="someone was killed"),
+    FieldSpec("captureq", "bool", Metric("equal"), description="someone was detained"),
+    FieldSpec("killcaptureraid", "bool", Metric("equal"), description="a kill-capture raid"),
+    FieldSpec("airstrike", "bool", Metric("equal"), description="an air strike was used"),
+    FieldSpec("noshotsfired", "bool", Metric("equal"), description="no shots were fired"),
     FieldSpec(
         "min_leaders_killed",
         "int",
-        "int_equal",
+        Metric("int_equal"),
         description="leaders killed",
         grounding="optional",
     ),
     FieldSpec(
         "min_leaders_captured",
         "int",
-        "int_equal",
+        Metric("int_equal"),
         description="leaders detained",
         grounding="optional",
     ),

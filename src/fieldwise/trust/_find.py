@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from fieldwise.metrics.number import within
 from fieldwise.tasks._task import FieldSpec
 from fieldwise.trust._document import Document, Span, norm, tokens
 from fieldwise.trust._fuzzy import fuzzy_spans
@@ -156,17 +157,26 @@ def _number(doc: Document, value: float, spec: FieldSpec | None) -> Found:
         return Found("exact", tuple(spans))
     if written:
         return Found("normalised", tuple(written))
-    rel, tol = (spec.rel_tol, spec.abs_tol) if spec is not None else (0.0, 0.0)
+    rel, tol = _tolerance(spec)
     if rel or tol:
-        margin = max(rel * abs(value), tol)
+        # |x - v| <= max(rel * max(|x|, |v|), tol) (the number metric) bounds |x - v| by:
+        margin = min(max(rel * abs(value) / (1 - rel) if rel < 1 else abs(value), tol), 1e15)
         near = [
             s
-            for _, s in doc.numbers_between(value - margin, value + margin)
-            if doc.counts_as_number(s)
+            for x, s in doc.numbers_between(value - margin, value + margin)
+            if within(x, value, rel, tol) and doc.counts_as_number(s)
         ]
         if near:
             return Found("fuzzy", tuple(sorted(set(near))))
     return NOT_FOUND
+
+
+def _tolerance(spec: FieldSpec | None) -> tuple[float, float]:
+    """The relative and absolute tolerance of a field scored by the ``number`` metric."""
+    if spec is None or spec.metric.name != "number":
+        return 0.0, 0.0
+    options = spec.metric.options
+    return float(options.rel), float(options.abs)
 
 
 def _iso(value: str) -> dt.date | None:
