@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "_legacy": 0,
     "_hashing": 0,
     "_lexicon": 0,
+    "_gc": 0,
     "registry": 0,
     "config": 0,
     "tasks": 1,
@@ -36,6 +37,7 @@ LAYERS: dict[str, int] = {
     "loadtest": 9,
     "pipeline": 10,
     "_probes": 10,  # the run's out-of-domain probes, a part of the pipeline
+    "imported": 10,  # a run's imported models, a part of the pipeline
     "cli": 11,
 }
 
