@@ -21,6 +21,7 @@ Python API::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -155,7 +156,8 @@ def write_probes(path: Path, probes: Sequence[Probe]) -> None:
                 fh.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
