@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "finetune": 9,
     "serve": 9,
     "loadtest": 9,
+    "plan": 9,
     "optimize": 9,
     "pipeline": 10,
     "_probes": 10,  # the run's out-of-domain probes, a part of the pipeline

@@ -102,8 +102,10 @@ class ModelConfig(_Strict):
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0)
     price: PriceConfig | None = None
-    executor: Literal["local", "ray"] = "local"
-    """``ray``: run an ``hf``/``vllm`` model on a Ray cluster (``docs/ray.md``)."""
+    executor: str = "local"
+    """How the rows are run: ``local`` (this process), ``ray`` (an ``hf``/``vllm`` model on
+    a Ray cluster, ``docs/ray.md``), ``batch`` (the provider's batch API, as ``batch:``),
+    or an executor a plugin registered."""
     ray_address: str = "auto"
     ray_workers: int = Field(1, ge=1)
     """Ray actors, each with its own copy of the model (one per GPU for one engine each)."""

@@ -330,7 +330,8 @@ export_formats: Registry[Any] = Registry(
 executors: Registry[Any] = Registry(
     "executors",
     "executor",
-    doc="how a model's rows are run (local, batch, ray)",
+    home="fieldwise.runner",
+    doc="how a model's rows are run: an `Executor` subclass (`executor:` in a model entry)",
 )
 batch_apis: Registry[Any] = Registry(
     "batch_apis",
@@ -341,6 +342,7 @@ batch_apis: Registry[Any] = Registry(
 hosts: Registry[Any] = Registry(
     "hosts",
     "host",
+    home="fieldwise.models.hosts",
     doc="a named OpenAI-compatible host (base URL, key variable, quirks)",
 )
 

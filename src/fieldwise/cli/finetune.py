@@ -68,7 +68,8 @@ def finetune(
             result = run_finetune(local_cfgs[path], progress=not quiet)
             note = f"LoRA of {result.base_model}; run card in {result.output_dir}"
         with Store(project) as store:
-            store.register_model(result.label, result.spec, result.kind, note=note)
+            options = getattr(result, "options", None)  # a hosted model's base URL, key variable
+            store.register_model(result.label, result.spec, result.kind, options, note=note)
         print(json.dumps({"label": result.label, "spec": result.spec, "kind": result.kind}))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,6 +91,8 @@ class HostedResult:
     base_model: str
     trained_tokens: int | None = None
     kind: Literal["finetune"] = "finetune"
+    options: dict[str, Any] = field(default_factory=dict)
+    """What the spec needs to run (``base_url``, ``api_key_env``), registered with it."""
 
 
 def is_hosted_config(data: dict[str, Any]) -> bool:
@@ -129,8 +131,9 @@ def load_hosted_config(
     return config.resolved(base_dir)
 
 
-def check_training_file(path: Path) -> int:
-    """Check the chat-format JSONL locally (a remote failure costs a queue wait); count rows."""
+def check_training_file(path: Path, fmt: str = "openai-chat") -> int:
+    """Check a training file locally in the provider's format ``fmt`` (a remote failure
+    costs a queue wait); count rows."""
     if not path.is_file():
         raise UserError(f"training file not found: {path}")
     count = 0
@@ -142,25 +145,40 @@ def check_training_file(path: Path) -> int:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}:{lineno}: not valid JSON: {exc.msg}") from exc
-            messages = row.get("messages") if isinstance(row, dict) else None
-            if not isinstance(messages, list) or not all(
-                isinstance(m, dict) and isinstance(m.get("role"), str) and "content" in m
-                for m in messages
-            ):
-                raise UserError(
-                    f'{path}:{lineno}: expected {{"messages": [{{"role", "content"}}...]}}',
-                    hint="export with: fieldwise data export --format openai-chat",
-                )
-            if not any(m["role"] == "assistant" for m in messages):
-                raise UserError(f"{path}:{lineno}: no assistant message to learn from")
+            _check_row(row, fmt, f"{path}:{lineno}")
             count += 1
     if count == 0:
         raise UserError(f"training file is empty: {path}")
     return count
 
 
-def _export_training_file(config: HostedFinetuneConfig, out_dir: Path) -> Path:
-    """Export ``task`` + ``data`` to the provider's chat JSONL with the shared prompt template."""
+def _check_row(row: Any, fmt: str, where: str) -> None:
+    hint = f"export with: fieldwise data export --format {fmt}"
+    if fmt == "openai-chat":  # the detailed checks OpenAI's validator would make later
+        messages = row.get("messages") if isinstance(row, dict) else None
+        if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and "content" in m
+            for m in messages
+        ):
+            raise UserError(
+                f'{where}: expected {{"messages": [{{"role", "content"}}...]}}', hint=hint
+            )
+        if not any(m["role"] == "assistant" for m in messages):
+            raise UserError(f"{where}: no assistant message to learn from")
+        return
+    from fieldwise.data.export import get_format
+
+    try:
+        record = get_format(fmt).parse(row)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise UserError(f"{where}: not a {fmt} row (missing {exc})", hint=hint) from None
+    if not record.target:
+        raise UserError(f"{where}: no target to learn from")
+
+
+def _export_training_file(config: HostedFinetuneConfig, out_dir: Path, fmt: str) -> Path:
+    """Export ``task`` + ``data`` to the provider's training format (``fmt``) with the
+    shared prompt template."""
     from fieldwise.data import load_examples
     from fieldwise.tasks import load_task
     from fieldwise.tasks.prompts import load_template
@@ -177,10 +195,8 @@ def _export_training_file(config: HostedFinetuneConfig, out_dir: Path) -> Path:
     examples = [e for e in load_examples(task, config.train).examples if e.gold is not None]
     if not examples:
         raise UserError(f"no labelled examples in {config.train}")
-    out_path = out_dir / f"{config.label or 'hosted'}-train.openai-chat.jsonl"
-    export_examples(
-        task, examples, "openai-chat", out_path, template=load_template(config.template)
-    )
+    out_path = out_dir / f"{config.label or 'hosted'}-train.{fmt}.jsonl"
+    export_examples(task, examples, fmt, out_path, template=load_template(config.template))
     return out_path
 
 
@@ -280,8 +296,9 @@ def run_hosted_finetune(
         if job_id is None:
             work_dir = config.output_dir or Path(tempfile.mkdtemp(prefix="fieldwise-hosted-"))
             work_dir.mkdir(parents=True, exist_ok=True)
-            path = config.training_file or _export_training_file(config, work_dir)
-            rows = check_training_file(path)
+            fmt = provider_cls.training_format
+            path = config.training_file or _export_training_file(config, work_dir, fmt)
+            rows = check_training_file(path, fmt)
             file_id = provider.upload(path)
             display.note(f"uploaded {path.name} ({rows} examples) as {file_id}")
             job_id = provider.create(
@@ -297,14 +314,15 @@ def run_hosted_finetune(
     if final.state != "succeeded":
         reason = final.error or "no reason given"
         raise UserError(f"fine-tuning job {job_id} {final.state}: {reason}")
-    spec = provider.result_spec(final)
+    runnable = provider.result_spec(final)
     result = HostedResult(
-        label=config.label or spec.partition("/")[2],
-        spec=spec,
+        label=config.label or runnable.spec.partition("/")[2],
+        spec=runnable.spec,
         job_id=job_id,
         provider=config.provider,
         base_model=config.base_model,
         trained_tokens=final.trained_tokens,
+        options=dict(runnable.options),
     )
     if config.output_dir is not None:
         config.output_dir.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from fieldwise.finetune.providers._base import (
     JobState,
     JobStatus,
     ProviderSettings,
+    RunnableSpec,
 )
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "JobState",
     "JobStatus",
     "ProviderSettings",
+    "RunnableSpec",
     "available_providers",
     "get_provider",
     "register_provider",

@@ -63,16 +63,29 @@ class JobEvent:
     message: str
 
 
+@dataclass(frozen=True)
+class RunnableSpec:
+    """A finished job's model as ``fieldwise run`` can call it: the spec, and the options
+    that reach it (a base URL other than the provider's default, the key variable), which
+    registration stores beside the spec and ``run`` reloads."""
+
+    spec: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
 class HostedProvider(ABC):
     """One hosting service's fine-tuning API.
 
-    ``spec_prefix`` is the model provider (see :mod:`fieldwise.models`) that can run the
-    resulting model, so a finished job becomes ``<spec_prefix>/<fine_tuned_model>``.
+    ``spec_prefix`` is the model provider or named host (see :mod:`fieldwise.models`) that
+    can run the resulting model, so a finished job becomes
+    ``<spec_prefix>/<fine_tuned_model>``; ``training_format`` is the export format
+    (:data:`fieldwise.registry.export_formats`) of the training file the service takes.
     """
 
     name: ClassVar[str]
     spec_prefix: ClassVar[str]
     default_key_env: ClassVar[str]
+    training_format: ClassVar[str] = "openai-chat"
     key_pattern: ClassVar[str | None] = None
     """A regex for the service's API key format, redacted from every printout (as
     :attr:`fieldwise.models.Model.key_pattern`)."""
@@ -118,8 +131,15 @@ class HostedProvider(ABC):
     def cancel(self, job_id: str) -> None:  # noqa: B027 - optional
         """Cancel a running job (optional; used only when the user asks for it)."""
 
-    def result_spec(self, status: JobStatus) -> str:
-        """The model spec that runs the finished job's model."""
+    def result_spec(self, status: JobStatus) -> RunnableSpec:
+        """The spec that runs the finished job's model, with the options it needs where
+        this job reached the service somewhere other than its defaults (the same base URL
+        serves the model; the same key variable pays for it)."""
         if not status.fine_tuned_model:
             raise UserError(f"job {status.job_id} finished without a model name")
-        return f"{self.spec_prefix}/{status.fine_tuned_model}"
+        options: dict[str, Any] = {}
+        if self.settings.base_url:
+            options["base_url"] = self.settings.base_url
+        if self.settings.api_key_env != self.default_key_env:
+            options["api_key_env"] = self.settings.api_key_env
+        return RunnableSpec(f"{self.spec_prefix}/{status.fine_tuned_model}", options)
