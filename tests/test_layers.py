@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "pipeline": 10,
     "_probes": 10,  # the run's out-of-domain probes, a part of the pipeline
     "imported": 9,  # a run's imported models, loaded beside the pipeline
+    "distill": 10,  # distill and migrate run whole pipelines (teacher, student)
     "cli": 11,
 }
 

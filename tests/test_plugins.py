@@ -57,6 +57,7 @@ def test_the_plugin_provider_fine_tunes_into_a_runnable_plugin_model(
     result = run_hosted_finetune(
         {"provider": "fwhost", "base_model": "base", "suffix": "s1", "training_file": str(train)},
         progress=False,
+        state_dir=tmp_path / "jobs",  # the job record, not in the cwd
     )
     assert (result.spec, result.trained_tokens) == ("fwconst/ft-base-s1", 42)
     model = create_model(result.spec, load_task("isaf"))

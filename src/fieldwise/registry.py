@@ -38,6 +38,7 @@ __all__ = [
     "executors",
     "export_formats",
     "hosts",
+    "label_filters",
     "metrics",
     "models",
     "profiles",
@@ -344,6 +345,13 @@ hosts: Registry[Any] = Registry(
     "host",
     home="fieldwise.models.hosts",
     doc="a named OpenAI-compatible host (base URL, key variable, quirks)",
+)
+label_filters: Registry[Any] = Registry(
+    "label_filters",
+    "label filter",
+    home="fieldwise.distill._filters",
+    doc="which teacher labels a student trains on: a `LabelFilter` subclass "
+    "(`distill --filter NAME`)",
 )
 
 

@@ -29,6 +29,14 @@ from fieldwise.finetune.providers import JobStatus, ProviderSettings
 from fieldwise.finetune.providers._openai import OpenAIProvider
 
 KEY = "sk-test-fake"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Job records default to ./.fieldwise/hosted: keep them out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 STATES = ["validating_files", "queued", "running", "running"]
 
 
