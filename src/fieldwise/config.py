@@ -164,6 +164,14 @@ class ImportConfig(_Strict):
     name: str | None = None
     kind: ModelKindName = "imported"
     kinds: dict[str, ModelKindName] = Field(default_factory=dict)
+    ood: str | None = None
+    """The same model's ``{"id", "output"}`` lines for the project's ``ood`` probes."""
+
+    @model_validator(mode="after")
+    def _ood_needs_name(self) -> ImportConfig:
+        if self.ood is not None and not self.name:
+            raise ValueError("an import with ood outputs needs a name")
+        return self
 
 
 def expand_variants(mc: ModelConfig) -> list[ModelConfig]:
@@ -230,6 +238,9 @@ class ProjectConfig(_Strict):
     inside an output wrapped in a Markdown code fence (validity class ``fenced``)."""
     output: str = ".fieldwise"
     title: str | None = None
+    ood: str | None = None
+    """Out-of-domain probes (``fieldwise data ood``) every model also answers; the report
+    then gains its out-of-domain section (docs/trust.md)."""
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
     @model_validator(mode="after")

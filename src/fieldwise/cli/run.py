@@ -39,6 +39,9 @@ def run(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ray: str | None = typer.Option(None, "--ray", help=RAY_HELP),
+    ood: Path | None = typer.Option(
+        None, "--ood", help="Out-of-domain probes (fieldwise data ood) every model answers too."
+    ),
 ) -> None:
     """Predict with every model, score and write the report.
 
@@ -54,6 +57,8 @@ def run(
         updates["output"] = str(Path(output).resolve())
     if bootstrap is not None:
         updates["bootstrap"] = bootstrap
+    if ood is not None:
+        updates["ood"] = str(ood.resolve())
     data_updates: dict[str, object] = {}
     if cv is not None:
         data_updates["cv"] = cv
@@ -255,33 +260,54 @@ def score(
     predictions: Path = typer.Option(..., "--predictions", "-p", help="{id, output} JSONL."),
     task: str = typer.Option("isaf", "--task", "-t", help="Task name, module:attr or file.py."),
     profile: str = typer.Option("reference", "--profile", help="Scoring profile."),
+    require_grounding: bool = typer.Option(
+        False,
+        "--require-grounding",
+        help="Score a required value not found in the text as an abstention "
+        "(the profile becomes PROFILE+grounding).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples (0: none)."),
     strip_fences: bool = typer.Option(False, "--strip-fences", help=STRIP_FENCES_HELP),
 ) -> None:
-    """Score a predictions file against gold labels under one profile."""
+    """Score a predictions file against gold labels under one profile, with the grounding
+    of its values (grounded rate, hallucination rate; see docs/trust.md)."""
+    from fieldwise.cli.align import grounding_of, print_grounding
     from fieldwise.data import load_examples
     from fieldwise.data.splits import group_key
-    from fieldwise.scoring import PROFILES, score_outputs
+    from fieldwise.scoring import PROFILES, prepare_golds, score_outputs
+    from fieldwise.scoring.profiles import GROUNDING_SUFFIX
     from fieldwise.scoring.stats import Resamples
     from fieldwise.tasks import load_task
 
-    if profile not in PROFILES:
-        raise UserError(f"unknown profile '{profile}'", hint=f"use one of {sorted(PROFILES)}")
+    if profile.removesuffix(GROUNDING_SUFFIX) not in PROFILES:
+        raise UserError(
+            f"unknown profile '{profile}'",
+            hint=f"use one of {sorted(PROFILES)}, optionally with {GROUNDING_SUFFIX}",
+        )
+    if require_grounding and not profile.endswith(GROUNDING_SUFFIX):
+        profile += GROUNDING_SUFFIX
     task_obj = load_task(task)
     dataset = load_examples(task_obj, gold)
     if not dataset.labelled:
         raise UserError(f"{gold} has unlabelled rows; scoring needs gold labels")
     outputs = _read_predictions(predictions, {ex.id for ex in dataset.examples})
-    golds = [ex.gold or {} for ex in dataset.examples]
+    golds = prepare_golds(
+        task_obj, [ex.gold or {} for ex in dataset.examples], [ex.text for ex in dataset.examples]
+    )
     raw = [outputs.get(ex.id) for ex in dataset.examples]
     groups = [group_key(ex) for ex in dataset.examples]
     boot = Resamples.for_rows(len(raw), bootstrap, 0, groups)
     result = score_outputs(
         task_obj, golds, raw, profiles=(profile,), resamples=boot, strip_fences=strip_fences
     )[profile]
+    grounding, grounded_rows = grounding_of(
+        task_obj, dataset.examples, raw, profile, strip_fences=strip_fences
+    )
     if as_json:
-        print_json(result.to_json())
+        print_json(
+            {**result.to_json(), "grounding": {**grounding.to_json(), "rows": grounded_rows}}
+        )
         return
     table = Table(title=f"{profile} profile, {result.rows} rows", title_justify="left")
     table.add_column("field")
@@ -297,6 +323,7 @@ def score(
     console.print(table)
     if task_obj.is_nested:
         _print_nested(result)
+    print_grounding(grounding, grounded_rows, len(raw))
     console.print(f"validity: {result.validity}")
 
 

@@ -37,10 +37,12 @@ from fieldwise.report._notes import abstaining_profiles, abstentions, by_field, 
 from fieldwise.report._optimize import PromptUse, optimisation_views
 from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
+from fieldwise.report._trust import trust_view
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
 from fieldwise.scoring._types import ModelResult, ModelScore
 from fieldwise.scoring.stats import DEFAULT_RESAMPLES, PairwiseTable, Resamples
 from fieldwise.tasks._task import Example, Task
+from fieldwise.trust.ood import OodRun
 
 __all__ = ["WrittenReport", "pairwise_file", "write_report", "write_report_full"]
 
@@ -72,6 +74,7 @@ def write_report_full(
     meta: dict[str, Any] | None = None,
     profile: str | None = None,
     resamples: Resamples | None = None,
+    ood: OodRun | None = None,
     prompts: list[PromptUse] | None = None,
 ) -> WrittenReport:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
@@ -88,6 +91,10 @@ def write_report_full(
     ``out_dir/pairwise.json``, which ``fieldwise compare`` prints, and, on the same
     resamples, one ``pairwise.<profile>.json`` per profile every model was scored under
     (``fieldwise compare --profile``).
+
+    Every value is aligned with its text (grounding columns, evidence on hover); ``ood``,
+    the models' outputs on out-of-domain probes, adds that section; both are also saved
+    as ``out_dir/trust.json`` (``report/_trust.py``).
 
     ``prompts`` (the saved prompts the models used, with their optimisation records)
     adds the prompt-optimisation section.
@@ -129,7 +136,11 @@ def write_report_full(
         for row, blocks in views.blocks.items():
             by_index[row].records = blocks
     nested_names = {s.name for s in task.fields if not s.is_leaf}
+    trust = trust_view(
+        task, examples, results, parsed, profile, fields, selection.indices, resamples, ood
+    )
     context: dict[str, Any] = {
+        "trust": trust,
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
         "profile": profile,
@@ -171,6 +182,7 @@ def write_report_full(
         results, order, profile, fields, abstaining, context["notes_by_field"]
     )
     pairwise_json = _write_tables(out_dir, profile, table, results, resamples)
+    trust.write(out_dir)
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
     return WrittenReport(path, pairwise_json)
