@@ -40,9 +40,20 @@ def _root(
 
 
 def _register() -> None:
-    from fieldwise.cli import compare, data, finetune, loadtest, optimize, prices, run, store
+    from fieldwise.cli import (
+        align,
+        compare,
+        data,
+        distill,
+        finetune,
+        loadtest,
+        optimize,
+        prices,
+        run,
+        store,
+    )
 
-    for module in (run, compare, data, store, finetune, optimize, loadtest, prices):
+    for module in (run, compare, data, store, finetune, optimize, distill, align, loadtest, prices):
         module.register(app)
 
 
