@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from fieldwise.config import ModelConfig, PriceConfig
 from fieldwise.errors import UserError
 from fieldwise.models import Generation
-from fieldwise.pipeline import batch_settings, run_settings
+from fieldwise.plan import run_settings
 from fieldwise.pricing import (
     UNKNOWN,
     Price,
@@ -23,6 +23,7 @@ from fieldwise.pricing import (
     table_price,
 )
 from fieldwise.pricing._table import TABLE_PATH
+from fieldwise.runner.batch import BatchExecutor
 
 
 def test_api_cost_by_hand() -> None:
@@ -177,8 +178,9 @@ def test_runs_get_table_prices_unless_configured() -> None:
     assert local.price is None
     hourly = run_settings(ModelConfig(spec="hf/x", price=PriceConfig(per_hour=2.5)))
     assert hourly.price is not None and hourly.price.per_hour == 2.5
-    batch = batch_settings(ModelConfig(spec="anthropic/claude-haiku-4-5", batch=True))
-    assert batch is not None and batch.price == Price(0.5, 2.5, cached_input_per_mtok=0.05)
+    batch = BatchExecutor.from_config(ModelConfig(spec="anthropic/claude-haiku-4-5", batch=True))
+    assert isinstance(batch, BatchExecutor)
+    assert batch.settings.price == Price(0.5, 2.5, cached_input_per_mtok=0.05)
 
 
 def test_prices_command_lists_the_dated_table(capsys: pytest.CaptureFixture[str]) -> None:
