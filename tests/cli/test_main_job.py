@@ -181,7 +181,7 @@ def test_console_script_entry_point_exit_codes(tmp_path: Path) -> None:
         and "Traceback" not in proc.stderr
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "fieldwise.cli", "data", "info", "--data", "sample"],
+        [sys.executable, "-m", "fieldwise.cli", "data", "info", "--data", "sample", "--json"],
         capture_output=True,
         text=True,
         env=env,

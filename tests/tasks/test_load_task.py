@@ -49,9 +49,10 @@ def _write(tmp_path: Path, body: str) -> Path:
         ("no/such/task.py", "task file not found"),
         ("no/such/task.py:TASK", "task file not found"),
         ("no_such_module_for_fieldwise:TASK", "cannot import task module"),
-        ("fieldwise.tasks.isaf:MISSING", "is not an fieldwise Task"),
-        ("fieldwise.tasks.isaf:PROVINCES", "is not an fieldwise Task"),
-        (f"{RECALLS_FILE}:RecallNotice", "is not an fieldwise Task"),
+        ("fieldwise.tasks.isaf:MISSING", "fieldwise.tasks.isaf has no attribute 'MISSING'"),
+        ("fieldwise.tasks.isaf:isaf", r"no attribute 'isaf' \(did you mean 'ISAF'\?\)"),
+        ("fieldwise.tasks.isaf:PROVINCES", "is a list, not a fieldwise Task"),
+        (f"{RECALLS_FILE}:RecallNotice", "is a ModelMetaclass, not a fieldwise Task"),
     ],
 )
 def test_bad_specs_raise_user_error(spec: str, message: str) -> None:

@@ -20,7 +20,9 @@ def compare(
     project: Path = typer.Option(Path(".fieldwise"), "--project", help="Store directory."),
     as_json: bool = typer.Option(False, "--json", help="Print the table as one JSON object."),
     profile: str = typer.Option("reference", "--profile", help="Scoring profile (across runs)."),
-    bootstrap: int = typer.Option(1000, "--bootstrap", help="Resamples (across runs; 0: none)."),
+    bootstrap: int = typer.Option(
+        1000, "--bootstrap", min=0, help="Resamples (across runs; 0: none)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the resamples and sign flips."),
     task: str | None = typer.Option(None, "--task", "-t", help="Task, when not the recorded one."),
     gold_from: int | None = typer.Option(

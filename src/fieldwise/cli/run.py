@@ -16,6 +16,7 @@ from fieldwise.cli._common import (
     parse_options,
     print_json,
     refuse_to_overwrite,
+    validated,
 )
 from fieldwise.errors import UserError
 
@@ -24,6 +25,13 @@ if TYPE_CHECKING:
 
 OPTION_HELP = "Backend option as key=value (repeatable), e.g. --option temperature=0."
 RAY_HELP = "Run hf/vllm models on Ray: 'auto' (RAY_ADDRESS, else a local instance) or ADDRESS."
+RUN_FLAGS = {
+    "bootstrap": "--bootstrap",
+    "data.cv": "--cv",
+    "data.limit": "--limit",
+    "output": "--output",
+}
+"""Config fields that ``run`` options set, for one-line validation errors."""
 
 
 def run(
@@ -32,9 +40,12 @@ def run(
     ),
     cv: int | None = typer.Option(None, "--cv", help="K-fold cross-validation on the train data."),
     output: str | None = typer.Option(None, "--output", "-o", help="Project/output directory."),
-    limit: int | None = typer.Option(None, "--limit", help="Use only the first N rows."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Use only the first N rows."),
     bootstrap: int | None = typer.Option(
-        None, "--bootstrap", help="Resamples shared by every interval and test (default 1000)."
+        None,
+        "--bootstrap",
+        min=0,
+        help="Resamples shared by every interval and test (default 1000).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ray: str | None = typer.Option(None, "--ray", help=RAY_HELP),
@@ -59,7 +70,7 @@ def run(
     if limit is not None:
         data_updates["limit"] = limit
     if data_updates:
-        updates["data"] = cfg.data.model_copy(update=data_updates)
+        updates["data"] = {**cfg.data.model_dump(), **data_updates}
     if ray is not None:
         # Every local model goes to Ray; API models and the baseline stay in this process.
         updates["models"] = [
@@ -71,7 +82,8 @@ def run(
         if all(m.executor != "ray" for m in updates["models"]):  # type: ignore[attr-defined]
             raise UserError("--ray runs hf and vllm models, and the config has none")
     if updates:
-        cfg = cfg.model_validate({**cfg.model_dump(), **updates, "base_dir": cfg.base_dir})
+        values = {**cfg.model_dump(), **updates, "base_dir": cfg.base_dir}
+        cfg = validated(lambda: cfg.model_validate(values), RUN_FLAGS)
     if cfg.data.cv is not None and cfg.data.cv < 2:
         raise UserError("--cv needs K >= 2")
     result = run_project(cfg, console=err_console, quiet=quiet)
@@ -135,7 +147,9 @@ def predict(
     train_data: str | None = typer.Option(None, "--train", help="Train split for few-shot."),
     name: str | None = typer.Option(None, "--name", help="Label in the store (default: spec)."),
     project: Path = typer.Option(Path(".fieldwise"), "--project", help="Store directory."),
-    concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", min=1, help="Requests in flight."
+    ),
     batch: bool = typer.Option(
         False, "--batch", help="Send the pending examples through the provider's batch API."
     ),
@@ -159,12 +173,17 @@ def predict(
     train = load_examples(task_obj, train_data).examples if train_data else []
     if batch_poll <= 0:
         raise UserError("--batch-poll must be positive")
-    mc = ModelConfig(
-        spec=model,
-        name=name,
-        options=parse_options(option),
-        concurrency=concurrency,
-        batch=BatchConfig(poll_s=batch_poll) if batch else False,
+    if not model.strip():
+        raise UserError("--model is empty", hint="give a spec such as openai/gpt-4o-mini")
+    mc = validated(
+        lambda: ModelConfig(
+            spec=model,
+            name=name,
+            options=parse_options(option),
+            concurrency=concurrency,
+            batch=BatchConfig(poll_s=batch_poll) if batch else False,
+        ),
+        {"spec": "--model", "name": "--name", "concurrency": "--concurrency"},
     )
     batching = batch_settings(mc)
     if ray is not None:
@@ -237,7 +256,9 @@ def score(
     task: str = typer.Option("isaf", "--task", "-t", help="Task name, module:attr or file.py."),
     profile: str = typer.Option("reference", "--profile", help="Scoring profile."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples (0: none)."),
+    bootstrap: int = typer.Option(
+        1000, "--bootstrap", min=0, help="Bootstrap resamples (0: none)."
+    ),
 ) -> None:
     """Score a predictions file against gold labels under one profile."""
     from fieldwise.data import load_examples

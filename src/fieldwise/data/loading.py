@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import pydantic
 
 from fieldwise._text import decode_utf8, read_utf8, scrub_text
+from fieldwise.data._formats import read_parquet_rows, with_format_hint
 from fieldwise.data.fingerprint import fingerprint_examples
 from fieldwise.errors import UserError
 from fieldwise.tasks import Example, FieldSpec, Task
@@ -83,22 +84,27 @@ def load_examples(
     examples: list[Example] = []
     skipped: list[str] = []
     seen_ids: set[str] = set()
-    for where, raw in rows:
-        try:
-            example = row_to_example(task, raw, where, len(examples), group_column)
-            if example.id in seen_ids:
-                raise RowError(f"{where}: duplicate id '{example.id}'")
-        except RowError as exc:
-            if not skip_invalid:
-                raise
-            skipped.append(str(exc))
-            continue
-        seen_ids.add(example.id)
-        examples.append(example)
-        if limit is not None and len(examples) >= limit:
-            break
-    if not examples:
-        raise UserError(f"no usable rows in {src}")
+    try:
+        for where, raw in rows:
+            try:
+                example = row_to_example(task, raw, where, len(examples), group_column)
+                if example.id in seen_ids:
+                    raise RowError(f"{where}: duplicate id '{example.id}'")
+            except RowError as exc:
+                if not skip_invalid:
+                    raise
+                skipped.append(str(exc))
+                continue
+            seen_ids.add(example.id)
+            examples.append(example)
+            if limit is not None and len(examples) >= limit:
+                break
+        if not examples:
+            raise UserError(f"no usable rows in {src}")
+    except UserError as exc:
+        if examples or src.startswith("hub:"):
+            raise
+        raise with_format_hint(exc, Path(src)) from None
     return Dataset(examples, src, fingerprint_examples(examples), skipped)
 
 
@@ -136,9 +142,7 @@ def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 raise RowError(f"{path}[{i}]: expected a JSON object, got {type(row).__name__}")
             yield f"{path}[{i}]", row
     elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        for i, row in enumerate(pq.read_table(path).to_pylist()):
+        for i, row in enumerate(read_parquet_rows(path)):
             yield f"{path}:row {i + 1}", row
     elif suffix == ".csv":
         yield from _csv_rows(path)

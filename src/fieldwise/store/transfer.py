@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from fieldwise._text import decode_utf8
 from fieldwise.data.splits import normalise_text
 from fieldwise.errors import UserError
 from fieldwise.models._model import prediction_key
@@ -66,18 +67,30 @@ def read_prediction_lines(path: Path) -> Iterator[tuple[str, str, str | None]]:
     :func:`_as_output`)."""
     if not path.is_file():
         raise UserError(f"predictions file not found: {path}")
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
+    for where, rec in _jsonl_objects(path):
+        if "id" not in rec:
+            raise UserError(f"{where}: expected an object with 'id' and 'output'")
+        yield where, str(rec["id"]), _as_output(rec.get("output"), f"{where}: output")
+
+
+def _jsonl_objects(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(path:line, object)`` for each non-blank line, with one-line errors naming the
+    file and line for bytes that are not UTF-8 (a binary file), JSON that does not parse
+    and values that are not objects."""
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            line = decode_utf8(raw, str(path), lineno)
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
             try:
                 rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{where}: invalid JSON ({exc.msg})") from exc
-            if not isinstance(rec, dict) or "id" not in rec:
-                raise UserError(f"{where}: expected an object with 'id' and 'output'")
-            yield where, str(rec["id"]), _as_output(rec.get("output"), f"{where}: output")
+            except (ValueError, RecursionError) as exc:
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "unreadable"
+                raise UserError(f"{where}: invalid JSON ({reason})") from None
+            if not isinstance(rec, dict):
+                raise UserError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+            yield where, rec
 
 
 def import_prediction_dicts(
@@ -146,13 +159,10 @@ def load_prediction_records(source: str) -> list[dict[str, Any]]:
     if not path.is_file():
         raise UserError(f"file not found: {path}")
     if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+        from fieldwise.data._formats import read_parquet_rows
 
-        return list(pq.read_table(path).to_pylist())
-    try:
-        return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: invalid JSON line ({exc.msg})") from exc
+        return read_parquet_rows(path)
+    return [rec for _, rec in _jsonl_objects(path)]
 
 
 def export_rows(store: Store, labels: list[str] | None = None) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
-from fieldwise.errors import UserError
+from fieldwise.errors import UserError, did_you_mean
 from fieldwise.tasks._task import Example, FieldKind, FieldSpec, Metric, ReferenceMetric, Task
 
 __all__ = [
@@ -88,12 +88,21 @@ def load_task(spec: str | Task) -> Task:
         except ImportError as exc:
             raise UserError(f"cannot import task module '{module_part}': {exc}") from exc
     if attr:
-        task = getattr(module, attr, None)
+        if not hasattr(module, attr):
+            defined = sorted(k for k, v in vars(module).items() if isinstance(v, Task))
+            raise UserError(
+                f"{module_part} has no attribute '{attr}'",
+                hint=did_you_mean(attr, defined) or f"tasks it defines: {', '.join(defined) or 'none'}",
+            )
+        task = getattr(module, attr)
     else:
         found = [v for v in vars(module).values() if isinstance(v, Task)]
         task = found[0] if len(found) == 1 else None
         if task is None:
             raise UserError(f"{module_part} defines {len(found)} tasks; name one with :attr")
     if not isinstance(task, Task):
-        raise UserError(f"'{target}' is not an fieldwise Task")
+        raise UserError(
+            f"'{target}' is a {type(task).__name__}, not a fieldwise Task",
+            hint="make one with fieldwise.tasks.Task; see docs/custom-tasks.md",
+        )
     return task
