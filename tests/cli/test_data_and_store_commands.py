@@ -31,15 +31,15 @@ def test_info_split_and_leakage_check(splits: Path, capsys: pytest.CaptureFixtur
     code, out, _ = cli(capsys, "data", "info", "--data", str(train))  # a table for people
     assert code == 0 and info["fingerprint"] in out and f"{info['rows']}" in out
     assert "labelled" in out and "yes" in out and not out.lstrip().startswith("{")
-    code, out, _ = cli(capsys, "data", "check", "--train", str(train), "--test", str(test))
+    args = ("data", "check", "--train", str(train), "--test", str(test))
+    code, out, _ = cli(capsys, *args)
     assert code == 0 and out.startswith("clean: none of the")
-    code, out, _ = cli(capsys, "data", "check", "--train", str(train), "--test", str(test), "--json")
+    code, out, _ = cli(capsys, *args, "--json")
     assert code == 0 and json.loads(out)["clean"] is True
     # a test row copied into train is a leak: exit 4 (CI fails) and the row is named
     leaked = _jsonl(test)[0]
     with train.open("a") as fh:
         fh.write(json.dumps({**leaked, "id": "copied"}) + "\n")
-    args = ("data", "check", "--train", str(train), "--test", str(test))
     code, out, _ = cli(capsys, *args, "--json")
     assert code == 4 and leaked["id"] in json.dumps(json.loads(out)["exact"])
     code, out, _ = cli(capsys, *args)

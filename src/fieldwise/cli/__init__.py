@@ -95,8 +95,8 @@ def _invoke(args: list[str]) -> int:
         if "\n" in message:
             print(message, file=sys.stderr)
         elif message:
-            ctx = getattr(exc, "ctx", None)
-            where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            failed = getattr(exc, "ctx", None)
+            where = f" (see {failed.command_path} --help)" if failed is not None else ""
             _say(f"{message}{where}", "error:")
         return int(exc.exit_code)
     return 0

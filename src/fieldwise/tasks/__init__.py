@@ -90,9 +90,10 @@ def load_task(spec: str | Task) -> Task:
     if attr:
         if not hasattr(module, attr):
             defined = sorted(k for k, v in vars(module).items() if isinstance(v, Task))
+            listed = f"tasks it defines: {', '.join(defined) or 'none'}"
             raise UserError(
                 f"{module_part} has no attribute '{attr}'",
-                hint=did_you_mean(attr, defined) or f"tasks it defines: {', '.join(defined) or 'none'}",
+                hint=did_you_mean(attr, defined) or listed,
             )
         task = getattr(module, attr)
     else:
