@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -43,11 +43,12 @@ from fieldwise.runner import (
     run_model,
 )
 from fieldwise.runner.batch import BatchSettings, run_batch
-from fieldwise.scoring import GoldTable, ModelResult, ModelScore, prepare_golds, score_outputs
-from fieldwise.scoring.aggregate import summarise
-from fieldwise.scoring.stats import Resamples, mean_over_repeats
 from fieldwise.store import PredictionRow, RunRecord, Store
 from fieldwise.tasks import Example, Task, load_task
+
+if TYPE_CHECKING:  # scoring (numpy, scipy) is imported when a run scores, not by predict
+    from fieldwise.scoring import GoldTable, ModelResult, ModelScore
+    from fieldwise.scoring.stats import Resamples
 
 
 @dataclass
@@ -421,6 +422,8 @@ def run_project(
 def run_resamples(examples: list[Example], config: ProjectConfig) -> Resamples:
     """The run's one bootstrap: ``config.bootstrap`` resamples seeded by the data seed,
     by document group (the group column, else rows sharing a text)."""
+    from fieldwise.scoring.stats import Resamples
+
     groups = [group_key(ex) for ex in examples]
     return Resamples.for_rows(len(examples), config.bootstrap, config.data.seed, groups)
 
@@ -437,6 +440,8 @@ def _result(
 ) -> ModelResult:
     """Score a model's rows; with several repeats, each is scored and the model's scores
     are those of the per-row mean over repeats."""
+    from fieldwise.scoring import ModelResult, prepare_golds, score_outputs
+
     profiles = tuple(config.profiles)
     table = prepare_golds(task, golds)
     per_repeat = [
@@ -460,6 +465,9 @@ def _result(
 def _mean_scores(
     per_repeat: list[dict[str, ModelScore]], table: GoldTable, resamples: Resamples
 ) -> dict[str, ModelScore]:
+    from fieldwise.scoring.aggregate import summarise
+    from fieldwise.scoring.stats import mean_over_repeats
+
     out = {}
     for profile, first in per_repeat[0].items():
         validity: Counter[str] = Counter()

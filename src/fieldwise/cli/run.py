@@ -18,6 +18,7 @@ from fieldwise.cli._common import (
     refuse_to_overwrite,
     validated,
 )
+from fieldwise.cli._interrupt import watch_store
 from fieldwise.errors import UserError
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ def run(
         cfg = validated(lambda: cfg.model_validate(values), RUN_FLAGS)
     if cfg.data.cv is not None and cfg.data.cv < 2:
         raise UserError("--cv needs K >= 2")
+    watch_store(cfg.output_dir)
     result = run_project(cfg, console=err_console, quiet=quiet)
     table = Table(
         title=f"{result.task.name}: {len(result.test)} rows (95% CI)", title_justify="left"
@@ -189,6 +191,7 @@ def predict(
     if ray is not None:
         mc = mc.model_copy(update={"executor": "ray", "ray_address": ray})
     model_obj = create_model(model, task_obj, mc.options)
+    watch_store(project)
     with Store(project) as store:
         store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
         rows = run_predict(

@@ -1,0 +1,79 @@
+"""Start-up stays cheap: the CLI imports heavy libraries only for the commands that need
+them (docs/benchmarks.md, "Start-up"). Each check runs in a fresh interpreter, since this
+test process has imported everything already."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.fakes.openai_server import FakeServer
+from tests.runner.helpers import docs
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = (
+    "numpy",
+    "scipy",
+    "sklearn",
+    "matplotlib",
+    "pyarrow",
+    "datasets",
+    "torch",
+    "transformers",
+    "openai",
+    "fieldwise.scoring",
+    "fieldwise.report",
+)
+"""Modules that cost tenths of a second to seconds of CPU to import."""
+
+_PROBE = """
+import json, sys
+{body}
+print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+def _imported(body: str, env: dict[str, str] | None = None) -> list[str]:
+    """The heavy modules loaded after running ``body`` in a fresh interpreter."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(body=body, heavy=HEAVY)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", **(env or {})},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_the_cli_and_every_command_module_import_nothing_heavy() -> None:
+    assert _imported("import fieldwise.cli, fieldwise.cli._app") == []
+
+
+def test_version_imports_neither_typer_nor_rich() -> None:
+    body = (
+        "from fieldwise.cli import main\nmain(['--version'])\n"
+        "assert not {'typer', 'rich', 'pydantic'} & set(sys.modules), sorted(sys.modules)"
+    )
+    assert _imported(body) == []
+
+
+def test_a_one_row_predict_imports_nothing_heavy(tmp_path: Path) -> None:
+    """The lean HTTP transport needs neither the openai SDK nor scoring."""
+    data = tmp_path / "one.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": docs(1)[0].text}) + "\n")
+    server = FakeServer().start()
+    try:
+        args = ["predict", "--model", "openai/m", "--data", str(data), "--quiet"]
+        args += ["--out", str(tmp_path / "p.jsonl"), "--project", str(tmp_path / "proj")]
+        body = f"from fieldwise.cli import main\nmain({args!r})"
+        env = {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-test"}
+        loaded = _imported(body, env)
+    finally:
+        server.stop()
+    assert json.loads((tmp_path / "p.jsonl").read_text())["output"]
+    assert loaded == []
