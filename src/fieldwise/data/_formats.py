@@ -1,75 +1,117 @@
-"""What a data file holds, whatever its name says.
+"""The built-in export formats, one small class each (registered in ``data/export.py``).
 
-Files are read by their suffix, so JSONL saved as ``.csv`` fails as "34 cells but the
-header has 20 columns" and a CSV named ``.parquet`` as Arrow's "magic bytes not found".
-These helpers look at the first bytes so the error can say what the file seems to be.
+Each turns (prompt messages, target) into one JSON row and back; the end-of-sequence
+token of the plain-text formats is added and stripped by :mod:`fieldwise.data.export`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from fieldwise.data.export import ExportFormat, ExportRecord, split_chat
 from fieldwise.errors import UserError
+from fieldwise.tasks.prompts import Message, render_prompt_text
 
-_SUFFIX_OF = {"jsonl": ".jsonl", "json": ".json", "csv": ".csv", "parquet": ".parquet"}
-
-
-def sniff(path: Path) -> str | None:
-    """``jsonl``, ``json``, ``parquet`` or ``csv`` from a file's first bytes (``None``
-    when unsure). Only the first 64 KiB are read."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(65536)
-    except OSError:
-        return None
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"["):
-        return "json"
-    if text.startswith(b"{"):
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        # One object per line is JSONL; an object spread over lines is (invalid) JSON.
-        starts = sum(ln.startswith(b"{") for ln in lines[:20])
-        return "jsonl" if starts >= min(2, len(lines)) else "json"
-    first = text.split(b"\n", 1)[0]
-    if b"," in first and b"\x00" not in head:
-        return "csv"
-    return None
+_SHAREGPT_FROM = {"system": "system", "user": "human", "assistant": "gpt"}
+_SHAREGPT_ROLE = {v: k for k, v in _SHAREGPT_FROM.items()}
 
 
-def format_hint(path: Path) -> str | None:
-    """``this looks like JSONL: rename it to .jsonl`` when the content does not match
-    the suffix, else ``None``."""
-    found = sniff(path)
-    if found is None or _SUFFIX_OF[found] == path.suffix.lower():
-        return None
-    if found == "jsonl" and path.suffix.lower() == ".ndjson":
-        return None
-    rename = f"{path.stem}{_SUFFIX_OF[found]}"
-    return f"{path.name} looks like {found.upper()}, not {path.suffix}: rename it to {rename}"
+class ShareGPT(ExportFormat):
+    """``{"conversations": [{"from": "system"|"human"|"gpt", "value": ...}]}``"""
+
+    name: ClassVar[str] = "sharegpt"
+
+    def row(self, messages: list[Message], target: str) -> dict[str, Any]:
+        turns = [*messages, {"role": "assistant", "content": target}]
+        return {
+            "conversations": [
+                {"from": _SHAREGPT_FROM[m["role"]], "value": m["content"]} for m in turns
+            ]
+        }
+
+    def parse(self, row: dict[str, Any]) -> ExportRecord:
+        turns: list[Message] = [
+            {"role": _SHAREGPT_ROLE[t["from"]], "content": str(t["value"])}
+            for t in row["conversations"]
+        ]
+        return split_chat(turns, "conversations")
 
 
-def with_format_hint(exc: UserError, path: Path) -> UserError:
-    """``exc`` with the format hint added when the file's content betrays another
-    format (the original error otherwise)."""
-    hint = format_hint(path)
-    if hint is None:
-        return exc
-    return UserError(f"{exc.args[0] if exc.args else exc}", hint=hint)
+class OpenAIChat(ExportFormat):
+    """``{"messages": [{"role": ..., "content": ...}]}`` (OpenAI fine-tuning)."""
+
+    name: ClassVar[str] = "openai-chat"
+
+    def row(self, messages: list[Message], target: str) -> dict[str, Any]:
+        return {"messages": [*messages, {"role": "assistant", "content": target}]}
+
+    def parse(self, row: dict[str, Any]) -> ExportRecord:
+        turns: list[Message] = [
+            {"role": str(m["role"]), "content": str(m["content"])} for m in row["messages"]
+        ]
+        return split_chat(turns, "messages")
 
 
-def read_parquet_rows(path: Path) -> list[dict[str, Any]]:
-    """Every row of a Parquet file as a dict; a file that is not Parquet is a one-line
-    error naming it (and what it looks like instead)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+class TemplateFree(ExportFormat):
+    """axolotl's ``{"segments": [{"label": false, "text": PROMPT}, {"label": true,
+    "text": TARGET}]}``; the prompt is the messages joined as plain text."""
 
-    try:
-        return list(pq.read_table(path).to_pylist())
-    except (pa.ArrowException, OSError) as exc:
-        text = " ".join(str(exc).split())
-        reason = "no Parquet magic bytes" if "magic bytes" in text else text[:200]
-        error = UserError(f"{path}: not a readable Parquet file ({reason})")
-        raise with_format_hint(error, path) from None
+    name: ClassVar[str] = "template-free"
+    plain_text: ClassVar[bool] = True
+
+    def row(self, messages: list[Message], target: str) -> dict[str, Any]:
+        return {
+            "segments": [
+                {"label": False, "text": render_prompt_text(messages)},
+                {"label": True, "text": target},
+            ]
+        }
+
+    def parse(self, row: dict[str, Any]) -> ExportRecord:
+        segments = row["segments"]
+        prompt = "".join(str(s["text"]) for s in segments if not s["label"])
+        target = "".join(str(s["text"]) for s in segments if s["label"])
+        return ExportRecord([{"role": "user", "content": prompt}], target)
+
+
+class PromptCompletion(ExportFormat):
+    """``{"prompt": PROMPT, "completion": TARGET}``"""
+
+    name: ClassVar[str] = "prompt-completion"
+    plain_text: ClassVar[bool] = True
+
+    def row(self, messages: list[Message], target: str) -> dict[str, Any]:
+        return {"prompt": render_prompt_text(messages), "completion": target}
+
+    def parse(self, row: dict[str, Any]) -> ExportRecord:
+        return ExportRecord(
+            [{"role": "user", "content": str(row["prompt"])}], str(row["completion"])
+        )
+
+
+class Alpaca(ExportFormat):
+    """``{"instruction": SYSTEM, "input": TEXT, "output": TARGET}``: one instruction and one
+    input, so multi-turn few-shot prompts do not fit."""
+
+    name: ClassVar[str] = "alpaca"
+
+    def row(self, messages: list[Message], target: str) -> dict[str, Any]:
+        if len(messages) != 2:
+            raise UserError(
+                "the alpaca format holds one system prompt and one input, not few-shot turns",
+                hint="export few-shot prompts as sharegpt or openai-chat",
+            )
+        return {
+            "instruction": messages[0]["content"],
+            "input": messages[1]["content"],
+            "output": target,
+        }
+
+    def parse(self, row: dict[str, Any]) -> ExportRecord:
+        return ExportRecord(
+            [
+                {"role": "system", "content": str(row["instruction"])},
+                {"role": "user", "content": str(row["input"])},
+            ],
+            str(row["output"]),
+        )

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import pydantic
 
 from fieldwise._text import decode_utf8, read_utf8, scrub_text
-from fieldwise.data._formats import read_parquet_rows, with_format_hint
+from fieldwise.data._sniff import read_parquet_rows, with_format_hint
 from fieldwise.data.fingerprint import fingerprint_examples
 from fieldwise.errors import UserError
 from fieldwise.tasks import Example, FieldSpec, Task

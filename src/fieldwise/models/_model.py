@@ -59,7 +59,7 @@ class Model(ABC):
     Subclasses set ``provider`` (the prefix in ``provider/name`` specs) and may override:
     ``kind`` (report grouping), ``max_batch_size`` (examples per :meth:`generate` call),
     ``default_concurrency`` (calls in flight at once), ``needs_key``/``key_env_var``,
-    ``batch_api``.
+    ``key_pattern``, ``batch_api``.
     """
 
     provider: ClassVar[str]
@@ -71,8 +71,18 @@ class Model(ABC):
     key_env_var: ClassVar[str | None] = None
     trainable: ClassVar[bool] = False
     batch_api: ClassVar[str | None] = None
-    """``module:Class`` of the provider's batch API adapter (see ``models.batch``), for
-    backends whose provider runs requests in bulk at a discount; ``None``: online only."""
+    """The name of the provider's batch API adapter in :data:`fieldwise.registry.batch_apis`,
+    for backends whose provider runs requests in bulk at a discount; ``None``: online only."""
+    key_pattern: ClassVar[str | None] = None
+    """A regex for the provider's API key format: matching text is redacted from every
+    error and printout once this class is defined, even a key nobody registered."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("key_pattern"):
+            from fieldwise.models._errors import register_key_pattern
+
+            register_key_pattern(cls.key_pattern)
 
     class Options(ModelOptions):
         pass

@@ -159,7 +159,7 @@ def load_prediction_records(source: str) -> list[dict[str, Any]]:
     if not path.is_file():
         raise UserError(f"file not found: {path}")
     if path.suffix == ".parquet":
-        from fieldwise.data._formats import read_parquet_rows
+        from fieldwise.data._sniff import read_parquet_rows
 
         return read_parquet_rows(path)
     return [rec for _, rec in _jsonl_objects(path)]
