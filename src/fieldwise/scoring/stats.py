@@ -15,6 +15,9 @@ nested leaf path; nothing here knows which.
   mean paired difference in points, its bootstrap interval, a p-value (exact McNemar for
   0/1 scores on independent rows, a paired sign-flip permutation test otherwise), Holm's
   correction across the whole family, and the minimum detectable difference at 80% power.
+- :func:`holm_interval` gives each comparison the interval that matches its Holm verdict
+  (it excludes 0 exactly when the corrected test is significant); the bootstrap interval
+  is unadjusted and can exclude 0 beside a "not significant" verdict.
 
 Abstentions: a pair is compared on the rows where *both* models have a score for that
 column, so a model neither gains nor loses by abstaining here (coverage is reported next
@@ -29,6 +32,7 @@ from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import combinations
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -41,6 +45,7 @@ __all__ = [
     "Resamples",
     "bootstrap_ci",
     "holm",
+    "holm_interval",
     "mcnemar_p",
     "mean_over_repeats",
     "pairwise",
@@ -355,7 +360,12 @@ def holm(p_values: Sequence[float]) -> list[float]:
 class Comparison:
     """Model ``a`` minus model ``b`` on one target (the aggregate or one column), in points
     (0-100). ``p_holm`` is adjusted across the whole table; ``mde`` is the smallest
-    difference this test set detects with 80% power at α = 0.05."""
+    difference this test set detects with 80% power at α = 0.05.
+
+    ``lo``/``hi`` is the unadjusted 95% bootstrap interval; ``lo_holm``/``hi_holm`` the
+    interval at the level Holm tested this comparison at (``level_holm``, see
+    :func:`holm_interval`), which agrees with the verdict. ``se`` is the cluster-robust
+    standard error of ``diff`` (the one behind ``mde``)."""
 
     a: str
     b: str
@@ -369,6 +379,10 @@ class Comparison:
     mde: float
     p_holm: float = math.nan
     alpha: float = ALPHA
+    se: float = math.nan
+    lo_holm: float = math.nan
+    hi_holm: float = math.nan
+    level_holm: float = math.nan
 
     @property
     def significant(self) -> bool:
@@ -400,6 +414,10 @@ class Comparison:
             self.mde,
             self.p_holm,
             self.alpha,
+            self.se,
+            -self.hi_holm,
+            -self.lo_holm,
+            self.level_holm,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -410,6 +428,8 @@ class Comparison:
             "n": self.n,
             "diff": _num(self.diff, 4),
             "ci": [_num(self.lo, 4), _num(self.hi, 4)],
+            "ci_holm": [_num(self.lo_holm, 4), _num(self.hi_holm, 4)],
+            "ci_holm_level": _num(self.level_holm, 6),
             "p": _num(self.p, 6),
             "p_holm": _num(self.p_holm, 6),
             "test": self.test,
@@ -507,8 +527,10 @@ def pairwise(
     for start in range(0, len(chosen), per_batch):
         batch = chosen[start : start + per_batch]
         rows.extend(_compare(batch, scores, targets, resamples, alpha, aggregate))
+    family = sum(not math.isnan(c.p) for c in rows)
     for c, p in zip(rows, holm([c.p for c in rows]), strict=True):
         c.p_holm = p
+        c.lo_holm, c.hi_holm, c.level_holm = holm_interval(c.diff, c.p, p, c.se, alpha, family)
     return PairwiseTable(
         models, targets, rows, resamples.n, resamples.n_clusters, resamples.count,
         resamples.seed, alpha,
@@ -567,19 +589,23 @@ def _compare(
     out = []
     for c in range(diffs.shape[1]):
         n = int(n_valid[c])
+        se = math.nan if n == 0 else _se(sums[:, c], counts[:, c], point[c], n)
         if n == 0:
-            p, test, mde = math.nan, "none", math.nan
+            p, test = math.nan, "none"
         elif binary[c] and not resamples.clustered:
             d = diffs[valid[:, c], c]
             p, test = mcnemar_p(int((d > 0).sum()), int((d < 0).sum())), "mcnemar"
-            mde = _mde(sums[:, c], counts[:, c], point[c], n)
         else:
             p = _sign_flip(sums[:, c], None if permuted is None else permuted[:, c], EXACT_LIMIT)
-            test, mde = "sign-flip", _mde(sums[:, c], counts[:, c], point[c], n)
+            test = "sign-flip"
+        # No variation at all (e.g. the two models agree on every row): nothing to scale by.
+        mde = (_Z_ALPHA + _Z_POWER) * se if se > 0 else math.nan
         a, b = pairs[c // k]
         lo, hi = float(cis[0, c]), float(cis[1, c])
         out.append(
-            Comparison(a, b, targets[c % k], n, float(point[c]), lo, hi, p, test, mde, alpha=alpha)
+            Comparison(
+                a, b, targets[c % k], n, float(point[c]), lo, hi, p, test, mde, alpha=alpha, se=se
+            )
         )
     return out
 
@@ -594,17 +620,55 @@ def _binary_columns(a: np.ndarray, b: np.ndarray, aggregate: bool) -> list[bool]
     return ([False] if aggregate else []) + cols
 
 
-def _mde(sums: np.ndarray, counts: np.ndarray, mean: float, n: int) -> float:
-    """Minimum detectable difference: (z_0.975 + z_0.8) x the cluster-robust standard
-    error of the mean paired difference (rows are independent clusters of one)."""
+def _se(sums: np.ndarray, counts: np.ndarray, mean: float, n: int) -> float:
+    """The cluster-robust standard error of the mean paired difference (rows are
+    independent clusters of one); the minimum detectable difference is
+    (z_0.975 + z_0.8) x this."""
     used = counts > 0
     g = int(used.sum())
     if g < 2:
         return math.nan
     resid = sums[used] - counts[used] * mean
-    se = math.sqrt(float(resid @ resid) * g / (g - 1)) / n
-    # No variation at all (e.g. the two models agree on every row): nothing to scale by.
-    return (_Z_ALPHA + _Z_POWER) * se if se > 0 else math.nan
+    return math.sqrt(float(resid @ resid) * g / (g - 1)) / n
+
+
+def holm_interval(
+    diff: float, p: float, p_holm: float, se: float, alpha: float = ALPHA, family: int = 1
+) -> tuple[float, float, float]:
+    """The interval for ``diff`` that matches its Holm verdict: ``(lo, hi, level)``.
+
+    Holm tests the k-th smallest of ``family`` p-values at α / (family − k + 1), and its
+    adjusted p is the largest such scaled p up to k; so ``α · p / p_holm`` is the level
+    this comparison was in effect tested at, and ``1 − α · p / p_holm`` the matching
+    confidence level (95% for a family of one). When ``p_holm`` was capped at 1 that
+    ratio understates Holm's level, and the strictest one, α / ``family``, is used.
+
+    The interval is test-based (Altman & Bland, BMJ 2011, "How to obtain the confidence
+    interval from a P value"): the standard error implied by the test's own p-value,
+    ``|diff| / z(1 − p/2)``, times ``z(1 − tail/2)``. It therefore excludes 0 exactly
+    when ``p_holm < α``, the verdict, which no bootstrap percentile interval can promise
+    (with a handful of discordant rows, all one way, every resample is ≥ 0). Where the
+    p-value gives no scale (no difference, or p = 1) the cluster-robust ``se`` does; a
+    p-value that underflowed to 0 is taken as tested at Holm's strictest level,
+    α / ``family``. NaN when nothing was tested.
+    """
+    if math.isnan(diff) or math.isnan(p) or math.isnan(p_holm):
+        return math.nan, math.nan, math.nan
+    if p <= 0.0:  # beyond double precision: significant at any level
+        return _normal_interval(diff, se, alpha / max(1, family))
+    tail = alpha / max(1, family) if p_holm >= 1.0 else min(1.0, alpha * p / p_holm)
+    scale = se
+    if diff != 0.0 and p < 1.0:
+        scale = abs(diff) / -NormalDist().inv_cdf(p / 2.0)  # lower tail: exact for tiny p
+    return _normal_interval(diff, scale, tail)
+
+
+def _normal_interval(diff: float, se: float, tail: float) -> tuple[float, float, float]:
+    """``diff ± z(1 − tail/2) · se`` and its level; NaN bounds when ``se`` is unknown."""
+    if math.isnan(se):
+        return math.nan, math.nan, 1.0 - tail
+    half = -NormalDist().inv_cdf(tail / 2.0) * se
+    return diff - half, diff + half, 1.0 - tail
 
 
 # -- repeats -----------------------------------------------------------------------------
