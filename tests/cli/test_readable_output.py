@@ -80,3 +80,46 @@ def test_store_runs_fits_80_columns(
     assert code == 0 and f"every run: dataset {'a' * 16}, git 01234567" in out
     code, out, _ = cli(capsys, "store", "runs", "--project", "proj", "--json")
     assert code == 0 and '"status": "interrupted"' in out and str(tmp_path) in out
+
+
+def _comparison(a: str, b: str, target: str, diff: float, n: int = 49) -> dict[str, object]:
+    return {
+        "a": a, "b": b, "target": target, "n": n, "diff": diff,
+        "ci": [diff - 9.5, diff + 9.5], "ci_holm": [diff - 41.18, diff + 41.18],
+        "p": 0.0001, "p_holm": 0.0004, "test": "mcnemar" if target != "aggregate" else "sign-flip",
+        "significant": True, "outcome": "win", "mde": None if diff > 99 else 14.95,
+    }  # fmt: skip
+
+
+def test_compare_fits_80_columns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fieldwise.cli import compare as compare_cli
+
+    long = "gpt-4o-mini[output_mode=json_schema,few_shot=3]"
+    fields = ["aggregate", "start_date", "min_leaders_captured", "killcaptureraid"]
+    comparisons = [
+        _comparison(a, b, t, d)
+        for a, b in (("baseline", long), ("baseline-abstain", long), ("baseline", "mini"))
+        for t, d in zip(fields, (97.8, 100.0, -83.67, 100.0), strict=True)
+    ]
+    comparisons.append({**_comparison("baseline", "mini", "province", 0.0, n=12)})
+    data = {
+        "profile": "reference", "rows_scored": 49, "clusters": 49, "resamples": 1000,
+        "comparisons": comparisons, "resolution": {"aggregate": 1.54},
+    }  # fmt: skip
+    recorder = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    monkeypatch.setattr(compare_cli, "console", recorder)
+    compare_cli._print(data, show_all=True)
+    text = recorder.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text
+    # every number whole, every pair named in full once, rows counted per pair
+    for c in comparisons:
+        lo, hi = c["ci_holm"]  # type: ignore[misc]
+        assert f"[{lo:+.2f}, {hi:+.2f}]" in text and f"{c['diff']:+.2f}" in text
+    assert f"baseline − {long} (49 rows)" in text.replace("\n", "")
+    assert "min_leaders_captured" in text and "p: aggregate sign-flip; fields mcnemar" in text
+    # a pair whose row counts differ gets an n column instead of a count in its title
+    lines = [line.strip() for line in text.splitlines()]
+    assert "baseline − mini" in lines and " 12 " in text
