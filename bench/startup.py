@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _child import run_timed  # noqa: E402 - bench/ is the script's folder
 
 from tests.fakes.openai_server import FakeServer  # noqa: E402
 
@@ -42,14 +42,9 @@ for line in open(sys.argv[1]):
 
 def _measure(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one run of ``cmd``, which must succeed."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, cpu, proc = run_timed(cmd, env, cwd)
     if proc.returncode != 0:
         raise SystemExit(f"{cmd} failed ({proc.returncode}): {proc.stderr[-500:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return cpu, wall
 
 
