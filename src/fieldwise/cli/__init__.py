@@ -44,17 +44,24 @@ def main(argv: list[str] | None = None) -> None:
         print(f"fieldwise {__version__}")
         return
     debug = "--debug" in args or os.environ.get("FIELDWISE_DEBUG") == "1"
-    from fieldwise.cli._interrupt import kept_summary, sigterm_as_interrupt
+    from fieldwise.cli._interrupt import KEPT, kept_summary, sigterm_as_interrupt
 
+    interrupted = False
     with sigterm_as_interrupt() as stop:
         try:
             code = _invoke(args)
         except KeyboardInterrupt:
-            terminated = stop.signum is not None
-            _say(kept_summary(), "terminated:" if terminated else "interrupted:")
-            code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+            interrupted = True
         except Exception as exc:  # noqa: BLE001 - every error ends in one line (or a traceback)
             code = _report(exc, debug)
+    if interrupted:  # handlers restored: a second SIGTERM while summing up ends at once
+        terminated = stop.signum is not None
+        try:
+            summary = kept_summary()
+        except KeyboardInterrupt:  # a second Ctrl-C: no counting, just the gist
+            summary = KEPT
+        _say(summary, "terminated:" if terminated else "interrupted:")
+        code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     if code:
         raise SystemExit(code)
 

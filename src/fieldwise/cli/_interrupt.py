@@ -35,6 +35,8 @@ class _Stop:
 
 
 STOP = _Stop()
+KEPT = "finished predictions are kept; rerun to resume"
+"""What is said when no run's numbers can be given."""
 
 
 @contextmanager
@@ -86,7 +88,7 @@ def kept_summary() -> str:
         except Exception:  # noqa: BLE001 - a summary must never hide the interruption
             continue
     if not parts:
-        return "finished predictions are kept; rerun to resume"
+        return KEPT
     return f"{', '.join(parts)}; rerun to resume"
 
 
