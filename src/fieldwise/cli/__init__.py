@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 EXIT_BUG, EXIT_USER, EXIT_ROW_ERRORS, EXIT_FINDINGS = 1, 2, 3, 4
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
@@ -35,14 +35,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point with one-line errors."""
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Console-script entry point with one-line errors; always ends in ``SystemExit``
+    with the exit code (0 included), as typer's own entry point did."""
     args = sys.argv[1:] if argv is None else list(argv)
     if args == ["--version"]:
         from fieldwise import __version__
 
         print(f"fieldwise {__version__}")
-        return
+        raise SystemExit(0)
     debug = "--debug" in args or os.environ.get("FIELDWISE_DEBUG") == "1"
     from fieldwise.cli._interrupt import KEPT, kept_summary, sigterm_as_interrupt
 
@@ -62,8 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             summary = KEPT
         _say(summary, "terminated:" if terminated else "interrupted:")
         code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
-    if code:
-        raise SystemExit(code)
+    raise SystemExit(code)
 
 
 def _invoke(args: list[str]) -> int:
