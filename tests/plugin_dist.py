@@ -17,6 +17,8 @@ ENTRY_POINTS = {
     "models": ("fwconst", "fwplug.backend:ConstantModel"),
     "providers": ("fwhost", "fwplug.provider:InstantProvider"),
     "export_formats": ("fw-pairs", "fwplug.formats:Pairs"),
+    "metrics": ("fw_within_days", "fwplug.days:WithinDays"),
+    "tasks": ("fw-routes", "fwplug.routes:ROUTES"),
 }
 
 MODULES = {
@@ -80,6 +82,48 @@ MODULES = {
 
             def parse(self, row):
                 return ExportRecord([{"role": "user", "content": row["q"]}], row["a"])
+    ''',
+    "days.py": '''
+        """A date at most ``days`` away from gold: only the per-value rule is written."""
+        import datetime as dt
+        from typing import ClassVar
+
+        from fieldwise.metrics import LeafMetric, MetricParams
+
+
+        class WithinDays(LeafMetric):
+            name: ClassVar[str] = "fw_within_days"
+            kinds: ClassVar[tuple[str, ...]] = ("date", "text")
+            description: ClassVar[str] = "a date at most `days` from gold"
+
+            class Params(MetricParams):
+                days: int = 0
+
+            def score_value(self, field, pred, gold, policy):
+                gap = dt.date.fromisoformat(pred) - dt.date.fromisoformat(gold)
+                return 1.0 if abs(gap.days) <= self.params.days else 0.0
+    ''',
+    "routes.py": '''
+        """A nested task whose dates are scored by the plugin's own metric."""
+        import datetime as dt
+        from typing import Annotated
+
+        from pydantic import BaseModel
+
+        from fieldwise.tasks import Metric, Task
+
+
+        class Stop(BaseModel):
+            city: str
+            arrives: Annotated[dt.date, Metric("fw_within_days", days=2)]
+
+
+        class Route(BaseModel):
+            departs: Annotated[dt.date, Metric("fw_within_days", days=1)]
+            stops: list[Stop]
+
+
+        ROUTES = Task.from_model("fw-routes", Route, description="plugin routes")
     ''',
 }
 

@@ -9,16 +9,20 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Annotated
 
+import numpy as np
 import pytest
 
 from fieldwise import registry
 from fieldwise.data.export import export_examples, read_export
+from fieldwise.errors import UserError
 from fieldwise.finetune.hosted import run_hosted_finetune
 from fieldwise.finetune.providers import available_providers
 from fieldwise.models import available_backends, create_model, key_variables
 from fieldwise.models._errors import redact
-from fieldwise.tasks import Example, load_task
+from fieldwise.scoring import score_outputs
+from fieldwise.tasks import Example, Metric, Task, load_task
 from tests.cli.helpers import cli
 from tests.plugin_dist import plugin_fixture  # noqa: F401 - provides `plugin`
 from tests.scoring.helpers import ISAF_GOLD
@@ -78,7 +82,69 @@ def test_the_plugin_export_format_round_trips_from_the_cli(
     assert read_export(out, "fw-pairs")[0].target == rows[0]["a"]
 
 
+def test_the_plugin_metric_scores_a_nested_field_under_both_profiles(plugin: Path) -> None:
+    task = load_task("fw-routes")  # the plugin's own task, by its entry-point name
+    arrives = task.spec_at("stops[].arrives")
+    assert (arrives.kind, arrives.metric.name, arrives.metric.options.days) == (
+        "date",
+        "fw_within_days",
+        2,
+    )
+    gold = {
+        "departs": "2024-04-30",
+        "stops": [
+            {"city": "Lyon", "arrives": "2024-05-01"},
+            {"city": "Nice", "arrives": "2024-05-03"},
+        ],
+    }
+    preds = [
+        {  # both stops found; Lyon's date 2 days off (right), Nice's 6 days off (wrong)
+            "departs": "2024-05-01",
+            "stops": [
+                {"city": "lyon", "arrives": "2024-05-03"},
+                {"city": "Nice", "arrives": "2024-05-09"},
+            ],
+        },
+        {"departs": None, "stops": [{"city": "Lyon", "arrives": "soon"}]},  # garbage: 0, no crash
+    ]
+    scores = score_outputs(task, [gold, gold], [json.dumps(p) for p in preds], n_boot=0)
+    ref, strict = scores["reference"], scores["strict"]
+    # reference: "lyon" != "Lyon", so the Lyon pair is (0 + 1) / 2 and Nice (1 + 0) / 2
+    assert ref.path_rows["stops[].arrives"].tolist() == [0.5, 0.0]
+    assert ref.path_rows["stops[].city"].tolist() == [0.5, 0.5]
+    assert ref.path_rows["departs"].tolist() == [1.0, 0.0]
+    # strict: cities normalised (both match); the plugin metric scores the same way
+    assert strict.path_rows["stops[].arrives"].tolist() == [0.5, 0.0]
+    assert strict.path_rows["stops[].city"].tolist() == [1.0, 0.5]
+    assert strict.path_rows["departs"][0] == 1.0 and np.isnan(strict.path_rows["departs"][1])
+    assert ref.records["stops"]["f1"] == pytest.approx((2 * 1.0 / 4 + 2 * 0.5 / 3) / 2)
+    assert strict.records["stops"]["f1"] == pytest.approx((2 * 1.5 / 4 + 2 * 0.5 / 3) / 2)
+
+
+def test_a_plugin_metric_on_the_wrong_kind_is_an_error_at_task_load(plugin: Path) -> None:
+    from pydantic import BaseModel
+
+    class Out(BaseModel):
+        count: Annotated[int, Metric("fw_within_days")]
+
+    with pytest.raises(
+        UserError, match="field 'count': metric 'fw_within_days' needs a date or text field"
+    ):
+        Task.from_model("t", Out)
+    with pytest.raises(UserError, match="metric 'fw_within_days' has no parameter 'weeks'"):
+        Task.from_model("t", Out, metrics={"count": Metric("fw_within_days", weeks=1)})
+
+
 def test_without_the_plugin_its_names_are_unknown() -> None:
     assert "fwconst" not in available_backends()
-    code_names = registry.export_formats.names()
-    assert "fw-pairs" not in code_names
+    assert "fw-pairs" not in registry.export_formats.names()
+    with pytest.raises(UserError, match="unknown task 'fw-routes'"):
+        load_task("fw-routes")
+    with pytest.raises(UserError, match="field 'd': unknown metric 'fw_within_days'"):
+        Task.from_model("t", _dated(Metric("fw_within_days")))
+
+
+def _dated(metric: Metric) -> type:
+    from pydantic import create_model
+
+    return create_model("Dated", d=(Annotated[str, metric], ...))

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from fieldwise._hashing import prediction_key
 from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
-from fieldwise.models._model import prediction_key
 from fieldwise.scoring import prepare_golds, score_outputs
 from fieldwise.scoring.stats import (
     AGGREGATE,

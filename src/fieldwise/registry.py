@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar, overload
 
 from fieldwise.errors import UserError, install_hint
@@ -95,15 +94,25 @@ class Registry(Generic[T]):
         self.home = home
         self.doc = doc
         self._check = check
+        self.describe: Callable[[], str] | None = None
         self._entries: dict[str, Entry] = {}
         self._loaded: dict[str, Any] = {}
         self._home_imported = home is None
         KINDS[kind] = self
 
-    def configure(self, *, check: type | Callable[[Any], bool]) -> None:
-        """Set the check from the kind's home module, which may import what this
-        ground-floor module must not (the kind's base class)."""
-        self._check = check
+    def configure(
+        self,
+        *,
+        check: type | Callable[[Any], bool] | None = None,
+        describe: Callable[[], str] | None = None,
+    ) -> None:
+        """Set, from the kind's home module (which may import what this ground-floor module
+        must not), the check of loaded objects and a Markdown table of the built-ins for
+        ``docs/extending.md``."""
+        if check is not None:
+            self._check = check
+        if describe is not None:
+            self.describe = describe
 
     # -- registering ---------------------------------------------------------------------
 
@@ -157,6 +166,8 @@ class Registry(Generic[T]):
 
     def plugins(self) -> dict[str, Entry]:
         """Names declared by installed distributions in the ``fieldwise.<kind>`` group."""
+        from importlib.metadata import entry_points  # ~15 ms: only when plugins are asked for
+
         found: dict[str, Entry] = {}
         for ep in entry_points(group=self.group):
             dist = getattr(getattr(ep, "dist", None), "name", None) or "a plugin"
@@ -307,6 +318,7 @@ profiles: Registry[Any] = Registry(
 metrics: Registry[Any] = Registry(
     "metrics",
     "metric",
+    home="fieldwise.metrics",
     doc="how a field is scored: a `LeafMetric` subclass (`Metric(NAME, **params)` on a schema)",
 )
 export_formats: Registry[Any] = Registry(
@@ -348,16 +360,23 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
-BEGIN, END = "<!-- registries:begin -->", "<!-- registries:end -->"
-
-
 def render_docs(text: str) -> str:
-    """``text`` (the extending page) with its generated block replaced by the current table."""
-    head, sep, rest = text.partition(BEGIN)
-    _, sep2, tail = rest.partition(END)
-    if not sep or not sep2:
-        raise ValueError(f"the page has no {BEGIN} ... {END} block")
-    return f"{head}{BEGIN}\n{markdown_table()}\n{END}{tail}"
+    """``text`` (the extending page) with its generated blocks replaced by current tables:
+    ``<!-- registries:begin -->`` ... ``end``, and one block per kind that describes its
+    built-ins (``<!-- metrics:begin -->``)."""
+    blocks: dict[str, Callable[[], str]] = {"registries": markdown_table}
+    for kind in KINDS.values():
+        kind._import_home()
+        if kind.describe is not None:
+            blocks[kind.kind] = kind.describe
+    for block, render in blocks.items():
+        begin, end = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
+        head, sep, rest = text.partition(begin)
+        _, sep2, tail = rest.partition(end)
+        if not sep or not sep2:
+            raise ValueError(f"the page has no {begin} ... {end} block")
+        text = f"{head}{begin}\n{render()}\n{end}{tail}"
+    return text
 
 
 if __name__ == "__main__":  # python -m fieldwise.registry docs/extending.md

@@ -50,14 +50,10 @@ registry.models.register("hf", "fieldwise.models.hf:HFModel", extra="hf")
 registry.models.register("vllm", "fieldwise.models.vllm_backend:VLLMModel", extra="vllm")
 
 
-def register_backend(provider: str, target: str | type[Model]) -> None:
-    """Register a backend class (or its ``module:Class`` path) under a provider name."""
-    registry.models.register(provider, target)
-
-
-def available_backends() -> list[str]:
-    """Built-in and installed (entry-point) provider names."""
-    return registry.models.names()
+register_backend = registry.models.register
+"""``register_backend(provider, Class or "module:Class")``."""
+available_backends = registry.models.names
+"""Built-in and installed (entry-point) provider names."""
 
 
 def get_backend(provider: str) -> type[Model]:
@@ -66,19 +62,26 @@ def get_backend(provider: str) -> type[Model]:
     return cls
 
 
-def key_variables() -> set[str]:
-    """Every environment variable a registered backend or hosted provider reads its key
-    from (those whose dependencies are installed), e.g. for tests to clear them all."""
-    found: set[str] = set()
-    for kind, attr in ((registry.models, "key_env_var"), (registry.providers, "default_key_env")):
+def _key_holders() -> list[type]:
+    """Every registered backend and hosted provider class whose dependencies are installed."""
+    found: list[type] = []
+    for kind in (registry.models, registry.providers):
         for name in kind.names():
             try:
-                var = getattr(kind.get(name), attr, None)
+                found.append(kind.get(name))
             except UserError:
                 continue
-            if var:
-                found.add(var)
     return found
+
+
+def key_variables() -> set[str]:
+    """Every environment variable a registered backend or hosted provider reads its key
+    from, e.g. for tests to clear them all."""
+    names = (
+        getattr(c, "key_env_var", None) or getattr(c, "default_key_env", None)
+        for c in _key_holders()
+    )
+    return {n for n in names if n}
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

@@ -139,7 +139,7 @@ def nested_views(
                     )
                 )
         leaf_errors[spec.name] = [
-            (path, task.spec_at(path).metric, errs) for path, errs in per_leaf.items()
+            (path, task.spec_at(path).metric.name, errs) for path, errs in per_leaf.items()
         ]
     return NestedViews(trees, leaf_errors, dict(blocks))
 
@@ -158,7 +158,7 @@ def _tree(spec: FieldSpec, scores: list[Any], depth: int, resamples: Resamples) 
                 TreeLeaf(
                     child.name,
                     child.path,
-                    child.metric,
+                    child.metric.name,
                     [heat(s.paths.get(child.path, math.nan)) for s in scores],
                 )
             )

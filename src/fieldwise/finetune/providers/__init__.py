@@ -35,14 +35,10 @@ registry.providers.configure(check=HostedProvider)
 registry.providers.register("openai", "fieldwise.finetune.providers._openai:OpenAIProvider")
 
 
-def register_provider(name: str, target: str | type[HostedProvider]) -> None:
-    """Register a provider class (or its ``module:Class`` path) under ``name``."""
-    registry.providers.register(name, target)
-
-
-def available_providers() -> list[str]:
-    """Built-in and installed (entry-point) provider names."""
-    return registry.providers.names()
+register_provider = registry.providers.register
+"""``register_provider(name, Class or "module:Class")``."""
+available_providers = registry.providers.names
+"""Built-in and installed (entry-point) provider names."""
 
 
 def get_provider(name: str) -> type[HostedProvider]:
