@@ -22,7 +22,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from fieldwise._hashing import prediction_keys
+
+if TYPE_CHECKING:
+    from fieldwise.store import Store
 
 
 @dataclass
@@ -93,19 +98,18 @@ def kept_summary() -> str:
 
 
 def _kept_in(project_dir: Path, newest: int) -> list[str]:
-    from fieldwise.models._model import prediction_keys
     from fieldwise.store import Store
 
     with Store(project_dir) as store:
         runs = [r for r in store.runs() if r["id"] > newest and r["status"] != "finished"]
         out = []
         for run in runs:
-            stored, total = _run_progress(store, run, prediction_keys)
+            stored, total = _run_progress(store, run)
             out.append(f"{run['label']}: {stored} of {total} stored")
         return out
 
 
-def _run_progress(store: Any, run: dict[str, Any], prediction_keys: Any) -> tuple[int, int]:
+def _run_progress(store: Store, run: dict[str, Any]) -> tuple[int, int]:
     """(stored, planned) predictions of one run: every (repeat, example) whose key the
     store holds without an error, counted over the run's dataset. A cross-validation
     fold's model predicts only its fold, so its keys match only its fold's rows."""
