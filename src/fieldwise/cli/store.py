@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -100,7 +101,7 @@ def batches(project: Path = PROJECT) -> None:
             table.add_row(
                 b["id"],
                 b["provider"],
-                b["label"],
+                escape(b["label"]),
                 str(b["n_requests"]),
                 b["status"],
                 b["created_at"],
@@ -117,7 +118,7 @@ def models(project: Path = PROJECT) -> None:
 
     with Store(project) as store:
         for m in store.models():
-            console.print(f"{m['label']}\t{m['spec']}\t{m['kind']}")
+            console.print(escape(f"{m['label']}\t{m['spec']}\t{m['kind']}"), highlight=False)
     console.print(f"backends: {', '.join(available_backends())}")
 
 
