@@ -177,6 +177,9 @@ class ProjectConfig(_Strict):
     imports: list[ImportConfig] = Field(default_factory=list)
     profiles: list[str] = Field(default_factory=lambda: ["reference", "strict"])
     bootstrap: int = Field(1000, ge=0)
+    strip_fences: bool = False
+    """Let profiles that accept it (``strict``; never ``reference``) score the object
+    inside an output wrapped in a Markdown code fence (validity class ``fenced``)."""
     output: str = ".fieldwise"
     title: str | None = None
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

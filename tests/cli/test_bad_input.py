@@ -105,8 +105,8 @@ def test_import_jsonl_of_a_binary_file_names_it(
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"id": "a", "predictions": {}}\n[1, 2]\n', ":2: expected a JSON object, got list"),
-        ('"just a string"\n', ":1: expected a JSON object, got str"),
+        ('{"id": "a", "predictions": {}}\n[1, 2]\n', " row 2: expected an object, got list"),
+        ('"just a string"\n', " row 1: expected an object, got str"),
         ('{"id": "a", "predictions": {}}\n{bad\n', ":2: invalid JSON"),
     ],
 )

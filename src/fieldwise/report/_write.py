@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from fieldwise._gc import gc_paused
 from fieldwise._text import scrub_text
 from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
@@ -45,6 +46,7 @@ __all__ = ["pairwise_file", "write_report"]
 DEFAULT_PROFILE = "reference"
 
 
+@gc_paused()  # millions of short-lived objects at 100,000 rows: see fieldwise._gc
 def write_report(
     task: Task,
     examples: list[Example],
