@@ -82,40 +82,37 @@ def load_examples(
         path = Path(src)
         if not path.exists():
             raise UserError(f"data file not found: {path}")
-        rows = _hinted(_file_rows(path), path)
+        rows = _file_rows(path)
     examples: list[Example] = []
     skipped: list[str] = []
     seen_ids: set[str] = set()
     plan = _field_plan(task)
     with gc_paused():  # ~100,000 rows of new objects: collections would re-walk them all
-        for where, raw in rows:
-            try:
-                example = row_to_example(task, raw, where, len(examples), group_column, plan)
-                if example.id in seen_ids:
-                    raise RowError(f"{where}: duplicate id '{example.id}'")
-            except RowError as exc:
-                if not skip_invalid:
-                    raise
-                skipped.append(str(exc))
-                continue
-            seen_ids.add(example.id)
-            examples.append(example)
-            if limit is not None and len(examples) >= limit:
-                break
-        if not examples:
-            raise UserError(f"no usable rows in {src}")
+        try:
+            for where, raw in rows:
+                try:
+                    example = row_to_example(task, raw, where, len(examples), group_column, plan)
+                    if example.id in seen_ids:
+                        raise RowError(f"{where}: duplicate id '{example.id}'")
+                except RowError as exc:
+                    if not skip_invalid:
+                        raise
+                    skipped.append(str(exc))
+                    continue
+                seen_ids.add(example.id)
+                examples.append(example)
+                if limit is not None and len(examples) >= limit:
+                    break
+            if not examples:
+                raise UserError(f"no usable rows in {src}")
+        except UserError as exc:
+            # Failing before the first good row, a file whose content is another format
+            # than its suffix says (JSONL saved as .csv reads as CSV rows with no `text`)
+            # is named for what it looks like (see data/_sniff.py).
+            if examples or src.startswith("hub:"):
+                raise
+            raise with_format_hint(exc, Path(src)) from None
         return Dataset(examples, src, fingerprint_examples(examples), skipped)
-
-
-def _hinted(
-    rows: Iterator[tuple[str, dict[str, Any]]], path: Path
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``rows``, with a file that cannot be read as its suffix says (JSONL saved as
-    ``.csv``) named for what its content looks like (see ``data/_sniff.py``)."""
-    try:
-        yield from rows
-    except UserError as exc:
-        raise with_format_hint(exc, path) from None
 
 
 def parse_json(text: str | bytes, where: str) -> Any:
