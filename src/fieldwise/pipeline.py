@@ -317,6 +317,9 @@ def run_project(
     config: ProjectConfig, *, console: Console | None = None, quiet: bool = False
 ) -> ProjectResult:
     """Predict with every configured model, score, and write the report."""
+    # Imported here, not at the top: `predict` imports this module for its settings
+    # helpers, and the optimiser, scoring and the report pull in numpy, scipy, matplotlib.
+    from fieldwise.optimize._project import optimise_entries, prompt_options, prompt_uses
     from fieldwise.report import write_report
     from fieldwise.scoring import check_profiles, prepare_golds
 
@@ -340,6 +343,7 @@ def run_project(
     golds = prepare_golds(task, [ex.gold or {} for ex in test.examples])  # once for all models
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
+    optimise_entries(config, task, train, test.examples, store, console, quiet, run_settings)
     progress = None if quiet else make_progress()
     imports = ProjectImports(store, config, task.name, train, test, console)
     imports.load()  # before the models: an entry may name an import
@@ -359,7 +363,8 @@ def run_project(
             by_id: list[dict[str, PredictionRow]] = [{} for _ in range(mc.repeats)]
             for i, (fold_train, fold_test) in enumerate(folds):
                 spec = _trained_spec(mc, task, fold_train, out_dir / "models", console)
-                model = create_model(spec, task, _model_options(mc, True))
+                options = prompt_options(mc, _model_options(mc, True), out_dir, fold_test)
+                model = create_model(spec, task, options)
                 fold_rows = predict_repeats(
                     model,
                     fold_test,
@@ -384,7 +389,8 @@ def run_project(
                 if trainable
                 else mc.spec
             )
-            model = create_model(spec, task, _model_options(mc, trainable))
+            options = prompt_options(mc, _model_options(mc, trainable), out_dir, test.examples)
+            model = create_model(spec, task, options)
             repeats = predict_repeats(
                 model,
                 test.examples,
@@ -420,7 +426,14 @@ def run_project(
     report_dir = out_dir / "reports" / stamp
     title = config.title or f"fieldwise: {task.name}"
     path = write_report(
-        task, test.examples, results, report_dir, title=title, meta=meta, resamples=resamples
+        task,
+        test.examples,
+        results,
+        report_dir,
+        title=title,
+        meta=meta,
+        resamples=resamples,
+        prompts=prompt_uses(config.models, out_dir),
     )
     latest = out_dir / "reports" / "latest.json"
     latest.write_text(json.dumps({"report": str(path)}))

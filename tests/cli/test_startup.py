@@ -84,3 +84,32 @@ def test_a_one_row_predict_imports_nothing_heavy(tmp_path: Path) -> None:
         server.stop()
     assert json.loads((tmp_path / "p.jsonl").read_text())["output"]
     assert loaded == []
+
+
+_EVERY_HELP = """
+import contextlib, io
+import typer
+from fieldwise.cli import main
+from fieldwise.cli._app import app
+
+def paths(command, prefix):
+    yield prefix
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from paths(sub, [*prefix, name])
+
+seen = list(paths(typer.main.get_command(app), []))
+assert len(seen) > 10, seen
+for path in seen:
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        try:
+            main([*path, "--help"])
+        except SystemExit as done:
+            assert done.code == 0, (path, done.code)
+    assert "Usage" in out.getvalue(), path
+"""
+
+
+def test_help_of_every_command_imports_nothing_heavy() -> None:
+    """``fieldwise --help`` and ``fieldwise CMD --help`` for every command and
+    subcommand: a new command must keep its heavy imports inside its function."""
+    assert _imported(_EVERY_HELP) == []

@@ -34,6 +34,7 @@ from fieldwise.report._compare import (
 from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
 from fieldwise.report._notes import abstaining_profiles, abstentions, by_field, coverage_note
+from fieldwise.report._optimize import PromptUse, optimisation_views
 from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
@@ -57,6 +58,7 @@ def write_report(
     meta: dict[str, Any] | None = None,
     profile: str | None = None,
     resamples: Resamples | None = None,
+    prompts: list[PromptUse] | None = None,
 ) -> Path:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
     (``examples.jsonl``, ``examples.parquet``); return the HTML path.
@@ -72,6 +74,9 @@ def write_report(
     ``out_dir/pairwise.json``, which ``fieldwise compare`` prints, and, on the same
     resamples, one ``pairwise.<profile>.json`` per profile every model was scored under
     (``fieldwise compare --profile``).
+
+    ``prompts`` (the saved prompts the models used, with their optimisation records)
+    adds the prompt-optimisation section.
     """
     profile = _check(examples, results, profile)
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
@@ -141,6 +146,7 @@ def write_report(
         "shown": shown_rows,
         "ids": [str(ex.id) for ex in examples],
         "exports": exports,
+        "optimisations": optimisation_views(prompts or [], task, charts_dir),
     }
     notes = abstentions(task, examples, results, order, parsed, fields)
     context["notes"] = notes
