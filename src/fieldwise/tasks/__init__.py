@@ -109,8 +109,16 @@ def load_task(spec: str | Task) -> Task:
         if task is None:
             raise UserError(f"{module_part} defines {len(found)} tasks; name one with :attr")
     if not isinstance(task, Task):
-        raise UserError(
-            f"'{target}' is a {type(task).__name__}, not a fieldwise Task",
-            hint="make one with fieldwise.tasks.Task; see docs/custom-tasks.md",
-        )
+        hint = "make one with fieldwise.tasks.Task; see docs/custom-tasks.md"
+        if isinstance(task, type) and hasattr(task, "model_fields"):  # an output schema
+            hint = f"wrap it: Task.from_model('{task.__name__.lower()}', {task.__name__})"
+        raise UserError(f"'{target}' is {_what(task)}, not a fieldwise Task", hint=hint)
     return task
+
+
+def _what(obj: object) -> str:
+    """``the class Foo``, ``an int``, ``a list``: what a task reference found instead."""
+    if isinstance(obj, type):
+        return f"the class {obj.__name__}"
+    name = type(obj).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
