@@ -54,6 +54,11 @@ def refuse_to_overwrite(outputs: list[Path], inputs: list[str | None], option: s
                 )
 
 
+def n_predictions(n: int) -> str:
+    """``1 prediction``, ``8 predictions``: the count in the commands' result lines."""
+    return f"{n} prediction{'' if n == 1 else 's'}"
+
+
 def print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False))
 

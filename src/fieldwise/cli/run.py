@@ -13,6 +13,7 @@ from rich.table import Table
 from fieldwise.cli._common import (
     console,
     err_console,
+    n_predictions,
     parse_options,
     print_json,
     refuse_to_overwrite,
@@ -241,7 +242,7 @@ def predict(
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     failed = sum(r.error is not None for r in rows)
     err_console.print(
-        f"wrote {len(rows)} predictions to {out}" + (f" ({failed} failed)" if failed else "")
+        f"wrote {n_predictions(len(rows))} to {out}" + (f" ({failed} failed)" if failed else "")
     )
     if failed:
         from fieldwise.cli import EXIT_ROW_ERRORS

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from fieldwise.cli._common import console, err_console, print_json, show_path
+from fieldwise.cli._common import console, err_console, n_predictions, print_json, show_path
 
 PROJECT = typer.Option(Path(".fieldwise"), "--project", help="Store directory.")
 store_app = typer.Typer(help="Inspect and export the prediction store.", no_args_is_help=True)
@@ -135,7 +135,7 @@ def export(
 
     with Store(project) as store:
         n = export_predictions(store, out, model or None, push_to_hub)
-    err_console.print(f"exported {n} predictions to {out}")
+    err_console.print(f"exported {n_predictions(n)} to {out}")
 
 
 @import_app.command("jsonl")
@@ -162,7 +162,7 @@ def import_jsonl_cmd(
     with Store(project) as store:
         store.save_dataset(task_obj.name, ds.fingerprint, ds.source, ds.examples)
         done = import_jsonl(store, name, path, ds, task_obj.name, replace=replace)
-    err_console.print(f"imported {done.stored} predictions as '{name}' (run {done.run_id})")
+    err_console.print(f"imported {n_predictions(done.stored)} as '{name}' (run {done.run_id})")
     _warn_uncovered(done.without_prediction, done.dataset_rows, data, str(path))
 
 
@@ -197,7 +197,7 @@ def import_dicts_cmd(
             store, load_prediction_records(source), ds, task_obj.name, source=source
         )
     for label, run in done.items():
-        err_console.print(f"imported {run.stored} predictions as '{label}' (run {run.run_id})")
+        err_console.print(f"imported {n_predictions(run.stored)} as '{label}' (run {run.run_id})")
     missing = max(run.without_prediction for run in done.values())
     _warn_uncovered(missing, len(ds), data, source)
 
