@@ -222,7 +222,10 @@ class ProjectConfig(_Strict):
     data: DataConfig = Field(default_factory=DataConfig)
     models: list[ModelConfig] = Field(default_factory=lambda: list(DEFAULT_MODELS))
     imports: list[ImportConfig] = Field(default_factory=list)
-    profiles: list[str] = Field(default_factory=lambda: ["reference", "strict"])
+    profiles: list[str] = Field(default_factory=lambda: ["reference", "strict"], min_length=1)
+    """Every model is scored under each; the first ranks the run's summary, its report
+    and the pairwise table a bare ``fieldwise compare`` prints (``[strict, reference]``
+    ranks by strict)."""
     bootstrap: int = Field(1000, ge=0)
     strip_fences: bool = False
     """Let profiles that accept it (``strict``; never ``reference``) score the object

@@ -432,6 +432,9 @@ def run_project(
         report_dir,
         title=title,
         meta=meta,
+        # The first of `profiles:` ranks the report (and pairwise.json, which a bare
+        # `fieldwise compare` prints), as it ranks the summary printed after the run.
+        profile=config.profiles[0],
         resamples=resamples,
         prompts=prompt_uses(config.models, out_dir),
     )

@@ -81,6 +81,7 @@ def test_out_of_range_numbers(
             "models.0.concurency: unknown key (did you mean 'concurrency'?)",
         ),
         ("bootstrap: -5\n", "bootstrap: Input should be greater than or equal to 0"),
+        ("profiles: []\n", "profiles: List should have at least 1 item"),
     ],
 )
 def test_config_mistakes(
