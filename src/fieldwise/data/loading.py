@@ -211,8 +211,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             if not cells:
                 continue
             if len(cells) != len(header):
+                n = len(cells)
                 raise RowError(
-                    f"{where}: {len(cells)} cells but the header has {len(header)} columns"
+                    f"{where}: {n} cell{'' if n == 1 else 's'} but the header has"
+                    f" {len(header)} columns"
                 )
             yield where, {k: _csv_value(v) for k, v in zip(header, cells, strict=True)}
     finally:
