@@ -159,7 +159,7 @@ def compare_runs(
     golds = _golds(sides, shared, gold_from, warnings)
     examples = [sides[0].examples[i] for i in shared]
     resamples = Resamples.for_rows(len(shared), bootstrap, seed, [group_key(ex) for ex in examples])
-    table_golds = prepare_golds(task_obj, golds)
+    table_golds = prepare_golds(task_obj, golds, [ex.text for ex in examples])
     fields: list[str] = []
     matrices = {}
     for side in sides:

@@ -42,9 +42,9 @@ def _root(
 
 
 def _register() -> None:
-    from fieldwise.cli import compare, data, finetune, optimize, run, store
+    from fieldwise.cli import align, compare, data, distill, finetune, optimize, run, store
 
-    for module in (run, compare, data, store, finetune, optimize):
+    for module in (run, compare, data, store, finetune, optimize, distill, align):
         module.register(app)
 
 

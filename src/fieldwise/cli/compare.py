@@ -51,9 +51,10 @@ def compare(
     fields improved or regressed significantly."""
     from fieldwise.compare import compare_runs
     from fieldwise.scoring import PROFILES
+    from fieldwise.scoring.profiles import GROUNDING_SUFFIX
     from fieldwise.store import Store
 
-    if profile is not None and profile not in PROFILES:
+    if profile is not None and profile.removesuffix(GROUNDING_SUFFIX) not in PROFILES:
         raise UserError(f"unknown profile '{profile}'", hint=f"use one of {sorted(PROFILES)}")
     if refs:
         if gold_from is not None and not 1 <= gold_from <= len(refs):

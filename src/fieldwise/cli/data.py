@@ -207,5 +207,45 @@ def export(
     err_console.print(f"wrote {n} {fmt} rows to {out}")
 
 
+@data_app.command("ood")
+def ood(
+    task: str = TASK,
+    data: str = DATA,
+    out: Path = typer.Option(..., "--out", "-o", help="The probes, as JSONL."),
+    perturbed: int = typer.Option(
+        50, "--perturbed", min=0, help="Removed and changed probes to make (each)."
+    ),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Out-of-domain probes: the shipped off-topic texts, plus test texts with a value's
+    sentence removed (answer: none) or the value rewritten (answer: the new value).
+
+    Run them with `ood: FILE` in fieldwise.yaml or `fieldwise run --ood FILE`."""
+    from fieldwise.data import load_examples
+    from fieldwise.tasks import load_task
+    from fieldwise.trust.ood import build_probes, write_probes
+
+    refuse_to_overwrite([out], [data], "--out")
+    task_obj = load_task(task)
+    ds = load_examples(task_obj, data)
+    if not any(ex.gold for ex in ds.examples) and perturbed:
+        err_console.print(
+            f"[yellow]warning:[/] {data} has no labels: only off-topic probes (perturbations "
+            "edit a labelled value)"
+        )
+    probes = build_probes(task_obj, ds.examples, perturbed=perturbed, seed=seed)
+    write_probes(out, probes)
+    kinds = {k: sum(p.probe == k for p in probes) for k in ("offtopic", "removed", "changed")}
+    err_console.print(
+        f"wrote {kinds['offtopic']} off-topic, {kinds['removed']} removed and "
+        f"{kinds['changed']} changed probes → {out}"
+    )
+    if kinds["removed"] < perturbed or kinds["changed"] < perturbed:
+        err_console.print(
+            f"note: asked for {perturbed} of each; {data} had fewer rows whose required "
+            "values could be edited and checked"
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(data_app, name="data")

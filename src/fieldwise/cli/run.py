@@ -52,6 +52,9 @@ def run(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ray: str | None = typer.Option(None, "--ray", help=RAY_HELP),
+    ood: Path | None = typer.Option(
+        None, "--ood", help="Out-of-domain probes (fieldwise data ood) every model answers too."
+    ),
 ) -> None:
     """Predict with every model, score and write the report.
 
@@ -67,6 +70,8 @@ def run(
         updates["output"] = str(Path(output).resolve())
     if bootstrap is not None:
         updates["bootstrap"] = bootstrap
+    if ood is not None:
+        updates["ood"] = str(ood.resolve())
     data_updates: dict[str, object] = {}
     if cv is not None:
         data_updates["cv"] = cv
@@ -75,15 +80,17 @@ def run(
     if data_updates:
         updates["data"] = {**cfg.data.model_dump(), **data_updates}
     if ray is not None:
-        # Every local model goes to Ray; API models and the baseline stay in this process.
+        from fieldwise.plan import runs_on_ray
+        from fieldwise.runner import RayExecutor
+
+        # Every model whose backend can run on Ray goes there; the rest stay here.
         updates["models"] = [
-            m.model_copy(update={"executor": "ray", "ray_address": ray})
-            if m.spec.split("/", 1)[0] in ("hf", "vllm")
-            else m
+            m.model_copy(update={"executor": "ray", "ray_address": ray}) if runs_on_ray(m) else m
             for m in cfg.models
         ]
         if all(m.executor != "ray" for m in updates["models"]):  # type: ignore[attr-defined]
-            raise UserError("--ray runs hf and vllm models, and the config has none")
+            runs = " and ".join(RayExecutor().providers())
+            raise UserError(f"--ray runs {runs} models, and the config has none")
     if updates:
         values = {**cfg.model_dump(), **updates, "base_dir": cfg.base_dir}
         cfg = validated(lambda: cfg.model_validate(values), RUN_FLAGS)
@@ -115,9 +122,8 @@ def run(
         table.add_row(escape(res.label), res.kind, *cells, shown, valid_text)
     err_console.print(table)
     _note_fenced(result.results, cfg.profiles[0], cfg.strip_fences)
-    pairwise = result.report_path.parent / "pairwise.json"
-    if len(result.results) > 1 and pairwise.is_file():
-        _print_verdicts(json.loads(pairwise.read_text(encoding="utf-8")))
+    if len(result.results) > 1 and result.pairwise:
+        _print_verdicts(result.pairwise)
     err_console.print("report:", style="bold")
     print(result.report_path)
 
@@ -183,17 +189,13 @@ def predict(
     """Predict with one model; outputs are cached in the store and written as JSONL."""
     from fieldwise.config import BatchConfig, ModelConfig
     from fieldwise.data import load_examples
-    from fieldwise.models import create_model, model_kind
-    from fieldwise.pipeline import batch_settings, ray_options, run_settings
     from fieldwise.pipeline import predict as run_predict
+    from fieldwise.plan import plan_model
     from fieldwise.runner import make_progress
     from fieldwise.store import Store
     from fieldwise.tasks import load_task
 
     refuse_to_overwrite([out], [data, train_data], "--out")
-    task_obj = load_task(task)
-    dataset = load_examples(task_obj, data)
-    train = load_examples(task_obj, train_data).examples if train_data else []
     if batch_poll <= 0:
         raise UserError("--batch-poll must be positive")
     if not model.strip():
@@ -205,33 +207,31 @@ def predict(
             options=parse_options(option),
             concurrency=concurrency,
             batch=BatchConfig(poll_s=batch_poll) if batch else False,
+            **({"executor": "ray", "ray_address": ray} if ray is not None else {}),
         ),
         {"spec": "--model", "name": "--name", "concurrency": "--concurrency"},
     )
-    batching = batch_settings(mc)
-    if ray is not None:
-        mc = mc.model_copy(update={"executor": "ray", "ray_address": ray})
+    plan = plan_model(mc)  # the backend, its executor and settings, checked before any load
+    task_obj = load_task(task)
+    dataset = load_examples(task_obj, data)
+    train = load_examples(task_obj, train_data).examples if train_data else []
     from fieldwise._legacy import project_dir
     from fieldwise.tasks.named_prompts import resolve_prompt_option
 
-    options = resolve_prompt_option(mc.options, project_dir(project))
-    model_obj = create_model(model, task_obj, options)
+    options = resolve_prompt_option(mc.options, project_dir(project))  # a named prompt's file
+    model_obj = plan.model(task_obj, options=options)
     watch_store(project)
     with Store(project) as store:
         store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
         rows = run_predict(
+            plan,
             model_obj,
             dataset.examples,
             store,
             dataset,
-            label=mc.label,
-            settings=run_settings(mc),
             train=train,
-            kind=mc.kind or model_kind(model),
             config=mc.model_dump(),
             progress=None if quiet else make_progress(),
-            ray=ray_options(mc),
-            batch=batching,
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:
@@ -283,35 +283,56 @@ def score(
     predictions: Path = typer.Option(..., "--predictions", "-p", help="{id, output} JSONL."),
     task: str = typer.Option("isaf", "--task", "-t", help="Task name, module:attr or file.py."),
     profile: str = typer.Option("reference", "--profile", help="Scoring profile."),
+    require_grounding: bool = typer.Option(
+        False,
+        "--require-grounding",
+        help="Score a required value not found in the text as an abstention "
+        "(the profile becomes PROFILE+grounding).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     bootstrap: int = typer.Option(
         1000, "--bootstrap", min=0, help="Bootstrap resamples (0: none)."
     ),
     strip_fences: bool = typer.Option(False, "--strip-fences", help=STRIP_FENCES_HELP),
 ) -> None:
-    """Score a predictions file against gold labels under one profile."""
+    """Score a predictions file against gold labels under one profile, with the grounding
+    of its values (grounded rate, hallucination rate; see docs/trust.md)."""
+    from fieldwise.cli.align import grounding_of, print_grounding
     from fieldwise.data import load_examples
     from fieldwise.data.splits import group_key
-    from fieldwise.scoring import PROFILES, score_outputs
+    from fieldwise.scoring import PROFILES, prepare_golds, score_outputs
+    from fieldwise.scoring.profiles import GROUNDING_SUFFIX
     from fieldwise.scoring.stats import Resamples
     from fieldwise.tasks import load_task
 
-    if profile not in PROFILES:
-        raise UserError(f"unknown profile '{profile}'", hint=f"use one of {sorted(PROFILES)}")
+    if profile.removesuffix(GROUNDING_SUFFIX) not in PROFILES:
+        raise UserError(
+            f"unknown profile '{profile}'",
+            hint=f"use one of {sorted(PROFILES)}, optionally with {GROUNDING_SUFFIX}",
+        )
+    if require_grounding and not profile.endswith(GROUNDING_SUFFIX):
+        profile += GROUNDING_SUFFIX
     task_obj = load_task(task)
     dataset = load_examples(task_obj, gold)
     if not dataset.labelled:
         raise UserError(f"{gold} has unlabelled rows; scoring needs gold labels")
     outputs = _read_predictions(predictions, {ex.id for ex in dataset.examples})
-    golds = [ex.gold or {} for ex in dataset.examples]
+    golds = prepare_golds(
+        task_obj, [ex.gold or {} for ex in dataset.examples], [ex.text for ex in dataset.examples]
+    )
     raw = [outputs.get(ex.id) for ex in dataset.examples]
     groups = [group_key(ex) for ex in dataset.examples]
     boot = Resamples.for_rows(len(raw), bootstrap, 0, groups)
     result = score_outputs(
         task_obj, golds, raw, profiles=(profile,), resamples=boot, strip_fences=strip_fences
     )[profile]
+    grounding, grounded_rows = grounding_of(
+        task_obj, dataset.examples, raw, profile, strip_fences=strip_fences
+    )
     if as_json:
-        print_json(result.to_json())
+        print_json(
+            {**result.to_json(), "grounding": {**grounding.to_json(), "rows": grounded_rows}}
+        )
         return
     table = Table(title=f"{profile} profile, {result.rows} rows", title_justify="left")
     table.add_column("field")
@@ -327,6 +348,7 @@ def score(
     console.print(table)
     if task_obj.is_nested:
         _print_nested(result)
+    print_grounding(grounding, grounded_rows, len(raw))
     console.print(f"validity: {result.validity}")
 
 

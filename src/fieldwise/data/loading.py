@@ -302,9 +302,10 @@ def row_to_example(
         if value in (None, ""):
             raise RowError(f"{where}: group column '{column}': missing")
         group = str(value)
+    spans = _gold_spans(task, row, text, where)
     plan = plan or _field_plan(task)
     if row.keys().isdisjoint([name for name, _, _ in plan]):
-        return Example(example_id, text, None, group)
+        return Example(example_id, text, None, group, spans)
     gold: dict[str, Any] = {}
     for name, spec, fast in plan:
         if name not in row:
@@ -323,7 +324,45 @@ def row_to_example(
             gold[name] = _check_value(spec, value, where)
         else:
             gold[name] = _check_nested(task, spec, value, where)
-    return Example(example_id, text, gold, group)
+    return Example(example_id, text, gold, group, spans)
+
+
+SPANS_COLUMN = "spans"
+"""The optional column of gold evidence: ``{path: [[start, end], ...]}`` (docs/trust.md)."""
+
+
+def _gold_spans(
+    task: Task, row: dict[str, Any], text: str, where: str
+) -> dict[str, list[tuple[int, int]]] | None:
+    """The row's gold spans, checked: paths are strings, spans are ``[start, end]`` pairs
+    of integers inside the text. ``None`` when the row has none (or the task itself has a
+    field named ``spans``, which then is a label like any other)."""
+    raw = row.get(SPANS_COLUMN)
+    if raw is None or any(f.name == SPANS_COLUMN for f in task.fields):
+        return None
+    if isinstance(raw, str):  # a CSV cell holding JSON text
+        raw = parse_json(raw, f"{where}: column '{SPANS_COLUMN}'")
+    if not isinstance(raw, dict):
+        raise RowError(f"{where}: column '{SPANS_COLUMN}': expected an object of path → spans")
+    out: dict[str, list[tuple[int, int]]] = {}
+    for path, spans in raw.items():
+        if not isinstance(spans, list):
+            raise RowError(f"{where}: spans of '{path}': expected a list of [start, end]")
+        checked = []
+        for span in spans:
+            if (
+                not isinstance(span, list | tuple)
+                or len(span) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in span)
+                or not 0 <= span[0] <= span[1] <= len(text)
+            ):
+                raise RowError(
+                    f"{where}: spans of '{path}': {_brief(span)} is not [start, end] "
+                    f"with 0 <= start <= end <= {len(text)} (the text's length)"
+                )
+            checked.append((span[0], span[1]))
+        out[str(path)] = checked
+    return out
 
 
 def _check_nested(task: Task, spec: FieldSpec, value: Any, where: str) -> Any:

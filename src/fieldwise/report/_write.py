@@ -13,7 +13,7 @@ import functools
 import json
 import math
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +37,34 @@ from fieldwise.report._notes import abstaining_profiles, abstentions, by_field, 
 from fieldwise.report._optimize import PromptUse, optimisation_views
 from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
+from fieldwise.report._trust import trust_view
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
 from fieldwise.scoring._types import ModelResult, ModelScore
 from fieldwise.scoring.stats import DEFAULT_RESAMPLES, PairwiseTable, Resamples
 from fieldwise.tasks._task import Example, Task
+from fieldwise.trust.ood import OodRun
 
-__all__ = ["pairwise_file", "write_report"]
+__all__ = ["WrittenReport", "pairwise_file", "write_report", "write_report_full"]
 
 DEFAULT_PROFILE = "reference"
 
 
+@dataclass(frozen=True)
+class WrittenReport:
+    """A report written to disk, and its pairwise table (as in ``pairwise.json``), so a
+    caller that goes on to print the verdicts need not read the file back."""
+
+    path: Path
+    pairwise: dict[str, Any]
+
+
+def write_report(*args: Any, **kwargs: Any) -> Path:
+    """:func:`write_report_full`, returning only the HTML path."""
+    return write_report_full(*args, **kwargs).path
+
+
 @gc_paused()  # millions of short-lived objects at 100,000 rows: see fieldwise._gc
-def write_report(
+def write_report_full(
     task: Task,
     examples: list[Example],
     results: list[ModelResult],
@@ -58,8 +74,9 @@ def write_report(
     meta: dict[str, Any] | None = None,
     profile: str | None = None,
     resamples: Resamples | None = None,
+    ood: OodRun | None = None,
     prompts: list[PromptUse] | None = None,
-) -> Path:
+) -> WrittenReport:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
     (``examples.jsonl``, ``examples.parquet``); return the HTML path.
 
@@ -74,6 +91,10 @@ def write_report(
     ``out_dir/pairwise.json``, which ``fieldwise compare`` prints, and, on the same
     resamples, one ``pairwise.<profile>.json`` per profile every model was scored under
     (``fieldwise compare --profile``).
+
+    Every value is aligned with its text (grounding columns, evidence on hover); ``ood``,
+    the models' outputs on out-of-domain probes, adds that section; both are also saved
+    as ``out_dir/trust.json`` (``report/_trust.py``).
 
     ``prompts`` (the saved prompts the models used, with their optimisation records)
     adds the prompt-optimisation section.
@@ -115,7 +136,11 @@ def write_report(
         for row, blocks in views.blocks.items():
             by_index[row].records = blocks
     nested_names = {s.name for s in task.fields if not s.is_leaf}
+    trust = trust_view(
+        task, examples, results, parsed, profile, fields, selection.indices, resamples, ood
+    )
     context: dict[str, Any] = {
+        "trust": trust,
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
         "profile": profile,
@@ -156,10 +181,11 @@ def write_report(
     context["board"], context["other_profiles"], context["stat_names"] = board(
         results, order, profile, fields, abstaining, context["notes_by_field"]
     )
-    _write_tables(out_dir, profile, table, results, resamples)
+    pairwise_json = _write_tables(out_dir, profile, table, results, resamples)
+    trust.write(out_dir)
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
-    return path
+    return WrittenReport(path, pairwise_json)
 
 
 def pairwise_file(profile: str) -> str:
@@ -174,11 +200,13 @@ def _write_tables(
     table: PairwiseTable,
     results: list[ModelResult],
     resamples: Resamples,
-) -> None:
+) -> dict[str, Any]:
     """``pairwise.json`` for the ranking profile, and one table per other profile every
     model was scored under, on the same resamples: ``fieldwise compare --profile X``
-    prints X's table, never the ranking profile's under X's name."""
+    prints X's table, never the ranking profile's under X's name. Returns the ranking
+    profile's table, as written."""
     shared = [p for p in results[0].scores if all(p in r.scores for r in results)]
+    ranking_table: dict[str, Any] = {"profile": profile, **table.to_json()}
     for name in shared:
         if name == profile:
             data, files = table.to_json(), ["pairwise.json", pairwise_file(name)]
@@ -191,6 +219,7 @@ def _write_tables(
         text = json.dumps({"profile": name, **data}, indent=1)
         for file in files:
             (out_dir / file).write_text(text, encoding="utf-8")
+    return ranking_table
 
 
 def _check(examples: list[Example], results: list[ModelResult], profile: str | None) -> str:

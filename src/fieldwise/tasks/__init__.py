@@ -16,12 +16,21 @@ from pathlib import Path
 
 from fieldwise import registry
 from fieldwise.errors import UserError, did_you_mean
-from fieldwise.tasks._task import Example, FieldKind, FieldSpec, Metric, ReferenceMetric, Task
+from fieldwise.tasks._task import (
+    Example,
+    FieldKind,
+    FieldSpec,
+    Grounding,
+    Metric,
+    ReferenceMetric,
+    Task,
+)
 
 __all__ = [
     "Example",
     "FieldKind",
     "FieldSpec",
+    "Grounding",
     "Metric",
     "ReferenceMetric",
     "Task",
