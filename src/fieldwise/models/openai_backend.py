@@ -22,10 +22,8 @@ import os
 import time
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import openai
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import Field
 
 from fieldwise import registry
@@ -47,6 +45,9 @@ from fieldwise.models._responses import TOKEN_CEILING, as_label, as_output, as_t
 from fieldwise.models._stream import StreamAssembler, StreamError
 from fieldwise.models.hosts import Host
 from fieldwise.tasks import Example, Task
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = [
     "APIRequestError",
@@ -208,6 +209,10 @@ class OpenAIModel(PromptedModel):
         return len(json.dumps(self._schema[0]))
 
     def _new_client(self) -> openai.AsyncOpenAI:
+        # The SDK costs ~0.5 s of CPU to import: only the SDK transport and the batch
+        # API pay for it, not a run on the lean transport.
+        import openai
+
         return openai.AsyncOpenAI(
             api_key=self._api_key,
             base_url=self.base_url,
@@ -308,6 +313,8 @@ class OpenAIModel(PromptedModel):
             raise APIRequestError(str(exc)) from exc
 
     async def _read_sdk_stream(self, stream: Any, assembler: StreamAssembler) -> None:
+        import openai
+
         try:
             async for chunk in stream:
                 assembler.add(chunk)
@@ -320,6 +327,9 @@ class OpenAIModel(PromptedModel):
             raise mapped from None
 
     async def _post_sdk(self, body: dict[str, Any], stream: bool = False) -> Any:
+        import openai
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
         try:
             if stream:
                 return await self._clients.get().post(
