@@ -42,6 +42,7 @@ from fieldwise.models._http import HTTPError, JSONClient, proxied
 from fieldwise.models._model import Generation, ModelOptions, RetryableError
 from fieldwise.models._prompted import LengthCounter, OutputMode, PromptedModel, PromptedOptions
 from fieldwise.models._responses import TOKEN_CEILING, as_label, as_output, as_tokens, field
+from fieldwise.models._signals import ends_from_bytes, ends_from_pieces, token_signals
 from fieldwise.tasks import Example, Task
 
 __all__ = [
@@ -78,6 +79,11 @@ class OpenAIOptions(PromptedOptions):
     transport: Literal["auto", "sdk"] = "auto"
     """``auto``: fieldwise's lean HTTP client (a fraction of the SDK's CPU per request),
     or the SDK's when a proxy is configured for the host; ``sdk``: always the SDK's."""
+    logprobs: bool | None = None
+    """Ask for each output token's log-probability (a confidence signal, docs/trust.md).
+    ``None``: on for a server on this machine (vLLM, ``fieldwise serve``: free), off for
+    remote hosts, where some models refuse the parameter; never in ``tools`` mode, whose
+    arguments get no log-probabilities."""
 
 
 class OpenAIModel(PromptedModel):
@@ -116,7 +122,15 @@ class OpenAIModel(PromptedModel):
         return self.options
 
     def volatile_options(self) -> set[str]:
-        return {"api_key_env", "timeout_s", "transport"}
+        return {"api_key_env", "timeout_s", "transport", "logprobs"}
+
+    @cached_property
+    def wants_logprobs(self) -> bool:
+        """Whether requests ask for log-probabilities (see ``OpenAIOptions.logprobs``)."""
+        opts = self.openai_options
+        if opts.output_mode == "tools":
+            return False
+        return is_local(self.base_url) if opts.logprobs is None else opts.logprobs
 
     def identity(self) -> dict[str, Any]:
         """The resolved base URL is part of the identity (another host is another model);
@@ -142,6 +156,8 @@ class OpenAIModel(PromptedModel):
             req["seed"] = opts.seed
         if opts.top_p is not None:
             req["top_p"] = opts.top_p
+        if self.wants_logprobs:
+            req["logprobs"] = True
         name = schema_name(self.task)
         schema, strict = self._schema
         if opts.output_mode == "json_object":
@@ -297,13 +313,35 @@ def parse_completion(
             output = arguments
             break
     usage = field(response, "usage")
+    text = as_output(output)
     return Generation(
-        output=as_output(output),
+        output=text,
         latency_s=latency_s,
         input_tokens=as_tokens(field(usage, "prompt_tokens"), max_input or TOKEN_CEILING),
         output_tokens=as_tokens(field(usage, "completion_tokens"), max_output or TOKEN_CEILING),
         finish_reason=as_label(field(choice, "finish_reason")),
+        signals=logprob_signals(field(choice, "logprobs"), text),
     )
+
+
+def logprob_signals(logprobs: Any, output: str | None) -> dict[str, Any] | None:
+    """The ``tokens`` signal from a choice's ``logprobs.content`` (``[{"token", "logprob",
+    "bytes"}]``), when its tokens rebuild ``output`` (a tool call's arguments have none:
+    the message content's tokens do not describe them)."""
+    content = field(logprobs, "content")
+    if output is None or not isinstance(content, list) or not content:
+        return None
+    pieces, chunks, values = [], [], []
+    for item in content:
+        token, logprob, raw = field(item, "token"), field(item, "logprob"), field(item, "bytes")
+        if not isinstance(token, str) or not isinstance(logprob, int | float):
+            return None
+        pieces.append(token)
+        values.append(float(logprob))
+        if isinstance(raw, list) and all(isinstance(b, int) and 0 <= b < 256 for b in raw):
+            chunks.append(bytes(raw))
+    ends = ends_from_bytes(chunks, output) if len(chunks) == len(pieces) else None
+    return token_signals(ends or ends_from_pieces(pieces, output), values)
 
 
 def prompt_ceiling(messages: list[Any], extra_chars: int = 0) -> int:

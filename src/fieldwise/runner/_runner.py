@@ -285,6 +285,7 @@ async def _run_unlocked(
                     gen.output_tokens,
                     cost,
                     gen.finish_reason,
+                    gen.signals,
                 )
                 rows.append(row)
                 done[key] = row

@@ -101,6 +101,7 @@ def _row(key: str, example_id: str, gen: Generation, price: Price | None) -> Pre
         gen.output_tokens,
         price.cost(gen) if price and gen.error is None else None,
         gen.finish_reason,
+        gen.signals,
     )
 
 

@@ -18,6 +18,7 @@ See ``docs/ray.md`` for multi-node use and what was verified.
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from collections import Counter
@@ -27,6 +28,7 @@ from typing import Any
 
 from fieldwise.errors import UserError, require
 from fieldwise.models._model import Model
+from fieldwise.models._signals import clean_signals
 from fieldwise.store import PredictionRow, Store
 from fieldwise.tasks import Example, Task
 
@@ -72,10 +74,12 @@ class _Predictor:
             outputs = [g.output for g in gens]
             errors = [g.error for g in gens]
             extra = [(g.latency_s, g.input_tokens, g.output_tokens, g.finish_reason) for g in gens]
+            signals = [json.dumps(g.signals) if g.signals else None for g in gens]
         except Exception as exc:  # noqa: BLE001 - recorded per row, retried by the next run
             message = f"{type(exc).__name__}: {exc}"[:1000]
             outputs, errors = [None] * len(examples), [message] * len(examples)
             extra = [(None, None, None, None)] * len(examples)
+            signals = [None] * len(examples)
         return {
             "key": list(batch["key"]),
             "output": outputs,
@@ -84,7 +88,19 @@ class _Predictor:
             "input_tokens": [e[1] for e in extra],
             "output_tokens": [e[2] for e in extra],
             "finish_reason": [e[3] for e in extra],
+            "signals": signals,
         }
+
+
+def _signals(value: Any, output: str | None) -> dict[str, Any] | None:
+    """A worker's signals (sent as JSON text), checked as the local runner checks them."""
+    text = _opt_str(value)
+    if text is None:
+        return None
+    try:
+        return clean_signals(json.loads(text), output)
+    except ValueError:
+        return None
 
 
 def check_ray_model(model: Model) -> None:
@@ -202,6 +218,7 @@ def _run_pending(
                     _opt_num(batch["output_tokens"][i], int),
                     None,
                     _opt_str(batch["finish_reason"][i]),
+                    _signals(batch["signals"][i], _opt_str(batch["output"][i])),
                 )
                 rows.append(row)
                 done[key] = row
