@@ -402,6 +402,7 @@ def run_project(
             )
         result = _result(task, golds, mc.label, mc.spec, kind, repeats, config, resamples)
         result.variant_of, result.variant = mc.variant_of, dict(mc.variant)
+        _with_signals(result, store, repeats)
         results.append(result)
         answered.append((mc, model, kind))
     for imp in config.imports:
@@ -523,7 +524,17 @@ def _import(
             found.get(k) or PredictionRow(k, ex.id, None)
             for k, ex in zip(keys, test.examples, strict=True)
         ]
-        results.append(
-            _result(task, golds, label, f"import/{label}", kind, [rows], config, resamples)
-        )
+        result = _result(task, golds, label, f"import/{label}", kind, [rows], config, resamples)
+        results.append(_with_signals(result, store, [rows]))
     return results
+
+
+def _with_signals(
+    result: ModelResult, store: Store, repeats: list[list[PredictionRow]]
+) -> ModelResult:
+    """Attach what the trust layer reads besides the scores: each row's stored confidence
+    signals and the other repeats' outputs (``fieldwise.trust``)."""
+    found = store.signals_by_key(r.key for r in repeats[0])
+    result.signals = [found.get(r.key) for r in repeats[0]]
+    result.repeat_outputs = [[r.output for r in rows] for rows in repeats[1:]]
+    return result

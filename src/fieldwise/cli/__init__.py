@@ -40,9 +40,9 @@ def _root(
 
 
 def _register() -> None:
-    from fieldwise.cli import align, compare, data, finetune, run, store, trust
+    from fieldwise.cli import align, compare, data, finetune, review, run, store, trust
 
-    for module in (run, compare, data, store, finetune, align, trust):
+    for module in (run, compare, data, store, finetune, align, trust, review):
         module.register(app)
 
 

@@ -22,6 +22,7 @@ from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
 from fieldwise.report._analysis import FieldErrors, field_errors
 from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES, bar_chart, field_grid
+from fieldwise.report._confidence import confidence_view
 from fieldwise.report._compare import (
     comparison_table,
     field_rows,
@@ -118,8 +119,12 @@ def write_report(
     trust = trust_view(
         task, examples, results, parsed, profile, fields, selection.indices, resamples, ood
     )
+    confidence = confidence_view(
+        task, examples, results, order, profile, trust, resamples, charts_dir
+    )
     context: dict[str, Any] = {
         "trust": trust,
+        "confidence": confidence,
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
         "profile": profile,
