@@ -67,10 +67,10 @@ class Behaviour:
     raw: Callable[[dict[str, Any], str | None], RawReply] | None = None
     """When set, answers every completion request with ``raw(body, authorization)``
     byte for byte (see ``tests/fakes/hostile_server.py``), bypassing ``fault``."""
-    token_logprob: Callable[[bytes], float] = lambda token: -0.01
-    """The log-probability reported for each token when a request asks for ``logprobs``
-    (tokens are 3-byte slices of the UTF-8 content, so some split a character, as real
-    servers' byte-level tokens do)."""
+    token_logprob: Callable[[str, int, bytes], float] = lambda content, at, token: -0.01
+    """The log-probability reported for a token (``token``: bytes ``at`` offset ``at`` of
+    ``content``'s UTF-8) when a request asks for ``logprobs``. Tokens are 3-byte slices,
+    so some split a character, as real servers' byte-level tokens do."""
 
 
 @dataclass
@@ -327,25 +327,24 @@ def _usage(body: dict[str, Any], content: str) -> tuple[int, int]:
     return max(1, _prompt_chars(body) // 4), max(1, len(content) // 4)
 
 
-def _logprobs(content: str, logprob: Callable[[bytes], float]) -> dict[str, Any]:
+def _logprobs(content: str, logprob: Callable[[str, int, bytes], float]) -> dict[str, Any]:
     """OpenAI's ``logprobs`` object: ``content`` as tokens of 3 bytes each."""
     data = content.encode("utf-8")
-    tokens = [data[i : i + 3] for i in range(0, len(data), 3)]
     return {
         "content": [
             {
-                "token": t.decode("utf-8", "replace"),
-                "logprob": logprob(t),
-                "bytes": list(t),
+                "token": data[i : i + 3].decode("utf-8", "replace"),
+                "logprob": logprob(content, i, data[i : i + 3]),
+                "bytes": list(data[i : i + 3]),
                 "top_logprobs": [],
             }
-            for t in tokens
+            for i in range(0, len(data), 3)
         ]
     }
 
 
 def _openai_reply(
-    body: dict[str, Any], content: str, logprob: Callable[[bytes], float] | None = None
+    body: dict[str, Any], content: str, logprob: Callable[[str, int, bytes], float] | None = None
 ) -> dict[str, Any]:
     prompt, completion = _usage(body, content)
     finish = "stop"
@@ -370,7 +369,7 @@ def _openai_reply(
         finish = "tool_calls" if finish == "stop" else finish
     logprobs = None
     if body.get("logprobs") and message.get("content") is not None:
-        logprobs = _logprobs(content, logprob or (lambda t: -0.01))
+        logprobs = _logprobs(content, logprob or (lambda c, at, t: -0.01))
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",

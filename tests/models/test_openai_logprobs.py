@@ -39,7 +39,7 @@ def test_local_server_gets_asked_and_bytes_place_every_token(
     fake_openai: FakeServer, transport: str
 ) -> None:
     fake_openai.behaviour.reply = lambda text: REPLY
-    fake_openai.behaviour.token_logprob = lambda token: -0.5 if b"2" in token else -0.01
+    fake_openai.behaviour.token_logprob = lambda c, at, token: -0.5 if b"2" in token else -0.01
     gen, body = _generate(fake_openai, transport=transport)
     assert body["logprobs"] is True  # a loopback server: on by default
     assert gen.output == REPLY and gen.signals is not None

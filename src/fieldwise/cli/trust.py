@@ -101,51 +101,58 @@ def _latest(project: Path) -> dict[str, Any]:
     return confidence
 
 
-def _pct(x: float | None) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
 
 
-def _num(x: float | None, digits: int = 3) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
+def _num(x: float | None) -> str:
+    """Two decimals without the leading zero (the table must fit 80 columns)."""
+    return "—" if x is None else f"{x:.2f}".removeprefix("0")
+
+
+def _ci(pair: list[float | None]) -> str:
+    return "" if pair[0] is None else f"{_pct(pair[0], 0)}-{_pct(pair[1], 0)}"
 
 
 def _print(data: dict[str, Any]) -> None:
     risk = data.get("risk")
     for label, model in data["models"].items():
         rows = model.get("rows", {})
-        title = (
-            f"{label}: {data.get('profile')} profile; calibrated ({data.get('method')}) on "
-            f"{rows.get('calibration', '?')} rows, measured on {rows.get('held_out', '?')} "
-            f"held-out rows; coverage at risk {_pct(risk)}%"
+        console.print(
+            f"[bold]{label}[/]: {data.get('profile')} profile; calibrated ({data.get('method')})"
+            f" on {rows.get('calibration', '?')} rows, measured on {rows.get('held_out', '?')} "
+            f"held-out rows; values accepted at {_pct(risk)}% risk (cov) and the risk realised; "
+            f"grounded {_pct(model.get('grounded_rate'))}%, hallucinated "
+            f"{_pct(model.get('hallucination_rate'))}% of required fields' values",
+            highlight=False,
         )
-        table = Table(title=title, title_justify="left")
-        for name in ("field", "grounded %", "halluc. %", "signal", "ECE", "Brier", "AURC"):
-            table.add_column(name, justify="left" if name in ("field", "signal") else "right")
-        for name in ("threshold", "coverage % [CI]", "realised risk % [CI]"):
-            table.add_column(name, justify="right")
+        table = Table(title_justify="left", pad_edge=False, box=None)
+        table.add_column("field", overflow="fold")
+        table.add_column("signal", no_wrap=True)
+        for name in ("ECE", "AURC", "thr", "cov%", "CI", "risk%", "CI"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("grnd%", justify="right", no_wrap=True)
+        table.add_column("hall%", justify="right", no_wrap=True)
         for path, p in model["paths"].items():
             car = p["coverage_at_risk"]
-            cov_ci, risk_ci = car["ci"]["coverage"], car["ci"]["realised_risk"]
             table.add_row(
                 path,
-                _pct(p.get("grounded_rate")),
-                _pct(p.get("hallucination_rate")),
                 p["signal"] or "none",
                 _num(p["ece"]),
-                _num(p["brier"]),
                 _num(p["aurc"]),
                 _num(car["threshold"]),
-                f"{_pct(car['coverage'])} [{_pct(cov_ci[0])}, {_pct(cov_ci[1])}]",
-                f"{_pct(car['realised_risk'])} [{_pct(risk_ci[0])}, {_pct(risk_ci[1])}]",
+                _pct(car["coverage"], 0),
+                _ci(car["ci"]["coverage"]),
+                _pct(car["realised_risk"], 0),
+                _ci(car["ci"]["realised_risk"]),
+                _pct(p.get("grounded_rate"), 0),
+                _pct(p.get("hallucination_rate"), 0),
             )
         console.print(table)
-        console.print(
-            f"grounded {_pct(model.get('grounded_rate'))}%, hallucinated "
-            f"{_pct(model.get('hallucination_rate'))}% of the values of required fields"
-        )
     err_console.print(
         "threshold: chosen on the calibration rows (risk at most the target with 95% "
-        "confidence); coverage and realised risk: on the held-out rows (--json for curves)"
+        "confidence); coverage and realised risk measured on the held-out rows, 95% CIs; "
+        "--json for Brier, curves and every signal"
     )
 
 

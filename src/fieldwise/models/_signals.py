@@ -32,6 +32,7 @@ __all__ = [
     "ends_by_prefix",
     "ends_from_bytes",
     "ends_from_pieces",
+    "logprob_signals",
     "token_signals",
 ]
 
@@ -96,6 +97,36 @@ def token_signals(ends: Sequence[int] | None, logprobs: Sequence[float]) -> dict
         for lp in logprobs
     ]
     return {"tokens": {"end": [int(e) for e in ends], "logprob": values}}
+
+
+def logprob_signals(logprobs: Any, output: str | None) -> dict[str, Any] | None:
+    """The ``tokens`` signal from a choice's ``logprobs.content`` (``[{"token", "logprob",
+    "bytes"}]``), when its tokens rebuild ``output`` (a tool call's arguments have none:
+    the message content's tokens do not describe them)."""
+    content = _get(logprobs, "content")
+    if output is None or not isinstance(content, list) or not content:
+        return None
+    pieces, chunks, values = [], [], []
+    for item in content:
+        token, logprob, raw = _get(item, "token"), _get(item, "logprob"), _get(item, "bytes")
+        if not isinstance(token, str) or not isinstance(logprob, int | float):
+            return None
+        pieces.append(token)
+        values.append(float(logprob))
+        if isinstance(raw, list) and all(isinstance(b, int) and 0 <= b < 256 for b in raw):
+            chunks.append(bytes(raw))
+    ends = ends_from_bytes(chunks, output) if len(chunks) == len(pieces) else None
+    return token_signals(ends or ends_from_pieces(pieces, output), values)
+
+
+def _get(obj: Any, name: str) -> Any:
+    """``obj.name`` or ``obj[name]`` (SDK objects and plain dicts alike), else ``None``."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    try:
+        return getattr(obj, name, None)
+    except Exception:  # noqa: BLE001 - a property of a half-built SDK object
+        return None
 
 
 def clean_signals(signals: Any, output: str | None) -> dict[str, Any] | None:

@@ -42,11 +42,12 @@ from fieldwise.models._http import HTTPError, JSONClient, proxied
 from fieldwise.models._model import Generation, ModelOptions, RetryableError
 from fieldwise.models._prompted import LengthCounter, OutputMode, PromptedModel, PromptedOptions
 from fieldwise.models._responses import TOKEN_CEILING, as_label, as_output, as_tokens, field
-from fieldwise.models._signals import ends_from_bytes, ends_from_pieces, token_signals
+from fieldwise.models._signals import logprob_signals
 from fieldwise.tasks import Example, Task
 
 __all__ = [
     "APIRequestError",
+    "logprob_signals",
     "OpenAIModel",
     "OpenAIOptions",
     "make_strict",
@@ -322,26 +323,6 @@ def parse_completion(
         finish_reason=as_label(field(choice, "finish_reason")),
         signals=logprob_signals(field(choice, "logprobs"), text),
     )
-
-
-def logprob_signals(logprobs: Any, output: str | None) -> dict[str, Any] | None:
-    """The ``tokens`` signal from a choice's ``logprobs.content`` (``[{"token", "logprob",
-    "bytes"}]``), when its tokens rebuild ``output`` (a tool call's arguments have none:
-    the message content's tokens do not describe them)."""
-    content = field(logprobs, "content")
-    if output is None or not isinstance(content, list) or not content:
-        return None
-    pieces, chunks, values = [], [], []
-    for item in content:
-        token, logprob, raw = field(item, "token"), field(item, "logprob"), field(item, "bytes")
-        if not isinstance(token, str) or not isinstance(logprob, int | float):
-            return None
-        pieces.append(token)
-        values.append(float(logprob))
-        if isinstance(raw, list) and all(isinstance(b, int) and 0 <= b < 256 for b in raw):
-            chunks.append(bytes(raw))
-    ends = ends_from_bytes(chunks, output) if len(chunks) == len(pieces) else None
-    return token_signals(ends or ends_from_pieces(pieces, output), values)
 
 
 def prompt_ceiling(messages: list[Any], extra_chars: int = 0) -> int:

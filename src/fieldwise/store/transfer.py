@@ -50,11 +50,12 @@ def import_jsonl(
     by_id, _ = _match(examples)
     rows: list[PredictionRow] = []
     ident = import_identity(label)
-    for where, example_id, output in read_prediction_lines(path):
+    for where, example_id, output, signals in read_prediction_records(path):
         example = by_id.get(example_id)
         if example is None:
             raise UserError(f"{where}: id '{example_id}' is not in the dataset")
-        rows.append(PredictionRow(prediction_key(ident, example), example.id, output))
+        key = prediction_key(ident, example)
+        rows.append(PredictionRow(key, example.id, output, signals=signals))
     store.register_model(label, f"import/{label}", "imported", {"source": str(path)})
     store.save_predictions(None, label, rows)
     return len(rows)
@@ -64,6 +65,48 @@ def read_prediction_lines(path: Path) -> Iterator[tuple[str, str, str | None]]:
     """``(where, id, output)`` for each ``{"id", "output"}`` line of a predictions JSONL,
     ``where`` being ``path:line`` for error messages; the output as raw text (see
     :func:`_as_output`)."""
+    for where, example_id, output, _ in read_prediction_records(path):
+        yield where, example_id, output
+
+
+def read_prediction_records(
+    path: Path,
+) -> Iterator[tuple[str, str, str | None, dict[str, Any] | None]]:
+    """:func:`read_prediction_lines` plus each line's confidence signals: the model's own
+    ``confidence`` per path (``{"province": 0.93}``, in [0, 1]) and OpenAI-format
+    ``logprobs`` (``{"content": [{"token", "logprob", "bytes"}]}``), stored with the
+    prediction for ``fieldwise trust``. A malformed one is an error naming the line."""
+    for where, rec in _prediction_lines(path):
+        output = _as_output(rec.get("output"), f"{where}: output")
+        yield where, str(rec["id"]), output, _line_signals(rec, output, where)
+
+
+def _line_signals(rec: dict[str, Any], output: str | None, where: str) -> dict[str, Any] | None:
+    from fieldwise.models._signals import clean_signals, logprob_signals
+
+    signals: dict[str, Any] = {}
+    confidence = rec.get("confidence")
+    if confidence is not None:
+        if not isinstance(confidence, dict):
+            raise UserError(f"{where}: confidence must be an object of path → probability")
+        cleaned = clean_signals({"prob": confidence}, output)
+        if cleaned is None or len(cleaned["prob"]) != len(confidence):
+            raise UserError(f"{where}: every confidence must be a number from 0 to 1")
+        signals.update(cleaned)
+    logprobs = rec.get("logprobs")
+    if logprobs is not None:
+        content = {"content": logprobs} if isinstance(logprobs, list) else logprobs
+        tokens = clean_signals(logprob_signals(content, output), output)
+        if tokens is None:
+            raise UserError(
+                f"{where}: logprobs must be OpenAI's [{{token, logprob, bytes}}] whose tokens "
+                "spell the output"
+            )
+        signals.update(tokens)
+    return signals or None
+
+
+def _prediction_lines(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     if not path.is_file():
         raise UserError(f"predictions file not found: {path}")
     with path.open(encoding="utf-8") as fh:
@@ -77,7 +120,7 @@ def read_prediction_lines(path: Path) -> Iterator[tuple[str, str, str | None]]:
                 raise UserError(f"{where}: invalid JSON ({exc.msg})") from exc
             if not isinstance(rec, dict) or "id" not in rec:
                 raise UserError(f"{where}: expected an object with 'id' and 'output'")
-            yield where, str(rec["id"]), _as_output(rec.get("output"), f"{where}: output")
+            yield where, rec
 
 
 def import_prediction_dicts(
