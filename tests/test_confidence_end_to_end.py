@@ -59,7 +59,9 @@ def project(tmp_path: Path, fake_openai: FakeServer) -> tuple[Path, set[str], li
     fake_openai.behaviour.token_logprob = _unsure_of_wrong
     gold = tmp_path / "gold.jsonl"
     gold.write_text(
-        "".join(json.dumps({"id": e.id, "text": e.text, **(e.gold or {})}) + "\n" for e in examples),
+        "".join(
+            json.dumps({"id": e.id, "text": e.text, **(e.gold or {})}) + "\n" for e in examples
+        ),
         encoding="utf-8",
     )
     (tmp_path / "fieldwise.yaml").write_text(
@@ -132,7 +134,9 @@ def test_review_round_trip_into_a_new_gold_version(
     flagged = {r["id"] for r in rows if r["path"] == "province"}
     assert flagged == wrong  # every wrong province, and nothing else of that field
     assert all("ungrounded" in r["reasons"] for r in rows if r["path"] == "province")
-    assert summary["items"] == len(rows) == len(json.loads((root / "rq/labelstudio.json").read_text()))
+    assert (
+        summary["items"] == len(rows) == len(json.loads((root / "rq/labelstudio.json").read_text()))
+    )
     assert "<TextArea" in (root / "rq/labelstudio.xml").read_text()
 
     # CSV: correct two wrong provinces (one back to the gold, one to another value) and

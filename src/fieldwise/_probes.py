@@ -71,13 +71,11 @@ def run_probes(
 
 def _imported(config: ProjectConfig, source: str, examples: list[Example]) -> list[str | None]:
     """An imported model's outputs on the probes, in probe order (missing: ``None``)."""
-    from fieldwise.store.transfer import read_prediction_lines
+    from fieldwise.store.imports import read_predictions
 
-    path = Path(config.resolve(source) or source)
+    found = read_predictions(Path(config.resolve(source) or source))
     known = {ex.id for ex in examples}
-    found: dict[str, str | None] = {}
-    for where, example_id, output in read_prediction_lines(path):
+    for example_id, line in found.lines.items():
         if example_id not in known:
-            raise UserError(f"{where}: id '{example_id}' is not one of the probes")
-        found[example_id] = output
-    return [found.get(ex.id) for ex in examples]
+            raise UserError(f"{found.path}:{line}: id '{example_id}' is not one of the probes")
+    return [found.outputs.get(ex.id) for ex in examples]

@@ -59,6 +59,9 @@ class BatchConfig(_Strict):
     poll_s: float = Field(30.0, gt=0)
     max_requests: int | None = Field(None, ge=1)
     max_bytes: int | None = Field(None, ge=1)
+    confirm_s: float = Field(600.0, ge=0)
+    """After a create that got no answer, how long to look for the batch it may have made
+    before creating another (OpenAI; see docs/backends-api.md)."""
 
 
 class ModelConfig(_Strict):
@@ -181,6 +184,9 @@ class ProjectConfig(_Strict):
     imports: list[ImportConfig] = Field(default_factory=list)
     profiles: list[str] = Field(default_factory=lambda: ["reference", "strict"])
     bootstrap: int = Field(1000, ge=0)
+    strip_fences: bool = False
+    """Let profiles that accept it (``strict``; never ``reference``) score the object
+    inside an output wrapped in a Markdown code fence (validity class ``fenced``)."""
     output: str = ".fieldwise"
     title: str | None = None
     ood: str | None = None

@@ -20,11 +20,12 @@ from typing import Any
 from rich.console import Console
 
 from fieldwise import __version__
-from fieldwise._hashing import content_hash, prediction_key
+from fieldwise._hashing import content_hash, prediction_keys
 from fieldwise.config import ModelConfig, ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
 from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
+from fieldwise.imported import ProjectImports, is_import_spec
 from fieldwise.models import Model, TrainableModel, create_model, get_backend, model_kind
 from fieldwise.runner import (
     Price,
@@ -47,6 +48,7 @@ from fieldwise.scoring import (
 from fieldwise.scoring.aggregate import summarise
 from fieldwise.scoring.stats import Resamples, mean_over_repeats
 from fieldwise.store import PredictionRow, RunRecord, Store
+from fieldwise.store.imports import IMPORT_PROVIDER, import_identity
 from fieldwise.tasks import Example, Task, load_task
 from fieldwise.trust.ood import OodRun
 
@@ -118,7 +120,11 @@ def batch_settings(mc: ModelConfig) -> BatchSettings | None:
             p.output_per_mtok / 2 if p.batch_output_per_mtok is None else p.batch_output_per_mtok,
         )
     return BatchSettings(
-        poll_s=cfg.poll_s, max_requests=cfg.max_requests, max_bytes=cfg.max_bytes, price=price
+        poll_s=cfg.poll_s,
+        max_requests=cfg.max_requests,
+        max_bytes=cfg.max_bytes,
+        price=price,
+        confirm_s=cfg.confirm_s,
     )
 
 
@@ -308,7 +314,8 @@ def _with_registered_specs(models: list[ModelConfig], store: Store) -> list[Mode
                 known = ", ".join(sorted(registered)) or "none yet"
                 raise UserError(
                     f"model '{mc.label}' has no spec and is not registered in {store.path}",
-                    hint=f"give it a spec or run fieldwise finetune (registered: {known})",
+                    hint="give it a spec, run fieldwise finetune, or list its outputs under "
+                    f"imports: (path: FILE, name: {mc.label}) (registered: {known})",
                 )
             mc = mc.model_copy(update={"spec": found["spec"], "kind": mc.kind or found["kind"]})
         out.append(mc)
@@ -340,14 +347,24 @@ def run_project(
                 f"{len(leak.near)} nearly do (e.g. {(leak.exact or leak.near)[0][:2]})"
             )
     folds = group_kfold(test.examples, config.data.cv, config.data.seed) if config.data.cv else None
-    golds = prepare_golds(
+    golds = prepare_golds(  # once for all models; the texts for +grounding profiles
         task, [ex.gold or {} for ex in test.examples], [ex.text for ex in test.examples]
     )
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
     progress = None if quiet else make_progress()
+    imports = ProjectImports(store, config, task.name, train, test, console)
+    imports.load()  # before the models: an entry may name an import
+
+    def score(label: str, spec: str, kind: str, rows: list[list[PredictionRow]]) -> ModelResult:
+        result = _result(task, golds, label, spec, kind, rows, config=config, resamples=resamples)
+        return _with_signals(result, store, rows, test.examples)
+
     answered: list[tuple[ModelConfig, Model, str]] = []  # what the ood probes run through
     for mc in _with_registered_specs(config.models, store):
+        if is_import_spec(mc.spec):
+            results.append(imports.result(mc, score))
+            continue
         provider = mc.spec.split("/", 1)[0]
         trainable = mc.spec.endswith("/auto")
         kind = mc.kind or model_kind(mc.spec)
@@ -402,11 +419,10 @@ def run_project(
             )
         result = _result(task, golds, mc.label, mc.spec, kind, repeats, config, resamples)
         result.variant_of, result.variant = mc.variant_of, dict(mc.variant)
-        _with_signals(result, store, repeats)
+        _with_signals(result, store, repeats, test.examples)
         results.append(result)
         answered.append((mc, model, kind))
-    for imp in config.imports:
-        results.extend(_import(store, imp, config, task, test, golds, resamples))
+    results.extend(imports.rest(score, {r.label for r in results}))
     ood = run_probes(config, task, store, train, answered, progress)
     meta = {
         "task": task.name,
@@ -418,6 +434,8 @@ def run_project(
         "git": git_sha() or "-",
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+    if config.strip_fences:
+        meta["fenced outputs"] = "read by profiles that accept them (strip_fences: true)"
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     report_dir = out_dir / "reports" / stamp
     title = config.title or f"fieldwise: {task.name}"
@@ -458,7 +476,14 @@ def _result(
     profiles = tuple(config.profiles)
     table = golds
     per_repeat = [
-        score_outputs(task, table, [r.output for r in rows], profiles, resamples=resamples)
+        score_outputs(
+            task,
+            table,
+            [r.output for r in rows],
+            profiles,
+            resamples=resamples,
+            strip_fences=config.strip_fences,
+        )
         for rows in repeats
     ]
     scores = per_repeat[0] if len(per_repeat) == 1 else _mean_scores(per_repeat, table, resamples)
@@ -490,51 +515,18 @@ def _mean_scores(
     return out
 
 
-def _import(
-    store: Store,
-    imp: Any,
-    config: ProjectConfig,
-    task: Task,
-    test: Dataset,
-    golds: GoldTable,
-    resamples: Resamples,
-) -> list[ModelResult]:
-    from fieldwise.store.transfer import (
-        import_identity,
-        import_jsonl,
-        import_prediction_dicts,
-        load_prediction_records,
-    )
-
-    source = config.resolve(imp.path) or imp.path
-    if imp.name:
-        import_jsonl(store, imp.name, Path(source), test.examples)
-        labels = {imp.name: imp.kind}
-    else:
-        records = load_prediction_records(source)
-        counts = import_prediction_dicts(
-            store, records, test.examples, source=source, kinds=imp.kinds
-        )
-        labels = {label: imp.kinds.get(label, imp.kind) for label in counts}
-    results = []
-    for label, kind in labels.items():
-        keys = [prediction_key(import_identity(label), ex) for ex in test.examples]
-        found = store.predictions_by_key(keys)
-        rows = [
-            found.get(k) or PredictionRow(k, ex.id, None)
-            for k, ex in zip(keys, test.examples, strict=True)
-        ]
-        result = _result(task, golds, label, f"import/{label}", kind, [rows], config, resamples)
-        results.append(_with_signals(result, store, [rows]))
-    return results
-
-
 def _with_signals(
-    result: ModelResult, store: Store, repeats: list[list[PredictionRow]]
+    result: ModelResult, store: Store, repeats: list[list[PredictionRow]], examples: list[Example]
 ) -> ModelResult:
     """Attach what the trust layer reads besides the scores: each row's stored confidence
-    signals and the other repeats' outputs (``fieldwise.trust``)."""
-    found = store.signals_by_key(r.key for r in repeats[0])
-    result.signals = [found.get(r.key) for r in repeats[0]]
+    signals and the other repeats' outputs (``fieldwise.trust``). Rows read from an
+    import file carry no key; theirs is the import's (``store/imports.py``)."""
+    keys = [r.key for r in repeats[0]]
+    if store.has_signals() and not all(keys) and result.spec.startswith(f"{IMPORT_PROVIDER}/"):
+        label = result.spec.split("/", 1)[1]
+        made = prediction_keys(import_identity(label), examples)
+        keys = [k or m for k, m in zip(keys, made, strict=True)]
+    found = store.signals_by_key(k for k in keys if k) if store.has_signals() else {}
+    result.signals = [found.get(k) for k in keys]
     result.repeat_outputs = [[r.output for r in rows] for rows in repeats[1:]]
     return result

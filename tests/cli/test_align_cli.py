@@ -123,7 +123,9 @@ def test_imported_prediction_files_work_too(
     text = "KABUL, Afghanistan (March 3, 2011)\nForces detained two men in Kandahar province."
     data = _write(tmp_path / "d.jsonl", [{"id": "r1", "text": text}])
     output = {"province": ["kandahar", "helmand"], "min_captured": 2, "killq": False}
-    preds = _write(tmp_path / "p.jsonl", [{"id": "r1", "output": output}, {"id": "zz"}])
+    preds = _write(
+        tmp_path / "p.jsonl", [{"id": "r1", "output": output}, {"id": "zz", "output": None}]
+    )
     out = tmp_path / "e.jsonl"
     code, _, err = cli(
         capsys, "align", "--data", str(data), "--predictions", str(preds), "--out", str(out)
@@ -142,7 +144,7 @@ def test_imported_prediction_files_work_too(
     ("extra", "message"),
     [
         (["--predictions", "nope.jsonl"], "predictions file not found"),
-        (["--predictions", "dup.jsonl"], "id 'a' appears twice"),
+        (["--predictions", "dup.jsonl"], "id 'a' repeats line 1"),
         ([], "has unlabelled rows and no --predictions"),
         (["--predictions", "dup.jsonl", "--out", "texts.jsonl"], "would be overwritten"),
     ],

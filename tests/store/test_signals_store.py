@@ -14,7 +14,8 @@ from fieldwise.errors import UserError
 from fieldwise.models import Generation, Model
 from fieldwise.runner import run_model
 from fieldwise.store import Store
-from fieldwise.store.transfer import import_identity, import_jsonl
+from fieldwise.data import Dataset
+from fieldwise.store.imports import import_identity, import_jsonl
 from fieldwise.tasks import Example, load_task
 
 ISAF = load_task("isaf")
@@ -71,7 +72,7 @@ def _import(tmp_path: Path, lines: list[dict[str, object]]) -> dict[str, dict[st
     path = tmp_path / "preds.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     with Store(tmp_path / "p") as store:
-        import_jsonl(store, "them", path, ROWS)
+        import_jsonl(store, "them", path, Dataset(ROWS, "rows", "f" * 16), "isaf")
         keys = {ex.id: prediction_key(import_identity("them"), ex) for ex in ROWS}
         found = store.signals_by_key(keys.values())
         return {i: found[k] for i, k in keys.items() if k in found}

@@ -80,20 +80,12 @@ def align(
 
 
 def _read(path: Path, known: set[str]) -> dict[str, str | None]:
-    """Outputs by id; an id twice is an error (two models in one file cannot be told
-    apart), an id not in the data a warning (it has no text to align against)."""
-    from fieldwise.store.transfer import read_prediction_lines
+    """Outputs by id (an id twice is an error: two models in one file cannot be told
+    apart); an id not in the data is a warning (it has no text to align against)."""
+    from fieldwise.store.imports import read_predictions
 
-    outputs: dict[str, str | None] = {}
-    unknown = 0
-    for where, example_id, output in read_prediction_lines(path):
-        if example_id in outputs:
-            raise UserError(
-                f"{where}: id '{example_id}' appears twice",
-                hint="give one model's predictions per file",
-            )
-        unknown += example_id not in known
-        outputs[example_id] = output
+    outputs = read_predictions(path).outputs
+    unknown = sum(example_id not in known for example_id in outputs)
     if unknown:
         err_console.print(f"[yellow]warning:[/] {unknown} predictions have ids not in --data")
     return outputs
@@ -109,18 +101,24 @@ def _progress(rows: list[Example]) -> Iterable[Example]:
 
 
 def grounding_of(
-    task: Task, examples: list[Example], raw: list[str | None], profile: str
+    task: Task,
+    examples: list[Example],
+    raw: list[str | None],
+    profile: str,
+    strip_fences: bool = False,
 ) -> tuple[ModelGrounding, int]:
     """The grounding metrics of raw outputs (row by row with ``examples``), correctness
     judged under ``profile`` (``score`` prints them beside the scores), and the rows they
     were computed on (past :data:`~fieldwise.trust.grounding.SAMPLE_ROWS`, a seeded
-    random sample of that many, as in the report)."""
+    random sample of that many, as in the report). An output in a code fence counts only
+    with ``strip_fences``, as in scoring."""
     from fieldwise.scoring import get_profile
     from fieldwise.scoring.parse import parse_status
     from fieldwise.trust.grounding import grounding_scores, sample_rows
 
     rows = sample_rows(len(examples))
-    answers = [parse_status(raw[i])[1] for i in rows]
+    read = ("ok", "fenced") if strip_fences else ("ok",)
+    answers = [v if s in read else None for s, v in (parse_status(raw[i]) for i in rows)]
     grounding = grounding_scores(task, [examples[i] for i in rows], answers, get_profile(profile))
     return grounding, len(rows)
 

@@ -20,9 +20,10 @@ from fieldwise.cli._common import (
 from fieldwise.errors import UserError
 
 if TYPE_CHECKING:
-    from fieldwise.scoring import ModelScore
+    from fieldwise.scoring import ModelResult, ModelScore
 
 OPTION_HELP = "Backend option as key=value (repeatable), e.g. --option temperature=0."
+STRIP_FENCES_HELP = "Read the object inside ```json fences (strict profile; never reference)."
 RAY_HELP = "Run hf/vllm models on Ray: 'auto' (RAY_ADDRESS, else a local instance) or ADDRESS."
 
 
@@ -47,7 +48,7 @@ def run(
     With no --config, ./fieldwise.yaml is used when there is one, else the offline demo."""
     from fieldwise.config import default_config, find_config, load_config
     from fieldwise.pipeline import run_project
-    from fieldwise.report._summary import mean_coverage
+    from fieldwise.report._summary import mean_coverage, valid_share
 
     config = config or find_config(Path.cwd())
     cfg = load_config(config) if config else default_config()
@@ -90,8 +91,7 @@ def run(
     table.add_column("answered", justify="right")
     table.add_column("valid", justify="right")
     for res in sorted(result.results, key=lambda r: -r.scores[cfg.profiles[0]].aggregate):
-        ref = res.scores[cfg.profiles[0]]
-        valid = ref.validity.get("ok", 0) / max(1, ref.rows)
+        valid = valid_share(res.scores[cfg.profiles[0]])
         cells = []
         for profile in cfg.profiles:
             s = res.scores[profile]
@@ -100,13 +100,33 @@ def run(
         # As in the report: the profile that counts abstentions sets the coverage.
         answered = min((mean_coverage(s) for s in res.scores.values()), default=float("nan"))
         shown = "-" if answered != answered else f"{answered:.0%}"
-        table.add_row(res.label, res.kind, *cells, shown, f"{valid:.0%}")
+        valid_text = "-" if valid != valid else f"{valid:.0%}"
+        # Labels are text, not markup: a variant's ``[output_mode=prompt]`` must show.
+        table.add_row(escape(res.label), res.kind, *cells, shown, valid_text)
     err_console.print(table)
+    _note_fenced(result.results, cfg.profiles[0], cfg.strip_fences)
     pairwise = result.report_path.parent / "pairwise.json"
     if len(result.results) > 1 and pairwise.is_file():
         _print_verdicts(json.loads(pairwise.read_text(encoding="utf-8")))
     err_console.print("report:", style="bold")
     print(result.report_path)
+
+
+def _note_fenced(results: list[ModelResult], profile: str, stripped: bool) -> None:
+    """One line naming the models that wrapped JSON in code fences, and what it cost."""
+    fenced = [(r.label, r.scores[profile].validity.get("fenced", 0)) for r in results]
+    fenced = [(label, n) for label, n in fenced if n]
+    if not fenced:
+        return
+    names = ", ".join(f"{label} {n}" for label, n in fenced)
+    what = (
+        "the strict profile read the object inside (strip_fences: true); reference scored them 0"
+        if stripped
+        else "they score 0; strip_fences: true in the config lets the strict profile read them"
+    )
+    err_console.print(
+        f"fenced JSON outputs (```json ... ```): {names}; {what}", highlight=False, soft_wrap=True
+    )
 
 
 def _print_verdicts(data: dict[str, object]) -> None:
@@ -249,6 +269,7 @@ def score(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples (0: none)."),
+    strip_fences: bool = typer.Option(False, "--strip-fences", help=STRIP_FENCES_HELP),
 ) -> None:
     """Score a predictions file against gold labels under one profile, with the grounding
     of its values (grounded rate, hallucination rate; see docs/trust.md)."""
@@ -278,8 +299,12 @@ def score(
     raw = [outputs.get(ex.id) for ex in dataset.examples]
     groups = [group_key(ex) for ex in dataset.examples]
     boot = Resamples.for_rows(len(raw), bootstrap, 0, groups)
-    result = score_outputs(task_obj, golds, raw, profiles=(profile,), resamples=boot)[profile]
-    grounding, grounded_rows = grounding_of(task_obj, dataset.examples, raw, profile)
+    result = score_outputs(
+        task_obj, golds, raw, profiles=(profile,), resamples=boot, strip_fences=strip_fences
+    )[profile]
+    grounding, grounded_rows = grounding_of(
+        task_obj, dataset.examples, raw, profile, strip_fences=strip_fences
+    )
     if as_json:
         print_json(
             {**result.to_json(), "grounding": {**grounding.to_json(), "rows": grounded_rows}}
@@ -321,7 +346,7 @@ def _print_nested(result: ModelScore) -> None:
 
 
 def _read_predictions(path: Path, known_ids: set[str]) -> dict[str, str | None]:
-    from fieldwise.store.transfer import read_prediction_lines
+    from fieldwise.store.imports import read_prediction_lines
 
     outputs: dict[str, str | None] = {}
     unknown = 0

@@ -134,7 +134,7 @@ def clean_signals(signals: Any, output: str | None) -> dict[str, Any] | None:
     if not isinstance(signals, Mapping):
         return None
     out: dict[str, Any] = {}
-    tokens = signals.get("tokens")
+    tokens: Any = signals.get("tokens")
     if output is not None and _tokens_fit(tokens, len(output)):
         out["tokens"] = {"end": list(tokens["end"]), "logprob": list(tokens["logprob"])}
     prob = signals.get("prob")

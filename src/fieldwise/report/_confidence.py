@@ -97,7 +97,9 @@ def confidence_view(
     view.sampled = trust.sampled
     view.models = [a.label for a in assessed]
     paths = list(assessed[0].paths)
-    view.rows = [{"path": p, "cells": [_cell(a, p, settings.risk) for a in assessed]} for p in paths]
+    view.rows = [
+        {"path": p, "cells": [_cell(a, p, settings.risk) for a in assessed]} for p in paths
+    ]
     view.chart = _chart(assessed, paths, settings, charts_dir)
     return view
 

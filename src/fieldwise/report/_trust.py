@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,12 +184,17 @@ def _cells(
             if found is None and p.objects[i] is not None:
                 found = align_row(task, doc, p.objects[i])
             per_model[m] = found or {}
-        view.cells[i] = {
-            m: _field_cells(ev, fields, offsets, required) for m, ev in per_model.items()
-        }
+        seen: dict[tuple[tuple[str, Evidence], ...], list[Markup]] = {}
+        row: dict[int, list[Markup]] = {}
+        for m, ev in per_model.items():
+            key = tuple(ev.items())  # models that agree share one list of cells
+            if key not in seen:
+                seen[key] = _field_cells(ev, fields, offsets, required)
+            row[m] = seen[key]
+        view.cells[i] = row
 
 
-_TOP = re.compile(r"[^.\[]+")
+_EMPTY = Markup("")
 
 
 def _field_cells(
@@ -204,7 +208,7 @@ def _field_cells(
     items: dict[str, list[str]] = {}
     ungrounded: set[str] = set()
     for path, ev in evidence.items():
-        top = _TOP.match(path).group()  # type: ignore[union-attr]
+        top = path.partition(".")[0].partition("[")[0]
         if ev.start is None or ev.end is None:
             if field_path(path) in required:
                 ungrounded.add(top)
@@ -213,6 +217,9 @@ def _field_cells(
         items.setdefault(top, []).append(f"{start}-{end}:{ev.status[0]}")
     out = []
     for name in fields:
+        if name not in items and name not in ungrounded:
+            out.append(_EMPTY)
+            continue
         spans = " ".join(items.get(name, ()))
         text = (f' data-ev="{spans}"' if spans else "") + (
             ' data-ug="1"' if name in ungrounded else ""

@@ -17,12 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from fieldwise._gc import gc_paused
 from fieldwise._text import scrub_text
 from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
 from fieldwise.report._analysis import FieldErrors, field_errors
 from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES, bar_chart, field_grid
-from fieldwise.report._confidence import confidence_view
 from fieldwise.report._compare import (
     comparison_table,
     field_rows,
@@ -31,6 +31,7 @@ from fieldwise.report._compare import (
     score_matrix,
     variant_rows,
 )
+from fieldwise.report._confidence import confidence_view
 from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
 from fieldwise.report._notes import abstaining_profiles, abstentions, by_field, coverage_note
@@ -48,6 +49,7 @@ __all__ = ["pairwise_file", "write_report"]
 DEFAULT_PROFILE = "reference"
 
 
+@gc_paused()  # millions of short-lived objects at 100,000 rows: see fieldwise._gc
 def write_report(
     task: Task,
     examples: list[Example],

@@ -222,7 +222,7 @@ def apply_corrections(
             hint="label the rows (the corrected values are a start) and load them as data",
         )
     by_id = {ex.id: i for i, ex in enumerate(examples)}
-    golds = [copy.deepcopy(ex.gold) or {} for ex in examples]
+    golds = [copy.deepcopy(ex.gold or {}) for ex in examples]
     result = ImportResult("", previous, out)
     touched: set[int] = set()
     for c in corrections:

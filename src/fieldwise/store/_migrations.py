@@ -100,7 +100,21 @@ def m002_batches(db: sqlite3.Connection) -> None:
     )
 
 
-def m003_prediction_signals(db: sqlite3.Connection) -> None:
+def m003_batch_create_sent(db: sqlite3.Connection) -> None:
+    """When a batch create was last sent (epoch seconds), so a run that finds a create
+    unanswered (a timeout, a kill) knows how long to keep looking for the batch it may
+    have made before creating another. Records left ``submitting`` by older versions get
+    their upload time: their create may have been sent right after it."""
+    db.executescript(
+        """
+        ALTER TABLE batches ADD COLUMN create_sent_at REAL;
+        UPDATE batches SET create_sent_at = CAST(strftime('%s', created_at) AS REAL)
+            WHERE status = 'submitting';
+        """
+    )
+
+
+def m004_prediction_signals(db: sqlite3.Connection) -> None:
     """Confidence signals per prediction (token log-probabilities, a model's own
     probability per value; ``models/_signals.py``), in a table of their own: the runner's
     resume path reads predictions by the hundred thousand and never needs them, only
@@ -119,7 +133,8 @@ def m003_prediction_signals(db: sqlite3.Connection) -> None:
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_batches", m002_batches),
-    ("m003_prediction_signals", m003_prediction_signals),
+    ("m003_batch_create_sent", m003_batch_create_sent),
+    ("m004_prediction_signals", m004_prediction_signals),
 ]
 
 

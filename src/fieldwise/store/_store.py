@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldwise import _legacy
+from fieldwise._gc import gc_paused
 from fieldwise._text import scrub_text
 from fieldwise.errors import UserError
 from fieldwise.store._migrations import migrate
@@ -87,6 +88,9 @@ class BatchRecord:
     status: str = "open"
     """``submitting``: the input file is uploaded and a create may be under way (``id`` is
     a placeholder, ``upload:FILE``); ``open``: the provider runs it; then its end state."""
+    create_sent_at: float | None = None
+    """For a ``submitting`` record: when a create was last sent for its file (epoch
+    seconds), ``None`` while none has been; a batch may exist from then on."""
 
 
 class Store:
@@ -199,13 +203,15 @@ class Store:
     ) -> None:
         """Commit a batch of predictions at once (errors are kept so reports can show them,
         and are retried by the next run)."""
-        with self.db:
+        with self.db, gc_paused():
             self._insert_predictions(run_id, label, rows)
 
     def _insert_predictions(
         self, run_id: int | None, label: str, rows: Sequence[PredictionRow]
     ) -> None:
         now = _now()
+        if len(rows) > 1000:  # bulk (imports, batches): key order keeps the index inserts local
+            rows = sorted(rows, key=_row_key)
         self.db.executemany(
             """INSERT OR REPLACE INTO predictions (key, run_id, label, example_id, output,
             error, latency_s, input_tokens, output_tokens, cost_usd, finish_reason,
@@ -231,6 +237,11 @@ class Store:
         signals = [(r.key, json.dumps(r.signals)) for r in rows if r.signals]
         if signals:
             self.db.executemany("INSERT OR REPLACE INTO prediction_signals VALUES (?, ?)", signals)
+
+    def has_signals(self) -> bool:
+        """Whether any prediction in the store has confidence signals (most imports and
+        API runs have none: their readers skip the key lookups)."""
+        return self.db.execute("SELECT 1 FROM prediction_signals LIMIT 1").fetchone() is not None
 
     def signals_by_key(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The stored confidence signals of these predictions (keys without any are left
@@ -258,6 +269,13 @@ class Store:
         sql = "SELECT * FROM predictions WHERE label = ? ORDER BY created_at, example_id"
         return [dict(r) for r in self._select(sql, (label,))]
 
+    def example_ids(self, label: str) -> set[str]:
+        """The example ids ``label`` has stored predictions for (one indexed query)."""
+        cur = self.db.cursor()
+        cur.row_factory = None
+        rows = cur.execute("SELECT example_id FROM predictions WHERE label = ?", (label,))
+        return {r[0] for r in rows}
+
     def labels(self) -> list[str]:
         return [r[0] for r in self._select("SELECT DISTINCT label FROM predictions ORDER BY 1")]
 
@@ -268,8 +286,8 @@ class Store:
         with self.db:
             self.db.execute(
                 """INSERT INTO batches (id, provider, base_url, label, model_hash, run_id,
-                input_file_id, n_requests, status, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                input_file_id, n_requests, status, created_at, create_sent_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     record.id,
                     record.provider,
@@ -281,6 +299,7 @@ class Store:
                     len(record.requests),
                     record.status,
                     _now(),
+                    record.create_sent_at,
                 ),
             )
             self.db.executemany(
@@ -312,9 +331,16 @@ class Store:
                     input_file_id=r["input_file_id"],
                     requests={key: example_id for key, example_id in items},
                     status=r["status"],
+                    create_sent_at=r["create_sent_at"],
                 )
             )
         return out
+
+    def mark_create_sent(self, batch_id: str, at: float) -> None:
+        """Record, before a create leaves, that one is being sent for a ``submitting``
+        record: from then on a batch may exist, so no one creates another blindly."""
+        with self.db:
+            self.db.execute("UPDATE batches SET create_sent_at = ? WHERE id = ?", (at, batch_id))
 
     def set_batch_id(self, placeholder: str, batch_id: str) -> None:
         """Give a ``submitting`` record the id the provider created it under."""
@@ -346,7 +372,7 @@ class Store:
     def save_dataset(
         self, task: str, fingerprint: str, source: str | None, examples: list[Example]
     ) -> None:
-        with self.db:
+        with self.db, gc_paused():
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?)",
                 (fingerprint, task, source, len(examples), _now()),
@@ -397,6 +423,10 @@ class Store:
     def models(self) -> list[dict[str, Any]]:
         rows = self._select("SELECT * FROM models ORDER BY created_at")
         return [{**dict(r), "options": json.loads(r["options_json"])} for r in rows]
+
+
+def _row_key(row: PredictionRow) -> str:
+    return row.key
 
 
 def _set_wal(db: sqlite3.Connection) -> None:

@@ -250,6 +250,8 @@ class Document:
         """
         text, full, yearless = self.text, set(), set()
         for p in sorted(p for k in {str(day.day), f"{day.day:02d}"} for p in self.index.get(k, ())):
+            if not self._may_be_date(p):
+                continue
             lo = max(0, self.starts[p] - _DATE_REACH[0])
             window = text[lo : self.ends[p] + _DATE_REACH[1]]
             for start, end, found, has_year in _dates_in(window):
@@ -261,6 +263,17 @@ class Document:
                 elif not has_year and (found.month, found.day) == (day.month, day.day):
                     yearless.add(span)
         return sorted(full), sorted(yearless)
+
+    def _may_be_date(self, p: int) -> bool:
+        """Whether the digits at token ``p`` can be a date's day: a month name within two
+        tokens before or three after ("Jan. 25", "25th of January"), or digits joined by
+        ``/``, ``.`` or ``-`` ("25/01/2013", "2013-01-25"). Most digits are counts and
+        amounts; this spares them the date patterns."""
+        norms, gaps = self.norms, self.gaps
+        near = norms[max(0, p - 2) : p + 4]
+        if any(t[:3] in MONTHS and t.isalpha() for t in near):
+            return True
+        return any(g[:1] in "/.-" and g.strip() in ("/", ".", "-") for g in gaps[p : p + 2])
 
     def names_year(self, year: int) -> bool:
         """Whether the text writes ``year`` anywhere (as a number of its own)."""

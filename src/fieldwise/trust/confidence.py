@@ -266,7 +266,7 @@ def model_confidence(
         len(held_idx),
         settings.resamples,
         settings.seed,
-        None if groups is None else [groups[i] for i in held_idx],
+        None if groups is None else [groups[int(i)] for i in held_idx],
     )
     paths = {}
     for path, y_all in correct.items():

@@ -84,6 +84,7 @@ def ood_metrics(
     rows: dict[str, list[tuple[float, float, str]]] = {name: [] for name in RATES}
     for probe, raw in zip(probes, outputs, strict=True):
         status, answer = parse_status(raw)
+        answer = answer if status == "ok" else None  # as the report reads outputs
         group = probe.source or probe.id
         rows["validity"].append((float(status == "ok"), 1.0, group))
         leaves = leaf_values(task, answer)
