@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "_legacy": 0,
     "_hashing": 0,
     "_lexicon": 0,
+    "_gc": 0,
     "registry": 0,
     "config": 0,
     "tasks": 1,
@@ -35,8 +36,10 @@ LAYERS: dict[str, int] = {
     "finetune": 9,
     "serve": 9,
     "loadtest": 9,
+    "optimize": 9,
     "pipeline": 10,
     "_probes": 10,  # the run's out-of-domain probes, a part of the pipeline
+    "imported": 9,  # a run's imported models, loaded beside the pipeline
     "cli": 11,
 }
 

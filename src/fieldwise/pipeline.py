@@ -27,6 +27,7 @@ from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
 from fieldwise.imported import ProjectImports, is_import_spec
 from fieldwise.models import Model, TrainableModel, create_model, get_backend, model_kind
+from fieldwise.optimize._project import optimise_entries, prompt_options, prompt_uses
 from fieldwise.runner import (
     Price,
     RayOptions,
@@ -352,6 +353,7 @@ def run_project(
     )
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
+    optimise_entries(config, task, train, test.examples, store, console, quiet, run_settings)
     progress = None if quiet else make_progress()
     imports = ProjectImports(store, config, task.name, train, test, console)
     imports.load()  # before the models: an entry may name an import
@@ -376,7 +378,8 @@ def run_project(
             by_id: list[dict[str, PredictionRow]] = [{} for _ in range(mc.repeats)]
             for i, (fold_train, fold_test) in enumerate(folds):
                 spec = _trained_spec(mc, task, fold_train, out_dir / "models", console)
-                model = create_model(spec, task, _model_options(mc, True))
+                options = prompt_options(mc, _model_options(mc, True), out_dir, fold_test)
+                model = create_model(spec, task, options)
                 fold_rows = predict_repeats(
                     model,
                     fold_test,
@@ -401,7 +404,8 @@ def run_project(
                 if trainable
                 else mc.spec
             )
-            model = create_model(spec, task, _model_options(mc, trainable))
+            options = prompt_options(mc, _model_options(mc, trainable), out_dir, test.examples)
+            model = create_model(spec, task, options)
             repeats = predict_repeats(
                 model,
                 test.examples,
@@ -448,6 +452,7 @@ def run_project(
         meta=meta,
         resamples=resamples,
         ood=ood,
+        prompts=prompt_uses(config.models, out_dir),
     )
     latest = out_dir / "reports" / "latest.json"
     latest.write_text(json.dumps({"report": str(path)}))

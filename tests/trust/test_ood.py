@@ -88,7 +88,7 @@ def test_a_value_written_twice_is_cut_everywhere_or_not_at_all() -> None:
 def test_changing_a_value_rewrites_it_and_the_gold() -> None:
     ex = Example("r", TEXT, _gold(["kandahar"]))
     (leaf,) = [c for c in candidates(ISAF, ex) if c.path == "province[0]"]
-    edit = change_value(ex, leaf, {}, random.Random(3))
+    edit = change_value(ISAF, ex, leaf, {}, random.Random(3))
     assert edit is not None and edit.gold is not None
     new = edit.target.now
     assert new in PROVINCES and new != "kandahar"
@@ -111,16 +111,51 @@ def test_numbers_and_dates_keep_their_written_form() -> None:
     ex = Example("r", text, gold)
     leaves = {c.path: c for c in candidates(task, ex)}
     rng = random.Random(0)
-    date = change_value(ex, leaves["issued"], {}, rng)
+    date = change_value(task, ex, leaves["issued"], {}, rng)
     assert date is not None and re.search(r"March \d+, 2024", date.text)
     assert date.text != text and date.gold is not None
     assert date.gold["issued"] == date.target.now
-    qty = change_value(ex, leaves["line_items[0].quantity"], {}, rng)
+    qty = change_value(task, ex, leaves["line_items[0].quantity"], {}, rng)
     assert qty is not None and qty.gold is not None
     assert f": {qty.target.now} x 0.25" in qty.text
     assert qty.gold["line_items"][0]["quantity"] == qty.target.now
-    price = change_value(ex, leaves["line_items[0].unit_price"], {}, rng)
+    price = change_value(task, ex, leaves["line_items[0].unit_price"], {}, rng)
     assert price is not None and re.search(r"12 x \d\.\d\d for", price.text)
+
+
+def test_a_change_that_would_touch_another_gold_value_is_refused() -> None:
+    task = load_task(f"{Path(__file__).resolve().parents[2] / 'tests' / 'nested_task.py'}:INVOICE")
+    text = (
+        "Invoice INV-1 dated March 5, 2024.\n"
+        "A-1 server with 4 cores: 4 x 25.00\n"
+        "B-2 cables: 4 x 3.10\n"
+        "C-3 rack: 1 x 90.00"
+    )
+    items = [
+        {"sku": "A-1", "description": "server with 4 cores", "quantity": 4, "unit_price": 25.0,
+         "total": 100.0},
+        {"sku": "B-2", "description": "cables", "quantity": 4, "unit_price": 3.1, "total": 12.4},
+        {"sku": "C-3", "description": "rack", "quantity": 1, "unit_price": 90.0, "total": 90.0},
+    ]  # fmt: skip
+    gold = {
+        "number": "INV-1", "issued": "2024-03-05", "currency": "EUR",
+        "vendor": {"name": "Acme", "country": "de", "vat_id": None},
+        "line_items": items, "po_number": None, "note": "",
+    }  # fmt: skip
+    ex = Example("r", text, gold)
+    leaves = {c.path: c for c in candidates(task, ex)}
+    for seed in range(5):
+        rng = random.Random(seed)
+        # every "4" is another item's quantity or inside a description: rewriting them all
+        # would leave those gold values wrong, so neither quantity 4 is changed
+        assert change_value(task, ex, leaves["line_items[0].quantity"], {}, rng) is None
+        assert change_value(task, ex, leaves["line_items[1].quantity"], {}, rng) is None
+        rack = change_value(task, ex, leaves["line_items[2].quantity"], {}, rng)
+        assert rack is not None and rack.gold is not None
+        now = rack.gold["line_items"][2]["quantity"]
+        assert now in (2, 3)  # never 4: another item's quantity, already in the text
+        assert rack.text == text.replace("rack: 1 x", f"rack: {now} x")
+        assert [i["quantity"] for i in rack.gold["line_items"]] == [4, 4, now]
 
 
 def test_build_is_seeded_and_writes_loadable_lines(tmp_path: Path) -> None:

@@ -194,7 +194,11 @@ def predict(
     batching = batch_settings(mc)
     if ray is not None:
         mc = mc.model_copy(update={"executor": "ray", "ray_address": ray})
-    model_obj = create_model(model, task_obj, mc.options)
+    from fieldwise._legacy import project_dir
+    from fieldwise.tasks.named_prompts import resolve_prompt_option
+
+    options = resolve_prompt_option(mc.options, project_dir(project))
+    model_obj = create_model(model, task_obj, options)
     with Store(project) as store:
         store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
         rows = run_predict(

@@ -35,6 +35,7 @@ from fieldwise.report._confidence import confidence_view
 from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
 from fieldwise.report._notes import abstaining_profiles, abstentions, by_field, coverage_note
+from fieldwise.report._optimize import PromptUse, optimisation_views
 from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._trust import trust_view
@@ -61,6 +62,7 @@ def write_report(
     profile: str | None = None,
     resamples: Resamples | None = None,
     ood: OodRun | None = None,
+    prompts: list[PromptUse] | None = None,
 ) -> Path:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
     (``examples.jsonl``, ``examples.parquet``); return the HTML path.
@@ -80,6 +82,9 @@ def write_report(
     Every value is aligned with its text (grounding columns, evidence on hover); ``ood``,
     the models' outputs on out-of-domain probes, adds that section; both are also saved
     as ``out_dir/trust.json`` (``report/_trust.py``).
+
+    ``prompts`` (the saved prompts the models used, with their optimisation records)
+    adds the prompt-optimisation section.
     """
     profile = _check(examples, results, profile)
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
@@ -157,6 +162,7 @@ def write_report(
         "shown": shown_rows,
         "ids": [str(ex.id) for ex in examples],
         "exports": exports,
+        "optimisations": optimisation_views(prompts or [], task, charts_dir),
     }
     notes = abstentions(task, examples, results, order, parsed, fields)
     context["notes"] = notes

@@ -125,7 +125,7 @@ def build_probes(
                 edit = (
                     remove_value(ex, leaf)
                     if kind == "removed"
-                    else change_value(ex, leaf, pool, rng)
+                    else change_value(task, ex, leaf, pool, rng)
                 )
                 if edit is not None:
                     probes.append(

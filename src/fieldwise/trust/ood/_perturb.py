@@ -8,8 +8,10 @@ with the aligner afterwards, so a probe is only kept when the edit did what it c
   now none;
 - *changed*: every place the value is written is rewritten as another value of the same
   field (another label of the task, another document's name, a nearby number, a date some
-  days away) in the same written form; kept only when the old value is gone and the new
-  one is found, so the right answer is the new value.
+  days away) in the same written form; kept only when the old value is gone, the new one
+  is found and no other gold value's evidence was touched (a quantity ``4`` shared by two
+  line items, or the ``4`` of "4 vCPU" in a description, would make the edited gold
+  wrong), so the right answer is the gold with just that value changed.
 """
 
 from __future__ import annotations
@@ -120,15 +122,27 @@ def remove_value(example: Example, leaf: Leaf) -> Edit | None:
 
 
 def change_value(
-    example: Example, leaf: Leaf, pool: Mapping[str, Sequence[Any]], rng: random.Random
+    task: Task,
+    example: Example,
+    leaf: Leaf,
+    pool: Mapping[str, Sequence[Any]],
+    rng: random.Random,
 ) -> Edit | None:
     """The text with ``leaf``'s value rewritten everywhere as another value of its field
     (``pool``: values of each field path in other rows), or ``None`` when no other value
-    can be written in the same form or the aligner does not confirm the change."""
+    can be written in the same form, a rewrite would touch another gold value's evidence,
+    or the aligner does not confirm the change."""
     doc = Document(example.text)
     found = find_value(doc, leaf.value, leaf.spec)
     if found.status not in ("exact", "normalised"):
         return None
+    others = [
+        (e.start, e.end)
+        for path, e in align_row(task, doc, example.gold).items()
+        if path != leaf.path and e.start is not None and e.end is not None
+    ]
+    if any(a < end and start < b for a, b in found.spans for start, end in others):
+        return None  # the edit would change another value too: its gold would be wrong
     new = _new_value(doc, leaf, pool.get(field_path(leaf.path), ()), rng)
     if new is None:
         return None
@@ -149,30 +163,36 @@ def change_value(
 
 
 def _new_value(doc: Document, leaf: Leaf, others: Sequence[Any], rng: random.Random) -> Any:
-    """Another value of the leaf's field, not already written in the text."""
+    """Another value of the leaf's field, not already written in the text (a new value
+    that some other item already has would make "follows the change" unreadable)."""
     spec, value = leaf.spec, leaf.value
+    choices: list[Any]
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        step = rng.choice([-2, -1, 1, 2, 3]) if value > 2 else rng.randint(1, 3)
-        return value + step
-    if isinstance(value, float):
+        steps = [-2, -1, 1, 2, 3] if value > 2 else [1, 2, 3]
+        rng.shuffle(steps)
+        choices = [value + step for step in steps]
+    elif isinstance(value, float):
         decimals = len(repr(value).split(".")[1]) if "." in repr(value) else 0
-        return round(value * rng.uniform(1.15, 1.6), min(decimals, 2))
-    if not isinstance(value, str):
+        choices = [round(value * rng.uniform(1.15, 1.6), min(decimals, 2)) for _ in range(5)]
+    elif not isinstance(value, str):
         return None
-    if spec.kind == "date":
+    elif spec.kind == "date":
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
             return None
-        return (day + dt.timedelta(days=rng.randint(2, 20))).isoformat()
-    if spec.kind in ("label", "label_set") and spec.labels:
+        choices = [(day + dt.timedelta(days=rng.randint(2, 20))).isoformat() for _ in range(5)]
+    elif spec.kind in ("label", "label_set") and spec.labels:
         choices = [lab for lab in spec.labels if lab and lab != value and len(lab) > 2]
+        rng.shuffle(choices)
     else:
         choices = sorted({o for o in others if isinstance(o, str) and o.strip() and o != value})
-    rng.shuffle(choices)
-    return next((c for c in choices[:20] if not find_value(doc, c, spec).spans), None)
+        rng.shuffle(choices)
+    return next(
+        (c for c in choices[:20] if c != value and not find_value(doc, c, spec).spans), None
+    )
 
 
 def _write_like(written: str, new: Any, spec: FieldSpec) -> str | None:
