@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from fieldwise._hashing import prediction_key
+from fieldwise.data import Dataset
 from fieldwise.errors import UserError
 from fieldwise.models import Generation, Model
 from fieldwise.runner import run_model
 from fieldwise.store import Store
-from fieldwise.data import Dataset
 from fieldwise.store.imports import import_identity, import_jsonl
 from fieldwise.tasks import Example, load_task
 
