@@ -1,5 +1,5 @@
 """``fieldwise review export|import``: send a run's doubtful values to a person and read
-the corrections back as a new gold version (docs/trust.md, "Review queue")."""
+the corrections back as a new gold version (docs/confidence.md, "Review queue")."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def trust(
     risk measured on the held-out rows (95% intervals).
 
     With no runs, prints what the latest report measured (its trust.json); with run ids
-    or model names, assesses them from the store (see docs/trust.md)."""
+    or model names, assesses them from the store (see docs/confidence.md)."""
     if refs:
         settings = _settings(risk, method, share, bootstrap, seed)
         data = _from_store(project, list(refs), profile, settings, task)

@@ -8,7 +8,7 @@ text) is computed by :mod:`fieldwise.trust` when it is needed. A generation's
 - ``"tokens": {"end": [e0, e1, ...], "logprob": [l0, l1, ...]}``: the output text cut
   into the model's tokens (token ``k`` covers ``output[end[k-1]:end[k]]``, ``end[-1]``
   being 0) and the log-probability the model gave each. The trust layer sums them over
-  the tokens that wrote a value (``docs/trust.md``, "Confidence").
+  the tokens that wrote a value (``docs/confidence.md``, "Signals").
 - ``"prob": {PATH: p}``: the model's own probability that its value at a scored path
   (``vendor.name``, ``province``) is right (the embedded baseline's calibrated
   confidence; an imported file's ``confidence``).

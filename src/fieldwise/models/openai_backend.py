@@ -81,7 +81,7 @@ class OpenAIOptions(PromptedOptions):
     """``auto``: fieldwise's lean HTTP client (a fraction of the SDK's CPU per request),
     or the SDK's when a proxy is configured for the host; ``sdk``: always the SDK's."""
     logprobs: bool | None = None
-    """Ask for each output token's log-probability (a confidence signal, docs/trust.md).
+    """Ask for each output token's log-probability (a confidence signal, docs/confidence.md).
     ``None``: on for a server on this machine (vLLM, ``fieldwise serve``: free), off for
     remote hosts, where some models refuse the parameter; never in ``tools`` mode, whose
     arguments get no log-probabilities."""

@@ -30,8 +30,9 @@ from fieldwise.data.fingerprint import fingerprint_examples
 from fieldwise.data.loading import row_to_example, write_jsonl
 from fieldwise.errors import UserError
 from fieldwise.review._labelstudio import read_export
+from fieldwise.review.runs import run_task
 from fieldwise.store import RunRecord, Store
-from fieldwise.tasks import Example, Task, load_task
+from fieldwise.tasks import Example, Task
 from fieldwise.tasks._task import FieldSpec
 
 __all__ = ["Correction", "ImportResult", "apply_corrections", "parse_value", "read_corrections"]
@@ -214,7 +215,7 @@ def apply_corrections(
     previous = datasets.pop()
     examples = store.load_dataset(previous)
     runs = [r for r in store.runs() if r["dataset_fingerprint"] == previous]
-    task_obj = load_task(task or (runs[0]["task"] if runs else "isaf"))
+    task_obj = run_task(runs[0]["task"] if runs else "isaf", task)
     if not all(ex.gold is not None for ex in examples):
         raise UserError(
             "the reviewed run's dataset is unlabelled; review import corrects the gold of a "

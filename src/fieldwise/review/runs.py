@@ -46,11 +46,27 @@ class RunData:
         return [group_key(ex) for ex in self.examples]
 
 
+def run_task(recorded: str, given: Task | str | None) -> Task:
+    """The task to read a stored run with: ``given`` (``--task``), else the name the run
+    recorded, which only a built-in task (or an importable ``module:attr``) resolves."""
+    if isinstance(given, Task):
+        return given
+    if given:
+        return load_task(given)
+    try:
+        return load_task(recorded)
+    except UserError as exc:
+        raise UserError(
+            f"the run's task '{recorded}' cannot be loaded by its name ({exc})",
+            hint="pass --task with the task of the run's config (file.py:ATTR or module:attr)",
+        ) from None
+
+
 def load_run(store: Store, ref: str, task: Task | str | None = None) -> RunData:
     """The run (or model label) ``ref`` from ``store`` (see the module)."""
     side = load_side(store, ref)
     label = side.name.split("#", 1)[0]
-    task_obj = task if isinstance(task, Task) else load_task(task or side.task)
+    task_obj = run_task(side.task, task)
     ids = list(side.examples)
     keys = [side.keys[i][0] for i in ids]
     stored = store.signals_by_key(keys)

@@ -77,7 +77,7 @@ def trust_json(
 ) -> dict[str, Any]:
     """What ``fieldwise trust --json`` prints and the report saves (``trust.json``'s
     ``confidence``): per model and path the grounding, calibration and selective numbers
-    (see docs/trust.md for every key)."""
+    (see docs/confidence.md for every key)."""
     return {
         "profile": profile,
         **settings.to_json(),
