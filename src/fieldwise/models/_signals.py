@@ -103,12 +103,14 @@ def logprob_signals(logprobs: Any, output: str | None) -> dict[str, Any] | None:
     """The ``tokens`` signal from a choice's ``logprobs.content`` (``[{"token", "logprob",
     "bytes"}]``), when its tokens rebuild ``output`` (a tool call's arguments have none:
     the message content's tokens do not describe them)."""
-    content = _get(logprobs, "content")
+    from fieldwise.models._responses import field  # it imports this module
+
+    content = field(logprobs, "content")
     if output is None or not isinstance(content, list) or not content:
         return None
     pieces, chunks, values = [], [], []
     for item in content:
-        token, logprob, raw = _get(item, "token"), _get(item, "logprob"), _get(item, "bytes")
+        token, logprob, raw = field(item, "token"), field(item, "logprob"), field(item, "bytes")
         if not isinstance(token, str) or not isinstance(logprob, int | float):
             return None
         pieces.append(token)
@@ -117,16 +119,6 @@ def logprob_signals(logprobs: Any, output: str | None) -> dict[str, Any] | None:
             chunks.append(bytes(raw))
     ends = ends_from_bytes(chunks, output) if len(chunks) == len(pieces) else None
     return token_signals(ends or ends_from_pieces(pieces, output), values)
-
-
-def _get(obj: Any, name: str) -> Any:
-    """``obj.name`` or ``obj[name]`` (SDK objects and plain dicts alike), else ``None``."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    try:
-        return getattr(obj, name, None)
-    except Exception:  # noqa: BLE001 - a property of a half-built SDK object
-        return None
 
 
 def clean_signals(signals: Any, output: str | None) -> dict[str, Any] | None:
