@@ -4,6 +4,7 @@ project run and from the store, records leaves included."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -87,3 +88,30 @@ def test_imported_confidence_on_a_nested_task(
         assert car["threshold"] is not None and car["realised_risk"] == 0.0, path
         assert car["coverage"] == pytest.approx(right / n, abs=1e-6), path
     assert wrong_vendor and wrong_sku
+
+    # Review: the planted SKU errors are queued as records-leaf values; accepting one
+    # makes the model's value the gold of that record in a new dataset version.
+    code, out, err = cli(
+        capsys, "review", "export", "theirs", *store, "--task", cfg.task, "--risk", "0.2",
+        "--out", str(tmp_path / "rq"), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    with (tmp_path / "rq" / "review.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    skus = [r for r in rows if r["path"] == "line_items[].sku"]
+    assert skus and {r["id"] for r in skus} <= wrong_sku
+    assert all("ZZ-WRONG" in r["value"] for r in skus)
+    skus[0]["accept"] = "yes"
+    reviewed = tmp_path / "reviewed.csv"
+    with reviewed.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(skus[:1])
+    code, out, err = cli(
+        capsys, "review", "import", str(reviewed), *store, "--task", cfg.task,
+        "--out", str(tmp_path / "gold2.jsonl"), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["rows_changed"] == 1
+    new = {r["id"]: r for r in map(json.loads, (tmp_path / "gold2.jsonl").read_text().splitlines())}
+    assert new[skus[0]["id"]]["line_items"][0]["sku"] == "ZZ-WRONG"

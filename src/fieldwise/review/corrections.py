@@ -38,7 +38,8 @@ from fieldwise.tasks._task import FieldSpec
 __all__ = ["Correction", "ImportResult", "apply_corrections", "parse_value", "read_corrections"]
 
 _YES = {"y", "yes", "true", "1", "x", "ok"}
-_PART = re.compile(r"([^.\[\]]+)(\[\])?")
+PATH_PARTS = re.compile(r"([^.\[\]]+)(\[\])?")
+"""A scored path's parts: ``line_items[].sku`` is (``line_items``, ``[]``), (``sku``, ``""``)."""
 
 
 @dataclass
@@ -164,7 +165,7 @@ def parse_value(spec: FieldSpec, text: str, many: bool) -> Any:
 def _set(gold: dict[str, Any], path: str, value: Any) -> None:
     """Set ``gold`` at a scored path; under a records field, ``value`` holds one value per
     record (records are made when the gold has none)."""
-    parts = _PART.findall(path)
+    parts = PATH_PARTS.findall(path)
     node: Any = gold
     for k, (name, many) in enumerate(parts):
         last = k == len(parts) - 1

@@ -29,13 +29,14 @@ import numpy as np
 
 from fieldwise.errors import UserError
 from fieldwise.review._labelstudio import CONFIG_FILE, TASKS_FILE, label_config, tasks
+from fieldwise.review.corrections import PATH_PARTS
 from fieldwise.review.runs import RunData, load_run
 from fieldwise.scoring import prepare_golds, score_outputs
 from fieldwise.scoring.parse import parse_status
 from fieldwise.store import Store
 from fieldwise.trust import Evidence, align_rows, field_path
 from fieldwise.trust.confidence import Policy, TrustSettings, correct_values, fit_policy
-from fieldwise.trust.grounding import gold_values, sample_rows
+from fieldwise.trust.grounding import sample_rows
 from fieldwise.trust.signals import signal_table
 
 __all__ = ["CSV_FILE", "JSONL_FILE", "ReviewItem", "export_review", "path_value"]
@@ -105,15 +106,22 @@ def _context(text: str, evidence: Sequence[Sequence[Any]], width: int = 160) -> 
 
 def path_value(answer: Mapping[str, Any] | None, path: str) -> Any:
     """A row's value at a scored path: the value (``None`` when absent) or, under a
-    records field, the list of its records' values."""
+    records field, the list of its records' values, one per record (``None`` for a record
+    without one), so that a reviewer's list lines up with the records."""
     if answer is None:
         return None
-    if "[]" in path:
-        return gold_values(answer, path)
-    node: Any = answer
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node
+    found: list[Any] = [answer]
+    many_seen = False
+    for name, many in PATH_PARTS.findall(path):
+        nxt: list[Any] = []
+        for node in found:
+            value = node.get(name) if isinstance(node, Mapping) else None
+            if many:
+                nxt.extend(value if isinstance(value, list) else [])
+            else:
+                nxt.append(value)
+        found, many_seen = nxt, many_seen or bool(many)
+    return found if many_seen else found[0]
 
 
 def _policies(
