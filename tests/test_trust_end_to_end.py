@@ -6,6 +6,7 @@ import html
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,37 @@ def _wrong(text: str) -> str:
     return next(p for p in ("nimroz", "badghis", "nuristan") if p not in text.lower())
 
 
+def _run_imports(
+    tmp_path: Path,
+    gold: Path,
+    outputs: dict[str, tuple[list[dict[str, object]], list[dict[str, object]]]],
+    task: str = "isaf",
+) -> tuple[str, dict[str, Any]]:
+    """A run of imported models (name → their lines on the test rows, on the probes in
+    ``tmp_path/ood.jsonl``): the report page and its trust.json."""
+    imports = [
+        ImportConfig(
+            path=str(_lines(tmp_path / f"{name}.jsonl", test_lines)),
+            name=name,
+            ood=str(_lines(tmp_path / f"{name}_ood.jsonl", probe_lines)),
+        )
+        for name, (test_lines, probe_lines) in outputs.items()
+    ]
+    cfg = ProjectConfig(
+        task=task,
+        data={"train": None, "test": str(gold)},
+        models=[],
+        imports=imports,
+        ood="ood.jsonl",
+        bootstrap=50,
+        output=str(tmp_path / "out"),
+        base_dir=tmp_path,
+    )
+    result = run_project(cfg, quiet=True)
+    trust = json.loads((result.report_path.parent / "trust.json").read_text(encoding="utf-8"))
+    return result.report_path.read_text(encoding="utf-8"), trust
+
+
 def test_imported_models_get_grounding_columns_evidence_and_an_ood_section(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -79,28 +111,9 @@ def test_imported_models_get_grounding_columns_evidence_and_an_ood_section(
         out = {"province": []} if p.probe == "offtopic" else (p.gold or {"province": []})
         honest_ood.append({"id": p.id, "output": json.dumps(out)})
     liar_ood = [{"id": p.id, "output": json.dumps({"province": ["nimroz"]})} for p in probes]
-    cfg = ProjectConfig(
-        data={"train": None, "test": str(gold)},
-        models=[],
-        imports=[
-            ImportConfig(
-                path=str(_lines(tmp_path / "h.jsonl", honest)),
-                name="honest",
-                ood=str(_lines(tmp_path / "ho.jsonl", honest_ood)),
-            ),
-            ImportConfig(
-                path=str(_lines(tmp_path / "l.jsonl", liar)),
-                name="liar",
-                ood=str(_lines(tmp_path / "lo.jsonl", liar_ood)),
-            ),
-        ],  # fmt: skip
-        ood="ood.jsonl",
-        bootstrap=100,
-        output=str(tmp_path / "out"),
-        base_dir=tmp_path,
+    page, data = _run_imports(
+        tmp_path, gold, {"honest": (honest, honest_ood), "liar": (liar, liar_ood)}
     )
-    result = run_project(cfg, quiet=True)
-    page = result.report_path.read_text(encoding="utf-8")
     board = _table(page, '<section id="leaderboard">')
     # province is the one required ISAF field; every gold province is named in its text
     assert (board["honest"]["grounded %"], board["honest"]["hallucinated %"]) == ("100.0", "0.0")
@@ -129,7 +142,6 @@ def test_imported_models_get_grounding_columns_evidence_and_an_ood_section(
     assert [ood["liar"][k] for k in OOD[1:4]] == ["100.0", "100.0", "0.0"]
     assert html.escape(str(tmp_path / "ood.jsonl")) in page
     # the same numbers for scripts, beside the page
-    data = json.loads((result.report_path.parent / "trust.json").read_text(encoding="utf-8"))
     assert data["grounding"]["liar"]["hallucinated"]["rate"] == 1.0
     assert data["grounding"]["honest"]["fields"]["province"]["grounded_rate"] == 1.0
     assert data["ood"]["honest"]["abstention"]["rate"] == 1.0
@@ -166,3 +178,65 @@ def test_a_config_runs_the_baseline_on_the_probes_once(
     with Store(tmp_path / ".fieldwise") as store:
         again = dict(store.db.execute("SELECT key, created_at FROM predictions").fetchall())
     assert again == stamps  # the probes were answered once, then read from the store
+
+
+def test_a_nested_task_gets_evidence_per_record_leaf_and_its_own_probes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "invoices"
+    task = f"{example / 'task.py'}:INVOICES"
+    rows = [json.loads(line) for line in (example / "data.jsonl").read_text().splitlines()[:20]]
+    gold = _lines(tmp_path / "gold.jsonl", rows)
+    code, _, err = cli(
+        capsys, "data", "ood", "--task", task, "--data", str(gold), "--out",
+        str(tmp_path / "ood.jsonl"), "--perturbed", "3",
+    )  # fmt: skip
+    assert code == 0, err
+    probes = load_probes(tmp_path / "ood.jsonl")
+    answer = lambda r: {k: v for k, v in r.items() if k not in ("id", "text")}  # noqa: E731
+
+    def liar(r: dict[str, object]) -> dict[str, object]:
+        """Right but for an invented invoice number and SKU on every line."""
+        out = json.loads(json.dumps(answer(r)))
+        out["invoice_number"] = "XQ-99017"
+        for it in out["line_items"]:
+            it["sku"] = "ZZ-404"
+        return out
+
+    outputs = {
+        "honest": ([answer(r) for r in rows], [p.gold or {} for p in probes]),
+        "liar": ([liar(r) for r in rows], [liar(rows[0]) for _ in probes]),
+    }
+    lines = {
+        name: (
+            [{"id": r["id"], "output": o} for r, o in zip(rows, test_out, strict=True)],
+            [{"id": p.id, "output": o} for p, o in zip(probes, probe_out, strict=True)],
+        )
+        for name, (test_out, probe_out) in outputs.items()
+    }
+    page, data = _run_imports(tmp_path, gold, lines, task)
+    board = _table(page, '<section id="leaderboard">')
+    assert (board["honest"]["grounded %"], board["honest"]["hallucinated %"]) == ("100.0", "0.0")
+    assert float(board["liar"]["hallucinated %"]) > 10
+    fields = {m: data["grounding"][m]["fields"]["line_items[].sku"] for m in outputs}
+    assert fields["honest"]["grounded_rate"] == 1.0 and fields["liar"]["grounded_rate"] == 0.0
+    # the gold's line-items cell lists a span for every SKU of every record of the row
+    first = rows[0]
+    body = page[page.index('id="ex-0"') : page.index("</tbody>", page.index('id="ex-0"'))]
+    start = body.index('<tr class="g">')
+    gold_row = body[start : body.index("</tr>", start)]
+    assert f'<span class="id">{first["id"]}</span>' in body
+    spans = [
+        tuple(map(int, item.split(":")[0].split("-")))
+        for ev in re.findall(r'data-ev="([^"]+)"', gold_row)
+        for item in ev.split()
+    ]
+    written = {str(first["text"])[a:b] for a, b in spans}
+    skus = {it["sku"] for it in first["line_items"] if it["sku"]}  # type: ignore[union-attr]
+    assert skus and skus <= written
+    # out of domain: the honest model abstains and follows every edit; the liar answers
+    ood = data["ood"]
+    assert ood["honest"]["probes"] == {"offtopic": 70, "removed": 3, "changed": 3}
+    assert [ood["honest"][k]["rate"] for k in ("abstention", "follows_changed")] == [1.0, 1.0]
+    assert [ood["honest"][k]["rate"] for k in ("stuck_changed", "still_removed")] == [0.0, 0.0]
+    assert ood["liar"]["abstention"]["rate"] == 0.0 and ood["liar"]["ungrounded"]["rate"] > 0.5

@@ -230,3 +230,10 @@ def test_rates_on_hand_made_outputs() -> None:
     assert ref["follows_changed"].hits == 0  # "Helmand" is not "helmand" verbatim
     lo, hi = r["ungrounded"].lo, r["ungrounded"].hi
     assert 0.0 <= lo <= 0.25 <= hi <= 1.0
+
+
+def test_an_unwritable_probe_file_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("x", encoding="utf-8")
+    with pytest.raises(UserError, match="cannot write"):
+        write_probes(tmp_path / "a_file" / "probes.jsonl", build_probes(ISAF, [], perturbed=0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]

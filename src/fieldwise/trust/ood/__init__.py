@@ -21,7 +21,9 @@ Python API::
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -144,10 +146,19 @@ def build_probes(
 
 
 def write_probes(path: Path, probes: Sequence[Probe]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for p in probes:
-            fh.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+    """``probes`` as JSONL at ``path``, whole or not at all (written beside it, then
+    renamed); a path that cannot be written is a :class:`UserError`."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8") as fh:
+            for p in probes:
+                fh.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def load_probes(path: Path) -> list[Probe]:
