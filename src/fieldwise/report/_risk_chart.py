@@ -74,7 +74,9 @@ def risk_coverage_grid(
             curve = curves[m][k]
             if curve:  # earlier models drawn wider, so a later one on the same line shows
                 lw = max(1.0, 2.6 - 0.4 * m)
-                ax.plot([c for c, _ in curve], [r for _, r in curve], color=colour, lw=lw)
+                # One point (every value has the same confidence): a mark, not a line.
+                mark = {"marker": "s", "ms": 3.5} if len(curve) == 1 else {}
+                ax.plot([c for c, _ in curve], [r for _, r in curve], color=colour, lw=lw, **mark)
             point = points[m][k]
             if point is not None and point[0] > 0 and not math.isnan(point[1]):
                 ax.plot([point[0]], [point[1]], "o", color=colour, ms=4)
