@@ -117,6 +117,9 @@ def test_trust_from_the_report_and_the_store(
     code, out, err = cli(capsys, "trust", "api")
     assert code == 0, err
     assert "province" in out and "logprob" in out
+    # 1% risk takes 299 right calibration values (1 - 0.05^(1/299) <= 0.01): the note says so.
+    code, out, err = cli(capsys, "trust", "api", "--risk", "0.01", "--bootstrap", "0")
+    assert code == 0 and "at least 299 accepted calibration values" in " ".join(err.split())
 
 
 def test_review_round_trip_into_a_new_gold_version(

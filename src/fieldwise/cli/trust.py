@@ -154,6 +154,22 @@ def _print(data: dict[str, Any]) -> None:
         "confidence); coverage and realised risk measured on the held-out rows, 95% CIs; "
         "--json for Brier, curves and every signal"
     )
+    unreached = [
+        path
+        for model in data["models"].values()
+        for path, p in model["paths"].items()
+        if p["coverage_at_risk"]["threshold"] is None
+    ]
+    if unreached and isinstance(risk, float) and 0 < risk < 1:
+        # With no error among n accepted values the bound is 1 - delta^(1/n).
+        delta = 1 - float(data.get("confidence_level", 0.95))
+        least = math.ceil(math.log(delta) / math.log(1 - risk))
+        err_console.print(
+            f"[yellow]note:[/] {len(unreached)} field(s) have no threshold (—): none keeps "
+            f"the risk under {_pct(risk)}% with 95% confidence on the calibration rows, "
+            f"which takes at least {least} accepted calibration values; label more rows, "
+            "or raise --risk"
+        )
 
 
 def register(app: typer.Typer) -> None:
