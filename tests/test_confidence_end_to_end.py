@@ -244,3 +244,51 @@ def test_bad_input_is_one_line(
     bad.write_text("dataset,id,path,value,corrected\nffff,x,province,1,2\n", encoding="utf-8")
     code, _, err = cli(capsys, "review", "import", str(bad), "--out", "y.jsonl")
     assert code == 2 and "no dataset with fingerprint" in err
+
+
+def test_agreement_across_repeats_is_a_signal(
+    project: tuple[Path, set[str], list[Example]],
+    fake_openai: FakeServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three sampled repeats, one request at a time (repeat 0 of every row first): the rows
+    whose first answer is wrong answer right afterwards, so agreement with the first
+    (scored) repeat singles out the errors."""
+    root, wrong, examples = project
+    monkeypatch.chdir(root)
+    replies, _ = _answers(examples)
+    seen: dict[str, int] = {}
+
+    def reply(text: str) -> str:
+        for t, r in replies.items():
+            if t in text:
+                seen[t] = seen.get(t, 0) + 1
+                if seen[t] > 1:  # a later repeat: the gold
+                    ex = next(e for e in examples if e.text == t)
+                    return json.dumps(ex.gold)
+                return r
+        return "{}"
+
+    fake_openai.behaviour.reply = reply
+    (root / "fieldwise.yaml").write_text(
+        "data: {test: gold.jsonl}\n"
+        "models: [{name: api, spec: openai/fake, repeats: 3, concurrency: 1, options: "
+        f"{{base_url: '{fake_openai.url}', temperature: 0.7, logprobs: false}}}}]\n"
+        "profiles: [reference]\nbootstrap: 0\n",
+        encoding="utf-8",
+    )
+    code, _, err = cli(capsys, "run", "--quiet")
+    assert code == 0, err
+    assert all(seen[e.text] == 3 for e in examples)
+    for args in (("trust", "--json"), ("trust", "api", "--json", "--bootstrap", "0")):
+        code, out, err = cli(capsys, *args)
+        assert code == 0, err
+        province = json.loads(out)["models"]["api"]["paths"]["province"]
+        assert "logprob" not in province["signals"]
+        assert province["signal"] == "agreement", args
+        n = province["rows"]["held_out"]
+        right = round(n * province["accuracy"])
+        assert right < n  # the first repeat's errors are what is judged
+        least = sum((k - right) / k for k in range(right + 1, n + 1)) / n
+        assert province["aurc"] == pytest.approx(least, abs=1e-6)
