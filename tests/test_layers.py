@@ -36,10 +36,12 @@ LAYERS: dict[str, int] = {
     "finetune": 9,
     "serve": 9,
     "loadtest": 9,
+    "plan": 9,
     "optimize": 9,
     "pipeline": 10,
     "_probes": 10,  # the run's out-of-domain probes, a part of the pipeline
     "imported": 9,  # a run's imported models, loaded beside the pipeline
+    "distill": 10,  # distill and migrate run whole pipelines (teacher, student)
     "cli": 11,
 }
 

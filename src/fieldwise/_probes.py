@@ -12,12 +12,15 @@ out-of-domain section is computed from what this returns.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fieldwise.config import ModelConfig, ProjectConfig
+from fieldwise.config import ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples
 from fieldwise.errors import UserError
+from fieldwise.models import Model
+from fieldwise.plan import ModelPlan
 from fieldwise.store import Store
 from fieldwise.tasks import Example, Task
 from fieldwise.trust.ood import OodRun, load_probes, probe_examples
@@ -32,14 +35,14 @@ def run_probes(
     task: Task,
     store: Store,
     train: list[Example],
-    models: Sequence[tuple[ModelConfig, Any, str]],
+    models: Sequence[tuple[ModelPlan, Model]],
     progress: Any = None,
 ) -> OodRun | None:
-    """Predict the probes with each ``(config entry, model, kind)``; ``None`` when the
-    project names no probes."""
+    """Predict the probes once with each ``(plan, model)`` (on the plan's executor, under
+    the label ``<label>@ood``); ``None`` when the project names no probes."""
     if config.ood is None:
         return None
-    from fieldwise.pipeline import batch_settings, predict, ray_options, run_settings
+    from fieldwise.pipeline import predict
 
     path = Path(config.resolve(config.ood) or config.ood)
     probes = load_probes(path)
@@ -47,22 +50,19 @@ def run_probes(
     dataset = Dataset(examples, f"ood:{path}", fingerprint_examples(examples))
     store.save_dataset(task.name, dataset.fingerprint, dataset.source, examples)
     outputs: dict[str, list[str | None]] = {}
-    for mc, model, kind in models:
+    for plan, model in models:
+        entry = plan.config.model_copy(update={"name": plan.label + OOD_SUFFIX, "repeats": 1})
         rows = predict(
+            replace(plan, config=entry),
             model,
             examples,
             store,
             dataset,
-            label=mc.label + OOD_SUFFIX,
-            settings=run_settings(mc),
             train=train,
-            kind=kind,
-            config={"ood": str(path), **mc.model_dump()},
+            config={"ood": str(path), **plan.config.model_dump()},
             progress=progress,
-            ray=ray_options(mc),
-            batch=batch_settings(mc),
         )
-        outputs[mc.label] = [r.output for r in rows]
+        outputs[plan.label] = [r.output for r in rows]
     for imp in config.imports:
         if imp.ood is not None:
             outputs[imp.name or imp.path] = _imported(config, imp.ood, examples)

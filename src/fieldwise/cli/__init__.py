@@ -40,9 +40,20 @@ def _root(
 
 
 def _register() -> None:
-    from fieldwise.cli import align, compare, data, finetune, optimize, review, run, store, trust
+    from fieldwise.cli import (
+        align,
+        compare,
+        data,
+        distill,
+        finetune,
+        optimize,
+        review,
+        run,
+        store,
+        trust,
+    )
 
-    for module in (run, compare, data, store, finetune, optimize, align, trust, review):
+    for module in (run, compare, data, store, finetune, optimize, distill, align, trust, review):
         module.register(app)
 
 

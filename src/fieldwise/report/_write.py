@@ -13,7 +13,7 @@ import functools
 import json
 import math
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +45,27 @@ from fieldwise.scoring.stats import DEFAULT_RESAMPLES, PairwiseTable, Resamples
 from fieldwise.tasks._task import Example, Task
 from fieldwise.trust.ood import OodRun
 
-__all__ = ["pairwise_file", "write_report"]
+__all__ = ["WrittenReport", "pairwise_file", "write_report", "write_report_full"]
 
 DEFAULT_PROFILE = "reference"
 
 
+@dataclass(frozen=True)
+class WrittenReport:
+    """A report written to disk, and its pairwise table (as in ``pairwise.json``), so a
+    caller that goes on to print the verdicts need not read the file back."""
+
+    path: Path
+    pairwise: dict[str, Any]
+
+
+def write_report(*args: Any, **kwargs: Any) -> Path:
+    """:func:`write_report_full`, returning only the HTML path."""
+    return write_report_full(*args, **kwargs).path
+
+
 @gc_paused()  # millions of short-lived objects at 100,000 rows: see fieldwise._gc
-def write_report(
+def write_report_full(
     task: Task,
     examples: list[Example],
     results: list[ModelResult],
@@ -63,7 +77,7 @@ def write_report(
     resamples: Resamples | None = None,
     ood: OodRun | None = None,
     prompts: list[PromptUse] | None = None,
-) -> Path:
+) -> WrittenReport:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
     (``examples.jsonl``, ``examples.parquet``); return the HTML path.
 
@@ -172,11 +186,11 @@ def write_report(
     context["board"], context["other_profiles"], context["stat_names"] = board(
         results, order, profile, fields, abstaining, context["notes_by_field"]
     )
-    _write_tables(out_dir, profile, table, results, resamples)
+    pairwise_json = _write_tables(out_dir, profile, table, results, resamples)
     trust.write(out_dir)
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
-    return path
+    return WrittenReport(path, pairwise_json)
 
 
 def pairwise_file(profile: str) -> str:
@@ -191,11 +205,13 @@ def _write_tables(
     table: PairwiseTable,
     results: list[ModelResult],
     resamples: Resamples,
-) -> None:
+) -> dict[str, Any]:
     """``pairwise.json`` for the ranking profile, and one table per other profile every
     model was scored under, on the same resamples: ``fieldwise compare --profile X``
-    prints X's table, never the ranking profile's under X's name."""
+    prints X's table, never the ranking profile's under X's name. Returns the ranking
+    profile's table, as written."""
     shared = [p for p in results[0].scores if all(p in r.scores for r in results)]
+    ranking_table: dict[str, Any] = {"profile": profile, **table.to_json()}
     for name in shared:
         if name == profile:
             data, files = table.to_json(), ["pairwise.json", pairwise_file(name)]
@@ -208,6 +224,7 @@ def _write_tables(
         text = json.dumps({"profile": name, **data}, indent=1)
         for file in files:
             (out_dir / file).write_text(text, encoding="utf-8")
+    return ranking_table
 
 
 def _check(examples: list[Example], results: list[ModelResult], profile: str | None) -> str:
