@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from fieldwise.cli._common import console, err_console, print_json
 from fieldwise.errors import UserError
@@ -115,6 +114,8 @@ def _ci(pair: list[float | None]) -> str:
 
 
 def _print(data: dict[str, Any]) -> None:
+    from rich.table import Table
+
     risk = data.get("risk")
     for label, model in data["models"].items():
         rows = model.get("rows", {})
