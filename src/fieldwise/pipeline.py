@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -24,22 +24,18 @@ from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
 from fieldwise.imported import ProjectImports
 from fieldwise.models import Model
-from fieldwise.optimize._project import optimise_entries, prompt_options, prompt_uses
 from fieldwise.plan import ModelPlan, plan_models, run_settings, say_training_notes, train_model
 from fieldwise.runner import RunJob, execute, make_progress
-from fieldwise.scoring import (
-    GoldTable,
-    ModelResult,
-    ModelScore,
-    check_profiles,
-    prepare_golds,
-    score_outputs,
-)
-from fieldwise.scoring.aggregate import summarise
-from fieldwise.scoring.stats import Resamples, mean_over_repeats
 from fieldwise.store import PredictionRow, RunRecord, Store
 from fieldwise.tasks import Example, Task, load_task
-from fieldwise.trust.ood import OodRun
+
+if TYPE_CHECKING:
+    # Imported where a run scores, not at the top: `predict` imports this module, and
+    # scoring, the optimiser and the probes pull in numpy, scipy and scikit-learn
+    # (tests/cli/test_startup.py).
+    from fieldwise.scoring import GoldTable, ModelResult, ModelScore
+    from fieldwise.scoring.stats import Resamples
+    from fieldwise.trust.ood import OodRun
 
 __all__ = ["ProjectResult", "predict", "predict_repeats", "run_project", "train_model"]
 
@@ -174,7 +170,9 @@ def run_project(
     """Predict with every configured model (and on the ``ood`` probes, when the project
     names them), score, and write the report."""
     from fieldwise._probes import run_probes
+    from fieldwise.optimize._project import optimise_entries, prompt_uses
     from fieldwise.report._write import write_report_full
+    from fieldwise.scoring import check_profiles, prepare_golds
 
     console = console or Console(stderr=True)
     task = load_task(config.resolve_task())
@@ -244,6 +242,9 @@ def run_project(
         report_dir,
         title=title,
         meta=meta,
+        # The first of `profiles:` ranks the report (and pairwise.json, which a bare
+        # `fieldwise compare` prints), as it ranks the summary printed after the run.
+        profile=config.profiles[0],
         resamples=resamples,
         ood=ood,
         prompts=prompt_uses(config.models, out_dir),
@@ -268,6 +269,8 @@ def _predict_splits(
     the split's train part first when the plan says so, its rows gathered back into the
     test set's order, one list per repeat; and the last split's model (the one that
     answers the run's out-of-domain probes)."""
+    from fieldwise.optimize._project import prompt_options
+
     if plan.trainable:  # once per model, however many folds train it (or none: cached)
         say_training_notes(plan.backend, task, console)
     by_id: list[dict[str, PredictionRow]] = [{} for _ in range(plan.repeats)]
@@ -287,6 +290,8 @@ def _predict_splits(
 def run_resamples(examples: list[Example], config: ProjectConfig) -> Resamples:
     """The run's one bootstrap: ``config.bootstrap`` resamples seeded by the data seed,
     by document group (the group column, else rows sharing a text)."""
+    from fieldwise.scoring.stats import Resamples
+
     groups = [group_key(ex) for ex in examples]
     return Resamples.for_rows(len(examples), config.bootstrap, config.data.seed, groups)
 
@@ -303,6 +308,8 @@ def _result(
 ) -> ModelResult:
     """Score a model's rows; with several repeats, each is scored and the model's scores
     are those of the per-row mean over repeats."""
+    from fieldwise.scoring import ModelResult, score_outputs
+
     profiles = tuple(config.profiles)
     table = golds
     per_repeat = [
@@ -333,6 +340,9 @@ def _result(
 def _mean_scores(
     per_repeat: list[dict[str, ModelScore]], table: GoldTable, resamples: Resamples
 ) -> dict[str, ModelScore]:
+    from fieldwise.scoring.aggregate import summarise
+    from fieldwise.scoring.stats import mean_over_repeats
+
     out = {}
     for profile, first in per_repeat[0].items():
         validity: Counter[str] = Counter()

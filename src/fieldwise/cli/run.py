@@ -13,10 +13,13 @@ from rich.table import Table
 from fieldwise.cli._common import (
     console,
     err_console,
+    n_predictions,
     parse_options,
     print_json,
     refuse_to_overwrite,
+    validated,
 )
+from fieldwise.cli._interrupt import watch_store
 from fieldwise.errors import UserError
 
 if TYPE_CHECKING:
@@ -25,6 +28,13 @@ if TYPE_CHECKING:
 OPTION_HELP = "Backend option as key=value (repeatable), e.g. --option temperature=0."
 STRIP_FENCES_HELP = "Read the object inside ```json fences (strict profile; never reference)."
 RAY_HELP = "Run hf/vllm models on Ray: 'auto' (RAY_ADDRESS, else a local instance) or ADDRESS."
+RUN_FLAGS = {
+    "bootstrap": "--bootstrap",
+    "data.cv": "--cv",
+    "data.limit": "--limit",
+    "output": "--output",
+}
+"""Config fields that ``run`` options set, for one-line validation errors."""
 
 
 def run(
@@ -33,9 +43,12 @@ def run(
     ),
     cv: int | None = typer.Option(None, "--cv", help="K-fold cross-validation on the train data."),
     output: str | None = typer.Option(None, "--output", "-o", help="Project/output directory."),
-    limit: int | None = typer.Option(None, "--limit", help="Use only the first N rows."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Use only the first N rows."),
     bootstrap: int | None = typer.Option(
-        None, "--bootstrap", help="Resamples shared by every interval and test (default 1000)."
+        None,
+        "--bootstrap",
+        min=0,
+        help="Resamples shared by every interval and test (default 1000).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ray: str | None = typer.Option(None, "--ray", help=RAY_HELP),
@@ -65,7 +78,7 @@ def run(
     if limit is not None:
         data_updates["limit"] = limit
     if data_updates:
-        updates["data"] = cfg.data.model_copy(update=data_updates)
+        updates["data"] = {**cfg.data.model_dump(), **data_updates}
     if ray is not None:
         from fieldwise.plan import runs_on_ray
         from fieldwise.runner import RayExecutor
@@ -79,9 +92,11 @@ def run(
             runs = " and ".join(RayExecutor().providers())
             raise UserError(f"--ray runs {runs} models, and the config has none")
     if updates:
-        cfg = cfg.model_validate({**cfg.model_dump(), **updates, "base_dir": cfg.base_dir})
+        values = {**cfg.model_dump(), **updates, "base_dir": cfg.base_dir}
+        cfg = validated(lambda: cfg.model_validate(values), RUN_FLAGS)
     if cfg.data.cv is not None and cfg.data.cv < 2:
         raise UserError("--cv needs K >= 2")
+    watch_store(cfg.output_dir)
     result = run_project(cfg, console=err_console, quiet=quiet)
     table = Table(
         title=f"{result.task.name}: {len(result.test)} rows (95% CI)", title_justify="left"
@@ -161,7 +176,9 @@ def predict(
     train_data: str | None = typer.Option(None, "--train", help="Train split for few-shot."),
     name: str | None = typer.Option(None, "--name", help="Label in the store (default: spec)."),
     project: Path = typer.Option(Path(".fieldwise"), "--project", help="Store directory."),
-    concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", min=1, help="Requests in flight."
+    ),
     batch: bool = typer.Option(
         False, "--batch", help="Send the pending examples through the provider's batch API."
     ),
@@ -181,13 +198,18 @@ def predict(
     refuse_to_overwrite([out], [data, train_data], "--out")
     if batch_poll <= 0:
         raise UserError("--batch-poll must be positive")
-    mc = ModelConfig(
-        spec=model,
-        name=name,
-        options=parse_options(option),
-        concurrency=concurrency,
-        batch=BatchConfig(poll_s=batch_poll) if batch else False,
-        **({"executor": "ray", "ray_address": ray} if ray is not None else {}),
+    if not model.strip():
+        raise UserError("--model is empty", hint="give a spec such as openai/gpt-4o-mini")
+    mc = validated(
+        lambda: ModelConfig(
+            spec=model,
+            name=name,
+            options=parse_options(option),
+            concurrency=concurrency,
+            batch=BatchConfig(poll_s=batch_poll) if batch else False,
+            **({"executor": "ray", "ray_address": ray} if ray is not None else {}),
+        ),
+        {"spec": "--model", "name": "--name", "concurrency": "--concurrency"},
     )
     plan = plan_model(mc)  # the backend, its executor and settings, checked before any load
     task_obj = load_task(task)
@@ -198,6 +220,7 @@ def predict(
 
     options = resolve_prompt_option(mc.options, project_dir(project))  # a named prompt's file
     model_obj = plan.model(task_obj, options=options)
+    watch_store(project)
     with Store(project) as store:
         store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
         rows = run_predict(
@@ -219,7 +242,7 @@ def predict(
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     failed = sum(r.error is not None for r in rows)
     err_console.print(
-        f"wrote {len(rows)} predictions to {out}" + (f" ({failed} failed)" if failed else "")
+        f"wrote {n_predictions(len(rows))} to {out}" + (f" ({failed} failed)" if failed else "")
     )
     if failed:
         from fieldwise.cli import EXIT_ROW_ERRORS
@@ -267,7 +290,9 @@ def score(
         "(the profile becomes PROFILE+grounding).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples (0: none)."),
+    bootstrap: int = typer.Option(
+        1000, "--bootstrap", min=0, help="Bootstrap resamples (0: none)."
+    ),
     strip_fences: bool = typer.Option(False, "--strip-fences", help=STRIP_FENCES_HELP),
 ) -> None:
     """Score a predictions file against gold labels under one profile, with the grounding

@@ -29,6 +29,7 @@ import pydantic
 
 from fieldwise._gc import gc_paused
 from fieldwise._text import decode_utf8, read_utf8, scrub_text
+from fieldwise.data._sniff import read_parquet_rows, with_format_hint
 from fieldwise.data.fingerprint import fingerprint_examples
 from fieldwise.errors import UserError
 from fieldwise.tasks import Example, FieldSpec, Task
@@ -87,22 +88,30 @@ def load_examples(
     seen_ids: set[str] = set()
     plan = _field_plan(task)
     with gc_paused():  # ~100,000 rows of new objects: collections would re-walk them all
-        for where, raw in rows:
-            try:
-                example = row_to_example(task, raw, where, len(examples), group_column, plan)
-                if example.id in seen_ids:
-                    raise RowError(f"{where}: duplicate id '{example.id}'")
-            except RowError as exc:
-                if not skip_invalid:
-                    raise
-                skipped.append(str(exc))
-                continue
-            seen_ids.add(example.id)
-            examples.append(example)
-            if limit is not None and len(examples) >= limit:
-                break
-        if not examples:
-            raise UserError(f"no usable rows in {src}")
+        try:
+            for where, raw in rows:
+                try:
+                    example = row_to_example(task, raw, where, len(examples), group_column, plan)
+                    if example.id in seen_ids:
+                        raise RowError(f"{where}: duplicate id '{example.id}'")
+                except RowError as exc:
+                    if not skip_invalid:
+                        raise
+                    skipped.append(str(exc))
+                    continue
+                seen_ids.add(example.id)
+                examples.append(example)
+                if limit is not None and len(examples) >= limit:
+                    break
+            if not examples:
+                raise UserError(f"no usable rows in {src}")
+        except UserError as exc:
+            # Failing before the first good row, a file whose content is another format
+            # than its suffix says (JSONL saved as .csv reads as CSV rows with no `text`)
+            # is named for what it looks like (see data/_sniff.py).
+            if examples or src.startswith("hub:"):
+                raise
+            raise with_format_hint(exc, Path(src)) from None
         return Dataset(examples, src, fingerprint_examples(examples), skipped)
 
 
@@ -137,9 +146,7 @@ def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 raise RowError(f"{path}[{i}]: expected a JSON object, got {type(row).__name__}")
             yield f"{path}[{i}]", row
     elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        for i, row in enumerate(pq.read_table(path).to_pylist()):
+        for i, row in enumerate(read_parquet_rows(path)):
             yield f"{path}:row {i + 1}", row
     elif suffix == ".csv":
         yield from _csv_rows(path)
@@ -204,8 +211,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             if not cells:
                 continue
             if len(cells) != len(header):
+                n = len(cells)
                 raise RowError(
-                    f"{where}: {len(cells)} cells but the header has {len(header)} columns"
+                    f"{where}: {n} cell{'' if n == 1 else 's'} but the header has"
+                    f" {len(header)} columns"
                 )
             yield where, {k: _csv_value(v) for k, v in zip(header, cells, strict=True)}
     finally:
