@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "report": 8,
     "deploy": 8,
     "compare": 9,
+    "review": 9,  # review queues and trust of stored runs: reads runs as compare does
     "finetune": 9,
     "serve": 9,
     "loadtest": 9,

@@ -46,6 +46,9 @@ class Side:
     fingerprints: list[str]
     examples: dict[str, Example]
     outputs: dict[str, list[str | None]]
+    keys: dict[str, list[str]] = field(default_factory=dict)
+    """Per example id, the prediction keys of its repeats (``outputs``' order), by which
+    the store also holds each prediction's confidence signals."""
     rows: dict[str, PredictionRow] = field(default_factory=dict)
     """Each example's first stored prediction (tokens, latency: the deploy numbers)."""
 
@@ -113,6 +116,7 @@ def load_side(store: Store, ref: str) -> Side:
         raise UserError(f"'{ref}' has runs on several tasks ({', '.join(sorted(tasks))})")
     examples: dict[str, Example] = {}
     outputs: dict[str, list[str | None]] = {}
+    keys_of: dict[str, list[str]] = {}
     first: dict[str, PredictionRow] = {}
     datasets: dict[str, list[Example]] = {}
     for run in chosen:
@@ -130,11 +134,19 @@ def load_side(store: Store, ref: str) -> Side:
                 continue  # this run never predicted the example
             outputs[ex.id] = [r.output if r is not None and r.error is None else None for r in rows]
             examples[ex.id] = ex
+            keys_of[ex.id] = ks
             first[ex.id] = rows[0]
     if not outputs:
         raise UserError(f"no stored predictions for '{ref}'")
     return Side(
-        name, tasks.pop(), [r["id"] for r in chosen], sorted(datasets), examples, outputs, first
+        name,
+        tasks.pop(),
+        [r["id"] for r in chosen],
+        sorted(datasets),
+        examples,
+        outputs,
+        keys_of,
+        first,
     )
 
 

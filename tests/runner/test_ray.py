@@ -158,7 +158,9 @@ def test_the_ray_flag_refuses_models_it_cannot_run(
         "--data", str(data), "--out", str(tmp_path / "o.jsonl"), "--project", str(tmp_path / "p"),
         "--ray", "auto",
     )  # fmt: skip
-    assert code != 0 and "runs hf and vllm" in err and "Traceback" not in err
+    # Every backend declaring runs_on_ray is named (hf, vllm, and lora: a kind of hf).
+    assert code != 0 and "the ray executor runs hf and vllm" in err and "Traceback" not in err
+    assert "not openai" in err
     config = tmp_path / "fieldwise.yaml"
     config.write_text(f"models:\n  - spec: baseline/auto\ndata:\n  train: {data}\n")
     code, _, err = cli(capsys, "run", "-c", str(config), "--ray", "auto", "-q")

@@ -51,11 +51,16 @@ def _register() -> None:
         loadtest,
         optimize,
         prices,
+        review,
         run,
         store,
+        trust,
     )
 
-    for module in (run, compare, data, store, finetune, optimize, distill, align, loadtest, prices):
+    for module in (
+        run, compare, data, store, finetune, optimize, distill, align, trust, review, loadtest,
+        prices,
+    ):  # fmt: skip
         module.register(app)
 
 

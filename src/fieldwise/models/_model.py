@@ -42,6 +42,10 @@ class Generation:
     """Input tokens the host served from its prompt cache (billed lower), when reported."""
     ttft_s: float | None = None
     """Seconds from sending the request to the first output token (streamed requests)."""
+    signals: dict[str, Any] | None = None
+    """Confidence only the backend can give (token log-probabilities, its own probability
+    per value; ``models/_signals.py``), stored beside the prediction for ``fieldwise
+    trust``; ``None`` when it has none."""
 
 
 class RetryableError(Exception):

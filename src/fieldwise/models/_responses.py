@@ -22,6 +22,7 @@ from typing import Any
 from fieldwise._text import scrub_text
 from fieldwise.models._errors import error_text
 from fieldwise.models._model import Generation
+from fieldwise.models._signals import clean_signals
 
 TOKEN_CEILING = 10_000_000
 """More tokens than any model's context: a count above it is not believed."""
@@ -111,6 +112,7 @@ def clean_generation(gen: Any) -> Generation:
         finish_reason=as_label(gen.finish_reason),
         cached_input_tokens=as_tokens(gen.cached_input_tokens),
         ttft_s=None if ttft is None else float(ttft),
+        signals=None if gen.signals is None else clean_signals(gen.signals, output),
     )
 
 

@@ -31,6 +31,7 @@ from fieldwise.report._compare import (
     score_matrix,
     variant_rows,
 )
+from fieldwise.report._confidence import confidence_view
 from fieldwise.report._deploy import deploy_context, deploy_summary
 from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
@@ -141,8 +142,12 @@ def write_report_full(
     trust = trust_view(
         task, examples, results, parsed, profile, fields, selection.indices, resamples, ood
     )
+    confidence = confidence_view(
+        task, examples, results, order, profile, trust, resamples, charts_dir
+    )
     context: dict[str, Any] = {
         "trust": trust,
+        "confidence": confidence,
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
         "profile": profile,

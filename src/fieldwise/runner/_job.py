@@ -78,7 +78,8 @@ def result_row(
     key: str, example_id: str, gen: Generation, price: Price | None, latency: bool = True
 ) -> PredictionRow:
     """The stored row of one result (its cost at ``price``; ``latency`` off where the
-    executor has no per-request time, a batch)."""
+    executor has no per-request time, a batch), with the backend's confidence signals
+    (stored apart, ``store.save_predictions``)."""
     return PredictionRow(
         key,
         example_id,
@@ -89,6 +90,7 @@ def result_row(
         gen.output_tokens,
         price.cost(gen) if price is not None and gen.error is None else None,
         gen.finish_reason,
+        gen.signals,
     )
 
 

@@ -119,3 +119,8 @@ class ModelResult:
     """The option values that make this variant (e.g. ``{"output_mode": "json_schema"}``)."""
     usage: Usage | None = None
     """Per-row cost and latency for the deploy view (``None``: not collected)."""
+    signals: list[dict[str, Any] | None] = field(default_factory=list, repr=False)
+    """Each row's stored confidence signals (of ``outputs``; empty: none were loaded),
+    for the trust layer (``fieldwise.trust.signals``)."""
+    repeat_outputs: list[list[str | None]] = field(default_factory=list, repr=False)
+    """The other repeats' raw outputs, one list per repeat (the agreement signal)."""

@@ -18,6 +18,9 @@ class CompletionRequest:
     top_p: float = 1.0
     stop: list[str] = field(default_factory=list)
     response_format: dict[str, Any] | None = None
+    logprobs: bool = False
+    """Return each token's log-probability (recorded for a whole batch when any of its
+    requests asks, so it is no part of :meth:`group_key`)."""
 
     def group_key(self) -> tuple[str, float, float, str]:
         """Requests with equal keys can share one ``generate`` call."""
@@ -34,3 +37,5 @@ class Completion:
     # client went away, which no client sees.
     finish_reason: str
     timed_out: bool = False
+    logprobs: list[tuple[str, float]] | None = None
+    """Per token, its text (the pieces rebuild ``text``) and log-probability, when asked."""
