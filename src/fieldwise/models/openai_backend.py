@@ -93,7 +93,8 @@ class OpenAIOptions(PromptedOptions):
     """Ask for each output token's log-probability (a confidence signal, docs/confidence.md).
     ``None``: on for a server on this machine (vLLM, ``fieldwise serve``: free), off for
     remote hosts, where some models refuse the parameter; never in ``tools`` mode, whose
-    arguments get no log-probabilities."""
+    arguments get no log-probabilities, nor when streaming (``fieldwise serve`` refuses
+    both together, and a load test's streamed replies are timed, not trusted)."""
 
 
 class OpenAIModel(PromptedModel):
@@ -160,7 +161,7 @@ class OpenAIModel(PromptedModel):
     def wants_logprobs(self) -> bool:
         """Whether requests ask for log-probabilities (see ``OpenAIOptions.logprobs``)."""
         opts = self.openai_options
-        if opts.output_mode == "tools":
+        if opts.output_mode == "tools" or opts.stream:  # streamed: timing, not signals
             return False
         return is_local(self.base_url) if opts.logprobs is None else opts.logprobs
 
