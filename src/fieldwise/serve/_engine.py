@@ -83,7 +83,8 @@ class Engine:
         self._constrainer_lock = threading.Lock()
 
     def constrainer(self) -> Constrainer:
-        """The schema compiler, created on first use; ConstraintError without xgrammar."""
+        """The schema compiler, created on first use; ConstraintError without xgrammar.
+        Compiling is the caller's cost: the app compiles in its pool (``serve/_compile``)."""
         with self._constrainer_lock:
             if self._constrainer is None:
                 vocab = int(self.model.config.vocab_size)
@@ -190,7 +191,7 @@ class Engine:
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if head.response_format is not None:
-            grammar = self.constrainer().compile(head.response_format)
+            grammar = head.grammar or self.constrainer().compile(head.response_format)
             kwargs["logits_processor"] = LogitsProcessorList([grammar_processor(grammar, rows)])
         with self._lock, torch.inference_mode():
             if adapter is None:

@@ -18,6 +18,9 @@ class CompletionRequest:
     top_p: float = 1.0
     stop: list[str] = field(default_factory=list)
     response_format: dict[str, Any] | None = None
+    grammar: Any = field(default=None, compare=False, repr=False)
+    """The compiled ``response_format``, set by the app's compile pool before the request
+    is queued, so the generation thread never compiles (it would stall every batch)."""
 
     def group_key(self) -> tuple[str, float, float, str]:
         """Requests with equal keys can share one ``generate`` call."""
