@@ -11,7 +11,8 @@ Redaction: a server's error body may echo the API key or the ``Authorization`` h
 (gateways and validators do), and whatever it says is stored, written to ``--out``,
 shown in reports and printed. Every key a backend resolves is registered with
 :func:`register_secret`; :func:`redact` removes those keys and any bearer/API-key header
-value from a text, and is applied to every message built here, to every error the runner
+value, and the credentials of any URL (``http://user:SECRET@host``), from a text, and is
+applied to every message built here, to every error the runner
 records and to everything the CLI prints (tracebacks included). Mapped errors are raised
 ``from None``: the SDK exception behind them holds the raw body.
 """
@@ -24,7 +25,9 @@ import re
 import threading
 from collections.abc import Mapping
 from types import ModuleType
+from urllib.parse import urlsplit
 
+from fieldwise._text import hide_url_credentials
 from fieldwise.errors import UserError
 from fieldwise.models._model import RetryableError
 
@@ -66,15 +69,25 @@ def register_secret(secret: str | None) -> None:
         _pattern = re.compile("|".join(re.escape(s) for s in alternatives))
 
 
+def register_url_credentials(url: str) -> None:
+    """Register the password (and ``user:password``) of a URL's userinfo as secrets, so a
+    server echoing them back is redacted even without the URL around them."""
+    userinfo = urlsplit(url).netloc.rpartition("@")[0]
+    if userinfo:
+        register_secret(userinfo)
+        register_secret(userinfo.partition(":")[2])
+
+
 def redact(text: str) -> str:
-    """``text`` without any registered secret or credential header value."""
+    """``text`` without any registered secret, credential header value or URL
+    credentials."""
     if not text:
         return text
     pattern = _pattern
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
     text = _HEADERS.sub(lambda m: m.group(1) + REDACTED, text)
-    return _KEY_SHAPES.sub(REDACTED, text)
+    return hide_url_credentials(_KEY_SHAPES.sub(REDACTED, text))  # type: ignore[no-any-return]
 
 
 def retry_after_s(headers: Mapping[str, str]) -> float | None:

@@ -19,6 +19,7 @@ import time
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
+from fieldwise._text import url_without_credentials
 from fieldwise.errors import require
 from fieldwise.models._clients import PerLoopClient
 from fieldwise.models._errors import sdk_error
@@ -82,7 +83,7 @@ class AnthropicModel(PromptedModel):
 
     def identity(self) -> dict[str, Any]:
         ident = super().identity()
-        ident["options"]["base_url"] = self.base_url
+        ident["options"]["base_url"] = url_without_credentials(self.base_url)
         return ident
 
     @cached_property

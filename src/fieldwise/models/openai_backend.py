@@ -29,12 +29,14 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import Field
 
+from fieldwise._text import url_without_credentials
 from fieldwise.errors import UserError
 from fieldwise.models._clients import PerLoopClient
 from fieldwise.models._errors import (
     APIRequestError,
     map_status_error,
     register_secret,
+    register_url_credentials,
     retry_after_s,
     sdk_error,
 )
@@ -119,9 +121,9 @@ class OpenAIModel(PromptedModel):
 
     def identity(self) -> dict[str, Any]:
         """The resolved base URL is part of the identity (another host is another model);
-        the key is not."""
+        the key is not, nor are credentials in the URL."""
         ident = super().identity()
-        ident["options"]["base_url"] = self.base_url
+        ident["options"]["base_url"] = url_without_credentials(self.base_url)
         return ident
 
     def request(self, example: Example) -> dict[str, Any]:
@@ -327,6 +329,7 @@ def is_local(base_url: str) -> bool:
 def resolve_api_key(api_key_env: str | None, default_env: str, base_url: str) -> str:
     """The key from ``api_key_env`` (or the provider's default variable); a dummy for
     local servers; otherwise a :class:`UserError` naming the variable to set."""
+    register_url_credentials(base_url)
     env_name = api_key_env or default_env
     key = os.environ.get(env_name)
     if key:

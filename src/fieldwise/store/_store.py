@@ -4,7 +4,8 @@ Every prediction is committed the moment it exists and is keyed by a hash of eve
 that changes the output (see ``models.prediction_key``), so a killed run resumes where it
 stopped and nothing is ever computed twice. WAL mode lets a report read while a run
 writes. API keys never reach this file: only model identities and options, which the
-backends keep free of secrets.
+backends keep free of secrets; credentials in a URL (``http://user:SECRET@host``) are
+replaced here, in every identity, option, run config and batch record written.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldwise import _legacy
-from fieldwise._text import scrub_text
+from fieldwise._text import hide_url_credentials, scrub_text
 from fieldwise.errors import UserError
 from fieldwise.store._migrations import migrate
 from fieldwise.tasks import Example
@@ -32,6 +33,11 @@ _PRED_COLUMNS = (
 """In :class:`PredictionRow`'s field order."""
 _CHUNK = 10_000
 """Keys per ``IN (...)`` query; SQLite >= 3.32 allows 32,766 parameters."""
+
+
+def _json(value: Any) -> str:
+    """JSON for a column, with any URL's credentials replaced (see the module docstring)."""
+    return json.dumps(hide_url_credentials(value), sort_keys=True)
 
 
 def _now() -> str:
@@ -140,15 +146,15 @@ class Store:
                     record.spec,
                     record.kind,
                     record.task,
-                    json.dumps(record.identity, sort_keys=True),
-                    json.dumps(record.decoding, sort_keys=True),
+                    _json(record.identity),
+                    _json(record.decoding),
                     record.template_hash,
                     record.dataset_fingerprint,
                     record.dataset_source,
                     record.n_examples,
                     record.package_version,
                     record.git_sha,
-                    json.dumps(record.config) if record.config is not None else None,
+                    _json(record.config) if record.config is not None else None,
                 ),
             )
         assert cur.lastrowid is not None
@@ -249,7 +255,7 @@ class Store:
                 (
                     record.id,
                     record.provider,
-                    record.base_url,
+                    hide_url_credentials(record.base_url),
                     record.label,
                     record.model_hash,
                     record.run_id,
@@ -367,7 +373,7 @@ class Store:
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?)",
-                (scrub_text(label), spec, kind, json.dumps(options or {}), note, _now()),
+                (scrub_text(label), spec, kind, _json(options or {}), note, _now()),
             )
 
     def models(self) -> list[dict[str, Any]]:
