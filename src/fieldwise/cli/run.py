@@ -20,7 +20,7 @@ from fieldwise.cli._common import (
 from fieldwise.errors import UserError
 
 if TYPE_CHECKING:
-    from fieldwise.scoring import ModelScore
+    from fieldwise.scoring import ModelResult, ModelScore
 
 OPTION_HELP = "Backend option as key=value (repeatable), e.g. --option temperature=0."
 RAY_HELP = "Run hf/vllm models on Ray: 'auto' (RAY_ADDRESS, else a local instance) or ADDRESS."
@@ -102,6 +102,28 @@ def run(
         _print_verdicts(json.loads(pairwise.read_text(encoding="utf-8")))
     err_console.print("report:", style="bold")
     print(result.report_path)
+    _exit_on_row_errors(result.results)
+
+
+def _exit_on_row_errors(results: list[ModelResult]) -> None:
+    """Exit 3, as ``predict`` does, when some predictions ended in errors: the report
+    (already written) scores them as wrong, which a CI gate must not mistake for a model
+    that answered badly."""
+    counts = {r.label: int(r.stats.get("errors", 0)) for r in results}
+    failed = {label: n for label, n in counts.items() if n}
+    if not failed:
+        return
+    from fieldwise.cli import EXIT_ROW_ERRORS
+
+    first = next((e for r in results for e in r.errors if e), "")
+    where = ", ".join(f"{label}: {n}" for label, n in failed.items())
+    err_console.print(
+        f"[red]error:[/] predictions ended in errors ({escape(where)}; first: "
+        f"{escape(first)[:200]}); the report scores them as wrong; rerun to retry them",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(EXIT_ROW_ERRORS)
 
 
 def _print_verdicts(data: dict[str, object]) -> None:

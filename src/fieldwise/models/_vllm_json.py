@@ -10,13 +10,12 @@ fine-tunes are trained on (:data:`~fieldwise.tasks.prompts.JSON_SEPARATORS`), ex
 the local grammar of ``hf/`` and ``serve`` does: ``structured_outputs.grammar`` (vLLM >=
 0.10.2; ``guided_grammar`` before) holding xgrammar's EBNF for the schema.
 
-Whether a host is vLLM is read once from its ``GET /models`` (vLLM lists its models as
-``owned_by: "vllm"``).
+Whether a host is vLLM is read once per model from its ``GET /models`` (vLLM lists its
+models as ``owned_by: "vllm"``), and which grammar field to use from ``GET /version``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from typing import Any
@@ -51,7 +50,6 @@ def compact_grammar(schema: dict[str, Any], strict: bool = True) -> str:
     return str(grammar)
 
 
-@functools.lru_cache(maxsize=64)
 def vllm_version(base_url: str, api_key: str, timeout_s: float = 10.0) -> str | None:
     """The vLLM version serving ``base_url`` (``.../v1``; ``"unknown"`` when it hides
     it), or ``None`` when the host is not vLLM or cannot be asked (down, not JSON)."""

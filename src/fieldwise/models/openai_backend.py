@@ -44,6 +44,12 @@ from fieldwise.models._http import HTTPError, JSONClient, proxied
 from fieldwise.models._model import Generation, ModelOptions, RetryableError
 from fieldwise.models._prompted import LengthCounter, OutputMode, PromptedModel, PromptedOptions
 from fieldwise.models._responses import TOKEN_CEILING, as_label, as_output, as_tokens, field
+from fieldwise.models._vllm_json import (
+    ANY_OBJECT,
+    compact_grammar,
+    vllm_structured_output,
+    vllm_version,
+)
 from fieldwise.tasks import Example, Task
 
 __all__ = [
@@ -80,6 +86,11 @@ class OpenAIOptions(PromptedOptions):
     transport: Literal["auto", "sdk"] = "auto"
     """``auto``: fieldwise's lean HTTP client (a fraction of the SDK's CPU per request),
     or the SDK's when a proxy is configured for the host; ``sdk``: always the SDK's."""
+    json_layout: Literal["auto", "compact", "server"] = "auto"
+    """How ``json_schema``/``json_object`` output is asked of a vLLM server, whose own
+    grammar allows free whitespace (``models/_vllm_json.py``): ``auto`` sends a compact
+    grammar when the host says it is vLLM, ``compact`` always does (vLLM hosts only),
+    ``server`` sends the plain ``response_format``."""
 
 
 class OpenAIModel(PromptedModel):
@@ -117,14 +128,40 @@ class OpenAIModel(PromptedModel):
         return self.options
 
     def volatile_options(self) -> set[str]:
-        return {"api_key_env", "timeout_s", "transport"}
+        # json_layout counts only where it changes a request: see identity().
+        return {"api_key_env", "timeout_s", "transport", "json_layout"}
 
     def identity(self) -> dict[str, Any]:
         """The resolved base URL is part of the identity (another host is another model);
-        the key is not, nor are credentials in the URL."""
+        the key is not, nor are credentials in the URL. A compact grammar sent to a vLLM
+        host changes what it generates, so it is named (only there: no other host's
+        cached predictions change key)."""
         ident = super().identity()
         ident["options"]["base_url"] = url_without_credentials(self.base_url)
+        if self._compact_grammar is not None:
+            ident["json_layout"] = "compact"
         return ident
+
+    @cached_property
+    def _vllm(self) -> str | None:
+        """The vLLM version of a host that gets structured output as a compact grammar;
+        ``None`` where the plain ``response_format`` goes out."""
+        opts = self.openai_options
+        if opts.output_mode not in ("json_schema", "json_object") or opts.json_layout == "server":
+            return None
+        official = urlparse(self.base_url).hostname == "api.openai.com"
+        if opts.json_layout == "auto" and official:
+            return None
+        version = vllm_version(self.base_url, self._api_key)
+        return version or ("unknown" if opts.json_layout == "compact" else None)
+
+    @cached_property
+    def _compact_grammar(self) -> str | None:
+        if self._vllm is None:
+            return None
+        if self.openai_options.output_mode == "json_object":
+            return compact_grammar(ANY_OBJECT)
+        return compact_grammar(*self._schema)
 
     def request(self, example: Example) -> dict[str, Any]:
         """The keyword arguments of ``chat.completions.create`` for one example."""
@@ -163,6 +200,8 @@ class OpenAIModel(PromptedModel):
             req["tool_choice"] = {"type": "function", "function": {"name": name}}
         if opts.extra_body:
             req["extra_body"] = opts.extra_body
+        if self._compact_grammar is not None and self._vllm is not None:
+            req = vllm_structured_output(req, self._compact_grammar, self._vllm)
         return req
 
     @cached_property
