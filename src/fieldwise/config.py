@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fieldwise import _legacy
 from fieldwise._text import read_utf8
@@ -61,6 +68,11 @@ class BatchConfig(_Strict):
     max_bytes: int | None = Field(None, ge=1)
 
 
+MAX_REPEATS = 1000
+"""The most ``repeats`` a model may ask for (issue 15: ``repeats: 1000000000`` planned for
+minutes at 900 MB before sending a request); see also ``runner.MAX_PLANNED``."""
+
+
 class ModelConfig(_Strict):
     """One model: ``spec`` is ``provider/name``; ``provider/auto`` trains a trainable
     backend (e.g. ``baseline/auto``) on the train split first. With ``name`` alone, the
@@ -85,12 +97,23 @@ class ModelConfig(_Strict):
     batch: bool | BatchConfig = False
     repeats: int = Field(1, ge=1)
     """Predict each example this many times (sampled decoding); each repeat is its own
-    stored prediction, and the model is scored on each row's mean over repeats."""
+    stored prediction, and the model is scored on each row's mean over repeats. At most
+    :data:`MAX_REPEATS` (every repeat is planned, keyed and stored up front)."""
     variants: dict[str, list[Any]] = Field(default_factory=dict)
     """Option values to try: the entry expands into one sibling model per combination,
     named ``name[key=value,...]`` (see docs/statistics.md)."""
     variant_of: str | None = None
     variant: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("repeats")
+    @classmethod
+    def _few_repeats(cls, value: int) -> int:
+        if value > MAX_REPEATS:
+            raise ValueError(
+                f"repeats is {value:,}; at most {MAX_REPEATS:,} (each repeat is a full "
+                "pass over the data, planned and stored up front)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _spec_or_name(self) -> ModelConfig:

@@ -34,6 +34,10 @@ from fieldwise.store import PredictionRow, Store
 from fieldwise.store._lock import model_lock
 from fieldwise.tasks import Example
 
+MAX_PLANNED = 5_000_000
+"""The most predictions (rows x repeats) one run plans: every one is keyed and looked up
+in memory before the first request, about 400 bytes each."""
+
 
 @dataclass(frozen=True)
 class Price:
@@ -161,6 +165,12 @@ def plan_run(
     cached ones as progress."""
     if repeats < 1:
         raise UserError(f"repeats must be at least 1, got {repeats}")
+    if repeats * len(examples) > MAX_PLANNED:
+        raise UserError(
+            f"{repeats:,} repeats of {len(examples):,} rows are "
+            f"{repeats * len(examples):,} predictions; one run plans at most {MAX_PLANNED:,}",
+            hint="lower repeats, or predict the rows in parts (--limit)",
+        )
     identity = model.identity()
     keyed = [
         (key, ex)
