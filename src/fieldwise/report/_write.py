@@ -33,6 +33,7 @@ from fieldwise.report._compare import (
 from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
 from fieldwise.report._rows import example_rows, select_rows
+from fieldwise.report._staging import staged_folder
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
 from fieldwise.scoring._types import ModelResult
@@ -67,17 +68,34 @@ def write_report(
     (pass the run's, so the verdict and the intervals share draws; by default 1,000
     resamples clustered by repeated text); the table is also written as
     ``out_dir/pairwise.json``, which ``fieldwise compare`` prints.
+
+    The folder appears whole or not at all (``report/_staging.py``); a write that fails
+    (a full disk) is a one-line :class:`UserError` naming the folder and the file.
     """
     profile = _check(examples, results, profile)
+    final = Path(out_dir)
+    # Written into a hidden sibling and moved into place whole (see ``_staging``).
+    with staged_folder(final) as staging:
+        name = _write_files(task, examples, results, staging, title, meta, profile, resamples)
+    return final / name
+
+
+def _write_files(
+    task: Task,
+    examples: list[Example],
+    results: list[ModelResult],
+    out_dir: Path,
+    title: str,
+    meta: dict[str, Any] | None,
+    profile: str,
+    resamples: Resamples | None,
+) -> str:
+    """Write every file of the report into ``out_dir``; return the page's file name."""
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
     # hold a lone surrogate (a cached output with ``\\ud800`` would fail every report).
     results = [replace(r, label=scrub_text(r.label)) for r in results]
-    out_dir = Path(out_dir)
     charts_dir = out_dir / "charts"
-    try:
-        charts_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create report folder {charts_dir}: {exc.strerror}") from None
+    charts_dir.mkdir()
     order = ranking(results, profile)
     fields = list(results[order[0]].scores[profile].field_names)
     parsed = [parse_all(r) for r in results]
@@ -145,7 +163,7 @@ def write_report(
     )
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
-    return path
+    return path.name
 
 
 def _check(examples: list[Example], results: list[ModelResult], profile: str | None) -> str:
