@@ -10,11 +10,12 @@ replaced here, in every identity, option, run config and batch record written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ _PRED_COLUMNS = (
     "finish_reason"
 )
 """In :class:`PredictionRow`'s field order."""
+_WRITE_FAILURES = ("disk i/o error", "disk is full", "readonly database")
+"""SQLite's words for a write the disk refused (ENOSPC, EFBIG, EDQUOT, EROFS)."""
 _CHUNK = 10_000
 """Keys per ``IN (...)`` query; SQLite >= 3.32 allows 32,766 parameters."""
 
@@ -111,6 +114,22 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction; a disk that is full (or refuses a write) is a one-line error
+        naming the store, and the transaction is rolled back whole: what earlier ones
+        committed stays, so a rerun resumes from there."""
+        try:
+            with self.db:
+                yield
+        except sqlite3.OperationalError as exc:
+            if not any(word in str(exc).lower() for word in _WRITE_FAILURES):
+                raise
+            raise UserError(
+                f"cannot write to the store {self.path}: {exc} (is the disk full?)",
+                hint="what was stored before is kept; free space and rerun to resume",
+            ) from None
+
     def __enter__(self) -> Store:
         return self
 
@@ -134,7 +153,7 @@ class Store:
 
     # -- runs --------------------------------------------------------------------------
     def start_run(self, record: RunRecord) -> int:
-        with self.db:
+        with self._writing():
             cur = self.db.execute(
                 """INSERT INTO runs (created_at, status, label, spec, kind, task, identity_json,
                 decoding_json, template_hash, dataset_fingerprint, dataset_source, n_examples,
@@ -161,7 +180,7 @@ class Store:
         return cur.lastrowid
 
     def finish_run(self, run_id: int, status: str = "finished") -> None:
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
                 (status, _now(), run_id),
@@ -202,7 +221,7 @@ class Store:
     ) -> None:
         """Commit a batch of predictions at once (errors are kept so reports can show them,
         and are retried by the next run)."""
-        with self.db:
+        with self._writing():
             self._insert_predictions(run_id, label, rows)
 
     def _insert_predictions(
@@ -247,7 +266,7 @@ class Store:
     def add_batch(self, record: BatchRecord) -> None:
         """Record a batch the provider has just accepted, with the keys it covers, in one
         commit: from here on a killed run resumes this batch instead of submitting again."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 """INSERT INTO batches (id, provider, base_url, label, model_hash, run_id,
                 input_file_id, n_requests, status, created_at)
@@ -300,7 +319,7 @@ class Store:
 
     def set_batch_id(self, placeholder: str, batch_id: str) -> None:
         """Give a ``submitting`` record the id the provider created it under."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE batches SET id = ?, status = 'open' WHERE id = ?", (batch_id, placeholder)
             )
@@ -314,7 +333,7 @@ class Store:
     ) -> None:
         """Store a batch's predictions and mark it done in one commit, so a kill between
         the two can neither lose the results nor leave the batch to be downloaded twice."""
-        with self.db:
+        with self._writing():
             self._insert_predictions(run_id, label, rows)
             self.db.execute(
                 "UPDATE batches SET status = ?, finished_at = ? WHERE id = ?",
@@ -328,7 +347,7 @@ class Store:
     def save_dataset(
         self, task: str, fingerprint: str, source: str | None, examples: list[Example]
     ) -> None:
-        with self.db:
+        with self._writing():
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?)",
                 (fingerprint, task, source, len(examples), _now()),
@@ -370,7 +389,7 @@ class Store:
         options: dict[str, Any] | None = None,
         note: str = "",
     ) -> None:
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?)",
                 (scrub_text(label), spec, kind, _json(options or {}), note, _now()),
