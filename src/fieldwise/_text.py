@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "decode_utf8",
+    "file_stem",
     "hide_url_credentials",
     "read_utf8",
     "scrub",
@@ -68,6 +69,13 @@ def scrub(value: Any) -> Any:
     if isinstance(value, list):
         return [scrub(v) for v in value]
     return value
+
+
+def file_stem(name: str, default: str = "file") -> str:
+    """``name`` as one file-name component: a model name such as ``../../x`` or ``a/b``
+    never reaches outside the folder it is written into."""
+    stem = re.sub(r"[^A-Za-z0-9_.\-]", "_", name).lstrip(".")
+    return stem[:120] or default
 
 
 def decode_utf8(data: bytes, where: str, first_line: int = 1) -> str:

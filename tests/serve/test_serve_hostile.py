@@ -213,3 +213,34 @@ def test_streaming_clients_dropping_mid_stream_are_all_cancelled(server: str) ->
         time.sleep(0.1)
     reply = _post(server, chat_body(text="after", max_tokens=2), timeout=30)
     assert reply.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/models/../../etc/passwd",
+        "/v1/models/..%2F..%2Fetc%2Fpasswd",
+        "/v1/models/%2Fetc%2Fpasswd",
+    ],
+)
+def test_model_paths_are_names_not_files(server: str, path: str) -> None:
+    root = server.removesuffix("/v1")
+    with RawConnection(server) as conn:
+        conn.send(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        status, headers, body = conn.response()
+    assert status == 404 and headers["content-type"] == "application/json"
+    assert b"root:" not in body
+    assert httpx.get(f"{root}/health").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["../evil", "a.b", "/abs", "two words", ""])
+def test_adapter_names_that_are_paths_are_refused_before_loading(
+    name: str, models: dict[str, Path]
+) -> None:
+    from fieldwise.errors import UserError
+    from fieldwise.serve import create_app, parse_adapters
+
+    with pytest.raises(UserError, match="adapter"):
+        parse_adapters([f"{name}={models['alpha']}"])
+    with pytest.raises(UserError, match="bad adapter name"):
+        create_app(str(models["base"]), {name: str(models["alpha"])}, device="cpu")

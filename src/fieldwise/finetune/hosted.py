@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from fieldwise._text import file_stem
 from fieldwise.config import load_yaml_mapping
 from fieldwise.errors import UserError
 from fieldwise.finetune.providers import (
@@ -177,7 +178,8 @@ def _export_training_file(config: HostedFinetuneConfig, out_dir: Path) -> Path:
     examples = [e for e in load_examples(task, config.train).examples if e.gold is not None]
     if not examples:
         raise UserError(f"no labelled examples in {config.train}")
-    out_path = out_dir / f"{config.label or 'hosted'}-train.openai-chat.jsonl"
+    # The label is the user's model name: one file-name component, never a path.
+    out_path = out_dir / f"{file_stem(config.label or 'hosted')}-train.openai-chat.jsonl"
     export_examples(
         task, examples, "openai-chat", out_path, template=load_template(config.template)
     )

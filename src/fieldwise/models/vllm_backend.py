@@ -20,8 +20,8 @@ from __future__ import annotations
 import gc
 import json
 import threading
-from pathlib import Path
 from functools import cached_property
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field

@@ -29,7 +29,12 @@ from fieldwise.serve._compile import (  # noqa: E402
     CompilePool,
 )
 from fieldwise.serve._constrain import SchemaLimits  # noqa: E402
-from fieldwise.serve._engine import Completion, CompletionRequest, Engine  # noqa: E402
+from fieldwise.serve._engine import (  # noqa: E402
+    Completion,
+    CompletionRequest,
+    Engine,
+    check_adapter_name,
+)
 from fieldwise.serve._protocol import ApiError  # noqa: E402
 
 __all__ = [
@@ -57,6 +62,7 @@ def parse_adapters(items: list[str]) -> dict[str, str]:
         name, sep, path = item.partition("=")
         if not sep or not name.strip() or not path.strip():
             raise UserError(f"bad --adapter '{item}'", hint="write --adapter NAME=DIR")
+        check_adapter_name(name.strip())
         if name in adapters:
             raise UserError(f"adapter name '{name}' given twice")
         adapters[name.strip()] = path.strip()

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import math
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,19 @@ from fieldwise.tasks.prompts import render_prompt_text
 __all__ = ["Completion", "CompletionRequest", "Engine"]
 
 log = logging.getLogger(__name__)
+
+
+_ADAPTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-:/]{0,127}")
+
+
+def check_adapter_name(name: str) -> None:
+    """Adapter names are model names in URLs and keys in peft's module tree: letters,
+    digits and ``_ - : /`` only (peft refuses a ``.``, and ``..`` would read as a path)."""
+    if not _ADAPTER_NAME.fullmatch(name):
+        raise UserError(
+            f"bad adapter name '{name}'",
+            hint="use letters, digits and _ - : / (no dots or spaces): --adapter NAME=DIR",
+        )
 
 
 class Engine:
@@ -51,8 +65,7 @@ class Engine:
         if self.base_name in adapters:
             raise UserError(f"adapter name '{self.base_name}' clashes with the base model name")
         for name, path in adapters.items():
-            if not name or name != name.strip() or " " in name:
-                raise UserError(f"bad adapter name '{name}'", hint="write --adapter NAME=DIR")
+            check_adapter_name(name)
             if not (Path(path) / "adapter_config.json").is_file():
                 raise UserError(f"adapter '{name}': no adapter_config.json in {path}")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
