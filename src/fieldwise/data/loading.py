@@ -136,9 +136,9 @@ def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 raise RowError(f"{path}[{i}]: expected a JSON object, got {type(row).__name__}")
             yield f"{path}[{i}]", row
     elif suffix == ".parquet":
-        import pyarrow.parquet as pq
+        from fieldwise.data._parquet import parquet_rows
 
-        for i, row in enumerate(pq.read_table(path).to_pylist()):
+        for i, row in enumerate(parquet_rows(path)):
             yield f"{path}:row {i + 1}", row
     elif suffix == ".csv":
         yield from _csv_rows(path)

@@ -146,9 +146,9 @@ def load_prediction_records(source: str) -> list[dict[str, Any]]:
     if not path.is_file():
         raise UserError(f"file not found: {path}")
     if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+        from fieldwise.data._parquet import parquet_rows
 
-        return list(pq.read_table(path).to_pylist())
+        return list(parquet_rows(path))
     try:
         return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
     except json.JSONDecodeError as exc:
