@@ -6,26 +6,17 @@ fine-tune exports: ``tests/finetune/test_hosted.py``.)"""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fieldwise._text import file_stem
-from tests.cli.helpers import cli
+from tests.cli.helpers import cli, predict_openai
 from tests.fakes.openai_server import FakeServer
+from tests.fakes.openai_server import fake_openai as fake_openai  # noqa: F401 - fixture
 from tests.runner.helpers import docs
 
 EVIL = "../../../escaped"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    fake = FakeServer().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def _files(root: Path) -> set[Path]:
@@ -34,32 +25,15 @@ def _files(root: Path) -> set[Path]:
 
 @pytest.mark.timeout(120)
 def test_model_names_that_are_paths_stay_labels(
-    server: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fake_openai: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     work = tmp_path / "a" / "b" / "c"
     work.mkdir(parents=True)
-    data = work / "docs.jsonl"
-    data.write_text("".join(json.dumps({"id": e.id, "text": e.text}) + "\n" for e in docs(3)))
-    project = work / "project"
+    data, project = work / "docs.jsonl", work / "project"
     before = _files(tmp_path)
-    code, _, err = cli(
-        capsys,
-        "predict",
-        "--model",
-        "openai/m",
-        "--name",
-        EVIL,
-        "--data",
-        str(data),
-        "--out",
-        str(work / "out.jsonl"),
-        "--project",
-        str(project),
-        "--option",
-        f"base_url={server.url}",
-        "--quiet",
-    )
+    code, _, err = predict_openai(capsys, work, fake_openai.url, "--name", EVIL)
     assert code == 0, err
+    before.add(data)
     preds = work / "preds.jsonl"
     preds.write_text("".join(json.dumps({"id": e.id, "output": "{}"}) + "\n" for e in docs(3)))
     code, _, err = cli(

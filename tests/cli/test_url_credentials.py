@@ -6,50 +6,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fieldwise._text import hide_url_credentials, url_without_credentials
 from fieldwise.models._errors import redact
-from tests.cli.helpers import cli
+from tests.cli.helpers import predict_openai
 from tests.fakes.hostile_server import hostile
 from tests.fakes.openai_server import FakeServer
-from tests.runner.helpers import docs
+from tests.fakes.openai_server import fake_openai as fake_openai  # noqa: F401 - fixture
 
 PASSWORD = "hunter2-SECRET-pass"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    fake = FakeServer().start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 def _predict(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, base_url: str
 ) -> tuple[int, str, str]:
-    data = tmp_path / "docs.jsonl"
-    data.write_text("".join(json.dumps({"id": e.id, "text": e.text}) + "\n" for e in docs(3)))
-    return cli(
-        capsys,
-        "predict",
-        "--model",
-        "openai/m",
-        "--data",
-        str(data),
-        "--out",
-        str(tmp_path / "preds.jsonl"),
-        "--project",
-        str(tmp_path / "project"),
-        "--option",
-        f"base_url={base_url}",
-        "--quiet",
-    )
+    return predict_openai(capsys, tmp_path, base_url)
 
 
 def _with_credentials(url: str) -> str:
@@ -58,11 +32,11 @@ def _with_credentials(url: str) -> str:
 
 @pytest.mark.timeout(60)
 def test_url_credentials_are_never_stored_and_never_key_a_prediction(
-    server: FakeServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    fake_openai: FakeServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, err = _predict(capsys, tmp_path, _with_credentials(server.url))
+    code, out, err = _predict(capsys, tmp_path, _with_credentials(fake_openai.url))
     assert code == 0, err
-    assert len(server.log) == 3
+    assert len(fake_openai.log) == 3
     store = tmp_path / "project" / "fieldwise.sqlite"
     for path in store.parent.rglob("*"):
         if path.is_file():
@@ -70,20 +44,20 @@ def test_url_credentials_are_never_stored_and_never_key_a_prediction(
     assert PASSWORD not in out + err
     with sqlite3.connect(store) as db:
         identity, config = db.execute("SELECT identity_json, config_json FROM runs").fetchone()
-    assert json.loads(identity)["options"]["base_url"] == server.url
+    assert json.loads(identity)["options"]["base_url"] == fake_openai.url
     assert "[REDACTED]@127.0.0.1" in config
     # The same host without the credentials is the same model: nothing is asked again.
-    code, _, err = _predict(capsys, tmp_path, server.url)
+    code, _, err = _predict(capsys, tmp_path, fake_openai.url)
     assert code == 0, err
-    assert len(server.log) == 3
+    assert len(fake_openai.log) == 3
 
 
 @pytest.mark.timeout(60)
 def test_an_error_naming_the_url_hides_its_credentials(
-    server: FakeServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    fake_openai: FakeServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    server.behaviour.raw = hostile("key_echo_401")
-    code, _, err = _predict(capsys, tmp_path, _with_credentials(server.url))
+    fake_openai.behaviour.raw = hostile("key_echo_401")
+    code, _, err = _predict(capsys, tmp_path, _with_credentials(fake_openai.url))
     assert code == 2 and "rejected the API key" in err
     assert PASSWORD not in err and "[REDACTED]@127.0.0.1" in err
 
