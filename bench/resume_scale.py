@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from runner_throughput import ROOT, ServerProcess, write_rows  # noqa: E402
 
+from fieldwise._hashing import prediction_keys  # noqa: E402
 from fieldwise.data import load_examples  # noqa: E402
 from fieldwise.models import create_model  # noqa: E402
-from fieldwise.models._model import prediction_keys  # noqa: E402
 from fieldwise.store import PredictionRow, Store  # noqa: E402
 from fieldwise.tasks import load_task  # noqa: E402
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from fieldwise.models import key_variables
 
 _real_connect = socket.socket.connect
 
@@ -24,9 +27,16 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
     return _real_connect(self, address)
 
 
+@functools.cache
+def _cleared() -> tuple[str, ...]:
+    """Every backend's and hosted provider's key variable (each declares its own), plus
+    the variables that point a client elsewhere or reach the hub."""
+    return (*sorted(key_variables()), "OPENAI_BASE_URL", "HF_TOKEN")
+
+
 @pytest.fixture(autouse=True)
 def _isolate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "HF_TOKEN"):
+    for var in _cleared():
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")

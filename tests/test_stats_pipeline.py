@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from fieldwise._hashing import content_hash, prediction_key
 from fieldwise.cli import app
 from fieldwise.compare import compare_runs
 from fieldwise.config import ModelConfig, ProjectConfig, expand_variants
 from fieldwise.data import load_examples
 from fieldwise.errors import UserError
-from fieldwise.models._model import content_hash, prediction_key
 from fieldwise.pipeline import run_project
 from fieldwise.store import Store
 from fieldwise.tasks import Example, load_task

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from fieldwise._hashing import prediction_key
 from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
-from fieldwise.models._model import prediction_key
 from fieldwise.scoring import prepare_golds, score_outputs
 from fieldwise.scoring.stats import (
     AGGREGATE,
@@ -237,13 +237,17 @@ def _scores(
 def table_rows(data: dict[str, Any], show_all: bool = False) -> tuple[list[list[str]], int]:
     """Readable rows from a pairwise table's JSON (the report's ``pairwise.json`` or
     :meth:`RunComparison.to_json`): every aggregate comparison and the field comparisons
-    significant after correction (all with ``show_all``), and how many were left out."""
+    significant after correction (all with ``show_all``), and how many were left out.
+
+    Each interval is the one matching its verdict (adjusted to the level Holm tested it
+    at, :func:`~fieldwise.scoring.stats.holm_interval`), never the unadjusted bootstrap
+    one, which can exclude 0 beside a tie."""
     rows, hidden = [], 0
     for c in data["comparisons"]:
         if not show_all and c["target"] != AGGREGATE and not c["significant"]:
             hidden += 1
             continue
-        lo, hi = c["ci"]
+        lo, hi = c.get("ci_holm", (None, None))  # None: a table from before it was stored
         rows.append(
             [
                 f"{c['a']} − {c['b']}",
@@ -259,7 +263,7 @@ def table_rows(data: dict[str, Any], show_all: bool = False) -> tuple[list[list[
     return rows, hidden
 
 
-TABLE_COLUMNS = ("pair", "target", "n", "diff [95% CI]", "p (test)", "Holm p", "verdict", "MDE")
+TABLE_COLUMNS = ("pair", "target", "n", "diff [Holm CI]", "p (test)", "Holm p", "verdict", "MDE")
 
 
 def _signed(x: float | None) -> str:

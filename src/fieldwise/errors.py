@@ -7,6 +7,9 @@ with ``--debug``.
 
 from __future__ import annotations
 
+import functools
+import re
+
 
 class UserError(Exception):
     """A mistake in input, configuration or environment that the user can fix."""
@@ -20,28 +23,35 @@ class UserError(Exception):
         return f"{base} ({self.hint})" if self.hint else base
 
 
-EXTRA_OF = {
-    "torch": "hf",
-    "transformers": "hf",
-    "peft": "hf",
-    "accelerate": "hf",
-    "safetensors": "hf",
-    "tokenizers": "hf",
-    "trl": "finetune",
-    "xgrammar": "constrained",
-    "vllm": "vllm",
-    "bitsandbytes": "qlora",
-    "anthropic": "anthropic",
-    "starlette": "serve",
-    "uvicorn": "serve",
-}
-"""Which optional extra brings each optional package, for install hints."""
+def extra_of(package: str) -> str | None:
+    """The optional extra of fieldwise that brings ``package`` (an import name), read from
+    the installed distribution's own metadata, so that no table has to repeat
+    ``pyproject.toml``; ``None`` for a core dependency or when fieldwise's metadata is
+    not installed."""
+    return _extras().get(package.split(".")[0].lower().replace("_", "-"))
+
+
+@functools.lru_cache(maxsize=1)
+def _extras() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        lines = requires("fieldwise") or []
+    except PackageNotFoundError:
+        return {}
+    out: dict[str, str] = {}
+    for line in lines:
+        name = re.match(r"[A-Za-z0-9_.\-]+", line)
+        extra = re.search(r"extra\s*==\s*[\"']([^\"']+)", line)
+        if name and extra and extra.group(1) != "dev" and name.group(0) != "fieldwise":
+            out.setdefault(name.group(0).lower().replace("_", "-"), extra.group(1))
+    return out
 
 
 def install_hint(package: str, extra: str | None = None) -> str:
     """``pip install 'fieldwise[EXTRA]'`` for an optional package; a core one means a broken
     install, so the hint reinstalls the package itself."""
-    extra = extra or EXTRA_OF.get(package.split(".")[0])
+    extra = extra or extra_of(package)
     if extra:
         return f"pip install 'fieldwise[{extra}]'"
     return "pip install --force-reinstall fieldwise"

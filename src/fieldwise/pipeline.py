@@ -20,19 +20,12 @@ from typing import Any
 from rich.console import Console
 
 from fieldwise import __version__
+from fieldwise._hashing import content_hash, prediction_key
 from fieldwise.config import ModelConfig, ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
 from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
-from fieldwise.models import (
-    Model,
-    TrainableModel,
-    content_hash,
-    create_model,
-    get_backend,
-    model_kind,
-)
-from fieldwise.models._model import prediction_key
+from fieldwise.models import Model, TrainableModel, create_model, get_backend, model_kind
 from fieldwise.runner import (
     Price,
     RayOptions,
@@ -43,7 +36,14 @@ from fieldwise.runner import (
     run_model,
 )
 from fieldwise.runner.batch import BatchSettings, run_batch
-from fieldwise.scoring import GoldTable, ModelResult, ModelScore, prepare_golds, score_outputs
+from fieldwise.scoring import (
+    GoldTable,
+    ModelResult,
+    ModelScore,
+    check_profiles,
+    prepare_golds,
+    score_outputs,
+)
 from fieldwise.scoring.aggregate import summarise
 from fieldwise.scoring.stats import Resamples, mean_over_repeats
 from fieldwise.store import PredictionRow, RunRecord, Store
@@ -321,6 +321,7 @@ def run_project(
 
     console = console or Console(stderr=True)
     task = load_task(config.resolve_task())
+    check_profiles(task, config.profiles)
     train, test = _load_data(config, task)
     if not test.labelled:
         raise UserError(f"{test.source} has no labels to score against")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import warnings
 from html.parser import HTMLParser
 from typing import Any, Literal
 
@@ -45,7 +46,8 @@ def make_score(
 ) -> ModelScore:
     """A ModelScore computed the way scoring does (field means over answered rows)."""
     per_row = np.asarray(per_row, dtype=float)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # a column the model abstained on everywhere
+        warnings.simplefilter("ignore", RuntimeWarning)
         means = np.nanmean(per_row, axis=0)
     fields = {name: float(means[j]) for j, name in enumerate(FIELDS)}
     defined = [v for v in fields.values() if not math.isnan(v)]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fieldwise.report._analysis import (
+    Miss,
     cell_patterns,
     confusion,
     field_errors,
@@ -22,17 +23,32 @@ def parsed(values: Sequence[object], name: str) -> Parsed:
     return Parsed(["ok"] * len(values), [{name: v} for v in values])
 
 
+def texts(misses: list[Miss]) -> list[str]:
+    return [m.pattern for m in misses]
+
+
 def test_patterns_name_what_went_wrong() -> None:
     tags, day, count = TASK.field("tags"), TASK.field("day"), TASK.field("count")
-    assert cell_patterns(tags, "ok", ["a", "c"], ["a", "b"]) == ["missing b", "extra c"]
-    assert cell_patterns(tags, "ok", "b", ["a"]) == ["missing a", "extra b"]
-    assert cell_patterns(tags, "ok", 3, ["a"]) == ["not a list: 3"]
-    assert cell_patterns(day, "ok", "2020-01-03", "2020-01-04") == ["1 day early"]
-    assert cell_patterns(day, "ok", "2020-01-07", "2020-01-04") == ["3 days late"]
-    assert cell_patterns(day, "ok", "Jan 4", "2020-01-04") == ['gold "2020-01-04" → pred "Jan 4"']
-    assert cell_patterns(count, "ok", "2", 2) == ['gold 2 → pred "2"']
-    assert cell_patterns(count, "ok", MISSING, 2) == ["field missing from output"]
-    assert cell_patterns(count, "invalid_json", MISSING, 2) == ["no usable output (invalid JSON)"]
+    assert texts(cell_patterns(tags, "ok", ["a", "c"], ["a", "b"])) == ["missing b", "extra c"]
+    assert texts(cell_patterns(tags, "ok", "b", ["a"])) == ["missing a", "extra b"]
+    assert cell_patterns(tags, "ok", 3, ["a"]) == [Miss("not a list", "3")]
+    assert texts(cell_patterns(day, "ok", "2020-01-03", "2020-01-04")) == ["1 day early"]
+    assert texts(cell_patterns(day, "ok", "2020-01-07", "2020-01-04")) == ["3 days late"]
+    assert texts(cell_patterns(day, "ok", "Jan 4", "2020-01-04")) == [
+        'gold "2020-01-04" → pred "Jan 4"'
+    ]
+    assert cell_patterns(count, "ok", "2", 2) == [Miss('gold 2 → pred "2"', rare=True)]
+    assert texts(cell_patterns(count, "ok", MISSING, 2)) == ["field missing from output"]
+    assert texts(cell_patterns(count, "invalid_json", MISSING, 2)) == [
+        "no usable output (invalid JSON)"
+    ]
+    # A null prediction is one kind of miss whatever the gold value; the value is detail.
+    assert cell_patterns(day, "ok", None, "2020-01-04") == [
+        Miss("predicted null", '"2020-01-04"', of="gold")
+    ]
+    assert cell_patterns(count, "ok", 3, None) == [
+        Miss("a value where gold is null", "3", of="predicted")
+    ]
 
 
 def test_field_errors_counts_and_ranks_patterns() -> None:
@@ -50,10 +66,13 @@ def test_field_errors_counts_and_ranks_patterns() -> None:
 
 def test_confusion_pools_rare_values() -> None:
     golds = list(range(20))
-    table = confusion(golds, golds, parsed(golds, "x"))
+    table = confusion(golds, golds, parsed(golds, "x"), np.ones(20))
     assert table.gold[-1] == "other" and len(table.gold) == 8
+    assert table.pred == table.gold  # the same values named on both axes
     assert sum(map(sum, table.counts)) == 20
     assert table.counts[0][0] == 1  # the diagonal survives pooling
+    assert table.counts[-1][-1] == 13 and table.css(7, 7) == "ok"  # pooled, yet right
+    assert table.wrong_total == 0
 
 
 def test_set_table_counts_misses_and_extras() -> None:

@@ -100,3 +100,36 @@ def test_flat_report_has_no_nested_parts(tmp_path: Path) -> None:
     res = result("m", "api", perfect_outputs(), np.ones((len(FLAT), 5)))
     page = write_report(TASK, FLAT, [res], tmp_path).read_text(encoding="utf-8")
     assert 'id="paths"' not in page and "records alignment" not in page
+
+
+def test_nested_cells_name_the_wrong_leaf(html: str) -> None:
+    # Row 1: vendor's name, country and VAT id differ; a cut JSON object used to hide
+    # them behind `{"name":"Acme Widget","co…`.
+    from tests.report.helpers import read_cells
+
+    cells = dict(zip(INVOICE_FIELDS, read_cells(html).model_row(1, "sloppy"), strict=False))
+    css, text = cells["vendor"]
+    assert "p" in css.split() and "x" in css.split()  # partly right, shown whole
+    assert text == "name: Acme Widget · country: fr · vat_id: null"
+    gold = read_cells(html).bodies["ex-1"]["rows"][1]
+    assert any(t.startswith("name: Acme Widgets GmbH · country: de") for _, t in gold)
+    assert ("x", "3 records") in [(c, t) for c, t in gold]
+
+
+def test_object_errors_are_named_by_leaf_and_records_counted_apart(html: str) -> None:
+    errors = html[html.index('id="err-vendor"') :]
+    vendor = errors[: errors.index("<details")]
+    assert 'country: gold "de" → pred "fr"' in vendor.replace("&#34;", '"')
+    leaf = html[html.index('id="err-line_items[].sku"') :]
+    leaf = leaf[leaf.index('class="eam m0"') :]  # sloppy's block
+    leaf = leaf[: leaf.index("</table>")]
+    assert '<th class="num">rows</th><th class="num">records</th>' in leaf
+    # Row 0 misses C-3; row 3's list is not a list: its three gold records match nothing.
+    counts = '</td><td class="num">{}</td><td class="num">{}</td>'
+    assert "gold record not matched" + counts.format(1, 1) in leaf
+    assert "(the list is &#34;none&#34;)" + counts.format(1, 3) in leaf
+    links = re.findall(r'href="#ex-(\d+)"', leaf)
+    assert len(links) == len(set(links))  # no example linked twice in a pattern
+
+
+INVOICE_FIELDS = [f.name for f in INVOICE.scored_fields]

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from fieldwise._hashing import content_hash, prediction_key
 from fieldwise.config import BatchConfig, ModelConfig, PriceConfig
 from fieldwise.errors import UserError
-from fieldwise.models import Model, content_hash, create_model, prediction_key
+from fieldwise.models import Model, create_model
 from fieldwise.models.batch import batch_api_for
 from fieldwise.pipeline import batch_settings
 from fieldwise.runner import Price, RetryPolicy, RunSettings, run_model, run_model_async

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from fieldwise._hashing import prediction_key
 from fieldwise.errors import UserError
-from fieldwise.models import Model, prediction_key
+from fieldwise.models import Model
 from fieldwise.runner import (
     Price,
     RetryPolicy,

@@ -59,7 +59,7 @@ def test_a_failed_timed_commit_is_raised_by_the_next_call(tmp_path: Path) -> Non
 
 
 def test_batched_keys_are_the_same_bytes_as_one_at_a_time() -> None:
-    from fieldwise.models._model import prediction_key, prediction_keys
+    from fieldwise._hashing import prediction_key, prediction_keys
     from fieldwise.tasks import Example
 
     identity = {"provider": "openai", "name": "m", "options": {"t": 0.0, "ü": [1, None]}}

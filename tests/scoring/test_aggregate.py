@@ -161,7 +161,7 @@ def test_register_a_custom_profile() -> None:
 
 @pytest.mark.parametrize("rows", [1, 2, 7, 1000])
 def test_fast_percentiles_match_numpy(rows: int) -> None:
-    from fieldwise.scoring.stats import _percentiles
+    from fieldwise.scoring._resampling import _percentiles
 
     values = np.random.default_rng(rows).random((rows, 3))
     q = [2.5, 50.0, 97.5]

@@ -11,7 +11,7 @@ import pytest
 
 from fieldwise.errors import UserError
 from fieldwise.scoring import prepare_golds, score_outputs
-from fieldwise.scoring._nested import MAX_GOLD_RECORDS, MAX_PAIRS
+from fieldwise.scoring._pairs import MAX_GOLD_RECORDS, MAX_PAIRS
 from tests.nested_task import INVOICE, invoice, item
 
 

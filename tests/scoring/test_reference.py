@@ -172,7 +172,7 @@ def test_vectorised_reference_matches_a_cell_by_cell_oracle() -> None:
     for i, (gold, out) in enumerate(zip(golds, outputs, strict=True)):
         pred = json.loads(out)
         for j, spec in enumerate(specs):
-            want = _oracle(spec.metric, pred.get(spec.name, object()), gold[spec.name])
+            want = _oracle(spec.metric.name, pred.get(spec.name, object()), gold[spec.name])
             if gold[spec.name] is None:  # no gold, no score
                 assert np.isnan(score.per_row[i, j])
             else:

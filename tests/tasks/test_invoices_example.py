@@ -19,7 +19,7 @@ TASK = f"{EXAMPLE / 'task.py'}:INVOICES"
 def test_nested_fields_are_inferred_from_the_schema() -> None:
     task = load_task(TASK)
     assert task.is_nested
-    kinds = {s.path: (s.kind, s.metric, s.optional) for s in task.walk()}
+    kinds = {s.path: (s.kind, s.metric.name, s.optional) for s in task.walk()}
     assert kinds["vendor"] == ("object", "object", False)
     assert kinds["vendor.country"] == ("label", "equal", True)
     assert kinds["vendor.vat_id"] == ("text", "exact", True)
@@ -27,8 +27,11 @@ def test_nested_fields_are_inferred_from_the_schema() -> None:
     assert kinds["line_items"] == ("records", "records", False)
     assert kinds["line_items[].description"] == ("text", "text_similarity", False)
     assert kinds["line_items[].sku"] == ("text", "exact", True)
-    assert task.spec_at("line_items[].unit_price").rel_tol == 0.01
-    assert task.spec_at("total").metric == "number" and task.spec_at("total").rel_tol == 0.005
+    assert task.spec_at("line_items[].unit_price").metric.options.rel == 0.01
+    assert (
+        task.spec_at("total").metric.name == "number"
+        and task.spec_at("total").metric.options.rel == 0.005
+    )
     assert "gb" in task.spec_at("customer.country").labels and task.instructions
 
 

@@ -24,7 +24,7 @@ def test_builtin_name_and_module_attr_and_instance() -> None:
 def test_file_spec_with_and_without_attr(spec: str) -> None:
     task = load_task(spec)
     assert isinstance(task, Task) and task.name == "recalls"
-    assert task.field("hazard").metric == "set_equal"
+    assert task.field("hazard").metric.name == "set_equal"
 
 
 def test_relative_file_spec(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,10 +16,10 @@ from tests.nested_task import INVOICE, KEYED, Invoice, LineItem
 
 def test_kinds_paths_and_children() -> None:
     vendor = INVOICE.field("vendor")
-    assert (vendor.kind, vendor.metric, vendor.path) == ("object", "object", "vendor")
+    assert (vendor.kind, vendor.metric.name, vendor.path) == ("object", "object", "vendor")
     assert [c.path for c in vendor.children] == ["vendor.name", "vendor.country", "vendor.vat_id"]
     items = INVOICE.field("line_items")
-    assert (items.kind, items.metric, items.match_threshold, items.key) == (
+    assert (items.kind, items.metric.name, items.match_threshold, items.key) == (
         "records",
         "records",
         0.5,
@@ -47,16 +47,21 @@ def test_leaves_skip_ignored_fields_and_keep_schema_order() -> None:
         "line_items[].total",
         "po_number",
     ]
-    assert INVOICE.spec_at("note").metric == "ignore"
+    assert INVOICE.spec_at("note").metric.name == "ignore"
 
 
 def test_metrics_declared_on_the_schema() -> None:
     price = INVOICE.spec_at("line_items[].unit_price")
-    assert (price.kind, price.metric, price.rel_tol, price.abs_tol) == ("float", "number", 0.01, 0)
-    assert INVOICE.spec_at("line_items[].total").abs_tol == 0.5
-    assert INVOICE.spec_at("vendor.name").metric == "text_similarity"
-    assert INVOICE.spec_at("issued").metric == "date"
-    assert INVOICE.spec_at("line_items[].quantity").metric == "int_equal"
+    assert (price.kind, price.metric.name, price.metric.options.rel, price.metric.options.abs) == (
+        "float",
+        "number",
+        0.01,
+        0,
+    )
+    assert INVOICE.spec_at("line_items[].total").metric.options.abs == 0.5
+    assert INVOICE.spec_at("vendor.name").metric.name == "text_similarity"
+    assert INVOICE.spec_at("issued").metric.name == "date"
+    assert INVOICE.spec_at("line_items[].quantity").metric.name == "int_equal"
 
 
 def test_optional_fields() -> None:
@@ -79,9 +84,9 @@ def test_overrides_by_path() -> None:
         },
         aliases={"vendor.country": {"germany": "de"}},
     )
-    assert task.spec_at("line_items[].description").metric == "exact"
-    assert task.spec_at("line_items[].unit_price").rel_tol == 0.01
-    assert task.spec_at("line_items[].total").rel_tol == 0.1
+    assert task.spec_at("line_items[].description").metric.name == "exact"
+    assert task.spec_at("line_items[].unit_price").metric.options.rel == 0.01
+    assert task.spec_at("line_items[].total").metric.options.rel == 0.1
     assert task.spec_at("vendor.country").aliases == {"germany": "de"}
     assert not any(s.path.startswith("vendor") for s in task.leaves())
 
@@ -90,7 +95,7 @@ def test_flat_tasks_are_unchanged() -> None:
     assert tuple(ISAF.leaves()) == ISAF.scored_fields
     assert all(s.path == s.name and not s.children for s in ISAF.fields)
     recalls = load_task("examples/recalls/task.py:RECALLS")
-    assert [(f.name, f.kind, f.metric) for f in recalls.fields] == [
+    assert [(f.name, f.kind, f.metric.name) for f in recalls.fields] == [
         ("product", "text", "ignore"),
         ("company", "text", "exact"),
         ("hazard", "label_set", "set_equal"),
@@ -149,7 +154,7 @@ def test_nested_unsupported_type_names_its_full_path() -> None:
 
 def test_ignored_fields_may_have_any_type() -> None:
     task = Task.from_model("t", _model(Annotated[dict[str, int], Metric.ignore()]))
-    assert task.field("bad").metric == "ignore"
+    assert task.field("bad").metric.name == "ignore"
     task = Task.from_model("t", _model(dict[str, int]), metrics={"bad": "ignore"})
     assert [s.path for s in task.leaves()] == ["ok"]
 

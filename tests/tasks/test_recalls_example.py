@@ -17,7 +17,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "recalls"
 
 def test_fields_are_inferred_and_overridden() -> None:
     task = load_task(f"{EXAMPLE / 'task.py'}:RECALLS")
-    kinds = {f.name: (f.kind, f.metric) for f in task.fields}
+    kinds = {f.name: (f.kind, f.metric.name) for f in task.fields}
     assert kinds == {
         "product": ("text", "ignore"),
         "company": ("text", "exact"),

@@ -19,7 +19,11 @@ def compare(
     ),
     project: Path = typer.Option(Path(".fieldwise"), "--project", help="Store directory."),
     as_json: bool = typer.Option(False, "--json", help="Print the table as one JSON object."),
-    profile: str = typer.Option("reference", "--profile", help="Scoring profile (across runs)."),
+    profile: str | None = typer.Option(
+        None,
+        "--profile",
+        help="Scoring profile (default: reference; with no runs, the latest report's).",
+    ),
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Resamples (across runs; 0: none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the resamples and sign flips."),
     task: str | None = typer.Option(None, "--task", "-t", help="Task, when not the recorded one."),
@@ -31,16 +35,17 @@ def compare(
     """Every pair of models, aggregate and per field: paired difference, 95% CI, p-value,
     Holm-corrected verdict and minimum detectable difference.
 
-    With no arguments, prints the pairwise table of the project's latest report. With
-    run ids or model names, compares them on the examples they share (later minus
-    earlier) and says which fields improved or regressed significantly."""
+    With no arguments, prints the pairwise table of the project's latest report (under
+    --profile when given: the report keeps one table per profile). With run ids or model
+    names, compares them on the examples they share (later minus earlier) and says which
+    fields improved or regressed significantly."""
     from fieldwise.compare import compare_runs
     from fieldwise.scoring import PROFILES
     from fieldwise.store import Store
 
+    if profile is not None and profile not in PROFILES:
+        raise UserError(f"unknown profile '{profile}'", hint=f"use one of {sorted(PROFILES)}")
     if refs:
-        if profile not in PROFILES:
-            raise UserError(f"unknown profile '{profile}'", hint=f"use one of {sorted(PROFILES)}")
         if gold_from is not None and not 1 <= gold_from <= len(refs):
             raise UserError(f"--gold-from must be between 1 and {len(refs)}")
         with Store(project) as store:
@@ -48,22 +53,25 @@ def compare(
                 store,
                 list(refs),
                 task=task,
-                profile=profile,
+                profile=profile or "reference",
                 bootstrap=bootstrap,
                 seed=seed,
                 gold_from=None if gold_from is None else gold_from - 1,
             )
         data = result.to_json()
     else:
-        data = _latest_table(project)
+        data = _latest_table(project, profile)
     if as_json:
         print_json(data)
         return
     _print(data, show_all)
 
 
-def _latest_table(project: Path) -> dict[str, Any]:
+def _latest_table(project: Path, profile: str | None) -> dict[str, Any]:
+    """The latest report's pairwise table: the ranking profile's (``pairwise.json``) by
+    default, or ``profile``'s, which the report writes beside it for every profile."""
     from fieldwise import _legacy
+    from fieldwise.report import pairwise_file
 
     latest = _legacy.project_dir(project) / "reports" / "latest.json"
     if not latest.is_file():
@@ -75,6 +83,17 @@ def _latest_table(project: Path) -> dict[str, Any]:
     if not table.is_file():
         raise UserError(f"{report.parent} has no pairwise.json", hint="rerun fieldwise run")
     data: dict[str, Any] = json.loads(table.read_text(encoding="utf-8"))
+    if profile is None or data.get("profile") == profile:
+        return data
+    other = report.parent / pairwise_file(profile)
+    if not other.is_file():
+        kept = sorted(p.name for p in report.parent.glob("pairwise*.json"))
+        raise UserError(
+            f"the latest report has no pairwise table under profile '{profile}' "
+            f"(it has {', '.join(kept)})",
+            hint="rerun fieldwise run, or name the runs to compare",
+        )
+    data = json.loads(other.read_text(encoding="utf-8"))
     return data
 
 
@@ -90,6 +109,7 @@ def _print(data: dict[str, Any], show_all: bool) -> None:
         f"{data.get('profile', '')} profile, {data['rows_scored']} rows"
         + (f" in {groups} groups" if groups != data["rows_scored"] else "")
         + f", {data['resamples']} resamples, Holm across {len(data['comparisons'])} tests"
+        + ", Holm-level intervals"
     )
     table = Table(title=title, title_justify="left")
     for name in TABLE_COLUMNS:
@@ -99,6 +119,8 @@ def _print(data: dict[str, Any], show_all: bool) -> None:
     for row in rows:
         table.add_row(*row, style=styles.get(row[6], ""))
     console.print(table)
+    if any("ci_holm" not in c for c in data["comparisons"]):
+        console.print("this table predates Holm-adjusted intervals: rerun fieldwise run for them")
     if hidden:
         console.print(f"{hidden} field comparisons are not significant after correction (--all)")
     for change in data.get("changes", []):

@@ -129,12 +129,11 @@ def export(
 ) -> None:
     """Export labelled examples to a fine-tuning format (same prompts as inference)."""
     from fieldwise.data import load_examples
-    from fieldwise.data.export import FORMATS, export_examples
+    from fieldwise.data.export import export_examples, get_format
     from fieldwise.tasks import load_task
     from fieldwise.tasks.prompts import load_template
 
-    if fmt not in FORMATS:
-        raise UserError(f"unknown export format '{fmt}'", hint=f"use one of {', '.join(FORMATS)}")
+    get_format(fmt)  # an unknown format fails before any data is read
     task_obj = load_task(task)
     ds = load_examples(task_obj, data)
     if not ds.labelled:

@@ -4,7 +4,8 @@ Every format is rendered from :func:`~fieldwise.tasks.prompts.render_messages` a
 :func:`~fieldwise.tasks.prompts.render_target`, the same functions the predictors use,
 so a model is trained on exactly the prompt it will see at inference.
 
-Formats (one JSON object per line):
+Formats (one JSON object per line; each is a small :class:`ExportFormat` in
+``data/_formats.py``, registered below):
 
 - ``sharegpt``: ``{"conversations": [{"from": "system"|"human"|"gpt", "value": ...}]}``
 - ``openai-chat``: ``{"messages": [{"role": ..., "content": ...}]}`` (OpenAI fine-tuning)
@@ -22,31 +23,21 @@ LoRA ends up with no usable output at all.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from fieldwise import registry
 from fieldwise.errors import UserError
 from fieldwise.tasks import Example, Task
 from fieldwise.tasks.prompts import (
     Message,
     PromptTemplate,
     render_messages,
-    render_prompt_text,
     render_target,
 )
-
-FORMATS: tuple[str, ...] = (
-    "sharegpt",
-    "openai-chat",
-    "template-free",
-    "prompt-completion",
-    "alpaca",
-)
-
-_SHAREGPT_FROM = {"system": "system", "user": "human", "assistant": "gpt"}
-_SHAREGPT_ROLE = {v: k for k, v in _SHAREGPT_FROM.items()}
 
 
 @dataclass(frozen=True)
@@ -61,46 +52,58 @@ class ExportRecord:
     target: str
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise UserError(f"unknown export format '{fmt}'", hint=f"use one of {', '.join(FORMATS)}")
+class ExportFormat(ABC):
+    """One training-file format: (prompt messages, target) to one JSON row and back.
+
+    A new format is one small subclass registered in :data:`fieldwise.registry.export_formats`
+    (a line below, or a ``fieldwise.export_formats`` entry point). ``plain_text`` formats
+    carry no chat template, so the caller's ``eos_token`` is appended to the target on
+    export and stripped on reading; :meth:`parse` raises ``KeyError``/``TypeError``/
+    ``IndexError`` on a row of the wrong shape.
+    """
+
+    name: ClassVar[str]
+    plain_text: ClassVar[bool] = False
+
+    @abstractmethod
+    def row(self, messages: list[Message], target: str) -> dict[str, Any]:
+        """The JSON row of one example."""
+
+    @abstractmethod
+    def parse(self, row: dict[str, Any]) -> ExportRecord:
+        """The (messages, target) a row holds."""
+
+
+def split_chat(messages: list[Message], where: str) -> ExportRecord:
+    """A chat row's turns as (prompt turns, final assistant turn)."""
+    if not messages or messages[-1]["role"] != "assistant":
+        raise KeyError(f"final assistant turn ({where})")
+    return ExportRecord([dict(m) for m in messages[:-1]], messages[-1]["content"])  # type: ignore[misc]
+
+
+def get_format(name: str) -> ExportFormat:
+    """The export format registered as ``name``; an unknown one is a :class:`UserError`."""
+    cls: type[ExportFormat] = registry.export_formats.get(name)
+    return cls()
+
+
+registry.export_formats.configure(check=ExportFormat)
+registry.export_formats.register("sharegpt", "fieldwise.data._formats:ShareGPT")
+registry.export_formats.register("openai-chat", "fieldwise.data._formats:OpenAIChat")
+registry.export_formats.register("template-free", "fieldwise.data._formats:TemplateFree")
+registry.export_formats.register("prompt-completion", "fieldwise.data._formats:PromptCompletion")
+registry.export_formats.register("alpaca", "fieldwise.data._formats:Alpaca")
+
+FORMATS: tuple[str, ...] = tuple(registry.export_formats.builtins())
+"""The built-in format names (``registry.export_formats`` also lists installed plugins)."""
 
 
 def export_row(
     fmt: str, messages: list[Message], target: str, *, eos_token: str | None = None
 ) -> dict[str, Any]:
     """One example as a row of ``fmt``, from already-rendered messages and target."""
-    _check_format(fmt)
-    completion = target + (eos_token or "")
-    if fmt == "sharegpt":
-        turns = [*messages, {"role": "assistant", "content": target}]
-        return {
-            "conversations": [
-                {"from": _SHAREGPT_FROM[m["role"]], "value": m["content"]} for m in turns
-            ]
-        }
-    if fmt == "openai-chat":
-        return {"messages": [*messages, {"role": "assistant", "content": target}]}
-    if fmt == "template-free":
-        return {
-            "segments": [
-                {"label": False, "text": render_prompt_text(messages)},
-                {"label": True, "text": completion},
-            ]
-        }
-    if fmt == "prompt-completion":
-        return {"prompt": render_prompt_text(messages), "completion": completion}
-    # alpaca: one instruction, one input; multi-turn few-shot prompts do not fit
-    if len(messages) != 2:
-        raise UserError(
-            "the alpaca format holds one system prompt and one input, not few-shot turns",
-            hint="export few-shot prompts as sharegpt or openai-chat",
-        )
-    return {
-        "instruction": messages[0]["content"],
-        "input": messages[1]["content"],
-        "output": target,
-    }
+    form = get_format(fmt)
+    return form.row(messages, target + (eos_token or "") if form.plain_text else target)
 
 
 def export_examples(
@@ -118,7 +121,7 @@ def export_examples(
     ``eos_token`` is appended to the target in the plain-text formats only (chat formats
     get their end-of-turn token from the chat template at training time).
     """
-    _check_format(fmt)
+    get_format(fmt)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     shots = list(few_shot)
@@ -141,7 +144,7 @@ def read_export(path: str | Path, fmt: str, *, eos_token: str | None = None) -> 
     ``eos_token`` is stripped from the end of plain-text targets, mirroring
     :func:`export_examples`.
     """
-    _check_format(fmt)
+    form = get_format(fmt)
     file = Path(path)
     if not file.is_file():
         raise UserError(f"export file not found: {file}")
@@ -158,48 +161,10 @@ def read_export(path: str | Path, fmt: str, *, eos_token: str | None = None) -> 
             if not isinstance(row, dict):
                 raise UserError(f"{where}: expected a JSON object")
             try:
-                records.append(_parse_row(fmt, row, eos_token))
+                record = form.parse(row)
             except (KeyError, TypeError, IndexError) as exc:
                 raise UserError(f"{where}: not a valid {fmt} row (bad or missing {exc})") from exc
+            if form.plain_text and eos_token and record.target.endswith(eos_token):
+                record = ExportRecord(record.messages, record.target[: -len(eos_token)])
+            records.append(record)
     return records
-
-
-def _strip_eos(text: str, eos_token: str | None) -> str:
-    if eos_token and text.endswith(eos_token):
-        return text[: -len(eos_token)]
-    return text
-
-
-def _split_chat(messages: list[Message], where: str) -> ExportRecord:
-    if not messages or messages[-1]["role"] != "assistant":
-        raise KeyError(f"final assistant turn ({where})")
-    return ExportRecord([dict(m) for m in messages[:-1]], messages[-1]["content"])
-
-
-def _parse_row(fmt: str, row: dict[str, Any], eos_token: str | None) -> ExportRecord:
-    if fmt == "sharegpt":
-        turns = [
-            {"role": _SHAREGPT_ROLE[t["from"]], "content": str(t["value"])}
-            for t in row["conversations"]
-        ]
-        return _split_chat(turns, "conversations")
-    if fmt == "openai-chat":
-        turns = [{"role": str(m["role"]), "content": str(m["content"])} for m in row["messages"]]
-        return _split_chat(turns, "messages")
-    if fmt == "template-free":
-        segments = row["segments"]
-        prompt = "".join(str(s["text"]) for s in segments if not s["label"])
-        target = "".join(str(s["text"]) for s in segments if s["label"])
-        return ExportRecord([{"role": "user", "content": prompt}], _strip_eos(target, eos_token))
-    if fmt == "prompt-completion":
-        return ExportRecord(
-            [{"role": "user", "content": str(row["prompt"])}],
-            _strip_eos(str(row["completion"]), eos_token),
-        )
-    return ExportRecord(
-        [
-            {"role": "system", "content": str(row["instruction"])},
-            {"role": "user", "content": str(row["input"])},
-        ],
-        str(row["output"]),
-    )

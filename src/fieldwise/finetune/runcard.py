@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldwise import __version__
-from fieldwise.models._model import content_hash
+from fieldwise._hashing import content_hash
 from fieldwise.tasks import Example
 
 if TYPE_CHECKING:

@@ -1,18 +1,18 @@
 """Model backends behind one interface, registered by name and imported lazily.
 
 Specs read ``provider/name`` (``openai/gpt-4o``, ``hf/PATH[:ADAPTER]``, ``baseline/DIR``).
-A backend is registered here by dotted path so that its optional dependencies are only
-imported when it is used; third-party backends register through the
-``fieldwise.models`` entry-point group (name → ``module:Class``).
+A backend is registered here (one line in :data:`fieldwise.registry.models`) by dotted
+path, so that its optional dependencies are only imported when it is used; third-party
+backends declare an entry point in the ``fieldwise.models`` group (name →
+``module:Class``), which needs no change here.
 """
 
 from __future__ import annotations
 
-import importlib
-from importlib.metadata import entry_points
 from typing import Any
 
-from fieldwise.errors import UserError, install_hint
+from fieldwise import registry
+from fieldwise.errors import UserError
 from fieldwise.models._model import (
     Generation,
     Model,
@@ -35,58 +35,53 @@ __all__ = [
     "content_hash",
     "create_model",
     "get_backend",
+    "key_variables",
     "model_kind",
     "parse_spec",
     "prediction_key",
     "register_backend",
 ]
 
-_BACKENDS: dict[str, str] = {
-    "baseline": "fieldwise.models.baseline:BaselineModel",
-    "openai": "fieldwise.models.openai_backend:OpenAIModel",
-    "anthropic": "fieldwise.models.anthropic_backend:AnthropicModel",
-    "hf": "fieldwise.models.hf:HFModel",
-    "vllm": "fieldwise.models.vllm_backend:VLLMModel",
-}
+registry.models.configure(check=Model)
+registry.models.register("baseline", "fieldwise.models.baseline:BaselineModel")
+registry.models.register("openai", "fieldwise.models.openai_backend:OpenAIModel")
+registry.models.register("anthropic", "fieldwise.models.anthropic_backend:AnthropicModel")
+registry.models.register("hf", "fieldwise.models.hf:HFModel", extra="hf")
+registry.models.register("vllm", "fieldwise.models.vllm_backend:VLLMModel", extra="vllm")
 
 
-def register_backend(provider: str, target: str | type[Model]) -> None:
-    """Register a backend class (or its ``module:Class`` path) under a provider name."""
-    if isinstance(target, type):
-        target = f"{target.__module__}:{target.__qualname__}"
-    _BACKENDS[provider] = target
-
-
-def available_backends() -> list[str]:
-    names = set(_BACKENDS)
-    names.update(ep.name for ep in entry_points(group="fieldwise.models"))
-    return sorted(names)
+register_backend = registry.models.register
+"""``register_backend(provider, Class or "module:Class")``."""
+available_backends = registry.models.names
+"""Built-in and installed (entry-point) provider names."""
 
 
 def get_backend(provider: str) -> type[Model]:
-    target = _BACKENDS.get(provider)
-    if target is None:
-        for ep in entry_points(group="fieldwise.models"):
-            if ep.name == provider:
-                target = ep.value
-    if target is None:
-        raise UserError(
-            f"unknown model provider '{provider}'",
-            hint=f"use one of {', '.join(available_backends())}",
-        )
-    module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("fieldwise"):
-            raise UserError(f"model provider '{provider}' is not available in this build") from exc
-        raise UserError(
-            f"model provider '{provider}' needs the '{exc.name}' package",
-            hint=install_hint(exc.name or provider),
-        ) from exc
-    cls = getattr(module, attr)
-    assert isinstance(cls, type) and issubclass(cls, Model)
+    """The backend class of a provider name, imported on first use."""
+    cls: type[Model] = registry.models.get(provider)
     return cls
+
+
+def _key_holders() -> list[type]:
+    """Every registered backend and hosted provider class whose dependencies are installed."""
+    found: list[type] = []
+    for kind in (registry.models, registry.providers):
+        for name in kind.names():
+            try:
+                found.append(kind.get(name))
+            except UserError:
+                continue
+    return found
+
+
+def key_variables() -> set[str]:
+    """Every environment variable a registered backend or hosted provider reads its key
+    from, e.g. for tests to clear them all."""
+    names = (
+        getattr(c, "key_env_var", None) or getattr(c, "default_key_env", None)
+        for c in _key_holders()
+    )
+    return {n for n in names if n}
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

@@ -44,8 +44,10 @@ _HEADERS = re.compile(
 )
 """A header or parameter carrying a credential: the value after it is redacted."""
 
-_KEY_SHAPES = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{16,}|\bsk-ant-[A-Za-z0-9_\-]{8,}")
-"""Key formats of the common providers, redacted even when not registered here."""
+_key_patterns: list[str] = []
+_key_shapes: re.Pattern[str] | None = None
+"""Key formats of the backends and providers loaded so far (each class declares its own in
+``key_pattern``), redacted even when the key itself was never registered here."""
 
 MIN_SECRET = 8
 """Shorter values (``x``, the local dummy key) are too common a text to redact."""
@@ -87,7 +89,25 @@ def redact(text: str) -> str:
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
     text = _HEADERS.sub(lambda m: m.group(1) + REDACTED, text)
-    return hide_url_credentials(_KEY_SHAPES.sub(REDACTED, text))  # type: ignore[no-any-return]
+    shapes = _key_shapes
+    text = shapes.sub(REDACTED, text) if shapes is not None else text
+    return hide_url_credentials(text)  # type: ignore[no-any-return]
+
+
+def register_key_pattern(pattern: str | None) -> None:
+    """Redact every text matching ``pattern`` (a provider's key format) from now on.
+
+    Called when a backend or hosted provider class that declares a ``key_pattern`` is
+    defined, so a new provider brings its own key format instead of editing a table here.
+    """
+    global _key_shapes
+    if not pattern:
+        return
+    with _lock:
+        if pattern in _key_patterns:
+            return
+        _key_patterns.append(pattern)
+        _key_shapes = re.compile("|".join(f"(?:{p})" for p in _key_patterns))
 
 
 def retry_after_s(headers: Mapping[str, str]) -> float | None:

@@ -8,8 +8,6 @@ caching, storing, scoring) lives outside the backend.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from fieldwise._hashing import (  # noqa: F401 - moved there; still importable from here
+    canonical_json,
+    content_hash,
+    prediction_key,
+    prediction_keys,
+)
 from fieldwise.tasks import Example, Task
 
 ModelKind = Literal["baseline", "api", "finetune", "imported"]
@@ -59,7 +63,7 @@ class Model(ABC):
     Subclasses set ``provider`` (the prefix in ``provider/name`` specs) and may override:
     ``kind`` (report grouping), ``max_batch_size`` (examples per :meth:`generate` call),
     ``default_concurrency`` (calls in flight at once), ``needs_key``/``key_env_var``,
-    ``batch_api``.
+    ``key_pattern``, ``batch_api``.
     """
 
     provider: ClassVar[str]
@@ -71,8 +75,18 @@ class Model(ABC):
     key_env_var: ClassVar[str | None] = None
     trainable: ClassVar[bool] = False
     batch_api: ClassVar[str | None] = None
-    """``module:Class`` of the provider's batch API adapter (see ``models.batch``), for
-    backends whose provider runs requests in bulk at a discount; ``None``: online only."""
+    """The name of the provider's batch API adapter in :data:`fieldwise.registry.batch_apis`,
+    for backends whose provider runs requests in bulk at a discount; ``None``: online only."""
+    key_pattern: ClassVar[str | None] = None
+    """A regex for the provider's API key format: matching text is redacted from every
+    error and printout once this class is defined, even a key nobody registered."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("key_pattern"):
+            from fieldwise.models._errors import register_key_pattern
+
+            register_key_pattern(cls.key_pattern)
 
     class Options(ModelOptions):
         pass
@@ -153,37 +167,3 @@ class TrainableModel(Model):
         """What the user should know before training on ``task`` (e.g. a field the model
         cannot learn and will always abstain on); printed once by ``train`` and ``run``."""
         return []
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def content_hash(value: Any) -> str:
-    """sha256 of canonical JSON: the identity of a request, a template or a model."""
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
-
-
-def prediction_key(identity: dict[str, Any], example: Example, repeat: int = 0) -> str:
-    """The cache key of one prediction: model identity plus the input text, plus the
-    repeat index for repeated sampled runs (repeat 0 keeps the plain key, so a model
-    given ``repeats: N`` later reuses what it already predicted once)."""
-    if repeat:
-        return content_hash({"model": identity, "text": example.text, "repeat": repeat})
-    return content_hash({"model": identity, "text": example.text})
-
-
-def prediction_keys(
-    identity: dict[str, Any], examples: list[Example], repeat: int = 0
-) -> list[str]:
-    """:func:`prediction_key` for many examples, the identity serialised once.
-
-    The same bytes as ``canonical_json`` of the key's dict (``"model"`` sorts before
-    ``"repeat"`` and ``"text"``), without re-serialising the identity per row: at 100,000
-    rows that was most of a resumed run's start.
-    """
-    head = '{"model":' + canonical_json(identity)
-    head += f',"repeat":{int(repeat)},"text":' if repeat else ',"text":'
-    # What json.dumps(text, ensure_ascii=False) calls for a str, minus its dispatch.
-    quote, sha = json.encoder.encode_basestring, hashlib.sha256
-    return [sha((head + quote(ex.text) + "}").encode("utf-8")).hexdigest() for ex in examples]

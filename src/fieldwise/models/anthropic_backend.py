@@ -61,7 +61,8 @@ class AnthropicModel(PromptedModel):
     supports_schema: ClassVar[bool] = True
     needs_key: ClassVar[bool] = True
     key_env_var: ClassVar[str | None] = "ANTHROPIC_API_KEY"
-    batch_api: ClassVar[str | None] = "fieldwise.models.batch._anthropic:AnthropicBatch"
+    key_pattern: ClassVar[str | None] = r"\bsk-ant-[A-Za-z0-9_\-]{8,}"
+    batch_api: ClassVar[str | None] = "anthropic"
     Options = AnthropicOptions
 
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:

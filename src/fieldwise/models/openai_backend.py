@@ -101,7 +101,8 @@ class OpenAIModel(PromptedModel):
     supports_schema: ClassVar[bool] = True
     needs_key: ClassVar[bool] = True
     key_env_var: ClassVar[str | None] = "OPENAI_API_KEY"
-    batch_api: ClassVar[str | None] = "fieldwise.models.batch._openai:OpenAIBatch"
+    key_pattern: ClassVar[str | None] = r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{16,}"
+    batch_api: ClassVar[str | None] = "openai"
     Options = OpenAIOptions
 
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:

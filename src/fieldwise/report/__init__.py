@@ -7,6 +7,6 @@ in ``out_dir/charts/``.
 
 from __future__ import annotations
 
-from fieldwise.report._write import write_report
+from fieldwise.report._write import pairwise_file, write_report
 
-__all__ = ["write_report"]
+__all__ = ["pairwise_file", "write_report"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from fieldwise.report._summary import level_text
 from fieldwise.report._values import column
 from fieldwise.scoring._types import ModelResult
 from fieldwise.scoring.stats import AGGREGATE, Comparison, PairwiseTable, Resamples, pairwise
@@ -48,8 +49,14 @@ def _cell(c: Comparison | None) -> Cell:
     if c is None or math.isnan(c.diff):
         return Cell("—", "tie", "")
     marks = {"win": "▲", "loss": "▼", "tie": ""}
+    adjusted = (
+        ""
+        if math.isnan(c.lo_holm)
+        else f"{level_text(c.level_holm)} CI [{c.lo_holm:.2f}, {c.hi_holm:.2f}] (Holm-adjusted), "
+    )
+    boot = "" if math.isnan(c.lo) else f"unadjusted 95% bootstrap CI [{c.lo:.2f}, {c.hi:.2f}], "
     title = (
-        f"{c.a} − {c.b} on {c.target}: {c.diff:+.2f} points, 95% CI [{c.lo:.2f}, {c.hi:.2f}], "
+        f"{c.a} − {c.b} on {c.target}: {c.diff:+.2f} points, {adjusted}{boot}"
         f"p = {c.p:.3g} ({c.test}), Holm p = {c.p_holm:.3g}, n = {c.n}"
         + ("" if math.isnan(c.mde) else f", minimum detectable {c.mde:.2f}")
     )

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from fieldwise.report._analysis import FieldErrors, cell_patterns, tally
+from fieldwise.report._analysis import FieldErrors, Miss, cell_patterns, tally
 from fieldwise.report._summary import heat
-from fieldwise.report._values import Parsed, pct, show, typed
+from fieldwise.report._values import RECORD_TEXT, Parsed, pct, show, typed
 from fieldwise.scoring import MISSING, get_profile
 from fieldwise.scoring._nested import Alignment, GoldNode, align_records
 from fieldwise.scoring._profile import objects
@@ -33,8 +33,6 @@ __all__ = [
     "nested_views",
     "record_intervals",
 ]
-
-RECORD_TEXT = 28  # characters per value in an aligned record
 
 
 def record_intervals(rows: np.ndarray, resamples: Resamples) -> list[tuple[float, float]]:
@@ -141,7 +139,7 @@ def nested_views(
                     )
                 )
         leaf_errors[spec.name] = [
-            (path, task.spec_at(path).metric, errs) for path, errs in per_leaf.items()
+            (path, task.spec_at(path).metric.name, errs) for path, errs in per_leaf.items()
         ]
     return NestedViews(trees, leaf_errors, dict(blocks))
 
@@ -160,7 +158,7 @@ def _tree(spec: FieldSpec, scores: list[Any], depth: int, resamples: Resamples) 
                 TreeLeaf(
                     child.name,
                     child.path,
-                    child.metric,
+                    child.metric.name,
                     [heat(s.paths.get(child.path, math.nan)) for s in scores],
                 )
             )
@@ -251,7 +249,7 @@ def _leaf_errors(
     top = leaf.path.split(".", 1)[0].split("[]", 1)[0]
     owner, _, rest = leaf.path.rpartition("[].")
 
-    def patterns_of(r: int) -> list[str]:
+    def patterns_of(r: int) -> list[Miss]:
         status = parsed.statuses[r]
         if not owner:  # a leaf of objects only
             return cell_patterns(
@@ -264,19 +262,25 @@ def _leaf_errors(
         return []
 
     scores = result.scores[profile].path_rows.get(leaf.path)
-    return tally(leaf.path, scores, len(golds), patterns_of)
+    return tally(leaf.path, scores, len(golds), patterns_of, per_record=bool(owner))
 
 
 def _pair_patterns(
     leaf: FieldSpec, owner: str, rest: str, top: str, gold: Any, pred: Any, alignment: Alignment
-) -> list[str]:
+) -> list[Miss]:
+    """One miss per gold record: its leaf's value error, or why it matched nothing."""
     gold_list, pred_list = _at(gold, owner, top), _at(pred, owner, top)
+    unmatched = Miss(
+        "gold record not matched"
+        if type(pred_list) is list and pred_list
+        else f"no records predicted (the list is {typed(pred_list)})"
+    )
     out = []
     for g, p, _ in alignment:
         if g is None:
             continue
         if p is None:
-            out.append("gold record not matched")
+            out.append(unmatched)
             continue
         gv, pv = _at(gold_list[g], rest, ""), _at(pred_list[p], rest, "")
         if gv != pv or type(gv) is not type(pv):

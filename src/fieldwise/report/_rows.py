@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from fieldwise.report._values import STATUS_TEXT, Parsed, show
+from fieldwise.report._values import RECORD_TEXT, STATUS_TEXT, Parsed, show
+from fieldwise.scoring import MISSING
 from fieldwise.scoring._types import ModelResult
 from fieldwise.tasks._task import Example
 
@@ -117,11 +118,12 @@ def example_rows(
     for i in range(len(examples)) if indices is None else indices:
         ex = examples[i]
         gold = ex.gold or {}
-        gold_text = [show(gold[f]) if f in gold and gold[f] is not None else "—" for f in fields]
+        golds = [gold.get(f) for f in fields]
+        gold_text = ["—" if g is None else nested_text(g) for g in golds]
         model_rows = []
         wrong = []
         for m in order:
-            row = _model_row(i, m, results[m], parsed[m], matrices[m][i], fields, gold_text)
+            row = _model_row(i, m, results[m], parsed[m], matrices[m][i], fields, golds, gold_text)
             model_rows.append(row)
             if row.status is not None or any(c in (WRONG, PARTIAL) for c, _ in row.cells):
                 wrong.append(str(m))
@@ -138,6 +140,7 @@ def _model_row(
     parsed: Parsed,
     scores: np.ndarray,
     fields: list[str],
+    golds: list[Any],
     gold_text: list[str],
 ) -> ModelRow:
     status = parsed.statuses[i]
@@ -153,7 +156,8 @@ def _model_row(
     if status == "ok":
         for j, name in enumerate(fields):
             value = parsed.value(i, name)
-            cells.append(_cell(float(scores[j]), show(value), gold_text[j]))
+            text = nested_text(value, golds[j], gold_text[j])
+            cells.append(_cell(float(scores[j]), text, gold_text[j]))
     return ModelRow(
         m,
         result.label,
@@ -163,6 +167,51 @@ def _model_row(
         raw,
         error,
     )
+
+
+def nested_text(value: Any, gold: Any = None, gold_text: str = "") -> str:
+    """A cell's text. A nested value read as a whole is cut before the leaf that is
+    wrong, so: an object shows its leaves (``name: X · country: ch``) and, next to a gold
+    object, only the leaves that differ from it (``country: null``; the gold text when
+    none does); a list of records shows how many there are (aligned below the row)."""
+    if type(value) is dict:
+        if type(gold) is dict:
+            diffs = [f"{path}: {_leaf_text(v)}" for path, v in _leaf_diffs(value, gold)]
+            return " · ".join(diffs) if diffs else gold_text
+        return " · ".join(f"{k}: {_leaf_text(v)}" for k, v in _leaves(value))
+    return _records(value) or show(value)
+
+
+def _records(value: Any) -> str:
+    if type(value) is list and value and all(type(v) is dict for v in value):
+        return f"{len(value)} record{'s' if len(value) != 1 else ''}"
+    return ""
+
+
+def _leaf_text(value: Any) -> str:
+    return _records(value) or show(value, RECORD_TEXT)
+
+
+def _leaves(value: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, v in value.items():
+        if type(v) is dict:
+            out += _leaves(v, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", v))
+    return out
+
+
+def _leaf_diffs(pred: dict[str, Any], gold: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The leaves of ``pred`` that differ from ``gold`` (a key gold has and ``pred``
+    lacks shows as ``(missing)``), in gold's order, then ``pred``'s extra keys."""
+    mine, theirs = dict(_leaves(pred)), dict(_leaves(gold))
+    out = []
+    for path in [*theirs, *(p for p in mine if p not in theirs)]:
+        v, g = mine.get(path, MISSING), theirs.get(path, MISSING)
+        if type(v) is not type(g) or v != g:
+            out.append((path, v))
+    return out
 
 
 def _cell(score: float, text: str, gold: str) -> tuple[str, str]:

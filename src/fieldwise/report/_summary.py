@@ -14,7 +14,7 @@ from fieldwise._text import hide_url_credentials
 from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES
 from fieldwise.report._values import num, pct
 from fieldwise.scoring._types import ModelResult, ModelScore
-from fieldwise.scoring.stats import PairwiseTable
+from fieldwise.scoring.stats import Comparison, PairwiseTable
 
 SECRET = re.compile(
     r"api.?key|secret|passw|credential|bearer|authori[sz]ation|(^|_)(token|key)$", re.IGNORECASE
@@ -29,6 +29,18 @@ STATS: tuple[tuple[str, str, int], ...] = (
 
 
 @dataclass
+class FieldCell:
+    """One model's score on one field in the scores-by-field table."""
+
+    text: str
+    style: str
+    coverage: str = ""
+    """Shown under the score when the ranking profile lets models abstain."""
+    note: str = ""
+    """Why the score is what it is, when the page knows (a field never predicted)."""
+
+
+@dataclass
 class BoardRow:
     rank: int
     index: int
@@ -39,11 +51,13 @@ class BoardRow:
     colour: str
     aggregate: str
     ci: str
-    others: list[tuple[str, str]]
-    validity: str
     coverage: str
+    """Coverage under the ranking profile ("" when that profile has no abstentions)."""
+    others: list[tuple[str, str, str]]
+    """Per other profile: aggregate, interval and coverage ("" as above)."""
+    validity: str
     stats: list[str]
-    fields: list[tuple[str, str]] = field(default_factory=list)
+    fields: list[FieldCell] = field(default_factory=list)
 
 
 def ranking(results: list[ModelResult], profile: str) -> list[int]:
@@ -67,17 +81,21 @@ def mean_coverage(score: ModelScore) -> float:
 
 
 def board(
-    results: list[ModelResult], order: list[int], profile: str, fields: list[str]
-) -> tuple[list[BoardRow], list[str], list[str], bool]:
-    """Leaderboard rows plus the other profiles' names, the stats columns shown and whether
-    a coverage column is needed (only when some model abstained)."""
+    results: list[ModelResult],
+    order: list[int],
+    profile: str,
+    fields: list[str],
+    abstaining: set[str],
+    notes: dict[str, dict[int, str]] | None = None,
+) -> tuple[list[BoardRow], list[str], list[str]]:
+    """Leaderboard rows plus the other profiles' names and the stats columns shown.
+
+    A profile in ``abstaining`` (a null neither right nor wrong) gets its coverage beside
+    every score: without it a score that skips abstentions reads as better than it is.
+    ``notes[field][model index]`` explains a field's score in its cell's tooltip."""
     others = [p for p in results[order[0]].scores if p != profile]
     stats = [k for k, _, _ in STATS if any(k in r.stats for r in results)]
-    coverage = {
-        i: min((mean_coverage(s) for s in results[i].scores.values()), default=float("nan"))
-        for i in order
-    }
-    show_coverage = any(not math.isnan(c) and c < 0.9995 for c in coverage.values())
+    notes = notes or {}
     rows = []
     for rank, i in enumerate(order, 1):
         r = results[i]
@@ -96,20 +114,34 @@ def board(
                 colour=KIND_COLOURS.get(r.kind, "#444444"),
                 aggregate=num(main.aggregate, 2),
                 ci=ci_text(main.aggregate_ci),
+                coverage=pct(mean_coverage(main)) if profile in abstaining else "",
                 others=[
-                    (num(r.scores[p].aggregate, 2), ci_text(r.scores[p].aggregate_ci))
+                    (
+                        num(r.scores[p].aggregate, 2),
+                        ci_text(r.scores[p].aggregate_ci),
+                        pct(mean_coverage(r.scores[p])) if p in abstaining else "",
+                    )
                     if p in r.scores
-                    else ("—", "")
+                    else ("—", "", "")
                     for p in others
                 ],
                 validity=pct(ok / total if total else float("nan")),
-                coverage=pct(coverage[i]),
                 stats=[_stat(r.stats.get(k), digits[k]) for k in stats],
-                fields=[heat(main.fields.get(f, float("nan"))) for f in fields],
+                fields=[
+                    _field_cell(main, f, profile in abstaining, notes.get(f, {}).get(i, ""))
+                    for f in fields
+                ],
             )
         )
     names = [label for k, label, _ in STATS if k in stats]
-    return rows, others, names, show_coverage
+    return rows, others, names
+
+
+def _field_cell(score: ModelScore, name: str, abstains: bool, note: str) -> FieldCell:
+    text, style = heat(score.fields.get(name, float("nan")))
+    cover = score.coverage.get(name, float("nan"))
+    coverage = f"{pct(cover, 0)}%" if abstains and not math.isnan(cover) else ""
+    return FieldCell(text, style, coverage, note)
 
 
 def _stat(value: float | None, digits: int) -> str:
@@ -143,6 +175,7 @@ def why(
         "winner": best.label,
         "kind": KIND_NAMES.get(best.kind, best.kind),
         "aggregate": num(best.scores[profile].aggregate, 2),
+        "coverage": pct(mean_coverage(best.scores[profile])),
         "ci": ci_text(best.scores[profile].aggregate_ci),
         "runner_up": None,
         "best_by_kind": [],
@@ -168,7 +201,11 @@ def why(
     out.update(
         runner_up=second.label,
         diff=num(lead.diff, 2),
-        diff_ci=ci_text((lead.lo, lead.hi)),
+        diff_ci=ci_text((lead.lo_holm, lead.hi_holm)),
+        ci_level=level_text(lead.level_holm),
+        ci_agrees=excludes_zero(lead) == lead.significant,
+        family=sum(not math.isnan(c.p) for c in table.rows),
+        boot_ci=ci_text((lead.lo, lead.hi)),
         p_holm=_p_text(lead.p_holm),
         significant=lead.significant,
         mde=num(lead.mde, 1),
@@ -177,6 +214,20 @@ def why(
         losses=[(f, f"{g:.1f}") for g, f in losses][:4],
     )
     return out
+
+
+def level_text(level: float) -> str:
+    """A confidence level with its tail to two significant digits: 95%, 99.64%."""
+    if math.isnan(level):
+        return ""
+    tail = (1.0 - level) * 100.0
+    digits = max(0, math.ceil(-math.log10(tail)) + 1) if tail > 0 else 2
+    return f"{level * 100:.{digits}f}".rstrip("0").rstrip(".") + "%"
+
+
+def excludes_zero(c: Comparison) -> bool:
+    """Whether ``c``'s Holm-matched interval lies wholly on one side of 0."""
+    return c.lo_holm > 0.0 or c.hi_holm < 0.0
 
 
 def _p_text(p: float) -> str:

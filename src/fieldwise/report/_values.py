@@ -25,6 +25,8 @@ STATUS_TEXT: dict[str, str] = {
     "not_object": "JSON but not an object",
 }
 MAX_CELL = 40
+RECORD_TEXT = 28
+"""Characters per leaf value where a nested value is shown leaf by leaf."""
 _PLAIN = re.compile(r"[\w .,;:/()+-]*")
 
 

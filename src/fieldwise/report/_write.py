@@ -21,7 +21,7 @@ from fieldwise._text import scrub_text
 from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
 from fieldwise.report._analysis import FieldErrors, field_errors
-from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES, bar_chart
+from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES, bar_chart, field_grid
 from fieldwise.report._compare import (
     comparison_table,
     field_rows,
@@ -32,15 +32,16 @@ from fieldwise.report._compare import (
 )
 from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
+from fieldwise.report._notes import abstaining_profiles, abstentions, by_field, coverage_note
 from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._staging import staged_folder
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
-from fieldwise.scoring._types import ModelResult
-from fieldwise.scoring.stats import DEFAULT_RESAMPLES, Resamples
+from fieldwise.scoring._types import ModelResult, ModelScore
+from fieldwise.scoring.stats import DEFAULT_RESAMPLES, PairwiseTable, Resamples
 from fieldwise.tasks._task import Example, Task
 
-__all__ = ["write_report"]
+__all__ = ["pairwise_file", "write_report"]
 
 DEFAULT_PROFILE = "reference"
 
@@ -67,7 +68,9 @@ def write_report(
     Every pair of models is compared on the aggregate and each field with ``resamples``
     (pass the run's, so the verdict and the intervals share draws; by default 1,000
     resamples clustered by repeated text); the table is also written as
-    ``out_dir/pairwise.json``, which ``fieldwise compare`` prints.
+    ``out_dir/pairwise.json``, which ``fieldwise compare`` prints, and, on the same
+    resamples, one ``pairwise.<profile>.json`` per profile every model was scored under
+    (``fieldwise compare --profile``).
 
     The folder appears whole or not at all (``report/_staging.py``); a write that fails
     (a full disk) is a one-line :class:`UserError` naming the folder and the file.
@@ -108,7 +111,8 @@ def _write_files(
     matrices = [score_matrix(r, profile, fields) for r in results]
     selection = select_rows(parsed, matrices)
     exports = write_export(out_dir, examples, results, parsed, matrices, fields, order)
-    charts = _charts(results, order, profile, fields, charts_dir)
+    abstaining = abstaining_profiles(results)
+    charts = _charts(results, order, profile, fields, charts_dir, profile in abstaining)
     shown = example_rows(examples, fields, order, results, parsed, matrices, selection.indices)
     shown_rows = set(selection.indices)
     trees: list[Any] = []
@@ -121,6 +125,7 @@ def _write_files(
         by_index = {r.index: r for r in shown}  # the rows shown, by example index
         for row, blocks in views.blocks.items():
             by_index[row].records = blocks
+    nested_names = {s.name for s in task.fields if not s.is_leaf}
     context: dict[str, Any] = {
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
@@ -145,6 +150,7 @@ def _write_files(
         "errors": _errors(task, examples, results, order, parsed, profile, fields),
         "models": [(i, results[i].label) for i in order],
         "examples": shown,
+        "nested_cols": {j for j, f in enumerate(fields) if f in nested_names},
         "trees": trees,
         "leaf_errors": leaf_errors,
         "selection": selection,
@@ -152,18 +158,49 @@ def _write_files(
         "ids": [str(ex.id) for ex in examples],
         "exports": exports,
     }
-    (
-        context["board"],
-        context["other_profiles"],
-        context["stat_names"],
-        context["show_coverage"],
-    ) = board(results, order, profile, fields)
-    (out_dir / "pairwise.json").write_text(
-        json.dumps({"profile": profile, **table.to_json()}, indent=1), encoding="utf-8"
+    notes = abstentions(task, examples, results, order, parsed, fields)
+    context["notes"] = notes
+    context["notes_by_field"] = by_field(notes)
+    context["abstaining"] = abstaining
+    context["coverage_note"] = coverage_note(list(results[order[0]].scores), abstaining)
+    context["board"], context["other_profiles"], context["stat_names"] = board(
+        results, order, profile, fields, abstaining, context["notes_by_field"]
     )
+    _write_tables(out_dir, profile, table, results, resamples)
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
     return path.name
+
+
+def pairwise_file(profile: str) -> str:
+    """The name of a profile's pairwise table beside the report (the ranking profile's
+    is also ``pairwise.json``)."""
+    return f"pairwise.{_safe(profile)}.json"
+
+
+def _write_tables(
+    out_dir: Path,
+    profile: str,
+    table: PairwiseTable,
+    results: list[ModelResult],
+    resamples: Resamples,
+) -> None:
+    """``pairwise.json`` for the ranking profile, and one table per other profile every
+    model was scored under, on the same resamples: ``fieldwise compare --profile X``
+    prints X's table, never the ranking profile's under X's name."""
+    shared = [p for p in results[0].scores if all(p in r.scores for r in results)]
+    for name in shared:
+        if name == profile:
+            data, files = table.to_json(), ["pairwise.json", pairwise_file(name)]
+        else:
+            fields = list(results[0].scores[name].field_names)
+            data, files = (
+                comparison_table(results, name, fields, resamples).to_json(),
+                [pairwise_file(name)],
+            )
+        text = json.dumps({"profile": name, **data}, indent=1)
+        for file in files:
+            (out_dir / file).write_text(text, encoding="utf-8")
 
 
 def _check(examples: list[Example], results: list[ModelResult], profile: str | None) -> str:
@@ -199,12 +236,20 @@ def _check(examples: list[Example], results: list[ModelResult], profile: str | N
 
 
 def _charts(
-    results: list[ModelResult], order: list[int], profile: str, fields: list[str], folder: Path
+    results: list[ModelResult],
+    order: list[int],
+    profile: str,
+    fields: list[str],
+    folder: Path,
+    abstains: bool,
 ) -> list[dict[str, str]]:
-    """Draw the leaderboard and per-field charts; write each PNG and keep it for embedding."""
+    """Draw the leaderboard and the fields' small multiples; write each PNG and keep it
+    for embedding. Under a profile that lets models abstain, each field's value carries
+    the share of rows the model answered."""
     labels = [r.label for r in results]
     kinds = [r.kind for r in results]
     main = [r.scores[profile] for r in results]
+    ranked = [main[i] for i in order]
     specs = [
         (
             "_leaderboard" if "leaderboard" in fields else "leaderboard",
@@ -217,23 +262,21 @@ def _charts(
                 xlabel="aggregate (0-100)",
                 ci=[s.aggregate_ci for s in main],
             ),
-        )
+        ),
+        (
+            "_fields" if "fields" in fields else "fields",
+            "Every field",
+            field_grid(
+                [labels[i] for i in order],
+                [kinds[i] for i in order],
+                fields,
+                [[s.fields.get(f, math.nan) * 100 for f in fields] for s in ranked],
+                title=f"% of rows right per field ({profile} profile"
+                + ("; in brackets, % of rows answered where not all)" if abstains else ")"),
+                notes=[[_answered(s, f) for f in fields] for s in ranked] if abstains else None,
+            ),
+        ),
     ]
-    for name in fields:
-        values = [s.fields.get(name, math.nan) * 100 for s in main]
-        specs.append(
-            (
-                name,
-                name,
-                bar_chart(
-                    labels,
-                    values,
-                    kinds,
-                    title=f"{name}: % of rows correct ({profile} profile)",
-                    xlabel="% of rows",
-                ),
-            )
-        )
     charts = []
     for stem, caption, png in specs:
         file = folder / f"{_safe(stem)}.png"
@@ -247,6 +290,11 @@ def _charts(
             }
         )
     return charts
+
+
+def _answered(score: ModelScore, name: str) -> str:
+    value = score.coverage.get(name, math.nan)
+    return "" if math.isnan(value) or value >= 0.9995 else f"{value * 100:.0f}%"
 
 
 def _safe(name: str) -> str:
@@ -288,10 +336,12 @@ def _errors(
         except KeyError:
             continue
         golds = [(ex.gold or {}).get(name) for ex in examples]
-        per_model = [
-            (i, field_errors(spec, golds, parsed[i], column(results[i].scores[profile], name)))
-            for i in order
-        ]
+        per_model = []
+        for i in order:
+            score = results[i].scores[profile]
+            per_model.append(
+                (i, field_errors(spec, golds, parsed[i], column(score, name), score.path_rows))
+            )
         out.append((name, spec.kind, per_model))
     return out
 
@@ -308,6 +358,7 @@ def _template() -> Any:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["text"] = text_content
+    env.filters["wrap"] = breakable
     return env.get_template("report.html.jinja")
 
 
@@ -320,3 +371,12 @@ def text_content(value: str) -> Any:
     from markupsafe import Markup
 
     return Markup(str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def breakable(name: str) -> Any:
+    """A field or model name, escaped, that may wrap only after ``_``, ``.``, ``-`` or
+    ``]`` (``min_leaders_<wbr>captured``), never mid-word: narrow headers without the
+    table scrolling sideways."""
+    from markupsafe import Markup, escape
+
+    return Markup(re.sub(r"([_.\-\]])", r"\1<wbr>", str(escape(name))))

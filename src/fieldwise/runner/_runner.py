@@ -23,10 +23,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from fieldwise._hashing import content_hash, prediction_keys
 from fieldwise._text import scrub_text
 from fieldwise.errors import UserError
 from fieldwise.models._errors import redact
-from fieldwise.models._model import Generation, Model, RetryableError, content_hash, prediction_keys
+from fieldwise.models._model import Generation, Model, RetryableError
 from fieldwise.models._responses import clean_generation
 from fieldwise.runner._writer import StoreWriter
 from fieldwise.runner.limits import RateLimiter, RetryPolicy

@@ -25,14 +25,9 @@ from typing import TypeVar
 
 from rich.progress import Progress
 
+from fieldwise._hashing import content_hash, prediction_keys
 from fieldwise.errors import UserError
-from fieldwise.models._model import (
-    Generation,
-    Model,
-    RetryableError,
-    content_hash,
-    prediction_keys,
-)
+from fieldwise.models._model import Generation, Model, RetryableError
 from fieldwise.models.batch import BatchAPI, BatchState, batch_api_for, with_retries
 from fieldwise.runner._progress import model_bar
 from fieldwise.runner._runner import Price, RunOutcome, RunSettings

@@ -10,6 +10,7 @@ from fieldwise.scoring._types import ModelResult, ModelScore, ParsedOutput, Pars
 from fieldwise.scoring.aggregate import (
     DEFAULT_PROFILES,
     GoldTable,
+    check_profiles,
     prepare_golds,
     score_outputs,
     score_parsed,
@@ -40,6 +41,7 @@ __all__ = [
     "ParsedOutput",
     "Profile",
     "audit_labels",
+    "check_profiles",
     "get_profile",
     "pairwise",
     "parse_output",

@@ -25,11 +25,18 @@ from itertools import repeat
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
-from fieldwise.errors import UserError
-from fieldwise.scoring._leaf import is_null
-from fieldwise.scoring._profile import MISSING, Gathered, Memo, Profile, gather, objects, types_are
+from fieldwise.scoring._pairs import Pairs, assign, make_pairs
+from fieldwise.scoring._profile import (
+    MISSING,
+    Gathered,
+    Memo,
+    Profile,
+    gather,
+    is_null,
+    objects,
+    types_are,
+)
 from fieldwise.tasks._task import FieldSpec
 
 __all__ = [
@@ -43,14 +50,6 @@ __all__ = [
 ]
 
 _NULL, _NOT_LIST = -1, -2  # list "lengths" of a null and of any other non-list value
-
-MAX_PAIRS = 1_000_000
-"""Most (gold, predicted) record pairs one records value is aligned over: about 150 MB
-and 2 s at 1,000 x 1,000 (5,000 x 5,000 took 3.7 GB). A prediction longer than
-``MAX_PAIRS // len(gold)`` records is aligned on its first that many; the rest count in
-``|P|`` and match nothing (docs/nested-schemas.md, "Size limit")."""
-MAX_GOLD_RECORDS = 1_000
-"""Most gold records one records value may hold; more is a one-line error."""
 
 
 _take = gather
@@ -186,21 +185,6 @@ class NestedResult:
     sums: dict[str, np.ndarray] = field(default_factory=dict)
     records: dict[str, RecordCounts] = field(default_factory=dict)
     abstained: np.ndarray | None = None
-
-
-@dataclass
-class _Pairs:
-    """Every (gold record, predicted record) pair of the rows where both lists are non-empty."""
-
-    active: np.ndarray  # indices of those rows
-    cell: np.ndarray  # per pair: position in ``active``
-    gi: np.ndarray  # per pair: gold element index
-    pj: np.ndarray  # per pair: predicted element index
-    starts: np.ndarray  # per active row: its first pair
-    rows: np.ndarray  # per active row: gold records
-    cols: np.ndarray  # per active row: predicted records
-    rid: np.ndarray  # per pair: its gold record, numbered over all active rows
-    cid: np.ndarray  # per pair: its predicted record, likewise
 
 
 class PredCache(Memo):
@@ -400,7 +384,7 @@ class _Scorer:
             )
             sim = pair.scores
             sim[sim < spec.match_threshold] = 0.0
-            matched = _assign(sim, pairs)
+            matched = assign(sim, pairs)
             if self.keep is not None and pidx is None:
                 self.keep[spec.path] = (pairs, sim, matched, pl, gl)
             cell = pairs.cell[matched]
@@ -427,11 +411,15 @@ class _Scorer:
         gidx: np.ndarray | None,
         pl: np.ndarray,
         gl: np.ndarray,
-    ) -> _Pairs:
+    ) -> Pairs:
         key = ("pairs", id(pbase), id(pidx), id(gold), id(gidx))
         anchor = (pbase, pidx, gold, gidx)
         return self.cache.get(  # type: ignore[no-any-return]
-            key, anchor, lambda: _make_pairs(self.cache, pbase, pidx, gold, gidx, pl, gl)
+            key,
+            anchor,
+            lambda: make_pairs(
+                self.cache.lengths(pbase)[1], pidx, gold.offs, gidx, pl, gl, gold.spec.path
+            ),
         )
 
     def _same_key(
@@ -463,101 +451,13 @@ def _spread(values: np.ndarray, rows: np.ndarray | None, n: int) -> np.ndarray:
     return out
 
 
-_CHEAP_METRICS = frozenset({"equal", "int_equal", "number", "exact", "date"})
-
-
 def _cost(spec: FieldSpec) -> int:
-    """Rough cost rank of scoring a child over many pairs (order never changes a result
-    beyond float rounding: the mean is the same)."""
+    """Rough cost rank of scoring a child over many pairs: nested fields last, leaves as
+    their declared metric says (order never changes a result beyond float rounding: the
+    mean is the same)."""
     if spec.kind == "records":
         return 5
     if spec.kind == "object":
         return 4
-    if spec.metric == "text_similarity":
-        return 3
-    if spec.kind == "label_set":
-        return 2
-    if spec.kind in ("int", "bool", "float") and spec.metric in _CHEAP_METRICS:
-        return 0
-    return 1
-
-
-def _make_pairs(
-    cache: PredCache,
-    pbase: np.ndarray,
-    pidx: np.ndarray | None,
-    gold: GoldNode,
-    gidx: np.ndarray | None,
-    pl: np.ndarray,
-    gl: np.ndarray,
-) -> _Pairs:
-    _, p_offs, _ = cache.lengths(pbase)
-    active = np.flatnonzero((gl > 0) & (pl > 0))
-    rows, cols = gl[active], pl[active]
-    if len(rows) and rows.max() > MAX_GOLD_RECORDS:
-        raise UserError(
-            f"records field '{gold.spec.path}': a gold value has {int(rows.max()):,} records; "
-            f"fieldwise aligns at most {MAX_GOLD_RECORDS:,} per value",
-            hint="split such documents (see docs/nested-schemas.md, Size limit)",
-        )
-    # Bounded memory: a prediction's records past the pair budget are never aligned.
-    cols = np.minimum(cols, MAX_PAIRS // np.maximum(rows, 1))
-    sizes = rows * cols
-    starts = np.zeros(len(active), dtype=np.int64)
-    if len(active) > 1:
-        np.cumsum(sizes[:-1], out=starts[1:])
-    cell = np.repeat(np.arange(len(active)), sizes)
-    k = np.arange(int(sizes.sum())) - starts[cell]
-    width = cols[cell]
-    r, c = k // width, k % width
-    g_off = _take(gold.offs, gidx)[active]
-    p_off = _take(p_offs, pidx)[active]
-    row_start = np.concatenate(([0], np.cumsum(rows)[:-1])) if len(active) else rows
-    col_start = np.concatenate(([0], np.cumsum(cols)[:-1])) if len(active) else cols
-    return _Pairs(
-        active=active,
-        cell=cell,
-        gi=g_off[cell] + r,
-        pj=p_off[cell] + c,
-        starts=starts,
-        rows=rows,
-        cols=cols,
-        rid=row_start[cell] + r,
-        cid=col_start[cell] + c,
-    )
-
-
-def _assign(sim: np.ndarray, pairs: _Pairs) -> np.ndarray:
-    """Which pairs the maximum-total one-to-one assignment keeps (similarity > 0).
-
-    Two shortcuts keep most rows out of the Hungarian algorithm, both exact: where every
-    gold and predicted record has at most one pair above 0, that set is the optimum; and
-    where each gold record's best pair is unique and no two share a predicted record,
-    taking them reaches the upper bound (the sum of row maxima), so it is optimal too.
-    """
-    pos = sim > 0.0
-    matched = pos.copy()
-    idx = np.flatnonzero(pos)
-    rid, cid = pairs.rid[idx], pairs.cid[idx]
-    n_rows, n_cols = int(pairs.rows.sum()), int(pairs.cols.sum())
-    clash = (np.bincount(rid, minlength=n_rows)[rid] > 1) | (
-        np.bincount(cid, minlength=n_cols)[cid] > 1
-    )
-    if not clash.any():
-        return matched
-    idx, rid, cid = idx[clash], rid[clash], cid[clash]
-    best = np.zeros(n_rows)
-    np.maximum.at(best, rid, sim[idx])
-    top = sim[idx] == best[rid]
-    matched[idx] = top
-    cells = pairs.cell[idx]
-    ties = np.bincount(rid[top], minlength=n_rows)[rid[top]] > 1
-    shared = np.bincount(cid[top], minlength=n_cols)[cid[top]] > 1
-    for c in np.unique(cells[top][ties | shared]).tolist():
-        start, rows, cols = int(pairs.starts[c]), int(pairs.rows[c]), int(pairs.cols[c])
-        block = sim[start : start + rows * cols].reshape(rows, cols)
-        r, k = linear_sum_assignment(block, maximize=True)
-        keep = np.zeros(rows * cols, dtype=bool)
-        keep[r * cols + k] = True
-        matched[start : start + rows * cols] = keep & (block.ravel() > 0.0)
-    return matched
+    cost: int = spec.metric.scorer().cost(spec)
+    return cost

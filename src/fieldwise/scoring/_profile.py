@@ -1,121 +1,125 @@
-"""What a scoring profile is: per-field, column-at-a-time scoring of predictions vs gold.
+"""What a scoring profile is: a policy that every field's metric scores under.
 
-A profile scores one whole column (one field, every row) per call rather than one cell:
-that keeps per-call overhead out of the inner loop, so scoring 10 models x 724 rows
-costs about as much as parsing their outputs. Gold values are prepared once per field
-(e.g. turned into frozensets) and reused for every model.
+A profile scores nothing itself. Each field's :class:`~fieldwise.tasks.Metric` (a
+registered :class:`~fieldwise.metrics.LeafMetric`) does, a whole column per call; the
+profile says how: whether labels are normalised, whether a value must have the field's
+JSON type, whether a top-level ``null``/``"unknown"`` is an abstention, and which of the
+lenient equality metrics it re-reads by the field's kind. A new metric therefore works
+under every profile, and a profile that cannot score a task's metric says so when the
+task meets it (:meth:`Profile.check`), never by falling back to some other rule.
+
+Gold values are prepared once per field and profile, and reused for every model.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Iterable
-from typing import Any, ClassVar, Final
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
-from fieldwise.tasks._task import FieldSpec, Task
+from fieldwise.errors import UserError
+from fieldwise.metrics import LeafMetric
+from fieldwise.metrics._arrays import (
+    MISSING,
+    Gathered,
+    Memo,
+    bools,
+    gather,
+    is_null,
+    objects,
+    types_are,
+)
+from fieldwise.tasks._task import FieldSpec, Metric, Task
 
-__all__ = ["MISSING", "Gathered", "Memo", "Profile", "bools", "gather", "objects", "types_are"]
+__all__ = [
+    "MISSING",
+    "Gathered",
+    "Memo",
+    "Profile",
+    "bools",
+    "gather",
+    "is_abstention",
+    "is_null",
+    "nulls_are_values",
+    "objects",
+    "types_are",
+]
 
 
-class _Missing:
-    """Sentinel for a key absent from a prediction (or gold) object."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __reduce__(self) -> str:
-        return "MISSING"
+def is_abstention(value: Any) -> bool:
+    """``null`` or ``"unknown"`` (any case, any surrounding spaces)."""
+    return value is None or (type(value) is str and value.strip().lower() == "unknown")
 
 
-MISSING: Final = _Missing()
-"""Stands for "no such key": never equal to any JSON value."""
+def nulls_are_values(out: np.ndarray, preds: np.ndarray, gold_null: np.ndarray) -> np.ndarray:
+    """Score ``null`` as a value where gold is ``null``: 1 for a ``null`` prediction, else 0.
 
-
-def bools(values: Iterable[Any]) -> np.ndarray:
-    """A bool array from an iterable of bools (list first: ~2x faster than ``fromiter``)."""
-    return np.array(list(values), dtype=bool)
-
-
-def objects(values: Iterable[Any], n: int) -> np.ndarray:
-    """A 1-D object array of ``n`` JSON values, lists kept whole (never nested into 2-D).
-
-    On object arrays ``a == b`` runs Python ``==`` per element inside numpy's C loop,
-    several times faster than ``map(operator.eq, ...)`` into a new array.
+    Applied after a profile's own metric, so it overrides both a strict abstention and a
+    metric (``exact``) that would refuse an empty gold value.
     """
-    return np.fromiter(values, dtype=object, count=n)
+    if gold_null.any():
+        out[gold_null] = is_null(preds[gold_null])
+    return out
 
 
-def types_are(values: np.ndarray, kind: type) -> np.ndarray:
-    """Elementwise ``type(v) is kind`` (exact type: ``True`` is not an ``int`` here)."""
-    return objects(map(type, values), len(values)) == kind
+class Profile:
+    """A way of scoring every field of a task: policy only (see the module docstring).
 
-
-def gather(values: Any, idx: np.ndarray | None) -> Any:
-    """``values[idx]`` for an array or (recursively) a tuple of arrays; all if no ``idx``
-    (``None`` stays ``None``)."""
-    if idx is None or values is None:
-        return values
-    if isinstance(values, tuple):
-        return tuple(gather(v, idx) for v in values)
-    return values[idx]
-
-
-class Memo:
-    """Results keyed by the identity of the arrays they were computed from.
-
-    ``anchor`` is kept alive with the result, so that a key's ids cannot be reused by a
-    new array while the memo lives (it lives for one model's scoring).
-    """
-
-    def __init__(self) -> None:
-        self._store: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-
-    def get(self, key: tuple[Any, ...], anchor: Any, make: Callable[[], Any]) -> Any:
-        hit = self._store.get(key)
-        if hit is None:
-            hit = self._store[key] = (anchor, make())
-        return hit[1]
-
-
-class Gathered:
-    """The predictions of a column of (gold, predicted) record pairs: ``base[idx]``.
-
-    Each predicted value meets every gold record of its row, so per-value work (types,
-    numbers, normalised strings) is done once on ``base`` with :meth:`per_value` and
-    gathered per pair; results are shared by every profile scoring the same model.
-    """
-
-    __slots__ = ("base", "idx", "_memo")
-
-    def __init__(self, base: np.ndarray, idx: np.ndarray, memo: Memo) -> None:
-        self.base, self.idx, self._memo = base, idx, memo
-
-    def values(self) -> np.ndarray:
-        return self.base[self.idx]  # type: ignore[no-any-return]
-
-    def per_value(self, name: Hashable, fn: Callable[[np.ndarray], Any]) -> Any:
-        """``fn(base)`` (computed once per base and ``name``), gathered by pair."""
-        base = self.base
-        return gather(self._memo.get((name, id(base)), base, lambda: fn(base)), self.idx)
-
-
-class Profile(ABC):
-    """A way of scoring every field of a task.
-
+    Subclass it and set the policy attributes, then register it (``register_profile``).
     ``score`` returns one float per row: 1.0 right, 0.0 wrong, partial credit in between,
     or NaN for an abstention (neither right nor wrong). ``preds`` is a 1-D object array of
     the predicted value per row, :data:`MISSING` where the key was absent or the output
-    did not parse;
-    ``gold`` is whatever ``prepare_gold`` returned for that field. ``score`` must never
-    raise on a prediction: any JSON value is data to score.
+    did not parse; ``gold`` is whatever ``prepare_gold`` returned for that field. Scoring
+    never raises on a prediction: any JSON value is data to score.
     """
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    normalise: ClassVar[bool] = False
+    """Labels compared after normalisation (case, spaces, ``;`` splits, aliases)."""
+    strict_types: ClassVar[bool] = False
+    """A value must have the field's JSON type (``1`` is not ``true``)."""
+    abstain: ClassVar[bool] = False
+    """A top-level ``null`` or ``"unknown"`` that is not right is an abstention (NaN)."""
+    by_kind: ClassVar[Mapping[str, Metric]] = {}
+    """Field kind → the metric used instead of a declared one in :attr:`rereads`."""
+    rereads: ClassVar[frozenset[str]] = frozenset()
+    """Declared metrics this profile does not take at their word, scoring the field by
+    its kind (:attr:`by_kind`) instead."""
+    metrics: ClassVar[frozenset[str] | None] = None
+    """The metrics this profile can score (``None``: every registered one). A subclass
+    that overrides :meth:`score` for some metrics only must list them here, so that any
+    other is an error when the task meets the profile."""
+
+    _scores_itself: ClassVar[bool] = False
+    """A subclass written the older way, with its own :meth:`score`: its gold stays as
+    given unless it prepares it, and nested leaves go through its ``score`` too."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._scores_itself = cls.score is not Profile.score
+
+    def metric(self, spec: FieldSpec) -> LeafMetric:
+        """The metric object that scores ``spec`` under this profile."""
+        declared = spec.metric
+        if declared.name in self.rereads:
+            declared = self.by_kind.get(spec.kind, declared)
+        scorer: LeafMetric = declared.scorer()
+        return scorer
+
+    def check(self, task: Task) -> None:
+        """Refuse a task with a field this profile cannot score (one line naming it)."""
+        if self.metrics is None:
+            return
+        for spec in task.leaves():
+            name = self.metric(spec).name
+            if name not in self.metrics:
+                raise UserError(
+                    f"scoring profile '{self.name}' cannot score field '{spec.path}' "
+                    f"(metric '{name}')",
+                    hint=f"it scores {', '.join(sorted(self.metrics))}",
+                )
 
     def fields(self, task: Task) -> tuple[FieldSpec, ...]:
         """The fields this profile scores; by default every field not marked ``ignore``."""
@@ -126,23 +130,35 @@ class Profile(ABC):
         when this profile has no abstention. Used for ``object`` and ``records`` fields,
         whose leaf metrics cannot say it; inside a nested value ``null`` is always a value.
         """
-        return None
+        return bools(map(is_abstention, preds.tolist())) if self.abstain else None
 
     def prepare_gold(self, spec: FieldSpec, values: list[Any]) -> Any:
-        """Precompute whatever ``score`` needs from one gold column (default: as is)."""
-        return values
+        """Precompute whatever ``score`` needs from one gold column."""
+        if self._scores_itself:
+            return values
+        return self.metric(spec).prepare_gold(spec, values, self)
 
-    @abstractmethod
     def score(self, spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
-        """Score one column; returns a float64 array of ``len(preds)``."""
+        """Score one top-level column; returns a float64 array of ``len(preds)``."""
+        out = self.metric(spec).score(spec, preds, gold, self)
+        if self.abstain:  # a right answer is never an abstention: only misses need a look
+            rows = np.flatnonzero(out < 1.0)
+            pairs = zip(rows.tolist(), preds[rows].tolist(), strict=True)
+            out[[i for i, p in pairs if is_abstention(p)]] = np.nan
+        return out
 
     def score_inside(self, spec: FieldSpec, preds: np.ndarray, gold: Any) -> np.ndarray:
         """Score a column of leaves inside nested values, where there is no abstention
-        (``null`` is a value there, see docs/nested-schemas.md): NaN becomes 0. A profile
-        whose ``score`` spends time finding abstentions can skip it here."""
-        return np.nan_to_num(self.score(spec, preds, gold), copy=False, nan=0.0)
+        (``null`` is a value there, see docs/nested-schemas.md)."""
+        if self._scores_itself:
+            out = self.score(spec, preds, gold)
+        else:
+            out = self.metric(spec).score(spec, preds, gold, self)
+        return np.nan_to_num(out, copy=False, nan=0.0)
 
     def score_gathered(self, spec: FieldSpec, preds: Gathered, gold: Any) -> np.ndarray:
-        """:meth:`score_inside` over record pairs; override to do per-value work once per
-        predicted value instead of once per pair (the built-in profiles do)."""
-        return self.score_inside(spec, preds.values(), gold)
+        """:meth:`score_inside` over record pairs, per-value work once per predicted value."""
+        if self._scores_itself:
+            return self.score_inside(spec, preds.values(), gold)
+        out = self.metric(spec).score_gathered(spec, preds, gold, self)
+        return np.nan_to_num(out, copy=False, nan=0.0)

@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 
 from fieldwise.errors import UserError
-from fieldwise.scoring._leaf import is_null, nulls_are_values
 from fieldwise.scoring._nested import GoldNode, NestedResult, PredCache, score_nested
-from fieldwise.scoring._profile import MISSING, Profile, bools
+from fieldwise.scoring._profile import MISSING, Profile, bools, is_null, nulls_are_values
 from fieldwise.scoring._profile import objects as as_objects
 from fieldwise.scoring._types import ModelScore, ParsedOutput
 from fieldwise.scoring.parse import parse_status
@@ -33,6 +32,7 @@ from fieldwise.tasks._task import FieldSpec
 
 __all__ = [
     "DEFAULT_PROFILES",
+    "check_profiles",
     "GoldTable",
     "prepare_golds",
     "score_outputs",
@@ -154,13 +154,23 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def check_profiles(task: Task, profiles: Sequence[str] | str) -> list[Profile]:
+    """The named profiles, each checked against ``task``: an unknown name, or a profile
+    that cannot score one of the task's metrics, is a :class:`UserError` now, before any
+    prediction is paid for, never a silent fallback at scoring time."""
+    chosen = [
+        get_profile(name) for name in ((profiles,) if isinstance(profiles, str) else profiles)
+    ]
+    for profile in chosen:
+        profile.check(task)
+    return chosen
+
+
 def _plan(
     task: Task, profiles: Sequence[str] | str
 ) -> tuple[list[tuple[Profile, list[FieldSpec]]], list[str]]:
     """Each chosen profile with the fields it scores, and every field name needed."""
-    chosen = [
-        get_profile(name) for name in ((profiles,) if isinstance(profiles, str) else profiles)
-    ]
+    chosen = check_profiles(task, profiles)
     plan = [(profile, list(profile.fields(task))) for profile in chosen]
     names = list(dict.fromkeys(spec.name for _, specs in plan for spec in specs))
     return plan, names

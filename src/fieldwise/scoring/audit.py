@@ -14,8 +14,8 @@ from dataclasses import field as dc_field
 from typing import Any, Literal
 
 from fieldwise.data.nested import leaf_values
-from fieldwise.scoring._labels import normaliser, split_label
-from fieldwise.scoring._strict import iso_date
+from fieldwise.metrics._labels import normaliser, split_label
+from fieldwise.metrics.date import iso_date
 from fieldwise.tasks import Example, Task, load_task
 from fieldwise.tasks._task import FieldSpec
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from fieldwise._hashing import prediction_key
 from fieldwise.data.splits import normalise_text
 from fieldwise.errors import UserError
-from fieldwise.models._model import prediction_key
 from fieldwise.store._store import PredictionRow, Store
 from fieldwise.tasks import Example
 

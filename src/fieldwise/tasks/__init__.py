@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+from fieldwise import registry
 from fieldwise.errors import UserError
 from fieldwise.tasks._task import Example, FieldKind, FieldSpec, Metric, ReferenceMetric, Task
 
@@ -27,7 +28,8 @@ __all__ = [
     "load_task",
 ]
 
-BUILTIN_TASKS = {"isaf": "fieldwise.tasks.isaf:ISAF"}
+registry.tasks.configure(check=Task)
+registry.tasks.register("isaf", "fieldwise.tasks.isaf:ISAF")
 
 
 @contextlib.contextmanager
@@ -58,11 +60,20 @@ def _where(exc: BaseException, name: str) -> str:
 
 
 def load_task(spec: str | Task) -> Task:
-    """Resolve a task name, ``module:attr`` or ``file.py[:attr]`` to a :class:`Task`."""
+    """Resolve a task name (built-in or a ``fieldwise.tasks`` entry point), ``module:attr``
+    or ``file.py[:attr]`` to a :class:`Task`."""
     if isinstance(spec, Task):
         return spec
-    target = BUILTIN_TASKS.get(spec, spec)
-    module_part, _, attr = target.partition(":")
+    if ":" not in spec and not spec.endswith(".py"):
+        if spec not in registry.tasks:
+            raise UserError(
+                f"unknown task '{spec}'",
+                hint=f"use one of: {', '.join(registry.tasks)}, module:attr, or file.py[:attr]",
+            )
+        named: Task = registry.tasks.get(spec)
+        return named
+    module_part, _, attr = spec.partition(":")
+    target = spec
     if module_part.endswith(".py"):
         path = Path(module_part)
         if not path.is_file():
@@ -75,11 +86,6 @@ def load_task(spec: str | Task) -> Task:
         with _importing(str(path)):
             module_spec.loader.exec_module(module)
     else:
-        if ":" not in target:
-            raise UserError(
-                f"unknown task '{spec}'",
-                hint=f"use one of {sorted(BUILTIN_TASKS)}, module:attr, or file.py[:attr]",
-            )
         try:
             with _importing(module_part):
                 module = importlib.import_module(module_part)

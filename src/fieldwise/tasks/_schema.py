@@ -13,12 +13,12 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from fieldwise.errors import UserError
-from fieldwise.tasks._task import LEAF_METRICS, FieldKind, FieldSpec, Metric, ReferenceMetric
+from fieldwise.tasks._task import NESTED_KINDS, FieldKind, FieldSpec, Metric, ReferenceMetric
 
 __all__ = ["infer_fields"]
 
@@ -33,7 +33,6 @@ _DEFAULT_METRIC: dict[str, ReferenceMetric] = {
     "object": "object",
     "records": "records",
 }
-_METRIC_NAMES: frozenset[str] = frozenset(get_args(ReferenceMetric))
 _SUPPORTED = (
     "use str, int, float, bool, date, an Enum or Literal, a list of labels, a nested "
     "BaseModel or list[BaseModel] (each may be `| None`), or mark the field "
@@ -116,14 +115,14 @@ class _Inferer:
                 )
             child_prefix = path + ("[]." if kind == "records" else ".")
             children = self.model_fields(inner, child_prefix, (*stack, inner))
-        name_of_metric = metric.name if metric is not None else _DEFAULT_METRIC[kind]
-        _check_metric(path, kind, name_of_metric)
+        if metric is None:
+            metric = Metric(_DEFAULT_METRIC[kind])
         if path in self.aliases:
             self.used.add(path)
         spec = FieldSpec(
             name=name,
             kind=kind,
-            metric=name_of_metric,
+            metric=metric,
             labels=labels,
             aliases=dict(self.aliases.get(path, {})),
             description=description,
@@ -131,10 +130,9 @@ class _Inferer:
             children=children,
             optional=optional,
         )
-        if metric is not None:
-            spec = _with_options(spec, metric)
+        _check_metric(spec)
         if not spec.is_leaf and spec.scored and not spec.scored_children:
-            spec = replace(spec, metric="ignore")  # nothing under it is scored
+            spec = replace(spec, metric=Metric("ignore"))  # nothing under it is scored
         return spec
 
     def _metric(self, path: str, declared: list[Metric]) -> Metric | None:
@@ -145,11 +143,6 @@ class _Inferer:
         override = self.metrics[path]
         if isinstance(override, Metric):
             return override
-        if override not in _METRIC_NAMES:
-            raise UserError(
-                f"field '{path}': unknown metric '{override}'",
-                hint=f"use one of {', '.join(sorted(_METRIC_NAMES))}",
-            )
         if base is not None and base.name == override:
             return base  # same metric: keep the options declared on the schema
         return Metric(override)
@@ -219,51 +212,27 @@ def _kind(
     raise UserError(f"field '{path}': cannot score type {shown}", hint=_SUPPORTED)
 
 
-def _check_metric(path: str, kind: FieldKind, metric: str) -> None:
-    if metric == "ignore":
+def _check_metric(spec: FieldSpec) -> None:
+    """The field's metric exists, applies to its kind and has valid parameters; every
+    problem is one :class:`UserError` naming the field's path."""
+    path, kind, name = spec.path, spec.kind, spec.metric.name
+    try:
+        scorer = spec.metric.scorer()
+    except UserError as exc:
+        raise UserError(f"field '{path}': {exc.args[0]}", hint=exc.hint) from None
+    if name == "ignore":
         return
-    if kind in ("object", "records"):
-        if metric != kind:
-            raise UserError(
-                f"field '{path}': a {kind} field takes metric '{kind}' or 'ignore', not '{metric}'"
-            )
-        return
-    if metric not in LEAF_METRICS:
-        raise UserError(f"field '{path}': metric '{metric}' needs a {metric} field, not {kind}")
-    if metric == "number" and kind not in ("int", "float"):
-        raise UserError(f"field '{path}': metric 'number' needs an int or float field")
-
-
-def _with_options(spec: FieldSpec, metric: Metric) -> FieldSpec:
-    """Copy the metric's options onto the spec, checking each against the field."""
-    path = spec.path
-    if metric.rel < 0 or metric.abs < 0:
-        raise UserError(f"field '{path}': tolerances must be >= 0")
-    threshold = 0.5 if metric.match_threshold is None else metric.match_threshold
-    if not 0.0 <= threshold <= 1.0:
-        raise UserError(f"field '{path}': match_threshold must be in [0, 1], got {threshold}")
-    for key in metric.key:
-        _check_key(spec, key)
-    return replace(
-        spec,
-        rel_tol=metric.rel,
-        abs_tol=metric.abs,
-        key=metric.key,
-        match_threshold=threshold,
-    )
-
-
-def _check_key(spec: FieldSpec, key: str) -> None:
-    """A key must name a leaf of the record itself (relative path, not under a list)."""
-    node = spec
-    for part in key.split("."):
-        try:
-            node = node.child(part)
-        except KeyError:
-            raise UserError(
-                f"field '{spec.path}': key '{key}' is not a field of its records"
-            ) from None
-        if node.kind == "records":
-            break
-    if not node.is_leaf:
-        raise UserError(f"field '{spec.path}': key '{key}' must name a leaf, not a {node.kind}")
+    if kind in NESTED_KINDS and name != kind:
+        raise UserError(
+            f"field '{path}': a {kind} field takes metric '{kind}' or 'ignore', not '{name}'"
+        )
+    if kind not in scorer.kinds:
+        wanted = " or ".join(scorer.kinds)
+        article = "an" if wanted[0] in "aeiou" else "a"
+        raise UserError(
+            f"field '{path}': metric '{name}' needs {article} {wanted} field, not {kind}"
+        )
+    try:
+        scorer.check(spec)
+    except UserError as exc:
+        raise UserError(f"field '{path}': {exc.args[0]}", hint=exc.hint) from None

@@ -22,27 +22,18 @@ FieldKind = Literal[
 of nested models (aligned one-to-one, then scored by F1); every other kind is a leaf.
 """
 
-ReferenceMetric = Literal[
-    "exact",
-    "set_equal",
-    "set_recall",
-    "equal",
-    "int_equal",
-    "number",
-    "text_similarity",
-    "date",
-    "object",
-    "records",
-    "ignore",
-]
-"""How the reference profile scores a field (see ``scoring/profiles.py``).
+ReferenceMetric = str
+"""The name of a registered metric (``fieldwise.registry.metrics``; ``docs/extending.md``
+lists them). Built in:
 
 - ``exact``: 1 if the prediction is non-empty and equals the gold value.
 - ``set_equal``: a bare string is a one-element list; 1 if the sets are equal.
 - ``set_recall``: |pred ∩ gold| / |gold|: partial credit, over-prediction is free.
+- ``set_f1``: F1 of the two sets: over-prediction costs (both empty = 1).
 - ``equal``: Python ``==`` after JSON parsing (so ``1 == true``).
 - ``int_equal``: like ``equal`` but a non-integer prediction scores 0.
-- ``number``: a JSON number (not a boolean) within the field's ``rel_tol``/``abs_tol``.
+- ``number``: a JSON number (not a boolean) within ``max(rel * max(|p|, |g|), abs)`` of
+  gold, boundary included.
 - ``text_similarity``: 1 - Levenshtein distance / longer length, on case-folded,
   whitespace-collapsed strings (both empty = 1).
 - ``date``: both sides read as ISO ``YYYY-MM-DD`` dates and equal.
@@ -51,30 +42,58 @@ ReferenceMetric = Literal[
 """
 
 NESTED_KINDS: frozenset[str] = frozenset({"object", "records"})
-LEAF_METRICS: frozenset[str] = frozenset(
-    {"exact", "set_equal", "set_recall", "equal", "int_equal", "number", "text_similarity", "date"}
-)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False, repr=False)
 class Metric:
-    """A metric declared on the schema: ``Annotated[float, Metric.number(rel=0.01)]``.
+    """How a field is scored: a registered metric's name and its parameters.
 
+    Written on the schema, ``Annotated[float, Metric("number", rel=0.01)]`` (or the
+    shortcut ``Metric.number(rel=0.01)``), or passed to ``Task.from_model(metrics=)``.
     Pydantic keeps unknown ``Annotated`` metadata on the field without putting it into the
-    JSON schema, so declaring how a field is scored changes nothing a model is shown.
-    The same objects (or a bare metric name) are accepted by ``Task.from_model(metrics=)``.
+    JSON schema, so declaring how a field is scored changes nothing a model is shown. The
+    name and parameters are checked against the registered metric when the task is built.
     """
 
-    name: ReferenceMetric
-    rel: float = 0.0
-    abs: float = 0.0
-    key: tuple[str, ...] = ()
-    match_threshold: float | None = None
+    name: str
+    params: tuple[tuple[str, Any], ...]
+    _bound: list[Any] = field(compare=False, hash=False)
+
+    def __init__(self, name: str, /, **params: Any) -> None:
+        frozen = tuple(
+            sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items())
+        )
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "params", frozen)
+        object.__setattr__(self, "_bound", [])
+
+    def __repr__(self) -> str:
+        args = "".join(f", {k}={v!r}" for k, v in self.params)
+        return f"Metric({self.name!r}{args})"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def options(self) -> Any:
+        """The validated parameters (the metric's ``Params``, defaults filled in)."""
+        return self.scorer().params
+
+    def scorer(self) -> Any:
+        """The registered metric object with these parameters (a ``LeafMetric``), checked
+        once and cached; an unknown name or a bad parameter is a :class:`UserError`."""
+        if not self._bound:
+            from fieldwise import registry
+
+            cls = registry.metrics.get(self.name)
+            self._bound.append(cls(cls.validate(dict(self.params))))
+        return self._bound[0]
 
     @classmethod
     def number(cls, rel: float = 0.0, abs: float = 0.0) -> Metric:  # noqa: A002
-        """A JSON number within ``max(rel * |gold|, abs)`` of gold (``math.isclose``)."""
-        return cls("number", rel=float(rel), abs=float(abs))
+        """A JSON number within ``max(rel * max(|p|, |g|), abs)`` of gold, boundary included
+        (as ``math.isclose``, decided on the numbers as written, not their binary floats)."""
+        return cls("number", rel=rel, abs=abs)
 
     @classmethod
     def text_similarity(cls) -> Metric:
@@ -99,42 +118,40 @@ class Metric:
     @classmethod
     def records(cls, key: Sequence[str] = (), match_threshold: float = 0.5) -> Metric:
         """Options of a ``list[Model]`` field: key leaves (relative paths) and threshold."""
-        return cls("records", key=tuple(key), match_threshold=float(match_threshold))
+        return cls("records", key=tuple(key), match_threshold=match_threshold)
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One output field: its shape, its reference metric and its allowed labels.
+    """One output field: its shape, its metric and its allowed labels.
 
-    Flat tasks only ever use the first six attributes. Nested ones add ``path`` (dotted,
-    ``[]`` for list items: ``vendor.name``, ``line_items[].unit_price``; a top-level
-    field's path is its name), ``children`` (of an ``object`` or ``records`` field, in
-    schema order), ``optional`` (``X | None``: ``null`` is then a gold value that can be
-    right), and per-kind options: ``key`` and ``match_threshold`` for ``records``,
-    ``rel_tol``/``abs_tol`` for ``number``.
+    Flat tasks only ever use the first six attributes (``metric`` may be given as a bare
+    name: ``FieldSpec("day", "date", "exact")``). Nested ones add ``path`` (dotted, ``[]``
+    for list items: ``vendor.name``, ``line_items[].unit_price``; a top-level field's path
+    is its name), ``children`` (of an ``object`` or ``records`` field, in schema order) and
+    ``optional`` (``X | None``: ``null`` is then a gold value that can be right). A
+    metric's parameters (a tolerance, a records key) live on its :class:`Metric`.
     """
 
     name: str
     kind: FieldKind
-    metric: ReferenceMetric
+    metric: Metric
     labels: tuple[str, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
     path: str = ""
     children: tuple[FieldSpec, ...] = ()
     optional: bool = False
-    key: tuple[str, ...] = ()
-    match_threshold: float = 0.5
-    rel_tol: float = 0.0
-    abs_tol: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.path:
             object.__setattr__(self, "path", self.name)
+        if isinstance(self.metric, str):
+            object.__setattr__(self, "metric", Metric(self.metric))
 
     @property
     def scored(self) -> bool:
-        return self.metric != "ignore"
+        return self.metric.name != "ignore"
 
     @property
     def is_leaf(self) -> bool:
@@ -143,6 +160,16 @@ class FieldSpec:
     @property
     def scored_children(self) -> tuple[FieldSpec, ...]:
         return tuple(c for c in self.children if c.scored)
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """A records field's key leaves (relative paths); ``()`` for any other field."""
+        return tuple(self.metric.options.key) if self.metric.name == "records" else ()
+
+    @property
+    def match_threshold(self) -> float:
+        """A records field's match threshold (0.5 unless declared)."""
+        return float(self.metric.options.match_threshold) if self.metric.name == "records" else 0.5
 
     def leaves(self) -> Iterator[FieldSpec]:
         """Every scored leaf at or below this field (none if it is not scored)."""
@@ -256,7 +283,7 @@ class Task:
 
         ``list[SomeEnum]`` becomes a label set scored by recall, an enum a single label,
         ``int``/``bool``/``date`` their own kinds, a nested model an ``object`` and
-        ``list[Model]`` ``records``; ``Annotated[..., Metric.x()]`` on the schema sets a
+        ``list[Model]`` ``records``; ``Annotated[..., Metric(name, **params)]`` on the schema sets a
         field's metric, and ``metrics`` (by path: ``{"line_items[].sku": "exact"}``)
         overrides both. ``aliases`` are keyed by path too. A type fieldwise cannot score,
         or a path that does not exist, is a :class:`UserError` naming the field.

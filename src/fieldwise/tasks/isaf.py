@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from fieldwise.tasks._task import FieldSpec, Task
+from fieldwise.tasks._task import FieldSpec, Metric, Task
 
 PROVINCES = (
     "badakhshan badghis baghlan balkh bamyan day_kundi farah faryab ghazni ghor helmand herat "
@@ -101,31 +101,41 @@ ISAF_RULES = """\
 - target_group is [""] when no group is named."""
 
 _FIELDS = (
-    FieldSpec("name", "text", "ignore", description="a short headline (never scored)"),
-    FieldSpec("start_date", "date", "exact", description="the day the incident happened"),
+    FieldSpec("name", "text", Metric("ignore"), description="a short headline (never scored)"),
+    FieldSpec("start_date", "date", Metric("exact"), description="the day the incident happened"),
     FieldSpec(
-        "province", "label_set", "set_equal", tuple(PROVINCES), PROVINCE_ALIASES, "province(s)"
+        "province",
+        "label_set",
+        Metric("set_equal"),
+        tuple(PROVINCES),
+        PROVINCE_ALIASES,
+        "province(s)",
     ),
     FieldSpec(
         "target_group",
         "label_set",
-        "set_recall",
+        Metric("set_recall"),
         tuple(TARGET_GROUPS),
         TARGET_ALIASES,
         "targeted group(s)",
     ),
     FieldSpec(
-        "event_type", "label_set", "set_recall", EVENT_TYPES, EVENT_ALIASES, "kind of incident"
+        "event_type",
+        "label_set",
+        Metric("set_recall"),
+        EVENT_TYPES,
+        EVENT_ALIASES,
+        "kind of incident",
     ),
-    FieldSpec("min_killed", "int", "equal", description="fewest killed"),
-    FieldSpec("min_captured", "int", "equal", description="fewest detained"),
-    FieldSpec("killq", "bool", "equal", description="someone was killed"),
-    FieldSpec("captureq", "bool", "equal", description="someone was detained"),
-    FieldSpec("killcaptureraid", "bool", "equal", description="a kill-capture raid"),
-    FieldSpec("airstrike", "bool", "equal", description="an air strike was used"),
-    FieldSpec("noshotsfired", "bool", "equal", description="no shots were fired"),
-    FieldSpec("min_leaders_killed", "int", "int_equal", description="leaders killed"),
-    FieldSpec("min_leaders_captured", "int", "int_equal", description="leaders detained"),
+    FieldSpec("min_killed", "int", Metric("equal"), description="fewest killed"),
+    FieldSpec("min_captured", "int", Metric("equal"), description="fewest detained"),
+    FieldSpec("killq", "bool", Metric("equal"), description="someone was killed"),
+    FieldSpec("captureq", "bool", Metric("equal"), description="someone was detained"),
+    FieldSpec("killcaptureraid", "bool", Metric("equal"), description="a kill-capture raid"),
+    FieldSpec("airstrike", "bool", Metric("equal"), description="an air strike was used"),
+    FieldSpec("noshotsfired", "bool", Metric("equal"), description="no shots were fired"),
+    FieldSpec("min_leaders_killed", "int", Metric("int_equal"), description="leaders killed"),
+    FieldSpec("min_leaders_captured", "int", Metric("int_equal"), description="leaders detained"),
 )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from fieldwise._hashing import content_hash
 from fieldwise.errors import UserError
 from fieldwise.tasks._task import Example, FieldSpec, Task
 
@@ -181,8 +182,6 @@ def select_few_shot(train: list[Example], k: int, seed: int = 0) -> list[Example
 
 def prompt_identity(template: PromptTemplate, few_shot: list[Example] | tuple[Example, ...]) -> str:
     """What goes into cache keys and run records: the template and its shots, hashed."""
-    from fieldwise.models._model import content_hash
-
     return content_hash(
         {"template": template.source, "shots": [[s.text, s.gold] for s in few_shot]}
     )

@@ -73,6 +73,16 @@ class HostedProvider(ABC):
     name: ClassVar[str]
     spec_prefix: ClassVar[str]
     default_key_env: ClassVar[str]
+    key_pattern: ClassVar[str | None] = None
+    """A regex for the service's API key format, redacted from every printout (as
+    :attr:`fieldwise.models.Model.key_pattern`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("key_pattern"):
+            from fieldwise.models._errors import register_key_pattern
+
+            register_key_pattern(cls.key_pattern)
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings

@@ -37,6 +37,7 @@ class OpenAIProvider(HostedProvider):
     name: ClassVar[str] = "openai"
     spec_prefix: ClassVar[str] = "openai"
     default_key_env: ClassVar[str] = "OPENAI_API_KEY"
+    key_pattern: ClassVar[str | None] = r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{16,}"
 
     hyperparameter_names: ClassVar[frozenset[str]] = frozenset(
         {"n_epochs", "batch_size", "learning_rate_multiplier"}

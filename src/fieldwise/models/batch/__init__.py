@@ -1,7 +1,8 @@
 """Provider batch APIs: the same requests as the online path, sent in bulk at a discount.
 
-A backend names its adapter in its ``batch_api`` class attribute (``module:Class``, imported
-only when a batch runs), the one way adapters are registered. An adapter builds each
+Adapters are registered in :data:`fieldwise.registry.batch_apis` (one line below, or a
+``fieldwise.batch_apis`` entry point; imported only when a batch runs), and a backend
+names the one it uses in its ``batch_api`` class attribute. An adapter builds each
 request exactly as its backend does online (``model.request``) and parses each result
 with the backend's own parser, so a prediction made through a batch is stored under the
 same cache key with the same output, usage and finish reason. Everything else (splitting
@@ -12,7 +13,6 @@ into batches, the store, polling, progress, resume) is the runner's
 from __future__ import annotations
 
 import asyncio
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, ClassVar, TypeVar
 
+from fieldwise import registry
 from fieldwise.errors import UserError
 from fieldwise.models._model import Generation, Model, RetryableError
 from fieldwise.tasks import Example
@@ -102,15 +103,13 @@ class BatchAPI(ABC):
 
 def batch_api_for(model: Model) -> BatchAPI:
     """The batch adapter of a model's backend, or a :class:`UserError` if it has none."""
-    target = type(model).batch_api
-    if target is None:
+    name = type(model).batch_api
+    if name is None:
         raise UserError(
             f"{model.spec} cannot run as a batch: provider '{model.provider}' has no batch API",
-            hint="batch works with openai and anthropic models; drop batch/--batch",
+            hint=f"batch works with {', '.join(registry.batch_apis)} models; drop batch/--batch",
         )
-    module_name, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    assert isinstance(cls, type) and issubclass(cls, BatchAPI)
+    cls: type[BatchAPI] = registry.batch_apis.get(name)
     return cls(model)
 
 
@@ -162,6 +161,10 @@ def describe_error(error: Any) -> str:
         return f"{code}: {message}" if code and message else str(message or code or error)
     return str(error)
 
+
+registry.batch_apis.configure(check=BatchAPI)
+registry.batch_apis.register("openai", "fieldwise.models.batch._openai:OpenAIBatch")
+registry.batch_apis.register("anthropic", "fieldwise.models.batch._anthropic:AnthropicBatch")
 
 __all__ = [
     "BULK_TIMEOUT_S",
