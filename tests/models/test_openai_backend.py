@@ -295,3 +295,13 @@ def test_json_layout_server_and_other_hosts_keep_response_format(
     grammar = any_object["structured_outputs"]["grammar"]
     assert accepts(grammar, '{"a":[1,{"b":null}]}') and not accepts(grammar, '{"a": 1}')
     assert not accepts(grammar, "[1]")
+
+
+def test_a_host_that_cannot_be_asked_is_not_vllm(isaf: Task) -> None:
+    from fieldwise.models._vllm_json import vllm_version
+
+    assert vllm_version("http://127.0.0.1:9/v1", "x", timeout_s=2) is None  # nothing listens
+    model = create_model(
+        "openai/m", isaf, {"base_url": "http://127.0.0.1:9/v1", "output_mode": "json_schema"}
+    )
+    assert "json_layout" not in model.identity()  # the key is the same as before the check
