@@ -147,4 +147,17 @@ def test_a_nested_schema_decodes_to_compact_json_on_a_vllm_server(
         stored = store.predictions_for_label("openai/tiny")
     assert json.loads(run["identity_json"])["json_layout"] == "compact"
     ended = compact_checks(rows, stored, api_schema=True)
-    print(f"vLLM server, nested schema: {ended} of {len(rows)} outputs ended and validate")
+    # For the record (not asserted): the same requests with vLLM's own grammar.
+    plain_out = tmp_path / "plain.jsonl"
+    code, _, err = cli(
+        capsys, "predict", "--model", "openai/tiny", "--task", NESTED_TASK, "--data", str(data),
+        "--out", str(plain_out), "--project", str(tmp_path / "plain"), "-q",
+        "--option", f"base_url={server.url}", "--option", "output_mode=json_schema",
+        "--option", "max_tokens=400", "--option", "json_layout=server",
+    )  # fmt: skip
+    assert code == 0, err
+    plain = [json.loads(line)["output"] for line in plain_out.read_text().splitlines()]
+    with capsys.disabled():
+        print(f"\nvLLM server, compact grammar: {ended} of {len(rows)} ended and validate;")
+        print(" compact:", [r["output"][:70] for r in rows])
+        print(" json_layout=server:", [o[:70] for o in plain])
