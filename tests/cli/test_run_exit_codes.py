@@ -17,10 +17,7 @@ def _config(tmp_path: Path, fake_openai: FakeServer) -> Path:
     config = {
         "task": "isaf",
         "data": {"train": "sample", "limit": 40},
-        "models": [
-            {"spec": "baseline/auto", "name": "baseline"},
-            {"spec": "openai/m", "name": "api", "options": {"base_url": fake_openai.url}},
-        ],
+        "models": [{"spec": "openai/m", "name": "api", "options": {"base_url": fake_openai.url}}],
         "bootstrap": 50,
         "output": str(tmp_path / "project"),
     }
