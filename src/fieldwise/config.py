@@ -66,6 +66,9 @@ class BatchConfig(_Strict):
     poll_s: float = Field(30.0, gt=0)
     max_requests: int | None = Field(None, ge=1)
     max_bytes: int | None = Field(None, ge=1)
+    confirm_s: float = Field(600.0, ge=0)
+    """After a create that got no answer, how long to look for the batch it may have made
+    before creating another (OpenAI; see docs/backends-api.md)."""
 
 
 MAX_REPEATS = 1000

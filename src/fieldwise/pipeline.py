@@ -116,7 +116,11 @@ def batch_settings(mc: ModelConfig) -> BatchSettings | None:
             p.output_per_mtok / 2 if p.batch_output_per_mtok is None else p.batch_output_per_mtok,
         )
     return BatchSettings(
-        poll_s=cfg.poll_s, max_requests=cfg.max_requests, max_bytes=cfg.max_bytes, price=price
+        poll_s=cfg.poll_s,
+        max_requests=cfg.max_requests,
+        max_bytes=cfg.max_bytes,
+        price=price,
+        confirm_s=cfg.confirm_s,
     )
 
 

@@ -51,6 +51,10 @@ class BatchBehaviour:
     """Create this many batches but answer 500, as if the answer was lost on the way."""
     create_delay_s: float = 0.0
     """Seconds a create takes before the batch exists (time to kill the client mid-way)."""
+    echo_key: bool = False
+    """Per-request errors echo the caller's credential, as some gateways' errors do."""
+    malformed: set[str] = field(default_factory=set)
+    """Markers whose result line is cut short in the results file (not JSON any more)."""
 
 
 @dataclass
@@ -126,7 +130,10 @@ class FakeBatchServer:
         if any(m in text for m in self.behaviour.expire):
             return request["custom_id"], "expire", {}
         if any(m in text for m in self.behaviour.fail):
-            return request["custom_id"], "fail", {"message": "context too long"}
+            message = "context too long"
+            if self.behaviour.echo_key and self.auth:
+                message += f" (request made with key {self.auth[-1].removeprefix('Bearer ')})"
+            return request["custom_id"], "fail", {"message": message}
         content = echo_reply(text)
         reply = (
             _openai_reply(body, content)
@@ -156,8 +163,17 @@ class FakeBatchServer:
         for name, lines in (("output", out), ("error", err)):
             if lines:
                 file_id = self.new_id("file")
-                self.files[file_id] = b"".join(json.dumps(x).encode() + b"\n" for x in lines)
+                self.files[file_id] = b"".join(self._line(x, batch) for x in lines)
                 batch.files[name] = file_id
+
+    def _line(self, item: dict[str, Any], batch: FakeBatch) -> bytes:
+        """One results-file line; cut short when its request carries a ``malformed`` marker."""
+        raw = json.dumps(item).encode()
+        request = next(r for r in batch.requests if r["custom_id"] == item["custom_id"])
+        body = request["body"] if batch.provider == "openai" else request["params"]
+        if any(m in _last_user_text(body) for m in self.behaviour.malformed):
+            raw = raw[: len(raw) // 2]
+        return raw + b"\n"
 
     def openai_batch(self, batch: FakeBatch) -> dict[str, Any]:
         if self.behaviour.fail_batch is not None:  # refused at validation: nothing runs
@@ -228,13 +244,17 @@ class FakeBatchServer:
                 result = {"type": "errored", "error": {"type": "error", "error": inner}}
             else:
                 result = {"type": "expired"}
-            out.append(json.dumps({"custom_id": custom_id, "result": result}).encode() + b"\n")
+            out.append(self._line({"custom_id": custom_id, "result": result}, batch))
         return b"".join(out)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeBatchServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed or timed out mid-request is expected here; the default would
+        print a server-side traceback into the test's stderr."""
 
 
 def _multipart_file(content_type: str, raw: bytes) -> tuple[bytes | None, str | None]:

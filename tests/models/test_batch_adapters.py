@@ -10,10 +10,14 @@ import pytest
 
 from fieldwise.errors import UserError
 from fieldwise.models import Generation, Model, create_model
-from fieldwise.models.batch import batch_api_for, describe_error
+from fieldwise.models.batch import batch_api_for, describe_error, parse_result_lines
 from fieldwise.models.batch._anthropic import _generation
-from fieldwise.models.batch._openai import parse_result_line
+from fieldwise.models.batch._openai import parse_result
 from fieldwise.tasks import Example, load_task
+
+
+def _lines(*items: object) -> bytes:
+    return b"".join((x if isinstance(x, bytes) else json.dumps(x).encode()) + b"\n" for x in items)
 
 
 def test_openai_result_lines() -> None:
@@ -22,25 +26,27 @@ def test_openai_result_lines() -> None:
         "usage": {"prompt_tokens": 7, "completion_tokens": 3},
     }
     ok = {"custom_id": "k1", "response": {"status_code": 200, "body": body}}
-    key, gen = parse_result_line(json.dumps(ok).encode()) or ("", None)
-    assert key == "k1" and gen is not None
+    no_choices = {"custom_id": "k2", "response": {"status_code": 200, "body": {"choices": []}}}
+    refused = {"custom_id": "k3", "response": {"status_code": 400, "body": {"error": {
+        "message": "too long", "type": "invalid_request_error"}}}}  # fmt: skip
+    expired = {"custom_id": "k4", "response": None, "error": {"code": "batch_expired",
+                                                              "message": "expired"}}  # fmt: skip
+    cut = json.dumps({"custom_id": "k5", "response": {"status_code": 200, "body": body}})[:60]
+    junk = [b"not json", b"[1, 2]", b'{"custom_id": 5}', b"", b'{"custom_id": "k6", "resp']
+    found = parse_result_lines(
+        _lines(ok, no_choices, refused, expired, cut.encode(), *junk), parse_result
+    )
+    gen = found["k1"]
     assert (gen.output, gen.input_tokens, gen.output_tokens, gen.finish_reason) == (
         '{"a": 1}', 7, 3, "length",
     )  # fmt: skip
-    no_choices = {"custom_id": "k2", "response": {"status_code": 200, "body": {"choices": []}}}
-    assert (
-        "malformed" in (parse_result_line(json.dumps(no_choices).encode()) or ("", None))[1].error
-    )  # type: ignore[union-attr,operator]
-    refused = {"custom_id": "k3", "response": {"status_code": 400, "body": {"error": {
-        "message": "too long", "type": "invalid_request_error"}}}}  # fmt: skip
-    assert parse_result_line(json.dumps(refused).encode())[1].error == (  # type: ignore[index]
-        "HTTP 400: invalid_request_error: too long"
-    )
-    expired = {"custom_id": "k4", "response": None, "error": {"code": "batch_expired",
-                                                              "message": "expired"}}  # fmt: skip
-    assert parse_result_line(json.dumps(expired).encode())[1].error == "batch_expired: expired"  # type: ignore[index]
-    for junk in (b"not json", b"[1, 2]", b'{"custom_id": 5}', b""):
-        assert parse_result_line(junk) is None
+    assert "malformed" in (found["k2"].error or "")
+    assert found["k3"].error == "HTTP 400: invalid_request_error: too long"
+    assert found["k4"].error == "batch_expired: expired"
+    # A line cut short is the error of the request it names; lines naming none are skipped.
+    assert "malformed result line" in (found["k5"].error or "")
+    assert "malformed result line" in (found["k6"].error or "")
+    assert set(found) == {"k1", "k2", "k3", "k4", "k5", "k6"}
 
 
 def test_anthropic_results() -> None:

@@ -89,8 +89,8 @@ def test_kill_9_after_the_batch_is_stored_resumes_it_without_a_second_batch(
     # The key went to the server, and nowhere else.
     assert fake_batches.auth and all(a == f"Bearer {SECRET}" for a in fake_batches.auth)
     assert SECRET not in stderr
-    for path in (tmp_path / "project").iterdir():
-        assert SECRET.encode() not in path.read_bytes()
+    for path in (tmp_path / "project").rglob("*"):
+        assert not path.is_file() or SECRET.encode() not in path.read_bytes()
 
 
 @pytest.mark.slow

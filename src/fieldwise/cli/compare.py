@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fieldwise.cli._common import console, err_console, print_json
@@ -102,7 +103,7 @@ def _print(data: dict[str, Any], show_all: bool) -> None:
     from fieldwise.scoring.stats import AGGREGATE
 
     for warning in data.get("warnings", []):
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     rows, hidden = table_rows(data, show_all)
     groups = data["clusters"]
     title = (
@@ -117,7 +118,8 @@ def _print(data: dict[str, Any], show_all: bool) -> None:
         table.add_column(name, justify="left" if left else "right", no_wrap=name != "pair")
     styles = {"win": "green", "loss": "red"}
     for row in rows:
-        table.add_row(*row, style=styles.get(row[6], ""))
+        # Cells are text, not markup: a variant's ``fk[output_mode=prompt]`` must show.
+        table.add_row(*(escape(cell) for cell in row), style=styles.get(row[6], ""))
     console.print(table)
     if any("ci_holm" not in c for c in data["comparisons"]):
         console.print("this table predates Holm-adjusted intervals: rerun fieldwise run for them")
@@ -126,7 +128,8 @@ def _print(data: dict[str, Any], show_all: bool) -> None:
     for change in data.get("changes", []):
         up = ", ".join(change["improved"]) or "nothing"
         down = ", ".join(change["regressed"]) or "nothing"
-        console.print(f"{change['to']} vs {change['from']}: improved {up}; regressed {down}")
+        line = f"{change['to']} vs {change['from']}: improved {up}; regressed {down}"
+        console.print(escape(line), highlight=False)
     mde = data["resolution"].get(AGGREGATE)
     if mde is not None:
         console.print(

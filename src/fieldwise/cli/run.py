@@ -44,7 +44,7 @@ def run(
     With no --config, ./fieldwise.yaml is used when there is one, else the offline demo."""
     from fieldwise.config import default_config, find_config, load_config
     from fieldwise.pipeline import run_project
-    from fieldwise.report._summary import mean_coverage
+    from fieldwise.report._summary import mean_coverage, valid_share
 
     config = config or find_config(Path.cwd())
     cfg = load_config(config) if config else default_config()
@@ -85,8 +85,7 @@ def run(
     table.add_column("answered", justify="right")
     table.add_column("valid", justify="right")
     for res in sorted(result.results, key=lambda r: -r.scores[cfg.profiles[0]].aggregate):
-        ref = res.scores[cfg.profiles[0]]
-        valid = ref.validity.get("ok", 0) / max(1, ref.rows)
+        valid = valid_share(res.scores[cfg.profiles[0]])
         cells = []
         for profile in cfg.profiles:
             s = res.scores[profile]
@@ -95,7 +94,9 @@ def run(
         # As in the report: the profile that counts abstentions sets the coverage.
         answered = min((mean_coverage(s) for s in res.scores.values()), default=float("nan"))
         shown = "-" if answered != answered else f"{answered:.0%}"
-        table.add_row(res.label, res.kind, *cells, shown, f"{valid:.0%}")
+        valid_text = "-" if valid != valid else f"{valid:.0%}"
+        # Labels are text, not markup: a variant's ``[output_mode=prompt]`` must show.
+        table.add_row(escape(res.label), res.kind, *cells, shown, valid_text)
     err_console.print(table)
     pairwise = result.report_path.parent / "pairwise.json"
     if len(result.results) > 1 and pairwise.is_file():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fieldwise.cli._common import console, err_console
@@ -28,8 +29,8 @@ def runs(project: Path = PROJECT) -> None:
                 str(r["id"]),
                 r["created_at"],
                 r["status"],
-                r["label"],
-                r["spec"],
+                escape(r["label"]),  # text, not markup: fk[output_mode=prompt] must show
+                escape(r["spec"]),
                 str(r["n_examples"]),
                 r["dataset_fingerprint"],
                 (r["git_sha"] or "-")[:10],
@@ -51,7 +52,7 @@ def batches(project: Path = PROJECT) -> None:
             table.add_row(
                 b["id"],
                 b["provider"],
-                b["label"],
+                escape(b["label"]),
                 str(b["n_requests"]),
                 b["status"],
                 b["created_at"],
@@ -68,7 +69,7 @@ def models(project: Path = PROJECT) -> None:
 
     with Store(project) as store:
         for m in store.models():
-            console.print(f"{m['label']}\t{m['spec']}\t{m['kind']}")
+            console.print(escape(f"{m['label']}\t{m['spec']}\t{m['kind']}"), highlight=False)
     console.print(f"backends: {', '.join(available_backends())}")
 
 

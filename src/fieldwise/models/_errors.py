@@ -12,8 +12,9 @@ Redaction: a server's error body may echo the API key or the ``Authorization`` h
 shown in reports and printed. Every key a backend resolves is registered with
 :func:`register_secret`; :func:`redact` removes those keys and any bearer/API-key header
 value, and the credentials of any URL (``http://user:SECRET@host``), from a text, and is
-applied to every message built here, to every error the runner
-records and to everything the CLI prints (tracebacks included). Mapped errors are raised
+applied to every message built here, to every error a row is stored with
+(:func:`error_text`, whichever executor ran it: online, batch or Ray) and to everything
+the CLI prints (tracebacks included). Mapped errors are raised
 ``from None``: the SDK exception behind them holds the raw body.
 """
 
@@ -27,7 +28,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from urllib.parse import urlsplit
 
-from fieldwise._text import hide_url_credentials
+from fieldwise._text import hide_url_credentials, scrub_text
 from fieldwise.errors import UserError
 from fieldwise.models._model import RetryableError
 
@@ -108,6 +109,18 @@ def register_key_pattern(pattern: str | None) -> None:
             return
         _key_patterns.append(pattern)
         _key_shapes = re.compile("|".join(f"(?:{p})" for p in _key_patterns))
+
+
+MAX_ERROR_CHARS = 1000
+
+
+def error_text(message: object) -> str:
+    """An error as it may be stored, written or shown: every registered secret and
+    credential header value redacted, lone surrogates replaced, at most
+    :data:`MAX_ERROR_CHARS` characters. The one redaction point for errors: the runner,
+    the batch runner and the Ray driver pass every row's error through it (via
+    :func:`~fieldwise.models._responses.clean_generation`)."""
+    return scrub_text(redact(str(message)))[:MAX_ERROR_CHARS]
 
 
 def retry_after_s(headers: Mapping[str, str]) -> float | None:

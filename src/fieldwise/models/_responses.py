@@ -7,8 +7,9 @@ and text holding lone surrogates (the JSON escape ``\\ud800``), which SQLite and
 UTF-8 file refuse. These helpers are the one boundary where such shapes become data: an
 output is always ``str`` or ``None`` (garbage stays garbage, to be scored), token counts
 are non-negative ints no larger than the request could have used (or ``None``: unknown),
-and every string is encodable. The runner applies :func:`clean_generation` to every
-backend's generations, so third-party backends get the same guarantee.
+every string is encodable, and an error has its secrets redacted. Every executor (the
+runner, the batch runner, the Ray driver) applies :func:`clean_generation` to every
+result, so third-party backends get the same guarantee.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from fieldwise._text import scrub_text
+from fieldwise.models._errors import error_text
 from fieldwise.models._model import Generation
 
 TOKEN_CEILING = 10_000_000
@@ -92,7 +94,7 @@ def clean_generation(gen: Any) -> Generation:
     if not isinstance(gen, Generation):
         raise TypeError(f"backend returned {type(gen).__name__}, not a Generation")
     output = as_output(gen.output)
-    error = None if gen.error is None else scrub_text(str(gen.error))
+    error = None if gen.error is None else error_text(gen.error)
     latency = gen.latency_s
     if not isinstance(latency, (int, float)) or not math.isfinite(latency) or latency < 0:
         latency = 0.0

@@ -80,6 +80,13 @@ def mean_coverage(score: ModelScore) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def valid_share(score: ModelScore) -> float:
+    """The share of outputs that parsed and validated. With repeats the validity counts
+    cover every repeat's outputs, so the share is of those, never of rows (300%)."""
+    total = sum(score.validity.values()) or score.rows
+    return score.validity.get("ok", 0) / total if total else float("nan")
+
+
 def board(
     results: list[ModelResult],
     order: list[int],
@@ -100,8 +107,6 @@ def board(
     for rank, i in enumerate(order, 1):
         r = results[i]
         main = r.scores[profile]
-        ok = main.validity.get("ok", 0)
-        total = sum(main.validity.values()) or main.rows
         digits = {k: d for k, _, d in STATS}
         rows.append(
             BoardRow(
@@ -125,7 +130,7 @@ def board(
                     else ("—", "", "")
                     for p in others
                 ],
-                validity=pct(ok / total if total else float("nan")),
+                validity=pct(valid_share(main)),
                 stats=[_stat(r.stats.get(k), digits[k]) for k in stats],
                 fields=[
                     _field_cell(main, f, profile in abstaining, notes.get(f, {}).get(i, ""))

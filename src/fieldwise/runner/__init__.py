@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 
 from rich.progress import Progress
@@ -14,6 +13,7 @@ from fieldwise.runner._runner import (
     Price,
     RunOutcome,
     RunSettings,
+    announce_wait,
     run_model_async,
 )
 from fieldwise.runner.limits import RateLimiter, RetryPolicy
@@ -89,18 +89,11 @@ def run_model(
                     run_id=run_id,
                     options=ray,
                     on_progress=advance,
+                    on_wait=announce_wait(label, store),
                     repeats=repeats,
                 )
             finally:
                 asyncio.run(model.aclose())
-
-        def waiting() -> None:
-            print(
-                f"{label}: another process is predicting with this model on "
-                f"{store.project_dir}; waiting for it (its rows will not be requested again)",
-                file=sys.stderr,
-                flush=True,
-            )
 
         async def main() -> RunOutcome:
             try:
@@ -112,7 +105,7 @@ def run_model(
                     run_id=run_id,
                     settings=settings,
                     on_progress=advance,
-                    on_wait=waiting,
+                    on_wait=announce_wait(label, store),
                     repeats=repeats,
                 )
             finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -43,4 +44,5 @@ def model_bar(progress: Progress | None, description: str, total: int) -> Iterat
     if not progress.live.is_started:
         ctx = progress
     with ctx:
-        yield progress.add_task(description, total=total, rate="")
+        # The bar's text column renders markup: a variant's ``[key=value]`` must show.
+        yield progress.add_task(escape(description), total=total, rate="")

@@ -18,15 +18,15 @@ Cancellation (Ctrl-C) cancels the requests in flight and stores nothing for them
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from fieldwise._hashing import content_hash, prediction_keys
-from fieldwise._text import scrub_text
 from fieldwise.errors import UserError
-from fieldwise.models._errors import redact
+from fieldwise.models._errors import error_text
 from fieldwise.models._model import Generation, Model, RetryableError
 from fieldwise.models._responses import clean_generation
 from fieldwise.runner._writer import StoreWriter
@@ -90,9 +90,28 @@ class RunOutcome:
 ProgressCallback = Callable[[int], None]
 
 
+def lock_name(model: Model) -> str:
+    """The name of a model's per-project lock: one per identity, whatever the executor."""
+    return content_hash(model.identity())[:32]
+
+
+def announce_wait(label: str, store: Store) -> Callable[[], None]:
+    """What a run prints (once) when another process holds its model's lock."""
+
+    def waiting() -> None:
+        print(
+            f"{label}: another process is predicting with this model on "
+            f"{store.project_dir}; waiting for it (its rows will not be requested again)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return waiting
+
+
 def _failed(batch: list[Example], message: str) -> list[Generation]:
     # Error texts come from servers and SDKs, which may echo the API key.
-    message = scrub_text(redact(message))
+    message = error_text(message)
     return [Generation(None, error=message) for _ in batch]
 
 
@@ -116,7 +135,7 @@ async def _try_batch(
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - recorded per example, never aborts the run
-        return _failed(batch, f"{type(exc).__name__}: {exc}"[:1000])
+        return _failed(batch, f"{type(exc).__name__}: {exc}")
     if not isinstance(gens, list) or len(gens) != len(batch):
         return _failed(batch, "backend returned the wrong number of outputs")
     try:
@@ -220,8 +239,7 @@ async def run_model_async(
     """
     if repeats < 1:
         raise UserError(f"repeats must be at least 1, got {repeats}")
-    name = content_hash(model.identity())[:32]
-    async with model_lock(store.project_dir, name, on_wait):
+    async with model_lock(store.project_dir, lock_name(model), on_wait):
         return await _run_unlocked(
             model,
             examples,

@@ -5,12 +5,24 @@ the transport differs. The examples not yet in the store are encoded exactly as 
 online requests, split to respect the provider's per-batch limits, and submitted. Each
 batch id is committed to the store with the keys it covers the moment the provider
 accepts it, so a killed run polls the same batch again instead of paying for a second
-one. (Where the provider takes an input file, OpenAI, the upload is recorded before the
-create, so even a kill during the create finds the batch made from it.) When a batch
-ends its results are parsed by the backend's own parser and stored,
+one. When a batch ends its results are parsed by the backend's own parser and stored,
 and the batch is marked done, in one commit. Requests that failed, or that an expired
 or cancelled batch never ran, are stored with their error and are the only ones the
-next run sends again.
+next run sends again. The run holds the model's lock (``store/_lock.py``), as the
+online runner does, so two processes never submit the same rows.
+
+Never paying twice for a create (OpenAI, which takes an input file): the upload is
+recorded before the create, and the time a create is sent is committed before it
+leaves. A create that gets no answer (a timeout, a 5xx, a dropped connection) or a run
+killed while it is in flight is never retried blindly: the provider's batch list is
+searched for a batch made from that file, on every poll, until one is found (and
+adopted) or ``confirm_s`` (10 minutes) has passed since the create was sent; only then
+is another create sent. Only a 429, which says no batch was made, is retried at once.
+The one remaining window: a create the provider takes longer than ``confirm_s`` to make
+visible in its list. Anthropic takes the requests in the create itself and its list
+names nothing to match them by, so a create whose answer is lost is not retried; its
+rows get an error and the next run sends them again, which pays twice if the provider
+had made that batch (see docs/backends-api.md, "Resume semantics").
 """
 
 from __future__ import annotations
@@ -28,10 +40,18 @@ from rich.progress import Progress
 from fieldwise._hashing import content_hash, prediction_keys
 from fieldwise.errors import UserError
 from fieldwise.models._model import Generation, Model, RetryableError
-from fieldwise.models.batch import BatchAPI, BatchState, batch_api_for, with_retries
+from fieldwise.models._responses import clean_generation
+from fieldwise.models.batch import (
+    BatchAPI,
+    BatchState,
+    UnconfirmedCreate,
+    batch_api_for,
+    with_retries,
+)
 from fieldwise.runner._progress import model_bar
-from fieldwise.runner._runner import Price, RunOutcome, RunSettings
+from fieldwise.runner._runner import Price, RunOutcome, RunSettings, announce_wait, lock_name
 from fieldwise.store import BatchRecord, PredictionRow, Store
+from fieldwise.store._lock import model_lock
 from fieldwise.tasks import Example
 
 
@@ -49,10 +69,16 @@ class BatchSettings:
     max_requests: int | None = None
     max_bytes: int | None = None
     price: Price | None = None
+    confirm_s: float = 600.0
+    """After a create that got no answer (a timeout, a 5xx, a killed run), how long from
+    when it was sent to keep looking for the batch it may have made before creating
+    another from the same upload (providers that take an upload only: OpenAI)."""
 
     def __post_init__(self) -> None:
         if self.poll_s <= 0:
             raise UserError("the batch poll interval must be positive")
+        if self.confirm_s < 0:
+            raise UserError("the batch confirm time must not be negative")
         if (self.max_requests is not None and self.max_requests < 1) or (
             self.max_bytes is not None and self.max_bytes < 1
         ):
@@ -91,6 +117,9 @@ def split_batches(
 
 
 def _row(key: str, example_id: str, gen: Generation, price: Price | None) -> PredictionRow:
+    """A stored row from a result, cleaned as the online runner cleans every result (its
+    error redacted, see :func:`~fieldwise.models._responses.clean_generation`)."""
+    gen = clean_generation(gen)
     return PredictionRow(
         key,
         example_id,
@@ -158,7 +187,7 @@ class _Job:
 
     def error_rows(self, requests: dict[str, str], message: str) -> list[PredictionRow]:
         """An error row for each of ``requests`` (key → example id)."""
-        gen = Generation(None, error=message[:1000])
+        gen = Generation(None, error=message)
         return [_row(key, example_id, gen, None) for key, example_id in requests.items()]
 
     async def retrying(self, call: Callable[[], Awaitable[T]]) -> T:
@@ -200,42 +229,82 @@ class _Job:
             message = f"uploading the batch failed: {type(exc).__name__}: {exc}"
             self.store_rows(self.error_rows(record.requests, message))
             return
-        if file_id is not None:
-            # From here on a kill loses nothing: the file names the batch, made or not.
-            record = replace(
-                record, id=f"upload:{file_id}", input_file_id=file_id, status="submitting"
-            )
-            self.store.add_batch(record)
+        if file_id is None:
+            await self.create_direct(record, lines)
+            return
+        # From here on a kill loses nothing: the file names the batch, made or not.
+        record = replace(record, id=f"upload:{file_id}", input_file_id=file_id, status="submitting")
+        self.store.add_batch(record)
+        await self.create_from_upload(record)
+
+    async def create_direct(self, record: BatchRecord, lines: list[bytes]) -> None:
+        """Create a batch that carries its requests (Anthropic). A create that got no
+        answer is not retried: nothing names the batch it may have made, so its rows get
+        an error and the next run sends them again (the one window where a batch can be
+        paid twice; see docs/backends-api.md)."""
         try:
-            batch_id = await self.retrying(partial(self.api.create, lines, file_id))
+            batch_id = await self.retrying(partial(self.api.create, lines, None))
         except UserError:
             raise
+        except UnconfirmedCreate as exc:
+            self.fail_submission(record, f"{exc} (not retried, in case the batch was made)")
+            return
         except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
-            if file_id is not None and isinstance(exc, RetryableError):
-                self.open.append(record)  # found or created while polling
-                self.notes[record.id] = "submitting"
-                return
             self.fail_submission(record, f"creating the batch failed: {type(exc).__name__}: {exc}")
             return
         self.created(record, batch_id)
 
-    async def resolve(self, record: BatchRecord) -> None:
-        """Finish a submission a lost answer or a killed run left ``submitting``: adopt
-        the batch made from its file, or create it from that file now."""
+    async def create_from_upload(self, record: BatchRecord) -> None:
+        """Send the create for a ``submitting`` record's file, saying so in the store
+        first. A create that got no answer is never sent again blindly: the record stays
+        open and :meth:`confirm` looks for the batch made from the file."""
         assert record.input_file_id is not None
-        self.open.remove(record)
-        self.notes.pop(record.id, None)
-        file_id = record.input_file_id
+        sent = time.time()
+        self.store.mark_create_sent(record.id, sent)
+        record = replace(record, create_sent_at=sent)
         try:
-            batch_id = await self.retrying(partial(self.api.find, file_id))
-            if batch_id is None:
-                batch_id = await self.retrying(partial(self.api.create, [], file_id))
+            batch_id = await self.retrying(partial(self.api.create, [], record.input_file_id))
         except UserError:
             raise
+        except UnconfirmedCreate:
+            self.open.append(record)
+            self.notes[record.id] = "confirming"
+            return
         except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
             self.fail_submission(record, f"creating the batch failed: {type(exc).__name__}: {exc}")
             return
         self.created(record, batch_id)
+
+    async def confirm(self, record: BatchRecord) -> None:
+        """Finish a submission that a lost answer or a killed run left ``submitting``:
+        adopt the batch made from its file; create it only when no create was ever sent,
+        or when the last one was sent longer ago than ``confirm_s`` and still no batch
+        names the file. Until then it stays open and is looked for on every poll."""
+        assert record.input_file_id is not None
+        if record.create_sent_at is None:  # killed between the upload and the create
+            self.open.remove(record)
+            self.notes.pop(record.id, None)
+            await self.create_from_upload(record)
+            return
+        try:
+            batch_id = await self.retrying(
+                partial(self.api.find, record.input_file_id, record.create_sent_at)
+            )
+        except UserError:
+            raise
+        except RetryableError:
+            return  # the provider is unreachable: look again at the next poll
+        if batch_id is not None:
+            self.open.remove(record)
+            self.notes.pop(record.id, None)
+            self.created(record, batch_id)
+            return
+        if time.time() - record.create_sent_at < self.batch.confirm_s:
+            self.notes[record.id] = "confirming"
+            return
+        self.open.remove(record)
+        self.notes.pop(record.id, None)
+        await self.create_from_upload(record)
 
     def created(self, record: BatchRecord, batch_id: str) -> None:
         if record.status == "submitting":
@@ -258,7 +327,7 @@ class _Job:
         while self.open:
             for record in list(self.open):
                 if record.status == "submitting":
-                    await self.resolve(record)
+                    await self.confirm(record)
                     continue
                 try:
                     state = await self.retrying(partial(self.api.poll, record.id))
@@ -326,12 +395,14 @@ async def run_batch_async(
     settings: RunSettings | None = None,
     batch: BatchSettings | None = None,
     on_progress: BatchProgress | None = None,
+    on_wait: Callable[[], None] | None = None,
     repeats: int = 1,
 ) -> RunOutcome:
     """Predict every example not already in the store through the provider's batch API;
     return all rows in example order (see the module docstring for resume semantics).
     ``repeats`` works as for :func:`~fieldwise.runner.run_model_async`: each repeat is
-    its own request under its own key.
+    its own request under its own key. Another process predicting with the same model
+    on the same store is waited for (``on_wait`` is called once if so).
 
     The model is closed afterwards. A :class:`UserError` (no key, key rejected, no batch
     API at that host) stops the run; the batches already submitted stay in the store."""
@@ -345,20 +416,21 @@ async def run_batch_async(
         for r in range(repeats)
         for key, ex in zip(prediction_keys(identity, examples, r), examples, strict=True)
     ]
-    job = _Job(
-        api,
-        store,
-        keyed,
-        label=label,
-        run_id=run_id,
-        settings=settings or RunSettings(),
-        batch=batch or BatchSettings(),
-        on_progress=on_progress,
-    )
     try:
-        job.report()
-        await job.submit_pending()
-        await job.poll_open()
+        async with model_lock(store.project_dir, lock_name(model), on_wait):
+            job = _Job(
+                api,
+                store,
+                keyed,
+                label=label,
+                run_id=run_id,
+                settings=settings or RunSettings(),
+                batch=batch or BatchSettings(),
+                on_progress=on_progress,
+            )
+            job.report()
+            await job.submit_pending()
+            await job.poll_open()
     finally:
         await api.aclose()
     return job.outcome(len(examples), started)
@@ -395,6 +467,7 @@ def run_batch(
                 settings=settings,
                 batch=batch,
                 on_progress=advance,
+                on_wait=announce_wait(label, store),
                 repeats=repeats,
             )
         )

@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from fieldwise.errors import UserError, require
-from fieldwise.models._model import Model
+from fieldwise.models._model import Generation, Model
+from fieldwise.models._responses import clean_generation
 from fieldwise.store import PredictionRow, Store
+from fieldwise.store._lock import model_lock_sync
 from fieldwise.tasks import Example, Task
 
 RAY_PROVIDERS = ("hf", "vllm")
@@ -121,20 +123,24 @@ def run_model_ray(
     run_id: int | None,
     options: RayOptions,
     on_progress: Callable[[int], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
     repeats: int = 1,
 ) -> Any:
-    """Predict every example not yet stored on Ray workers; return a ``RunOutcome``."""
-    from fieldwise.runner._runner import RunOutcome, plan_run
+    """Predict every example not yet stored on Ray workers; return a ``RunOutcome``.
+    Holds the model's lock, as every executor does (``store/_lock.py``)."""
+    from fieldwise.runner._runner import RunOutcome, lock_name, plan_run
 
     check_ray_model(model)
-    started = time.perf_counter()
-    plan = plan_run(model, examples, store, on_progress, repeats)
-    failed = 0
-    if plan.pending:
-        failed = _run_pending(
-            model, plan.pending, store, label, run_id, options, plan.done, plan.copies, on_progress
-        )
-    by_repeat = plan.rows()
+    with model_lock_sync(store.project_dir, lock_name(model), on_wait):
+        started = time.perf_counter()
+        plan = plan_run(model, examples, store, on_progress, repeats)
+        failed = 0
+        if plan.pending:
+            failed = _run_pending(
+                model, plan.pending, store, label, run_id, options, plan.done, plan.copies,
+                on_progress,
+            )  # fmt: skip
+        by_repeat = plan.rows()
     wall = time.perf_counter() - started
     return RunOutcome(by_repeat[0], len(plan.pending), plan.cached, failed, wall, by_repeat)
 
@@ -192,16 +198,27 @@ def _run_pending(
             finished = 0
             for i, key in enumerate(batch["key"]):
                 key = str(key)
+                # Cleaned as the local runner cleans every result: the error redacted.
+                gen = clean_generation(
+                    Generation(
+                        _opt_str(batch["output"][i]),
+                        _opt_str(batch["error"][i]),
+                        _opt_num(batch["latency_s"][i], float) or 0.0,
+                        _opt_num(batch["input_tokens"][i], int),
+                        _opt_num(batch["output_tokens"][i], int),
+                        _opt_str(batch["finish_reason"][i]),
+                    )
+                )
                 row = PredictionRow(
                     key,
                     by_key[key].id,
-                    _opt_str(batch["output"][i]),
-                    _opt_str(batch["error"][i]),
-                    _opt_num(batch["latency_s"][i], float),
-                    _opt_num(batch["input_tokens"][i], int),
-                    _opt_num(batch["output_tokens"][i], int),
+                    gen.output,
+                    gen.error,
+                    gen.latency_s or None,
+                    gen.input_tokens,
+                    gen.output_tokens,
                     None,
-                    _opt_str(batch["finish_reason"][i]),
+                    gen.finish_reason,
                 )
                 rows.append(row)
                 done[key] = row

@@ -122,8 +122,11 @@ def _listen(host: str, port: int) -> socket.socket:
 def _uvicorn(app: ServeApp, **options: Any) -> Any:
     import uvicorn
 
+    from fieldwise.serve._http import HeaderTimeoutProtocol
+
     config = uvicorn.Config(
         app.asgi,
+        http=HeaderTimeoutProtocol,  # slow request headers are cut off (slowloris)
         lifespan="off",
         log_level="warning",
         access_log=False,

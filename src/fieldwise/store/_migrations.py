@@ -100,9 +100,24 @@ def m002_batches(db: sqlite3.Connection) -> None:
     )
 
 
+def m003_batch_create_sent(db: sqlite3.Connection) -> None:
+    """When a batch create was last sent (epoch seconds), so a run that finds a create
+    unanswered (a timeout, a kill) knows how long to keep looking for the batch it may
+    have made before creating another. Records left ``submitting`` by older versions get
+    their upload time: their create may have been sent right after it."""
+    db.executescript(
+        """
+        ALTER TABLE batches ADD COLUMN create_sent_at REAL;
+        UPDATE batches SET create_sent_at = CAST(strftime('%s', created_at) AS REAL)
+            WHERE status = 'submitting';
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_batches", m002_batches),
+    ("m003_batch_create_sent", m003_batch_create_sent),
 ]
 
 

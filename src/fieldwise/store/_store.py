@@ -93,6 +93,9 @@ class BatchRecord:
     status: str = "open"
     """``submitting``: the input file is uploaded and a create may be under way (``id`` is
     a placeholder, ``upload:FILE``); ``open``: the provider runs it; then its end state."""
+    create_sent_at: float | None = None
+    """For a ``submitting`` record: when a create was last sent for its file (epoch
+    seconds), ``None`` while none has been; a batch may exist from then on."""
 
 
 class Store:
@@ -269,8 +272,8 @@ class Store:
         with self._writing():
             self.db.execute(
                 """INSERT INTO batches (id, provider, base_url, label, model_hash, run_id,
-                input_file_id, n_requests, status, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                input_file_id, n_requests, status, created_at, create_sent_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     record.id,
                     record.provider,
@@ -282,6 +285,7 @@ class Store:
                     len(record.requests),
                     record.status,
                     _now(),
+                    record.create_sent_at,
                 ),
             )
             self.db.executemany(
@@ -313,9 +317,16 @@ class Store:
                     input_file_id=r["input_file_id"],
                     requests={key: example_id for key, example_id in items},
                     status=r["status"],
+                    create_sent_at=r["create_sent_at"],
                 )
             )
         return out
+
+    def mark_create_sent(self, batch_id: str, at: float) -> None:
+        """Record, before a create leaves, that one is being sent for a ``submitting``
+        record: from then on a batch may exist, so no one creates another blindly."""
+        with self.db:
+            self.db.execute("UPDATE batches SET create_sent_at = ? WHERE id = ?", (at, batch_id))
 
     def set_batch_id(self, placeholder: str, batch_id: str) -> None:
         """Give a ``submitting`` record the id the provider created it under."""

@@ -13,6 +13,8 @@ into batches, the store, polling, progress, resume) is the runner's
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -80,12 +82,16 @@ class BatchAPI(ABC):
     async def create(self, lines: list[bytes], file_id: str | None) -> str:
         """Create a batch of these requests (or of the uploaded file) and return its id.
 
-        Raise :class:`RetryableError` only where trying again cannot create a second
-        batch."""
+        Raise :class:`RetryableError` only where the provider said that no batch was
+        made (a 429), so trying again cannot pay twice; a create whose answer was lost
+        (a timeout, a dropped connection, a 5xx) raises :class:`UnconfirmedCreate`
+        (see :func:`create_errors`)."""
 
-    async def find(self, file_id: str) -> str | None:
+    async def find(self, file_id: str, since: float | None) -> str | None:
         """The batch already made from an uploaded file, if any: what a create whose
-        answer was lost (a timeout, a killed process) left behind."""
+        answer was lost (a timeout, a killed process) left behind. ``since``: when the
+        first create for the file was sent (epoch seconds), so the search can stop at
+        batches older than that; ``None``: look through them all."""
         return None
 
     @abstractmethod
@@ -111,6 +117,27 @@ def batch_api_for(model: Model) -> BatchAPI:
         )
     cls: type[BatchAPI] = registry.batch_apis.get(name)
     return cls(model)
+
+
+class UnconfirmedCreate(Exception):
+    """A batch create got no answer (a timeout, a dropped connection, a 5xx): the
+    provider may have made the batch or not, so creating again could pay twice."""
+
+
+@contextmanager
+def create_errors(
+    sdk: ModuleType, model: Model, base_url: str, not_created: frozenset[int]
+) -> Iterator[None]:
+    """:func:`sdk_errors` for a create: a retryable failure is retried only when its
+    status is one of ``not_created`` (the provider refused before making anything);
+    every other one is an :class:`UnconfirmedCreate`, never retried blindly."""
+    try:
+        with sdk_errors(sdk, model, base_url):
+            yield
+    except RetryableError as exc:
+        if getattr(exc.__cause__, "status_code", None) in not_created:
+            raise
+        raise UnconfirmedCreate(f"creating the batch got no answer: {exc}") from exc
 
 
 @contextmanager
@@ -147,7 +174,40 @@ async def with_retries(
 
 
 def error_generation(message: str) -> Generation:
-    return Generation(None, error=message[:1000])
+    return Generation(None, error=message)
+
+
+_CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
+
+
+def parse_result_lines(
+    raw: bytes, parse: Callable[[dict[str, Any]], Generation]
+) -> dict[str, Generation]:
+    """A results file (JSONL, one request's result per line) by ``custom_id``.
+
+    ``parse`` turns one decoded line into its generation. A line that is not JSON (cut
+    short, garbled) is the error of the request it names, when its ``custom_id`` can
+    still be read, and is skipped otherwise (that request then counts as not run): either
+    way the good lines are stored, the batch is closed, and only the bad rows are sent
+    again by the next run."""
+    found: dict[str, Generation] = {}
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except (ValueError, RecursionError):
+            match = _CUSTOM_ID.search(line)
+            if match is not None:
+                custom_id = match.group(1).decode("utf-8", "replace")
+                found[custom_id] = error_generation("malformed result line from the provider")
+            continue
+        if isinstance(item, dict) and isinstance(item.get("custom_id"), str):
+            try:
+                found[item["custom_id"]] = parse(item)
+            except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+                found[item["custom_id"]] = error_generation(f"malformed result ({exc})")
+    return found
 
 
 def describe_error(error: Any) -> str:
@@ -170,9 +230,12 @@ __all__ = [
     "BULK_TIMEOUT_S",
     "BatchAPI",
     "BatchState",
+    "UnconfirmedCreate",
     "batch_api_for",
+    "create_errors",
     "describe_error",
     "error_generation",
+    "parse_result_lines",
     "sdk_errors",
     "with_retries",
 ]

@@ -7,21 +7,26 @@ import json
 from typing import Any, ClassVar
 
 from fieldwise.errors import require
-from fieldwise.models._model import Generation, RetryableError
+from fieldwise.models._model import Generation
+from fieldwise.models._responses import field
 from fieldwise.models.anthropic_backend import AnthropicModel, parse_message
 from fieldwise.models.batch import (
     BULK_TIMEOUT_S,
     BatchAPI,
     BatchState,
+    create_errors,
     describe_error,
     error_generation,
+    parse_result_lines,
     sdk_errors,
 )
-from fieldwise.models.openai_backend import APIRequestError
 from fieldwise.tasks import Example
 
-NOT_CREATED = {429, 503, 529}
-"""Statuses that say the batch was not created, so creating it again cannot pay twice."""
+NOT_CREATED = frozenset({429, 529})
+"""Statuses that say the batch was not made (rate-limited, overloaded), so creating it
+again cannot pay twice. Anthropic takes the requests in the create itself and lists
+batches with nothing that names them, so a create whose answer is lost cannot be found
+again: it is not retried (see :class:`~fieldwise.models.batch.UnconfirmedCreate`)."""
 
 
 class AnthropicBatch(BatchAPI):
@@ -48,20 +53,13 @@ class AnthropicBatch(BatchAPI):
         # The encoded lines are the body as they are: the typed create() would re-walk
         # every request against its TypedDicts and serialize it all a second time.
         body = b'{"requests":[' + b",".join(line.rstrip(b"\n") for line in lines) + b"]}"
-        try:
-            with sdk_errors(anthropic, self.model, self.base_url):
-                batch = await self.anthropic_model.client().post(
-                    "/v1/messages/batches",
-                    content=body,
-                    cast_to=MessageBatch,
-                    options={"timeout": BULK_TIMEOUT_S},
-                )
-        except RetryableError as exc:
-            status = getattr(exc.__cause__, "status_code", None)
-            if status in NOT_CREATED:
-                raise
-            # A timeout or 5xx may hide a batch that was created: never risk a second.
-            raise APIRequestError(f"creating the batch failed (not retried): {exc}") from exc
+        with create_errors(anthropic, self.model, self.base_url, NOT_CREATED):
+            batch = await self.anthropic_model.client().post(
+                "/v1/messages/batches",
+                content=body,
+                cast_to=MessageBatch,
+                options={"timeout": BULK_TIMEOUT_S},
+            )
         return str(batch.id)
 
     async def poll(self, batch_id: str) -> BatchState:
@@ -75,36 +73,45 @@ class AnthropicBatch(BatchAPI):
         status = batch.processing_status
         if ended:
             status = "expired" if counts.expired else "canceled" if counts.canceled else "ended"
-        return BatchState(status=status, ended=ended, done=done, total=done + counts.processing)
+        return BatchState(
+            status=status,
+            ended=ended,
+            done=done,
+            total=done + counts.processing,
+            files={"results": batch.results_url},
+        )
 
     async def results(self, state: BatchState, batch_id: str) -> dict[str, Generation]:
         import anthropic
 
-        found: dict[str, Generation] = {}
-        client = self.anthropic_model.client()
+        url = state.files.get("results")
+        if not url:
+            return {}
+        # The raw file, parsed line by line here: the SDK's decoder stops the whole
+        # download at the first line that is not JSON (and so would every rerun).
         with sdk_errors(anthropic, self.model, self.base_url):
-            results = await client.messages.batches.results(batch_id, timeout=BULK_TIMEOUT_S)
-            async for item in results:
-                found[item.custom_id] = _generation(item.result)
-        return found
+            raw = await self.anthropic_model.client().get(
+                url,
+                cast_to=bytes,
+                options={"headers": {"Accept": "application/binary"}, "timeout": BULK_TIMEOUT_S},
+            )
+        return parse_result_lines(raw, lambda line: _generation(line.get("result")))
 
 
 def _generation(result: Any) -> Generation:
-    kind = getattr(result, "type", None)
+    kind = field(result, "type")
     if kind == "succeeded":
         try:
-            return parse_message(result.message, 0.0)
+            return parse_message(field(result, "message"), 0.0)
         except (ValueError, TypeError, AttributeError) as exc:
             return error_generation(f"malformed response body ({exc})")
     if kind == "errored":
-        error = getattr(result, "error", None)
-        dumped = error.model_dump() if error is not None and hasattr(error, "model_dump") else error
-        return error_generation(f"request failed: {describe_error(dumped)}")
+        return error_generation(f"request failed: {describe_error(field(result, 'error'))}")
     if kind == "expired":
         return error_generation("the batch expired before this request ran")
     if kind == "canceled":
         return error_generation("the batch was cancelled before this request ran")
-    return error_generation(f"unknown result type {kind!r}")
+    return error_generation(f"unknown result type {str(kind)[:100]!r}")
 
 
 __all__ = ["AnthropicBatch"]

@@ -19,16 +19,21 @@ from fieldwise.models.batch import (
     BULK_TIMEOUT_S,
     BatchAPI,
     BatchState,
+    create_errors,
     describe_error,
     error_generation,
+    parse_result_lines,
     sdk_errors,
 )
 from fieldwise.models.openai_backend import OpenAIModel, parse_completion
 from fieldwise.tasks import Example
 
 ENDED = {"completed", "expired", "cancelled", "failed"}
-FIND_LIMIT = 1000
-"""How many of the account's most recent batches :meth:`OpenAIBatch.find` looks through."""
+NOT_CREATED = frozenset({429})
+"""The one retryable status that says no batch was made; 5xx and timeouts may hide one."""
+CLOCK_SKEW_S = 3600.0
+""":meth:`OpenAIBatch.find` stops at batches made this long before the first create
+for the file was sent: none older can be its batch, whatever the two clocks say."""
 
 
 class OpenAIBatch(BatchAPI):
@@ -42,8 +47,6 @@ class OpenAIBatch(BatchAPI):
         assert isinstance(model, OpenAIModel)
         super().__init__(model)
         self.openai_model = model
-        self._tried: set[str] = set()
-        """Input files a create was sent for: before sending another, look for its batch."""
 
     def encode(self, key: str, example: Example) -> bytes:
         body = self.openai_model.request(example)
@@ -62,12 +65,7 @@ class OpenAIBatch(BatchAPI):
 
     async def create(self, lines: list[bytes], file_id: str | None) -> str:
         assert file_id is not None, "OpenAI batches are made from an uploaded file"
-        if file_id in self._tried:
-            found = await self.find(file_id)
-            if found is not None:
-                return found
-        self._tried.add(file_id)
-        with sdk_errors(openai, self.model, self.base_url):
+        with create_errors(openai, self.model, self.base_url, NOT_CREATED):
             batch: Batch = await self.openai_model.client().batches.create(
                 input_file_id=file_id,
                 endpoint="/v1/chat/completions",
@@ -76,15 +74,15 @@ class OpenAIBatch(BatchAPI):
             )
         return batch.id
 
-    async def find(self, file_id: str) -> str | None:
-        # Newest first, and the batch sought is recent: the latest FIND_LIMIT are enough.
-        seen = 0
+    async def find(self, file_id: str, since: float | None) -> str | None:
+        # The list is newest first (the SDK follows the pages): stop at batches made
+        # well before the first create for this file was sent.
+        cutoff = None if since is None else since - CLOCK_SKEW_S
         with sdk_errors(openai, self.model, self.base_url):
             async for batch in self.openai_model.client().batches.list(limit=100):
                 if batch.input_file_id == file_id:
                     return batch.id
-                seen += 1
-                if seen >= FIND_LIMIT:
+                if cutoff is not None and batch.created_at and batch.created_at < cutoff:
                     break
         return None
 
@@ -115,38 +113,28 @@ class OpenAIBatch(BatchAPI):
             with sdk_errors(openai, self.model, self.base_url):
                 client = self.openai_model.client()
                 content = await client.files.content(file_id, timeout=BULK_TIMEOUT_S)
-            for raw in content.content.splitlines():
-                parsed = parse_result_line(raw)
-                if parsed is not None:
-                    found[parsed[0]] = parsed[1]
+            found.update(parse_result_lines(content.content, parse_result))
         return found
 
 
-def parse_result_line(raw: bytes) -> tuple[str, Generation] | None:
-    """One line of an output or error file as (custom_id, generation); ``None`` for a line
-    that names no request (its request then counts as not run)."""
-    try:
-        line = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(line, dict) or not isinstance(line.get("custom_id"), str):
-        return None
+def parse_result(line: dict[str, Any]) -> Generation:
+    """One decoded line of an output or error file as the generation of its request."""
     response = line.get("response")
     if not isinstance(response, dict):
         response = {}
     status, body = response.get("status_code"), response.get("body")
     if status == 200 and isinstance(body, dict):
         try:
-            return line["custom_id"], parse_completion(ChatCompletion.construct(**body), 0.0)
+            return parse_completion(ChatCompletion.construct(**body), 0.0)
         except (ValueError, TypeError, AttributeError) as exc:
-            return line["custom_id"], error_generation(f"malformed response body ({exc})")
+            return error_generation(f"malformed response body ({exc})")
     if line.get("error"):
         message = describe_error(line["error"])
     elif status is not None:
         message = f"HTTP {status}: {describe_error(body)}"
     else:
         message = "no response"
-    return line["custom_id"], error_generation(message)
+    return error_generation(message)
 
 
-__all__ = ["OpenAIBatch", "parse_result_line"]
+__all__ = ["OpenAIBatch", "parse_result"]
