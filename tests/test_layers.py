@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "_text": 0,
     "_legacy": 0,
     "_hashing": 0,
+    "_gc": 0,
     "registry": 0,
     "config": 0,
     "tasks": 1,
@@ -33,6 +34,8 @@ LAYERS: dict[str, int] = {
     "serve": 9,
     "loadtest": 9,
     "trust": 9,
+    "optimize": 9,
+    "imported": 9,  # a run's imported models, loaded beside the pipeline
     "pipeline": 10,
     "cli": 11,
 }

@@ -136,11 +136,13 @@ def compare_runs(
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     gold_from: int | None = None,
+    strip_fences: bool = False,
 ) -> RunComparison:
     """Compare two or more stored runs (or model labels) on the examples all share.
 
     ``gold_from`` (an index into ``refs``) scores every side against that side's gold
-    when the gold differs; by default differing gold is refused.
+    when the gold differs; by default differing gold is refused. ``strip_fences`` lets
+    a profile that accepts it read fenced outputs (see ``score_outputs``).
     """
     if len(refs) < 2:
         raise UserError("compare needs at least two runs or model names")
@@ -161,7 +163,7 @@ def compare_runs(
     fields: list[str] = []
     matrices = {}
     for side in sides:
-        m, fields = _scores(task_obj, table_golds, side, shared, profile, resamples)
+        m, fields = _scores(task_obj, table_golds, side, shared, profile, strip_fences)
         matrices[side.name] = m
     pairs = [(names[j], names[i]) for i in range(len(names)) for j in range(i + 1, len(names))]
     table = pairwise(matrices, fields, resamples, pairs=pairs)
@@ -215,7 +217,7 @@ def _scores(
     side: Side,
     shared: list[str],
     profile: str,
-    resamples: Resamples,
+    strip_fences: bool,
 ) -> tuple[np.ndarray, list[str]]:
     """The side's per-row scores over ``shared`` (mean over the repeats it has)."""
     repeats = max(len(side.outputs[i]) for i in shared)
@@ -223,7 +225,8 @@ def _scores(
     fields: list[str] = []
     for r in range(repeats):
         outs = [(side.outputs[i] + [None] * repeats)[r] for i in shared]
-        score = score_outputs(task, golds, outs, (profile,), n_boot=0)[profile]
+        scores = score_outputs(task, golds, outs, (profile,), n_boot=0, strip_fences=strip_fences)
+        score = scores[profile]
         matrix = score.per_row.copy()
         missing = np.array([r >= len(side.outputs[i]) or side.outputs[i][r] is None
                             for i in shared])  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,6 +77,28 @@ MAX_REPEATS = 1000
 minutes at 900 MB before sending a request); see also ``runner.MAX_PLANNED``."""
 
 
+class OptimizeConfig(_Strict):
+    """``optimize:`` on a model entry: search for a better prompt for it before the run
+    (``fieldwise optimize``), then run the entry as two variants, ``prompt=original``
+    and ``prompt=NAME``, paired in the report. See docs/optimize.md."""
+
+    budget: int = Field(..., ge=1)
+    """Model calls the search may make (task model and optimiser together)."""
+    name: str | None = None
+    """The saved prompt's name (default: the entry's name with ``-opt``)."""
+    seed: int = 0
+    val: str | None = None
+    """Validation rows (a file); default: ``val_size`` of data.train, split by group."""
+    val_size: float = Field(0.3, gt=0, lt=1)
+    optimizer: str | None = None
+    """The reflection model's spec (default: the model itself; for ``simulated/X``,
+    ``simulated-optimizer/X``)."""
+    optimizer_options: dict[str, Any] = Field(default_factory=dict)
+    optimizer_price: PriceConfig | None = None
+    minibatch: int = Field(4, ge=1)
+    profile: str = "reference"
+
+
 class ModelConfig(_Strict):
     """One model: ``spec`` is ``provider/name``; ``provider/auto`` trains a trainable
     backend (e.g. ``baseline/auto``) on the train split first. With ``name`` alone, the
@@ -107,6 +130,10 @@ class ModelConfig(_Strict):
     named ``name[key=value,...]`` (see docs/statistics.md)."""
     variant_of: str | None = None
     variant: dict[str, Any] = Field(default_factory=dict)
+    prompt: str | None = None
+    """A named prompt (``fieldwise optimize --name``): ``NAME``, ``NAME@vN`` or
+    ``original`` (the model's own); the same as ``options: {prompt: ...}``."""
+    optimize: OptimizeConfig | None = None
 
     @field_validator("repeats")
     @classmethod
@@ -122,7 +149,21 @@ class ModelConfig(_Strict):
     def _spec_or_name(self) -> ModelConfig:
         if not self.spec and not self.name:
             raise ValueError("a model needs a spec (provider/name) or a registered name")
+        if self.prompt is not None:
+            if self.options.get("prompt", self.prompt) != self.prompt:
+                raise ValueError("prompt and options.prompt name different prompts")
+            self.options = {**self.options, "prompt": self.prompt}
         return self
+
+    @property
+    def prompt_name(self) -> str | None:
+        """The prompt ``optimize:`` saves: its ``name``, else ``LABEL-opt`` (made safe)."""
+        if self.optimize is None:
+            return None
+        if self.optimize.name:
+            return self.optimize.name
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", self.variant_of or self.label).strip("-.")
+        return f"{base or 'model'}-opt"
 
     @property
     def label(self) -> str:
@@ -153,6 +194,12 @@ def expand_variants(mc: ModelConfig) -> list[ModelConfig]:
     ``label[key=value,...]`` and remembers its base name and combination, so the report
     can pair variants that differ in one switch.
     """
+    if mc.optimize is not None and "prompt" not in mc.variants:
+        if "prompt" in mc.options:
+            raise ValueError("a model with optimize: runs its own prompt and the optimised one")
+        mc = mc.model_copy(
+            update={"variants": {**mc.variants, "prompt": ["original", mc.prompt_name]}}
+        )
     if not mc.variants:
         return [mc]
     for key, values in mc.variants.items():
@@ -199,6 +246,9 @@ class ProjectConfig(_Strict):
     imports: list[ImportConfig] = Field(default_factory=list)
     profiles: list[str] = Field(default_factory=lambda: ["reference", "strict"])
     bootstrap: int = Field(1000, ge=0)
+    strip_fences: bool = False
+    """Let profiles that accept it (``strict``; never ``reference``) score the object
+    inside an output wrapped in a Markdown code fence (validity class ``fenced``)."""
     output: str = ".fieldwise"
     title: str | None = None
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

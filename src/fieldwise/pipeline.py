@@ -20,12 +20,14 @@ from typing import Any
 from rich.console import Console
 
 from fieldwise import __version__
-from fieldwise._hashing import content_hash, prediction_key
+from fieldwise._hashing import content_hash
 from fieldwise.config import ModelConfig, ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
 from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
+from fieldwise.imported import ProjectImports, is_import_spec
 from fieldwise.models import Model, TrainableModel, create_model, get_backend, model_kind
+from fieldwise.optimize._project import optimise_entries, prompt_options, prompt_uses
 from fieldwise.runner import (
     Price,
     RayOptions,
@@ -310,7 +312,8 @@ def _with_registered_specs(models: list[ModelConfig], store: Store) -> list[Mode
                 known = ", ".join(sorted(registered)) or "none yet"
                 raise UserError(
                     f"model '{mc.label}' has no spec and is not registered in {store.path}",
-                    hint=f"give it a spec or run fieldwise finetune (registered: {known})",
+                    hint="give it a spec, run fieldwise finetune, or list its outputs under "
+                    f"imports: (path: FILE, name: {mc.label}) (registered: {known})",
                 )
             mc = mc.model_copy(update={"spec": found["spec"], "kind": mc.kind or found["kind"]})
         out.append(mc)
@@ -340,11 +343,18 @@ def run_project(
                 f"{len(leak.near)} nearly do (e.g. {(leak.exact or leak.near)[0][:2]})"
             )
     folds = group_kfold(test.examples, config.data.cv, config.data.seed) if config.data.cv else None
-    golds = [ex.gold or {} for ex in test.examples]
+    golds = prepare_golds(task, [ex.gold or {} for ex in test.examples])  # once for all models
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
+    optimise_entries(config, task, train, test.examples, store, console, quiet, run_settings)
     progress = None if quiet else make_progress()
+    imports = ProjectImports(store, config, task.name, train, test, console)
+    imports.load()  # before the models: an entry may name an import
+    score = partial(_result, task, golds, config=config, resamples=resamples)
     for mc in _with_registered_specs(config.models, store):
+        if is_import_spec(mc.spec):
+            results.append(imports.result(mc, score))
+            continue
         provider = mc.spec.split("/", 1)[0]
         trainable = mc.spec.endswith("/auto")
         kind = mc.kind or model_kind(mc.spec)
@@ -356,7 +366,8 @@ def run_project(
             by_id: list[dict[str, PredictionRow]] = [{} for _ in range(mc.repeats)]
             for i, (fold_train, fold_test) in enumerate(folds):
                 spec = _trained_spec(mc, task, fold_train, out_dir / "models", console)
-                model = create_model(spec, task, _model_options(mc, True))
+                options = prompt_options(mc, _model_options(mc, True), out_dir, fold_test)
+                model = create_model(spec, task, options)
                 fold_rows = predict_repeats(
                     model,
                     fold_test,
@@ -381,7 +392,8 @@ def run_project(
                 if trainable
                 else mc.spec
             )
-            model = create_model(spec, task, _model_options(mc, trainable))
+            options = prompt_options(mc, _model_options(mc, trainable), out_dir, test.examples)
+            model = create_model(spec, task, options)
             repeats = predict_repeats(
                 model,
                 test.examples,
@@ -400,8 +412,7 @@ def run_project(
         result = _result(task, golds, mc.label, mc.spec, kind, repeats, config, resamples)
         result.variant_of, result.variant = mc.variant_of, dict(mc.variant)
         results.append(result)
-    for imp in config.imports:
-        results.extend(_import(store, imp, config, task, test, golds, resamples))
+    results.extend(imports.rest(score, {r.label for r in results}))
     meta = {
         "task": task.name,
         "dataset": test.source,
@@ -412,11 +423,20 @@ def run_project(
         "git": git_sha() or "-",
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+    if config.strip_fences:
+        meta["fenced outputs"] = "read by profiles that accept them (strip_fences: true)"
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     report_dir = out_dir / "reports" / stamp
     title = config.title or f"fieldwise: {task.name}"
     path = write_report(
-        task, test.examples, results, report_dir, title=title, meta=meta, resamples=resamples
+        task,
+        test.examples,
+        results,
+        report_dir,
+        title=title,
+        meta=meta,
+        resamples=resamples,
+        prompts=prompt_uses(config.models, out_dir),
     )
     latest = out_dir / "reports" / "latest.json"
     latest.write_text(json.dumps({"report": str(path)}))
@@ -432,7 +452,7 @@ def run_resamples(examples: list[Example], config: ProjectConfig) -> Resamples:
 
 def _result(
     task: Task,
-    golds: list[dict[str, Any]],
+    golds: GoldTable,
     label: str,
     spec: str,
     kind: str,
@@ -445,7 +465,14 @@ def _result(
     profiles = tuple(config.profiles)
     table = prepare_golds(task, golds)
     per_repeat = [
-        score_outputs(task, table, [r.output for r in rows], profiles, resamples=resamples)
+        score_outputs(
+            task,
+            table,
+            [r.output for r in rows],
+            profiles,
+            resamples=resamples,
+            strip_fences=config.strip_fences,
+        )
         for rows in repeats
     ]
     scores = per_repeat[0] if len(per_repeat) == 1 else _mean_scores(per_repeat, table, resamples)
@@ -475,43 +502,3 @@ def _mean_scores(
             profile, first.field_names, mean, table.present, dict(validity), resamples
         )
     return out
-
-
-def _import(
-    store: Store,
-    imp: Any,
-    config: ProjectConfig,
-    task: Task,
-    test: Dataset,
-    golds: list[dict[str, Any]],
-    resamples: Resamples,
-) -> list[ModelResult]:
-    from fieldwise.store.transfer import (
-        import_identity,
-        import_jsonl,
-        import_prediction_dicts,
-        load_prediction_records,
-    )
-
-    source = config.resolve(imp.path) or imp.path
-    if imp.name:
-        import_jsonl(store, imp.name, Path(source), test.examples)
-        labels = {imp.name: imp.kind}
-    else:
-        records = load_prediction_records(source)
-        counts = import_prediction_dicts(
-            store, records, test.examples, source=source, kinds=imp.kinds
-        )
-        labels = {label: imp.kinds.get(label, imp.kind) for label in counts}
-    results = []
-    for label, kind in labels.items():
-        keys = [prediction_key(import_identity(label), ex) for ex in test.examples]
-        found = store.predictions_by_key(keys)
-        rows = [
-            found.get(k) or PredictionRow(k, ex.id, None)
-            for k, ex in zip(keys, test.examples, strict=True)
-        ]
-        results.append(
-            _result(task, golds, label, f"import/{label}", kind, [rows], config, resamples)
-        )
-    return results

@@ -63,7 +63,7 @@ def make_score(
         field_ci={name: (max(v - 0.1, 0.0), min(v + 0.1, 1.0)) for name, v in fields.items()},
         aggregate_ci=(agg - 3.0, agg + 3.0),
         validity=validity
-        or {"ok": per_row.shape[0], "missing": 0, "invalid_json": 0, "not_object": 0},
+        or {"ok": per_row.shape[0], "fenced": 0, "missing": 0, "invalid_json": 0, "not_object": 0},
         coverage={name: float(answered[j]) for j, name in enumerate(FIELDS)},
     )
 

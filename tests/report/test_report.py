@@ -137,7 +137,7 @@ def test_validity_and_meta(report: tuple[Path, str]) -> None:
     row = re.search(r"<tr><td>base-low</td>(.*?)</tr>", section)
     assert row is not None
     numbers = re.findall(r">(\d+)<", row.group(1))
-    assert numbers == ["7", "0", "1", "0", "1", "8"]
+    assert numbers == ["7", "0", "0", "1", "0", "1", "8"]  # ok, fenced, none, invalid, ...
     assert "abc1234" in html
     assert "sk-secret-value" not in html
 

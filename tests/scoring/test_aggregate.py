@@ -46,7 +46,13 @@ def test_aggregate_is_mean_of_field_means_times_100() -> None:
     expected = np.mean([score.fields[f] for f in score.field_names]) * 100
     assert score.aggregate == pytest.approx(expected)
     assert score.aggregate == pytest.approx((2 * 13 - 2) / (4 * 13) * 100)
-    assert score.validity == {"ok": 2, "missing": 1, "invalid_json": 1, "not_object": 0}
+    assert score.validity == {
+        "ok": 2,
+        "fenced": 0,
+        "missing": 1,
+        "invalid_json": 1,
+        "not_object": 0,
+    }
 
 
 def test_both_profiles_by_default_and_to_json_is_strict_json() -> None:
@@ -172,10 +178,32 @@ def test_inlined_parse_agrees_with_parse_output_and_gc_is_restored() -> None:
     import gc
 
     raws: list[Any] = [None, "", " \n", "{", "1", "[]", '\n{"killq": true}', b"{}", "[" * 5000]
-    expected: dict[str, int] = dict.fromkeys(["ok", "missing", "invalid_json", "not_object"], 0)
+    raws += ['```json\n{"killq": true}\n```', "```\n[]\n```"]
+    expected = dict.fromkeys(["ok", "fenced", "missing", "invalid_json", "not_object"], 0)
     for raw in raws:
         expected[parse_output(raw).status] += 1
     assert gc.isenabled()
     score = score_outputs(ISAF, [ISAF_GOLD] * len(raws), raws, n_boot=0)["reference"]
     assert score.validity == expected
     assert gc.isenabled()
+
+
+def test_fenced_outputs_are_their_own_class_and_read_only_when_asked() -> None:
+    from fieldwise.scoring import PROFILES
+
+    good = isaf_pred()
+    outputs = [good, f"```json\n{good}\n```", "```json\n{not json\n```"]
+    plain = score_outputs(ISAF, [ISAF_GOLD] * 3, outputs, n_boot=0)
+    lenient = score_outputs(ISAF, [ISAF_GOLD] * 3, outputs, n_boot=0, strip_fences=True)
+    for scores in (plain, lenient):
+        assert scores["reference"].validity["fenced"] == 1
+        assert scores["reference"].validity["invalid_json"] == 1
+    np.testing.assert_array_equal(plain["reference"].per_row, lenient["reference"].per_row)
+    assert plain["reference"].per_row[1].sum() == 0  # reference never reads inside a fence
+    assert plain["strict"].per_row[1].sum() == 0
+    np.testing.assert_array_equal(lenient["strict"].per_row[1], lenient["strict"].per_row[0])
+    assert not PROFILES["reference"].accepts_fenced and PROFILES["strict"].accepts_fenced
+    parsed = [parse_output(o) for o in outputs]
+    again = score_parsed(ISAF, [ISAF_GOLD] * 3, parsed, n_boot=0, strip_fences=True)
+    np.testing.assert_array_equal(again["strict"].per_row, lenient["strict"].per_row)
+    np.testing.assert_array_equal(again["reference"].per_row, plain["reference"].per_row)

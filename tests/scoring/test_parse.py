@@ -14,7 +14,9 @@ def test_missing(raw: str | None) -> None:
     "raw",
     [
         "{bad json",
-        '```json\n{"a": 1}\n```',  # no fence stripping
+        'Here it is:\n```json\n{"a": 1}\n```',  # prose around a fence: not "fenced"
+        "```json\n[1, 2]\n```",  # fenced, but not an object inside
+        '```json\n{"a": 1,}\n```',  # fenced, but invalid inside
         '{"a": 1,}',  # no repair
         '{"a": 1} trailing',
         "[" * 200_000,  # too deep for the parser: data, not a crash
@@ -39,3 +41,16 @@ def test_object_with_surrounding_whitespace() -> None:
     parsed = parse_output('\n\n  {"a": [1, "x"], "b": null}  \n')
     assert parsed.status == "ok"
     assert parsed.value == {"a": [1, "x"], "b": None}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '```json\n{"a": 1}\n```',
+        '```JSON\r\n{"a": 1}\r\n```\n',
+        '\n  ```\n{"a": 1}\n```  ',
+        '```json {"a": 1}```',
+    ],
+)
+def test_an_object_in_one_code_fence_is_fenced(raw: str) -> None:
+    assert parse_output(raw) == ParsedOutput("fenced", {"a": 1})

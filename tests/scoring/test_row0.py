@@ -78,6 +78,6 @@ def test_all_ten_models_scored_together_as_rows() -> None:
     """The same ten outputs as ten rows of one 'model' against a repeated gold."""
     models = sorted(OUTPUTS)
     ref = score_outputs(ISAF, [GOLD] * 10, [OUTPUTS[m] for m in models], n_boot=0)["reference"]
-    assert ref.validity == {"ok": 9, "missing": 0, "invalid_json": 0, "not_object": 1}
+    assert ref.validity == {"ok": 9, "fenced": 0, "missing": 0, "invalid_json": 0, "not_object": 1}
     wrong_total = sum(len(WRONG[m]) for m in models)
     assert ref.per_row.sum() == pytest.approx(130 - wrong_total)

@@ -40,9 +40,9 @@ def _root(
 
 
 def _register() -> None:
-    from fieldwise.cli import compare, data, finetune, run, store
+    from fieldwise.cli import compare, data, finetune, optimize, run, store
 
-    for module in (run, compare, data, store, finetune):
+    for module in (run, compare, data, store, finetune, optimize):
         module.register(app)
 
 

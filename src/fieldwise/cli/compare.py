@@ -32,6 +32,11 @@ def compare(
         None, "--gold-from", help="When gold differs, score all against run N's (1 = first)."
     ),
     show_all: bool = typer.Option(False, "--all", help="Also list non-significant fields."),
+    strip_fences: bool = typer.Option(
+        False,
+        "--strip-fences",
+        help="Read the object inside ```json fences (strict; never reference).",
+    ),
 ) -> None:
     """Every pair of models, aggregate and per field: paired difference, 95% CI, p-value,
     Holm-corrected verdict and minimum detectable difference.
@@ -58,6 +63,7 @@ def compare(
                 bootstrap=bootstrap,
                 seed=seed,
                 gold_from=None if gold_from is None else gold_from - 1,
+                strip_fences=strip_fences,
             )
         data = result.to_json()
     else:

@@ -47,18 +47,34 @@ def split(
     out_dir: Path = typer.Option(..., "--out-dir", help="Writes train.jsonl and test.jsonl."),
     test_size: float = typer.Option(0.2, "--test-size"),
     seed: int = typer.Option(0, "--seed"),
+    group: str | None = typer.Option(
+        None, "--group", help="Column naming each row's document group (as data.group)."
+    ),
 ) -> None:
-    """Group-aware train/test split: rows with the same text stay together."""
+    """Group-aware train/test split: rows with the same text (or group) stay together.
+
+    The same split `fieldwise run` evaluates on when a config gives data.train alone
+    (with the same --test-size, --seed and --group as data.test_size, seed and group)."""
     from fieldwise.data import load_examples, train_test_split, write_jsonl
     from fieldwise.tasks import load_task
 
     refuse_to_overwrite([out_dir / "train.jsonl", out_dir / "test.jsonl"], [data], "--out-dir")
-    ds = load_examples(load_task(task), data)
+    task_obj = load_task(task)
+    ds = load_examples(task_obj, data, group_column=group)
     train, test = train_test_split(ds.examples, test_size, seed)
+    column = group or task_obj.group_column  # kept, so the parts split the same way again
     for name, part in (("train", train), ("test", test)):
         write_jsonl(
             out_dir / f"{name}.jsonl",
-            [{"id": e.id, "text": e.text, **(e.gold or {})} for e in part],
+            [
+                {
+                    "id": e.id,
+                    "text": e.text,
+                    **(e.gold or {}),
+                    **({column: e.group} if column else {}),
+                }
+                for e in part
+            ],
         )
     err_console.print(f"train {len(train)} rows, test {len(test)} rows → {out_dir}")
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from fieldwise.scoring import ModelResult, ModelScore
 
 OPTION_HELP = "Backend option as key=value (repeatable), e.g. --option temperature=0."
+STRIP_FENCES_HELP = "Read the object inside ```json fences (strict profile; never reference)."
 RAY_HELP = "Run hf/vllm models on Ray: 'auto' (RAY_ADDRESS, else a local instance) or ADDRESS."
 
 
@@ -98,6 +99,7 @@ def run(
         # Labels are text, not markup: a variant's ``[output_mode=prompt]`` must show.
         table.add_row(escape(res.label), res.kind, *cells, shown, valid_text)
     err_console.print(table)
+    _note_fenced(result.results, cfg.profiles[0], cfg.strip_fences)
     pairwise = result.report_path.parent / "pairwise.json"
     if len(result.results) > 1 and pairwise.is_file():
         _print_verdicts(json.loads(pairwise.read_text(encoding="utf-8")))
@@ -130,6 +132,23 @@ def _row_errors_exit(head: str, detail: str, first: str, note: str = "") -> None
         soft_wrap=True,
     )
     raise typer.Exit(EXIT_ROW_ERRORS)
+
+
+def _note_fenced(results: list[ModelResult], profile: str, stripped: bool) -> None:
+    """One line naming the models that wrapped JSON in code fences, and what it cost."""
+    fenced = [(r.label, r.scores[profile].validity.get("fenced", 0)) for r in results]
+    fenced = [(label, n) for label, n in fenced if n]
+    if not fenced:
+        return
+    names = ", ".join(f"{label} {n}" for label, n in fenced)
+    what = (
+        "the strict profile read the object inside (strip_fences: true); reference scored them 0"
+        if stripped
+        else "they score 0; strip_fences: true in the config lets the strict profile read them"
+    )
+    err_console.print(
+        f"fenced JSON outputs (```json ... ```): {names}; {what}", highlight=False, soft_wrap=True
+    )
 
 
 def _print_verdicts(data: dict[str, object]) -> None:
@@ -197,7 +216,11 @@ def predict(
     batching = batch_settings(mc)
     if ray is not None:
         mc = mc.model_copy(update={"executor": "ray", "ray_address": ray})
-    model_obj = create_model(model, task_obj, mc.options)
+    from fieldwise._legacy import project_dir
+    from fieldwise.tasks.named_prompts import resolve_prompt_option
+
+    options = resolve_prompt_option(mc.options, project_dir(project))
+    model_obj = create_model(model, task_obj, options)
     with Store(project) as store:
         store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
         rows = run_predict(
@@ -258,6 +281,7 @@ def score(
     profile: str = typer.Option("reference", "--profile", help="Scoring profile."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples (0: none)."),
+    strip_fences: bool = typer.Option(False, "--strip-fences", help=STRIP_FENCES_HELP),
 ) -> None:
     """Score a predictions file against gold labels under one profile."""
     from fieldwise.data import load_examples
@@ -277,7 +301,9 @@ def score(
     raw = [outputs.get(ex.id) for ex in dataset.examples]
     groups = [group_key(ex) for ex in dataset.examples]
     boot = Resamples.for_rows(len(raw), bootstrap, 0, groups)
-    result = score_outputs(task_obj, golds, raw, profiles=(profile,), resamples=boot)[profile]
+    result = score_outputs(
+        task_obj, golds, raw, profiles=(profile,), resamples=boot, strip_fences=strip_fences
+    )[profile]
     if as_json:
         print_json(result.to_json())
         return
@@ -316,7 +342,7 @@ def _print_nested(result: ModelScore) -> None:
 
 
 def _read_predictions(path: Path, known_ids: set[str]) -> dict[str, str | None]:
-    from fieldwise.store.transfer import read_prediction_lines
+    from fieldwise.store.imports import read_prediction_lines
 
     outputs: dict[str, str | None] = {}
     unknown = 0

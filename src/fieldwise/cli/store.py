@@ -100,17 +100,31 @@ def import_jsonl_cmd(
     ),
     project: Path = PROJECT,
 ) -> None:
-    """Import one model's outputs from {id, output} JSONL."""
+    """Import one model's outputs from {id, output} JSONL: a model of its own in the
+    store, listed by `store runs`, scored by the next `run` on the same rows and
+    comparable by name (`fieldwise compare NAME OTHER`)."""
     from fieldwise.data import load_examples
     from fieldwise.store import Store
-    from fieldwise.store.transfer import import_jsonl
+    from fieldwise.store.imports import import_jsonl
     from fieldwise.tasks import load_task
 
-    ds = load_examples(load_task(task), data)
+    task_obj = load_task(task)
+    ds = load_examples(task_obj, data)
     with Store(project) as store:
-        store.save_dataset(task, ds.fingerprint, ds.source, ds.examples)
-        n = import_jsonl(store, name, path, ds.examples, replace=replace)
-    err_console.print(f"imported {n} predictions as '{name}'")
+        store.save_dataset(task_obj.name, ds.fingerprint, ds.source, ds.examples)
+        done = import_jsonl(store, name, path, ds, task_obj.name, replace=replace)
+    err_console.print(f"imported {done.stored} predictions as '{name}' (run {done.run_id})")
+    _warn_uncovered(done.without_prediction, done.dataset_rows, data, str(path))
+
+
+def _warn_uncovered(missing: int, rows: int, data: str, source: str) -> None:
+    if missing:
+        err_console.print(
+            f"[yellow]warning:[/] {missing} of {rows} rows of {data} have no prediction in "
+            f"{source}; they score as missing output",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @import_app.command("dicts")
@@ -123,17 +137,20 @@ def import_dicts_cmd(
     """Import rows carrying a per-row 'predictions' dict of model → raw output."""
     from fieldwise.data import load_examples
     from fieldwise.store import Store
-    from fieldwise.store.transfer import import_prediction_dicts, load_prediction_records
+    from fieldwise.store.imports import import_prediction_dicts, load_prediction_records
     from fieldwise.tasks import load_task
 
-    ds = load_examples(load_task(task), data)
+    task_obj = load_task(task)
+    ds = load_examples(task_obj, data)
     with Store(project) as store:
-        store.save_dataset(task, ds.fingerprint, ds.source, ds.examples)
-        counts = import_prediction_dicts(
-            store, load_prediction_records(source), ds.examples, source=source
+        store.save_dataset(task_obj.name, ds.fingerprint, ds.source, ds.examples)
+        done = import_prediction_dicts(
+            store, load_prediction_records(source), ds, task_obj.name, source=source
         )
-    for label, n in counts.items():
-        err_console.print(f"imported {n} predictions as '{label}'")
+    for label, run in done.items():
+        err_console.print(f"imported {run.stored} predictions as '{label}' (run {run.run_id})")
+    missing = max(run.without_prediction for run in done.values())
+    _warn_uncovered(missing, len(ds), data, source)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,11 +21,13 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Annotated, Any
 
 import pydantic
 
+from fieldwise._gc import gc_paused
 from fieldwise._text import decode_utf8, read_utf8, scrub_text
 from fieldwise.data.fingerprint import fingerprint_examples
 from fieldwise.errors import UserError
@@ -83,23 +85,25 @@ def load_examples(
     examples: list[Example] = []
     skipped: list[str] = []
     seen_ids: set[str] = set()
-    for where, raw in rows:
-        try:
-            example = row_to_example(task, raw, where, len(examples), group_column)
-            if example.id in seen_ids:
-                raise RowError(f"{where}: duplicate id '{example.id}'")
-        except RowError as exc:
-            if not skip_invalid:
-                raise
-            skipped.append(str(exc))
-            continue
-        seen_ids.add(example.id)
-        examples.append(example)
-        if limit is not None and len(examples) >= limit:
-            break
-    if not examples:
-        raise UserError(f"no usable rows in {src}")
-    return Dataset(examples, src, fingerprint_examples(examples), skipped)
+    plan = _field_plan(task)
+    with gc_paused():  # ~100,000 rows of new objects: collections would re-walk them all
+        for where, raw in rows:
+            try:
+                example = row_to_example(task, raw, where, len(examples), group_column, plan)
+                if example.id in seen_ids:
+                    raise RowError(f"{where}: duplicate id '{example.id}'")
+            except RowError as exc:
+                if not skip_invalid:
+                    raise
+                skipped.append(str(exc))
+                continue
+            seen_ids.add(example.id)
+            examples.append(example)
+            if limit is not None and len(examples) >= limit:
+                break
+        if not examples:
+            raise UserError(f"no usable rows in {src}")
+        return Dataset(examples, src, fingerprint_examples(examples), skipped)
 
 
 def parse_json(text: str | bytes, where: str) -> Any:
@@ -118,15 +122,12 @@ def parse_json(text: str | bytes, where: str) -> Any:
 def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        with path.open("rb") as fh:
-            for lineno, raw in enumerate(fh, 1):
-                line = decode_utf8(raw, str(path), lineno)
-                if not line.strip():
-                    continue
-                row = parse_json(line, f"{path}:{lineno}")
-                if not isinstance(row, dict):
-                    raise RowError(f"{path}:{lineno}: expected a JSON object")
-                yield f"{path}:{lineno}", row
+        for lineno, line in jsonl_lines(path):
+            where = f"{path}:{lineno}"
+            row = parse_json(line, where)
+            if type(row) is not dict:
+                raise RowError(f"{where}: expected a JSON object")
+            yield where, row
     elif suffix == ".json":
         data = parse_json(read_utf8(path), str(path))
         if not isinstance(data, list):
@@ -147,6 +148,39 @@ def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             f"unsupported data file type '{suffix}' ({path})",
             hint="use .jsonl, .json, .parquet or .csv",
         )
+
+
+READ_CHUNK = 8 * 1024 * 1024
+"""Bytes read and decoded at a time by :func:`jsonl_lines`."""
+
+
+def jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of each non-blank line of a JSONL file.
+
+    Read and decoded 8 MiB at a time (one ``decode`` per chunk, not per line: at 100,000
+    rows the per-line calls cost more than the decoding), split on ``\\n`` only (a raw
+    U+2028 inside a JSON string is not a line end); bytes that are not UTF-8 are a
+    one-line error naming the line and column."""
+    lineno, rest = 0, b""
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(READ_CHUNK)
+            data = rest + block if rest else block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if block and not cut:
+                rest = data  # one line longer than a chunk: read on
+                continue
+            text = decode_utf8(data[:cut], str(path), lineno + 1)
+            rest = data[cut:]
+            lines = text.split("\n")
+            if text.endswith("\n"):
+                lines.pop()
+            for line in lines:
+                lineno += 1
+                if line and not line.isspace():
+                    yield lineno, line
+            if not block:
+                return
 
 
 CSV_CELL_LIMIT = 64 * 1024 * 1024
@@ -219,10 +253,33 @@ def _hub_rows(task: Task, target: str) -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"{name}[{split}] row {i}", mapped
 
 
+_ANY = object()
+"""In a field plan: every value of this field passes its check unchanged."""
+_UNCHANGED: dict[str, Any] = {
+    "int": int, "bool": bool, "float": float, "date": str, "label_set": list,
+    "text": _ANY, "label": _ANY,
+}  # fmt: skip
+"""Per leaf kind, the exact type :func:`_check_value` returns unchanged (lists: of str)."""
+
+
+def _field_plan(task: Task) -> list[tuple[str, FieldSpec, Any]]:
+    """``(name, spec, fast type)`` per field, for :func:`row_to_example`'s fast path: a
+    value of exactly that type is kept as it is, without the per-field checks."""
+    return [(f.name, f, _UNCHANGED.get(f.kind) if f.is_leaf else None) for f in task.fields]
+
+
 def row_to_example(
-    task: Task, row: dict[str, Any], where: str, index: int, group_column: str | None = None
+    task: Task,
+    row: dict[str, Any],
+    where: str,
+    index: int,
+    group_column: str | None = None,
+    plan: list[tuple[str, FieldSpec, Any]] | None = None,
 ) -> Example:
-    """Validate one canonical row; labels are kept as published (quirks included)."""
+    """Validate one canonical row; labels are kept as published (quirks included).
+
+    ``plan`` (from :func:`_field_plan`, made once per file) lets values already of their
+    field's type skip the checks: the same result, about 3x faster per row."""
     text = row.get(task.text_column)
     if not isinstance(text, str) or not text.strip():
         raise RowError(f"{where}: field '{task.text_column}': missing or empty text")
@@ -236,21 +293,27 @@ def row_to_example(
         if value in (None, ""):
             raise RowError(f"{where}: group column '{column}': missing")
         group = str(value)
-    present = [f for f in task.fields if f.name in row]
-    if not present:
+    plan = plan or _field_plan(task)
+    if row.keys().isdisjoint([name for name, _, _ in plan]):
         return Example(example_id, text, None, group)
     gold: dict[str, Any] = {}
-    for spec in task.fields:
-        if spec.name not in row:
+    for name, spec, fast in plan:
+        if name not in row:
             if spec.optional:
-                gold[spec.name] = None  # an omitted optional field is a null
+                gold[name] = None  # an omitted optional field is a null
             elif spec.scored:
-                raise RowError(f"{where}: field '{spec.name}': missing label")
+                raise RowError(f"{where}: field '{name}': missing label")
             continue
-        if spec.is_leaf:
-            gold[spec.name] = _check_value(spec, row[spec.name], where)
+        value = row[name]
+        kind = type(value)
+        if fast is _ANY or (
+            kind is fast and (kind is not list or all(map(isinstance, value, repeat(str))))
+        ):
+            gold[name] = value
+        elif fast is not None:
+            gold[name] = _check_value(spec, value, where)
         else:
-            gold[spec.name] = _check_nested(task, spec, row[spec.name], where)
+            gold[name] = _check_nested(task, spec, value, where)
     return Example(example_id, text, gold, group)
 
 

@@ -48,6 +48,8 @@ registry.models.register("openai", "fieldwise.models.openai_backend:OpenAIModel"
 registry.models.register("anthropic", "fieldwise.models.anthropic_backend:AnthropicModel")
 registry.models.register("hf", "fieldwise.models.hf:HFModel", extra="hf")
 registry.models.register("vllm", "fieldwise.models.vllm_backend:VLLMModel", extra="vllm")
+registry.models.register("simulated", "fieldwise.models.simulated:SimulatedModel")
+registry.models.register("simulated-optimizer", "fieldwise.models.simulated:SimulatedOptimizer")
 
 
 register_backend = registry.models.register

@@ -8,9 +8,12 @@ from a program that already uses matplotlib interactively.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from fieldwise.errors import MissingDependency
 
@@ -28,6 +31,34 @@ KIND_NAMES: dict[str, str] = {
 }
 
 
+@functools.cache
+def _matplotlib() -> tuple[Any, Any, Any]:
+    """matplotlib's Agg canvas, Figure and Patch, imported on a helper thread.
+
+    Importing matplotlib leaves reference cycles of caught exceptions (pyparsing's, in its
+    rcParams validation) whose tracebacks hold every calling frame: imported from inside
+    ``write_report``, the report's whole working data (300,000 parsed outputs at scale)
+    stayed alive until a garbage collection had to walk it, ~3 s. A thread's frames do
+    not reach the caller's."""
+    found: list[Any] = []
+
+    def load() -> None:
+        try:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+            from matplotlib.patches import Patch
+        except ImportError:  # pragma: no cover - matplotlib is a core dependency
+            return
+        found.extend((FigureCanvasAgg, Figure, Patch))
+
+    thread = threading.Thread(target=load, name="fieldwise-import-matplotlib")
+    thread.start()
+    thread.join()
+    if not found:  # pragma: no cover
+        raise MissingDependency("matplotlib")
+    return found[0], found[1], found[2]
+
+
 def bar_chart(
     labels: Sequence[str],
     values: Sequence[float],
@@ -42,12 +73,7 @@ def bar_chart(
     ``values`` NaN (nothing scored) draw as an empty bar labelled "n/a". ``ci`` adds
     95% error bars; NaN bounds are left out.
     """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.patches import Patch
-    except ImportError as exc:  # pragma: no cover - matplotlib is a core dependency
-        raise MissingDependency("matplotlib") from exc
+    FigureCanvasAgg, Figure, Patch = _matplotlib()
 
     order = sorted(range(len(values)), key=lambda i: _key(values[i]))
     shown = [0.0 if math.isnan(values[i]) else values[i] for i in order]

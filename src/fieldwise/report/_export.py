@@ -43,10 +43,11 @@ def write_export(
         "gold": [json.dumps(ex.gold, ensure_ascii=False) if ex.gold else None for ex in examples],
     }
     points = [np.nansum(matrices[m], axis=1).tolist() for m in order]
-    # Per model and row, the fields scored below 1 (NaN compares false: not listed).
-    misses = [
-        [[fields[j] for j in np.flatnonzero(row < 1.0)] for row in matrices[m]] for m in order
-    ]
+    misses = [_not_right(matrices[m], fields) for m in order]
+    # One line per row as json.dumps(record, ensure_ascii=False) writes it, from parts:
+    # the gold's JSON is the one made for the Parquet column (not encoded twice).
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    golds = columns["gold"]
     with (out_dir / JSONL_NAME).open("w", encoding="utf-8") as fh:
         for i, ex in enumerate(examples):
             models = {}
@@ -59,8 +60,11 @@ def write_export(
                     "points": points[k][i],
                     "not_right": misses[k][i],
                 }
-            record = {"id": str(ex.id), "text": ex.text, "gold": ex.gold, "models": models}
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            gold = golds[i] if golds[i] is not None else encode(ex.gold)
+            fh.write(
+                f'{{"id": {encode(str(ex.id))}, "text": {encode(ex.text)}, "gold": {gold}, '
+                f'"models": {encode(models)}}}\n'
+            )
     for k, m in enumerate(order):
         r = results[m]
         columns[f"{labels[k]}/output"] = [None if o is None else str(o) for o in r.outputs]
@@ -71,3 +75,22 @@ def write_export(
             columns[f"{labels[k]}/{name}"] = pa.array(matrices[m][:, j], from_pandas=True)
     pq.write_table(pa.table(columns), out_dir / PARQUET_NAME)
     return [JSONL_NAME, PARQUET_NAME]
+
+
+def _not_right(matrix: np.ndarray, fields: list[str]) -> list[list[str]]:
+    """Per row, the fields scored below 1 (NaN compares false: not listed).
+
+    Rows are keyed by their pattern of misses (one integer per row, bit j for field j),
+    so each distinct pattern's list is built once: 100,000 rows share a few hundred."""
+    below = matrix < 1.0
+    if len(fields) > 62:
+        return [[fields[j] for j in np.flatnonzero(row)] for row in below]
+    codes = below @ (np.int64(1) << np.arange(len(fields), dtype=np.int64))
+    names: dict[int, list[str]] = {}
+    out = []
+    for code in codes.tolist():
+        found = names.get(code)
+        if found is None:
+            found = names[code] = [f for j, f in enumerate(fields) if code >> j & 1]
+        out.append(found)
+    return out

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from fieldwise._gc import gc_paused
 from fieldwise._text import scrub_text
 from fieldwise.data.splits import group_key
 from fieldwise.errors import UserError
@@ -33,6 +34,7 @@ from fieldwise.report._compare import (
 from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
 from fieldwise.report._notes import abstaining_profiles, abstentions, by_field, coverage_note
+from fieldwise.report._optimize import PromptUse, optimisation_views
 from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._staging import staged_folder
 from fieldwise.report._summary import board, meta_rows, ranking, why
@@ -46,6 +48,7 @@ __all__ = ["pairwise_file", "write_report"]
 DEFAULT_PROFILE = "reference"
 
 
+@gc_paused()  # millions of short-lived objects at 100,000 rows: see fieldwise._gc
 def write_report(
     task: Task,
     examples: list[Example],
@@ -56,6 +59,7 @@ def write_report(
     meta: dict[str, Any] | None = None,
     profile: str | None = None,
     resamples: Resamples | None = None,
+    prompts: list[PromptUse] | None = None,
 ) -> Path:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
     (``examples.jsonl``, ``examples.parquet``); return the HTML path.
@@ -72,6 +76,9 @@ def write_report(
     resamples, one ``pairwise.<profile>.json`` per profile every model was scored under
     (``fieldwise compare --profile``).
 
+    ``prompts`` (the saved prompts the models used, with their optimisation records)
+    adds the prompt-optimisation section.
+
     The folder appears whole or not at all (``report/_staging.py``); a write that fails
     (a full disk) is a one-line :class:`UserError` naming the folder and the file.
     """
@@ -79,7 +86,9 @@ def write_report(
     final = Path(out_dir)
     # Written into a hidden sibling and moved into place whole (see ``_staging``).
     with staged_folder(final) as staging:
-        name = _write_files(task, examples, results, staging, title, meta, profile, resamples)
+        name = _write_files(
+            task, examples, results, staging, title, meta, profile, resamples, prompts
+        )
     return final / name
 
 
@@ -92,6 +101,7 @@ def _write_files(
     meta: dict[str, Any] | None,
     profile: str,
     resamples: Resamples | None,
+    prompts: list[PromptUse] | None,
 ) -> str:
     """Write every file of the report into ``out_dir``; return the page's file name."""
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
@@ -157,6 +167,7 @@ def _write_files(
         "shown": shown_rows,
         "ids": [str(ex.id) for ex in examples],
         "exports": exports,
+        "optimisations": optimisation_views(prompts or [], task, charts_dir),
     }
     notes = abstentions(task, examples, results, order, parsed, fields)
     context["notes"] = notes

@@ -76,6 +76,9 @@ class Profile:
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    accepts_fenced: ClassVar[bool] = False
+    """Whether this profile scores the object inside a fenced output (```` ```json ``` ````)
+    when the user opts in with ``strip_fences``; otherwise such an output is unparseable."""
     normalise: ClassVar[bool] = False
     """Labels compared after normalisation (case, spaces, ``;`` splits, aliases)."""
     strict_types: ClassVar[bool] = False

@@ -10,12 +10,13 @@ import numpy as np
 
 from fieldwise.models._model import ModelKind
 
-ParseStatus = Literal["ok", "missing", "invalid_json", "not_object"]
+ParseStatus = Literal["ok", "fenced", "missing", "invalid_json", "not_object"]
 
 
 @dataclass(frozen=True)
 class ParsedOutput:
-    """A raw output parsed once: the JSON object, or why there is none."""
+    """A raw output parsed once: the JSON object, or why there is none (``fenced``: the
+    object inside a Markdown code fence, read only where the user opted in)."""
 
     status: ParseStatus
     value: dict[str, Any] | None = None

@@ -8,10 +8,8 @@ against the same gold does that work once.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import is_not, itemgetter
@@ -19,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from fieldwise._gc import gc_paused
 from fieldwise.errors import UserError
 from fieldwise.scoring._nested import GoldNode, NestedResult, PredCache, score_nested
 from fieldwise.scoring._profile import MISSING, Profile, bools, is_null, nulls_are_values
 from fieldwise.scoring._profile import objects as as_objects
 from fieldwise.scoring._types import ModelScore, ParsedOutput
-from fieldwise.scoring.parse import parse_status
+from fieldwise.scoring.parse import STATUSES, parse_failure, parse_status
 from fieldwise.scoring.profiles import get_profile
 from fieldwise.scoring.stats import Resamples, bootstrap_ci, row_resamples
 from fieldwise.tasks import Task, load_task
@@ -41,7 +40,6 @@ __all__ = [
 ]
 
 DEFAULT_PROFILES: tuple[str, ...] = ("reference", "strict")
-STATUSES = ("ok", "missing", "invalid_json", "not_object")
 _NO_OBJECT: dict[str, Any] = {}
 
 
@@ -84,8 +82,11 @@ class GoldTable:
         return self._nulls[spec.name]
 
 
-def prepare_golds(task: Task | str, golds: Sequence[Mapping[str, Any]]) -> GoldTable:
-    """Check the gold rows and lay them out by field for fast repeated scoring."""
+def prepare_golds(task: Task | str, golds: Sequence[Mapping[str, Any]] | GoldTable) -> GoldTable:
+    """Check the gold rows and lay them out by field for fast repeated scoring (a
+    :class:`GoldTable` is returned as it is)."""
+    if isinstance(golds, GoldTable):
+        return golds
     task = load_task(task)
     if len(golds) == 0:
         raise UserError("nothing to score: there are no gold rows")
@@ -114,17 +115,20 @@ def score_outputs(
     n_boot: int = 1000,
     seed: int = 0,
     resamples: Resamples | None = None,
+    strip_fences: bool = False,
 ) -> dict[str, ModelScore]:
     """Parse each raw output once and score it under every profile (name → score).
 
     Unparseable rows score 0 on every field in every profile (they are not abstentions).
-    CIs come from ``resamples`` (a run's shared, possibly clustered, bootstrap) or, when
-    it is not given, from ``n_boot`` row resamples seeded with ``seed`` (0: no CIs).
+    ``fenced`` outputs (an object in a Markdown code fence) are unparseable too, unless
+    ``strip_fences``: then profiles that accept it (``strict``, never ``reference``) score
+    the object inside. CIs come from ``resamples`` (a run's shared, possibly clustered,
+    bootstrap) or, when it is not given, from ``n_boot`` row resamples seeded with
+    ``seed`` (0: no CIs).
     """
-    with _gc_paused():
-        return _score_raw(
-            task, golds, outputs, profiles, _resamples(outputs, n_boot, seed, resamples)
-        )
+    with gc_paused():
+        boot = _resamples(outputs, n_boot, seed, resamples)
+        return _score_raw(task, golds, outputs, profiles, boot, strip_fences)
 
 
 def _resamples(
@@ -135,23 +139,6 @@ def _resamples(
     if resamples.n != len(rows):
         raise UserError(f"resamples are for {resamples.n} rows, not {len(rows)}")
     return resamples
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while scoring.
-
-    Scoring keeps every parsed output alive while allocating many small lists and sets;
-    each automatic collection then re-walks all of them (about 15% of the time). JSON
-    values form no reference cycles, so nothing is lost; the GC resumes afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def check_profiles(task: Task, profiles: Sequence[str] | str) -> list[Profile]:
@@ -193,10 +180,12 @@ def _score_raw(
     outputs: Sequence[str | None],
     profiles: Sequence[str],
     resamples: Resamples,
+    strip_fences: bool,
 ) -> dict[str, ModelScore]:
     task = load_task(task)
     plan, names = _plan(task, profiles)
     validity = dict.fromkeys(STATUSES, 0)
+    fenced: list[int] = []
     # Each parsed object is reduced to its scored values at once and then freed: keeping
     # all of them alive until a second pass cost ~40% more than the parse itself
     # (allocator and cache pressure), more than all the field scoring together.
@@ -211,8 +200,16 @@ def _score_raw(
             try:
                 value = loads(raw)
             except (ValueError, RecursionError):
-                validity["missing" if not raw or raw.isspace() else "invalid_json"] += 1
-                append(nothing)
+                status, value = parse_failure(raw)
+                validity[status] += 1
+                if value is None or not strip_fences:
+                    append(nothing)
+                    continue
+                fenced.append(len(rows))  # scored only by profiles that accept it
+                try:
+                    append(getter(value))
+                except KeyError:
+                    append(tuple(map(value.get, names, repeat(MISSING))))
                 continue
             if type(value) is dict:
                 validity["ok"] += 1
@@ -224,7 +221,7 @@ def _score_raw(
         status, _ = parse_status(raw)
         validity[status] += 1
         append(nothing)
-    return _score_rows(task, golds, rows, names, validity, plan, resamples)
+    return _score_rows(task, golds, rows, names, validity, plan, resamples, fenced)
 
 
 def score_parsed(
@@ -235,6 +232,7 @@ def score_parsed(
     n_boot: int = 1000,
     seed: int = 0,
     resamples: Resamples | None = None,
+    strip_fences: bool = False,
 ) -> dict[str, ModelScore]:
     """Like :func:`score_outputs` for outputs already parsed with ``parse_output``."""
     boot = _resamples(parsed, n_boot, seed, resamples)
@@ -243,15 +241,19 @@ def score_parsed(
     getter = _fields_of(names)
     validity = dict.fromkeys(STATUSES, 0)
     rows: list[tuple[Any, ...]] = []
+    fenced: list[int] = []
     for p in parsed:
         validity[p.status] = validity.get(p.status, 0) + 1
-        value = p.value if p.status == "ok" and p.value is not None else _NO_OBJECT
+        readable = p.status == "ok" or (p.status == "fenced" and strip_fences)
+        value = p.value if readable and p.value is not None else _NO_OBJECT
+        if p.status == "fenced" and value is not _NO_OBJECT:
+            fenced.append(len(rows))
         try:
             rows.append(getter(value))
         except KeyError:
             rows.append(tuple(map(value.get, names, repeat(MISSING))))
-    with _gc_paused():
-        return _score_rows(task, golds, rows, names, validity, plan, boot)
+    with gc_paused():
+        return _score_rows(task, golds, rows, names, validity, plan, boot, fenced)
 
 
 def _score_rows(
@@ -262,7 +264,10 @@ def _score_rows(
     validity: dict[str, int],
     plan: list[tuple[Profile, list[FieldSpec]]],
     resamples: Resamples,
+    fenced: list[int] | None = None,
 ) -> dict[str, ModelScore]:
+    """Score the rows' field values under every profile. ``fenced`` rows hold the object
+    read inside a code fence: profiles that do not accept it see nothing there."""
     table = golds if isinstance(golds, GoldTable) else prepare_golds(task, golds)
     if table.task.name != task.name:
         raise UserError(f"gold rows were prepared for task '{table.task.name}', not '{task.name}'")
@@ -278,14 +283,16 @@ def _score_rows(
         if n
         else {name: as_objects([], 0) for name in names}
     )
+    unfenced = _without_rows(columns, fenced) if fenced else columns
     scores: dict[str, ModelScore] = {}
     cache = PredCache()  # pred-side work on nested fields, shared by the profiles
     for profile, specs in plan:
+        cols = columns if profile.accepts_fenced else unfenced
         per_row = np.empty((table.rows, len(specs)), dtype=np.float64)
         paths: dict[str, np.ndarray] = {}
         records: dict[str, np.ndarray] = {}
         for j, spec in enumerate(specs):
-            preds = columns[spec.name]
+            preds = cols[spec.name]
             absent = table.absent[spec.name]
             if spec.is_leaf:
                 out = profile.score(spec, preds, table.prepared(profile, spec))
@@ -320,6 +327,17 @@ def _score_rows(
 
 
 RECORD_METRICS = ("precision", "recall", "f1")
+
+
+def _without_rows(columns: dict[str, np.ndarray], rows: list[int]) -> dict[str, np.ndarray]:
+    """Copies of ``columns`` with ``rows`` set to :data:`MISSING` (as if unparseable)."""
+    idx = np.asarray(rows, dtype=np.intp)
+    out = {}
+    for name, col in columns.items():
+        col = col.copy()
+        col[idx] = MISSING
+        out[name] = col
+    return out
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -53,6 +53,8 @@ class ReferenceProfile(Profile):
     description: ClassVar[str] = (
         "reproduces the published ISAF numbers (lenient: 1 == true, extras free)"
     )
+    accepts_fenced: ClassVar[bool] = False
+    """Never: the published numbers read a fenced output as invalid JSON."""
 
 
 class StrictProfile(Profile):
@@ -63,6 +65,7 @@ class StrictProfile(Profile):
     normalise: ClassVar[bool] = True
     strict_types: ClassVar[bool] = True
     abstain: ClassVar[bool] = True
+    accepts_fenced: ClassVar[bool] = True  # with strip_fences: a careful reader strips it
     rereads: ClassVar[frozenset[str]] = frozenset(
         {"exact", "equal", "int_equal", "set_equal", "set_recall"}
     )

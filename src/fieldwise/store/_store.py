@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldwise import _legacy
+from fieldwise._gc import gc_paused
 from fieldwise._text import hide_url_credentials, scrub_text
 from fieldwise.errors import UserError
 from fieldwise.store._migrations import migrate
@@ -224,13 +225,15 @@ class Store:
     ) -> None:
         """Commit a batch of predictions at once (errors are kept so reports can show them,
         and are retried by the next run)."""
-        with self._writing():
+        with self._writing(), gc_paused():
             self._insert_predictions(run_id, label, rows)
 
     def _insert_predictions(
         self, run_id: int | None, label: str, rows: Sequence[PredictionRow]
     ) -> None:
         now = _now()
+        if len(rows) > 1000:  # bulk (imports, batches): key order keeps the index inserts local
+            rows = sorted(rows, key=_row_key)
         self.db.executemany(
             """INSERT OR REPLACE INTO predictions (key, run_id, label, example_id, output,
             error, latency_s, input_tokens, output_tokens, cost_usd, finish_reason,
@@ -261,6 +264,13 @@ class Store:
     def predictions_for_label(self, label: str) -> list[dict[str, Any]]:
         sql = "SELECT * FROM predictions WHERE label = ? ORDER BY created_at, example_id"
         return [dict(r) for r in self._select(sql, (label,))]
+
+    def example_ids(self, label: str) -> set[str]:
+        """The example ids ``label`` has stored predictions for (one indexed query)."""
+        cur = self.db.cursor()
+        cur.row_factory = None
+        rows = cur.execute("SELECT example_id FROM predictions WHERE label = ?", (label,))
+        return {r[0] for r in rows}
 
     def labels(self) -> list[str]:
         return [r[0] for r in self._select("SELECT DISTINCT label FROM predictions ORDER BY 1")]
@@ -325,7 +335,7 @@ class Store:
     def mark_create_sent(self, batch_id: str, at: float) -> None:
         """Record, before a create leaves, that one is being sent for a ``submitting``
         record: from then on a batch may exist, so no one creates another blindly."""
-        with self.db:
+        with self._writing():
             self.db.execute("UPDATE batches SET create_sent_at = ? WHERE id = ?", (at, batch_id))
 
     def set_batch_id(self, placeholder: str, batch_id: str) -> None:
@@ -358,7 +368,7 @@ class Store:
     def save_dataset(
         self, task: str, fingerprint: str, source: str | None, examples: list[Example]
     ) -> None:
-        with self._writing():
+        with self._writing(), gc_paused():
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?)",
                 (fingerprint, task, source, len(examples), _now()),
@@ -409,6 +419,10 @@ class Store:
     def models(self) -> list[dict[str, Any]]:
         rows = self._select("SELECT * FROM models ORDER BY created_at")
         return [{**dict(r), "options": json.loads(r["options_json"])} for r in rows]
+
+
+def _row_key(row: PredictionRow) -> str:
+    return row.key
 
 
 def _set_wal(db: sqlite3.Connection) -> None:
