@@ -97,7 +97,7 @@ def serve(
         10000,
         "--max-schema-complexity",
         min=1,
-        help="Highest estimated compile cost of a schema (about 1 ms each; docs/serve.md).",
+        help="Highest estimated compile cost of a schema (about 1 ms each; docs/serving.md).",
     ),
     max_schema_branches: int = typer.Option(
         256, "--max-schema-branches", min=1, help="Most choices in one anyOf/oneOf/enum."

@@ -40,12 +40,12 @@ OPEN_NAME_CHAR_COST = 30
 """Complexity of an object that admits undeclared properties: its base, plus this much per
 character of its declared property names (xgrammar builds "any key but these" from
 them). Measured with xgrammar 0.2.9 on a 32k-token vocabulary, a unit is about 1 ms of
-compile time; a closed object's subschema costs 1. See docs/serve.md."""
+compile time; a closed object's subschema costs 1. See docs/serving.md."""
 
 
 @dataclass(frozen=True)
 class SchemaLimits:
-    """The largest ``response_format`` schema the server compiles (``docs/serve.md``).
+    """The largest ``response_format`` schema the server compiles (``docs/serving.md``).
 
     The defaults admit any extraction schema we have seen (the nested invoice test schema
     is under 2 kB and costs 37 units strict, 3,274 with open objects: 2.8 s to compile on
