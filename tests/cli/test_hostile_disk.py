@@ -33,6 +33,10 @@ def _limit(size: int) -> None:
 def test_a_full_disk_while_storing_is_one_line_and_loses_nothing_stored(tmp_path: Path) -> None:
     fake = FakeServer().start()
     fake.behaviour.reply = lambda text: json.dumps({"echo": text[:40], "pad": "x" * 2000})
+    # At most ~200 rows a second, so each group commit (0.1 s) holds a few rows and some
+    # are stored before the limit is hit, however loaded the machine (at full speed all
+    # 300 rows could land in the first commit, which then fails with nothing stored).
+    fake.behaviour.latency_s = 0.02
     data = tmp_path / "docs.jsonl"
     data.write_text("".join(json.dumps({"id": e.id, "text": e.text}) + "\n" for e in docs(ROWS)))
     project = tmp_path / "project"
@@ -43,7 +47,7 @@ def test_a_full_disk_while_storing_is_one_line_and_loses_nothing_stored(tmp_path
     }
     cmd = [sys.executable, "-m", "fieldwise.cli", "predict", "--model", "openai/m"]
     cmd += ["--data", str(data), "--out", str(tmp_path / "out.jsonl"), "--project", str(project)]
-    cmd += ["--option", f"base_url={fake.url}", "--quiet"]
+    cmd += ["--option", f"base_url={fake.url}", "--concurrency", "4", "--quiet"]
     try:
         full = subprocess.run(
             cmd,
