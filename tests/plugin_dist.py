@@ -19,6 +19,8 @@ ENTRY_POINTS = {
     "export_formats": ("fw-pairs", "fwplug.formats:Pairs"),
     "metrics": ("fw_within_days", "fwplug.days:WithinDays"),
     "tasks": ("fw-routes", "fwplug.routes:ROUTES"),
+    "hosts": ("fwcloud", "fwplug.cloud:HOST"),
+    "executors": ("fw-counted", "fwplug.counted:Counted"),
 }
 
 MODULES = {
@@ -102,6 +104,27 @@ MODULES = {
             def score_value(self, field, pred, gold, policy):
                 gap = dt.date.fromisoformat(pred) - dt.date.fromisoformat(gold)
                 return 1.0 if abs(gap.days) <= self.params.days else 0.0
+    ''',
+    "cloud.py": '''
+        """An OpenAI-compatible host by name: fwcloud/MODEL needs no options."""
+        from fieldwise.models.hosts import Host
+
+        HOST = Host("fwcloud", "https://llm.fwcloud.example/v1", "FWCLOUD_API_KEY")
+    ''',
+    "counted.py": '''
+        """An executor that runs in this process and counts the jobs it was given."""
+        from typing import ClassVar
+
+        from fieldwise.runner import Executor, LocalExecutor
+
+
+        class Counted(Executor):
+            name: ClassVar[str] = "fw-counted"
+            jobs: ClassVar[list] = []
+
+            def run(self, job, bar):
+                self.jobs.append((job.label, len(job.examples), job.repeats))
+                return LocalExecutor().run(job, bar)
     ''',
     "routes.py": '''
         """A nested task whose dates are scored by the plugin's own metric."""

@@ -34,9 +34,11 @@ LAYERS: dict[str, int] = {
     "serve": 9,
     "loadtest": 9,
     "trust": 9,
+    "plan": 9,
     "optimize": 9,
     "imported": 9,  # a run's imported models, loaded beside the pipeline
     "pipeline": 10,
+    "distill": 10,  # distill and migrate run whole pipelines (teacher, student)
     "cli": 11,
 }
 

@@ -37,8 +37,9 @@ def test_each_kind_is_discovered_with_no_change_to_fieldwise(plugin: Path) -> No
     assert "fwconst" in available_backends()
     assert "fwhost" in available_providers()
     assert "fw-pairs" in registry.export_formats.names()
+    assert "fwcloud" in available_backends() and "fw-counted" in registry.executors.names()
     # declared key variables and key formats come from the classes themselves
-    assert "FWPLUG_API_KEY" in key_variables() and "FWHOST_KEY" in key_variables()
+    assert {"FWPLUG_API_KEY", "FWHOST_KEY", "FWCLOUD_API_KEY"} <= key_variables()
     assert redact("echoed fwk-abcdefghijklmnop back") == "echoed [REDACTED] back"
 
 
@@ -56,10 +57,32 @@ def test_the_plugin_provider_fine_tunes_into_a_runnable_plugin_model(
     result = run_hosted_finetune(
         {"provider": "fwhost", "base_model": "base", "suffix": "s1", "training_file": str(train)},
         progress=False,
+        state_dir=tmp_path / "jobs",  # the job record, not in the cwd
     )
     assert (result.spec, result.trained_tokens) == ("fwconst/ft-base-s1", 42)
     model = create_model(result.spec, load_task("isaf"))
     assert asyncio.run(model.generate(_examples()[:1]))[0].output == "{}"
+
+
+def test_the_plugin_host_and_executor_run_a_project(
+    plugin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldwise.config import ProjectConfig
+    from fieldwise.pipeline import run_project
+
+    monkeypatch.setenv("FWCLOUD_API_KEY", "fwc-test-key-0123456789")
+    hosted = create_model("fwcloud/m1", load_task("isaf"))
+    assert (hosted.spec, hosted.base_url) == ("fwcloud/m1", "https://llm.fwcloud.example/v1")  # type: ignore[attr-defined]
+    cfg = ProjectConfig(
+        data={"train": "sample", "limit": 20},  # type: ignore[arg-type]
+        models=[{"spec": "baseline/auto", "name": "b", "executor": "fw-counted"}],  # type: ignore[list-item]
+        bootstrap=0,
+        output=str(tmp_path / "project"),
+        base_dir=tmp_path,
+    )
+    result = run_project(cfg, quiet=True)
+    counted = registry.executors.get("fw-counted")
+    assert counted.jobs == [("b", len(result.test.examples), 1)]
 
 
 def test_the_plugin_export_format_round_trips_from_the_cli(
@@ -136,7 +159,8 @@ def test_a_plugin_metric_on_the_wrong_kind_is_an_error_at_task_load(plugin: Path
 
 
 def test_without_the_plugin_its_names_are_unknown() -> None:
-    assert "fwconst" not in available_backends()
+    assert "fwconst" not in available_backends() and "fwcloud" not in available_backends()
+    assert "fw-counted" not in registry.executors.names()
     assert "fw-pairs" not in registry.export_formats.names()
     with pytest.raises(UserError, match="unknown task 'fw-routes'"):
         load_task("fw-routes")

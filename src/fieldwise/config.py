@@ -74,7 +74,7 @@ class BatchConfig(_Strict):
 
 MAX_REPEATS = 1000
 """The most ``repeats`` a model may ask for (issue 15: ``repeats: 1000000000`` planned for
-minutes at 900 MB before sending a request); see also ``runner.MAX_PLANNED``."""
+minutes at 900 MB before sending a request); see also ``runner._job.MAX_PLANNED``."""
 
 
 class OptimizeConfig(_Strict):
@@ -114,8 +114,10 @@ class ModelConfig(_Strict):
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0)
     price: PriceConfig | None = None
-    executor: Literal["local", "ray"] = "local"
-    """``ray``: run an ``hf``/``vllm`` model on a Ray cluster (``docs/ray.md``)."""
+    executor: str = "local"
+    """How the rows are run: ``local`` (this process), ``ray`` (an ``hf``/``vllm`` model on
+    a Ray cluster, ``docs/ray.md``), ``batch`` (the provider's batch API, as ``batch:``),
+    or an executor a plugin registered."""
     ray_address: str = "auto"
     ray_workers: int = Field(1, ge=1)
     """Ray actors, each with its own copy of the model (one per GPU for one engine each)."""
@@ -262,6 +264,19 @@ class ProjectConfig(_Strict):
             raise ValueError(f"model names must be unique; repeated: {sorted(dupes)}")
         return self
 
+    @model_validator(mode="after")
+    def _inline_finetune_configs(self) -> ProjectConfig:
+        """A model's ``finetune`` option naming a local fine-tuning YAML (``lora/auto``) is
+        read here, relative to this file, and kept inline: the trained-model cache is
+        keyed by the config's content, so editing the YAML retrains."""
+        for i, mc in enumerate(self.models):
+            source = mc.options.get("finetune")
+            if isinstance(source, str):
+                self.models[i] = mc.model_copy(
+                    update={"options": {**mc.options, "finetune": _read_finetune(self, source)}}
+                )
+        return self
+
     def resolve(self, value: str | None) -> str | None:
         """A path relative to the config file; ``sample``/``hub:``/builtin names unchanged."""
         if value is None or value == "sample" or value.startswith("hub:"):
@@ -278,6 +293,23 @@ class ProjectConfig(_Strict):
     @property
     def output_dir(self) -> Path:
         return _legacy.project_dir(Path(self.resolve(self.output) or ".fieldwise").resolve())
+
+
+def _read_finetune(config: ProjectConfig, source: str) -> dict[str, Any]:
+    """A local fine-tuning YAML as a mapping, its base model resolved against its folder."""
+    path = Path(config.resolve(source) or source)
+    data = load_yaml_mapping(path)
+    if isinstance(data.get("base_model"), str):
+        data["base_model"] = resolve_model(data["base_model"], path.parent)
+    return data
+
+
+def resolve_model(base_model: str, base_dir: Path) -> str:
+    """A path-looking or existing relative path is local; anything else is a Hub id."""
+    expanded = Path(base_model).expanduser()
+    if base_model.startswith(("./", "../", "/", "~")) or (base_dir / expanded).exists():
+        return str((base_dir / expanded).resolve())
+    return base_model
 
 
 def default_config(base_dir: Path | None = None) -> ProjectConfig:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,24 +18,15 @@ from typing import Any
 from rich.console import Console
 
 from fieldwise import __version__
-from fieldwise._hashing import content_hash
-from fieldwise.config import ModelConfig, ProjectConfig
+from fieldwise.config import ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
 from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
-from fieldwise.imported import ProjectImports, is_import_spec
-from fieldwise.models import Model, TrainableModel, create_model, get_backend, model_kind
+from fieldwise.imported import ProjectImports
+from fieldwise.models import Model
 from fieldwise.optimize._project import optimise_entries, prompt_options, prompt_uses
-from fieldwise.runner import (
-    Price,
-    RayOptions,
-    RetryPolicy,
-    RunOutcome,
-    RunSettings,
-    make_progress,
-    run_model,
-)
-from fieldwise.runner.batch import BatchSettings, run_batch
+from fieldwise.plan import ModelPlan, plan_models, run_settings, say_training_notes, train_model
+from fieldwise.runner import RunJob, execute, make_progress
 from fieldwise.scoring import (
     GoldTable,
     ModelResult,
@@ -51,6 +40,11 @@ from fieldwise.scoring.stats import Resamples, mean_over_repeats
 from fieldwise.store import PredictionRow, RunRecord, Store
 from fieldwise.tasks import Example, Task, load_task
 
+__all__ = ["ProjectResult", "predict", "predict_repeats", "run_project", "train_model"]
+
+Split = tuple[list[Example], list[Example]]
+"""(train, test): what a model is trained on (if at all) and what it predicts."""
+
 
 @dataclass
 class ProjectResult:
@@ -58,6 +52,9 @@ class ProjectResult:
     results: list[ModelResult]
     task: Task
     test: Dataset
+    pairwise: dict[str, Any] = field(default_factory=dict)
+    """The report's pairwise table (what ``pairwise.json`` holds and ``fieldwise
+    compare`` prints): every pair of models, aggregate and per field."""
 
 
 def git_sha() -> str | None:
@@ -75,157 +72,36 @@ def git_sha() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def run_settings(mc: ModelConfig) -> RunSettings:
-    price = Price(mc.price.input_per_mtok, mc.price.output_per_mtok) if mc.price else None
-    return RunSettings(
-        concurrency=mc.concurrency,
-        rpm=mc.rpm,
-        tpm=mc.tpm,
-        timeout_s=mc.timeout_s,
-        retry=RetryPolicy(max_retries=mc.max_retries),
-        price=price,
-    )
-
-
-def ray_options(mc: ModelConfig) -> RayOptions | None:
-    """The Ray executor's settings for a model configured with ``executor: ray``."""
-    if mc.executor != "ray":
-        return None
-    return RayOptions(
-        address=mc.ray_address, workers=mc.ray_workers, gpus_per_worker=mc.ray_gpus_per_worker
-    )
-
-
-def batch_settings(mc: ModelConfig) -> BatchSettings | None:
-    """How ``mc`` runs through its provider's batch API, or ``None`` to run online.
-
-    Checked before anything is trained or sent: a backend without a batch API is an error,
-    never a silent fallback to the online price."""
-    cfg = mc.batch_config
-    if cfg is None:
-        return None
-    provider = mc.spec.split("/", 1)[0]
-    if get_backend(provider).batch_api is None:
-        raise UserError(
-            f"model '{mc.label}' cannot run as a batch: provider '{provider}' has no batch API",
-            hint="batch works with openai and anthropic models; drop batch/--batch",
-        )
-    price = None
-    if mc.price is not None:
-        p = mc.price
-        price = Price(
-            p.input_per_mtok / 2 if p.batch_input_per_mtok is None else p.batch_input_per_mtok,
-            p.output_per_mtok / 2 if p.batch_output_per_mtok is None else p.batch_output_per_mtok,
-        )
-    return BatchSettings(
-        poll_s=cfg.poll_s,
-        max_requests=cfg.max_requests,
-        max_bytes=cfg.max_bytes,
-        price=price,
-        confirm_s=cfg.confirm_s,
-    )
-
-
-def train_model(
-    provider: str,
-    task: Task,
-    train: list[Example],
-    out_dir: Path,
-    options: dict[str, Any] | None = None,
-    console: Console | None = None,
-    notes: bool = True,
-) -> Path:
-    """Train a trainable backend into ``out_dir`` and return it (printing the backend's
-    :meth:`~TrainableModel.training_notes` first, unless ``notes`` is off)."""
-    cls = get_backend(provider)
-    if not issubclass(cls, TrainableModel):
-        raise UserError(f"model provider '{provider}' cannot be trained")
-    if not any(ex.gold for ex in train):
-        raise UserError("training needs labelled examples")
-    opts = cls.Options(**(options or {}))
-    console = console or Console(stderr=True)
-    if notes:
-        say_training_notes(provider, task, console)
-    with console.status(f"training {provider} on {len(train)} rows"):
-        return cls.train(task, [ex for ex in train if ex.gold], out_dir, opts)
-
-
-def say_training_notes(provider: str, task: Task, console: Console) -> None:
-    cls = get_backend(provider)
-    if issubclass(cls, TrainableModel):
-        for note in cls.training_notes(task):
-            console.print(f"[yellow]note:[/] {provider}: {note}")
-
-
-def _trained_spec(
-    mc: ModelConfig, task: Task, train: list[Example], models_dir: Path, console: Console
-) -> str:
-    """Resolve ``provider/auto`` by training once per (train data, options) and caching."""
-    provider = mc.spec.split("/", 1)[0]
-    cls = get_backend(provider)
-    wanted: frozenset[str] = getattr(cls, "training_options", frozenset())
-    options = {k: v for k, v in mc.options.items() if k in wanted}
-    tag = content_hash({"train": fingerprint_examples(train), "options": options})[:12]
-    # Keyed by provider, data and training options only: two configured models that
-    # differ in prediction options (e.g. abstention) share one trained model.
-    out = models_dir / f"{provider}-{tag}"
-    if not (out / ".complete").exists():
-        tmp = out.with_name(out.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        train_model(provider, task, train, tmp, mc.options, console, notes=False)
-        (tmp / ".complete").write_text(dt.datetime.now(dt.UTC).isoformat())
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
-    return f"{provider}/{out}"
-
-
-def _model_options(mc: ModelConfig, trained: bool) -> dict[str, Any]:
-    """Options for inference; a trained model's training options were consumed by train."""
-    if not trained:
-        return mc.options
-    cls = get_backend(mc.spec.split("/", 1)[0])
-    return {k: v for k, v in mc.options.items() if k in cls.Options.model_fields}
-
-
 def predict(
-    model: Model, examples: list[Example], store: Store, dataset: Dataset, **options: Any
-) -> list[PredictionRow]:
+    plan: ModelPlan, model: Model, examples: list[Example], store: Store, dataset: Dataset,
+    **options: Any,
+) -> list[PredictionRow]:  # fmt: skip
     """Record a run and predict ``examples`` once (cached predictions are reused); the
     keyword options are :func:`predict_repeats`'s."""
-    return predict_repeats(model, examples, store, dataset, **options)[0]
+    return predict_repeats(plan, model, examples, store, dataset, **options)[0]
 
 
 def predict_repeats(
+    plan: ModelPlan,
     model: Model,
     examples: list[Example],
     store: Store,
     dataset: Dataset,
     *,
-    label: str,
-    settings: RunSettings,
     train: list[Example],
-    kind: str,
     config: dict[str, Any] | None = None,
     progress: Any = None,
-    ray: RayOptions | None = None,
-    repeats: int = 1,
-    batch: BatchSettings | None = None,
 ) -> list[list[PredictionRow]]:
-    """Record a run and predict ``examples`` ``repeats`` times (sampled decoding): one
-    list of rows per repeat. Cached predictions are reused, repeat by repeat. ``ray``
-    runs them on a Ray cluster instead of in this process; with ``batch``, the pending
-    ones go through the provider's batch API."""
-    if ray is not None:
-        from fieldwise.runner.ray_executor import check_ray_model
-
-        check_ray_model(model)  # before a run is recorded
+    """Record a run of ``model`` (built from ``plan``) and predict ``examples`` with the
+    plan's executor, ``plan.repeats`` times: one list of rows per repeat. Cached
+    predictions are reused, repeat by repeat."""
     model.prepare(train)
     identity = model.identity()
     run_id = store.start_run(
         RunRecord(
-            label=label,
+            label=plan.label,
             spec=model.spec,
-            kind=kind,
+            kind=plan.kind,
             task=model.task.name,
             identity=identity,
             decoding=identity.get("options", {}),
@@ -238,21 +114,10 @@ def predict_repeats(
             config=config,
         )
     )
+    job = RunJob(model, examples, store, plan.label, run_id, plan.settings, plan.repeats)
     status = "failed"
     try:
-        runner: Callable[..., RunOutcome] = (
-            partial(run_model, ray=ray) if batch is None else partial(run_batch, batch=batch)
-        )
-        outcome = runner(
-            model,
-            examples,
-            store,
-            label=label,
-            run_id=run_id,
-            settings=settings,
-            progress=progress,
-            repeats=repeats,
-        )
+        outcome = execute(job, plan.executor, progress)
         status = "finished"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -300,31 +165,11 @@ def _rows_stats(rows: list[PredictionRow]) -> dict[str, float]:
     return stats
 
 
-def _with_registered_specs(models: list[ModelConfig], store: Store) -> list[ModelConfig]:
-    """Fill in the spec of models listed by name alone from the store's registered models
-    (what ``fieldwise finetune`` recorded), so a config need not repeat adapter paths."""
-    registered = {m["label"]: m for m in store.models()}
-    out = []
-    for mc in models:
-        if not mc.spec:
-            found = registered.get(mc.label)
-            if found is None:
-                known = ", ".join(sorted(registered)) or "none yet"
-                raise UserError(
-                    f"model '{mc.label}' has no spec and is not registered in {store.path}",
-                    hint="give it a spec, run fieldwise finetune, or list its outputs under "
-                    f"imports: (path: FILE, name: {mc.label}) (registered: {known})",
-                )
-            mc = mc.model_copy(update={"spec": found["spec"], "kind": mc.kind or found["kind"]})
-        out.append(mc)
-    return out
-
-
 def run_project(
     config: ProjectConfig, *, console: Console | None = None, quiet: bool = False
 ) -> ProjectResult:
     """Predict with every configured model, score, and write the report."""
-    from fieldwise.report import write_report
+    from fieldwise.report._write import write_report_full
 
     console = console or Console(stderr=True)
     task = load_task(config.resolve_task())
@@ -346,71 +191,23 @@ def run_project(
     golds = prepare_golds(task, [ex.gold or {} for ex in test.examples])  # once for all models
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
-    optimise_entries(config, task, train, test.examples, store, console, quiet, run_settings)
-    progress = None if quiet else make_progress()
     imports = ProjectImports(store, config, task.name, train, test, console)
     imports.load()  # before the models: an entry may name an import
+    plans = plan_models(config.models, store)  # all resolved and checked before any work
+    optimise_entries(config, task, train, test.examples, store, console, quiet, run_settings)
+    progress = None if quiet else make_progress()
     score = partial(_result, task, golds, config=config, resamples=resamples)
-    for mc in _with_registered_specs(config.models, store):
-        if is_import_spec(mc.spec):
-            results.append(imports.result(mc, score))
+    for plan in plans:
+        if not isinstance(plan, ModelPlan):  # an entry naming imported outputs
+            results.append(imports.result(plan, score))
             continue
-        provider = mc.spec.split("/", 1)[0]
-        trainable = mc.spec.endswith("/auto")
-        kind = mc.kind or model_kind(mc.spec)
-        settings = run_settings(mc)
-        batch = batch_settings(mc)
-        if trainable:  # once per model, however many folds train it (or none: cached)
-            say_training_notes(provider, task, console)
-        if folds is not None and trainable:
-            by_id: list[dict[str, PredictionRow]] = [{} for _ in range(mc.repeats)]
-            for i, (fold_train, fold_test) in enumerate(folds):
-                spec = _trained_spec(mc, task, fold_train, out_dir / "models", console)
-                options = prompt_options(mc, _model_options(mc, True), out_dir, fold_test)
-                model = create_model(spec, task, options)
-                fold_rows = predict_repeats(
-                    model,
-                    fold_test,
-                    store,
-                    test,
-                    label=mc.label,
-                    settings=settings,
-                    train=fold_train,
-                    kind=kind,
-                    config={"cv_fold": i, **mc.model_dump()},
-                    progress=progress,
-                    ray=ray_options(mc),
-                    repeats=mc.repeats,
-                    batch=batch,
-                )
-                for found, rows in zip(by_id, fold_rows, strict=True):
-                    found.update({r.example_id: r for r in rows})
-            repeats = [[found[ex.id] for ex in test.examples] for found in by_id]
-        else:
-            spec = (
-                _trained_spec(mc, task, train, out_dir / "models", console)
-                if trainable
-                else mc.spec
-            )
-            options = prompt_options(mc, _model_options(mc, trainable), out_dir, test.examples)
-            model = create_model(spec, task, options)
-            repeats = predict_repeats(
-                model,
-                test.examples,
-                store,
-                test,
-                label=mc.label,
-                settings=settings,
-                train=train,
-                kind=kind,
-                config=mc.model_dump(),
-                progress=progress,
-                ray=ray_options(mc),
-                repeats=mc.repeats,
-                batch=batch,
-            )
-        result = _result(task, golds, mc.label, mc.spec, kind, repeats, config, resamples)
-        result.variant_of, result.variant = mc.variant_of, dict(mc.variant)
+        # CV folds judge the models the run trains; every other model predicts the
+        # whole test set once, as one split.
+        cv = folds is not None and plan.trainable
+        splits: list[Split] = folds if cv and folds is not None else [(train, test.examples)]
+        repeats = _predict_splits(plan, splits, cv, task, test, store, out_dir, console, progress)
+        result = score(plan.label, plan.spec, plan.kind, repeats)
+        result.variant_of, result.variant = plan.config.variant_of, dict(plan.config.variant)
         results.append(result)
     results.extend(imports.rest(score, {r.label for r in results}))
     meta = {
@@ -428,7 +225,7 @@ def run_project(
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     report_dir = out_dir / "reports" / stamp
     title = config.title or f"fieldwise: {task.name}"
-    path = write_report(
+    written = write_report_full(
         task,
         test.examples,
         results,
@@ -439,8 +236,38 @@ def run_project(
         prompts=prompt_uses(config.models, out_dir),
     )
     latest = out_dir / "reports" / "latest.json"
-    latest.write_text(json.dumps({"report": str(path)}))
-    return ProjectResult(path, results, task, test)
+    latest.write_text(json.dumps({"report": str(written.path)}))
+    return ProjectResult(written.path, results, task, test, written.pairwise)
+
+
+def _predict_splits(
+    plan: ModelPlan,
+    splits: list[Split],
+    cv: bool,
+    task: Task,
+    test: Dataset,
+    store: Store,
+    out_dir: Path,
+    console: Console,
+    progress: Any,
+) -> list[list[PredictionRow]]:
+    """One model over every split (the CV folds, or the one held-out split): trained on
+    the split's train part first when the plan says so, its rows gathered back into the
+    test set's order, one list per repeat."""
+    if plan.trainable:  # once per model, however many folds train it (or none: cached)
+        say_training_notes(plan.backend, task, console)
+    by_id: list[dict[str, PredictionRow]] = [{} for _ in range(plan.repeats)]
+    for i, (split_train, split_test) in enumerate(splits):
+        options = prompt_options(plan.config, plan.config.options, out_dir, split_test)
+        model = plan.build(task, split_train, out_dir / "models", console, options)
+        record = plan.config.model_dump()
+        rows = predict_repeats(
+            plan, model, split_test, store, test, train=split_train,
+            config={"cv_fold": i, **record} if cv else record, progress=progress,
+        )  # fmt: skip
+        for found, repeat in zip(by_id, rows, strict=True):
+            found.update((r.example_id, r) for r in repeat)
+    return [[found[ex.id] for ex in test.examples] for found in by_id]
 
 
 def run_resamples(examples: list[Example], config: ProjectConfig) -> Resamples:

@@ -38,6 +38,7 @@ __all__ = [
     "executors",
     "export_formats",
     "hosts",
+    "label_filters",
     "metrics",
     "models",
     "profiles",
@@ -330,7 +331,8 @@ export_formats: Registry[Any] = Registry(
 executors: Registry[Any] = Registry(
     "executors",
     "executor",
-    doc="how a model's rows are run (local, batch, ray)",
+    home="fieldwise.runner",
+    doc="how a model's rows are run: an `Executor` subclass (`executor:` in a model entry)",
 )
 batch_apis: Registry[Any] = Registry(
     "batch_apis",
@@ -341,7 +343,15 @@ batch_apis: Registry[Any] = Registry(
 hosts: Registry[Any] = Registry(
     "hosts",
     "host",
+    home="fieldwise.models.hosts",
     doc="a named OpenAI-compatible host (base URL, key variable, quirks)",
+)
+label_filters: Registry[Any] = Registry(
+    "label_filters",
+    "label filter",
+    home="fieldwise.distill._filters",
+    doc="which teacher labels a student trains on: a `LabelFilter` subclass "
+    "(`distill --filter NAME`)",
 )
 
 

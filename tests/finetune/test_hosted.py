@@ -25,8 +25,18 @@ from fieldwise.finetune.hosted import (
     load_hosted_config,
     run_hosted_finetune,
 )
+from fieldwise.finetune.providers import JobStatus, ProviderSettings
+from fieldwise.finetune.providers._openai import OpenAIProvider
 
 KEY = "sk-test-fake"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Job records default to ./.fieldwise/hosted: keep them out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 STATES = ["validating_files", "queued", "running", "running"]
 
 
@@ -424,6 +434,8 @@ def test_cli_runs_the_hosted_job_and_registers_the_model(
         printed["spec"],
         "finetune",
     )
+    # What the model needs to run is registered with it, for run to reload.
+    assert model["options"] == {"base_url": base_url}
     assert KEY not in (tmp_path / ".fieldwise" / "fieldwise.sqlite").read_bytes().decode(
         "utf-8", "ignore"
     )
@@ -456,3 +468,28 @@ def test_a_model_name_that_is_a_path_stays_inside_the_output_folder(
     assert [p.name for p in out.glob("*-train.openai-chat.jsonl")] == [
         "_.._escaped-train.openai-chat.jsonl"
     ]
+
+
+def test_a_provider_declares_its_training_format(tmp_path: Path) -> None:
+    from fieldwise.finetune.hosted import check_training_file
+    from fieldwise.finetune.providers import RunnableSpec
+
+    rows = tmp_path / "pc.jsonl"
+    rows.write_text(json.dumps({"prompt": "Text: x", "completion": "{}"}) + "\n")
+    assert check_training_file(rows, "prompt-completion") == 1
+    with pytest.raises(UserError, match="expected .*messages"):
+        check_training_file(rows, "openai-chat")  # the same file is not chat
+    rows.write_text(json.dumps({"prompt": "Text: x"}) + "\n")
+    with pytest.raises(UserError, match="not a prompt-completion row"):
+        check_training_file(rows, "prompt-completion")
+
+    class Other(OpenAIProvider):
+        spec_prefix = "together"
+        default_key_env = "TOGETHER_API_KEY"
+
+    provider = object.__new__(Other)
+    provider.settings = ProviderSettings(api_key_env="MY_TOGETHER_KEY")
+    done = JobStatus("j1", "succeeded", "succeeded", fine_tuned_model="me/llama-ft")
+    assert provider.result_spec(done) == RunnableSpec(
+        "together/me/llama-ft", {"api_key_env": "MY_TOGETHER_KEY"}
+    )

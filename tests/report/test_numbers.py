@@ -22,9 +22,11 @@ from fieldwise.report._analysis import (
     Miss,
     confusion,
     field_errors,
+    set_table,
     tally,
 )
 from fieldwise.report._values import Parsed
+from fieldwise.scoring import MISSING
 from fieldwise.scoring._types import ModelResult
 from fieldwise.tasks import Example
 from tests.report.helpers import FIELDS, GOLDS, TASK, make_score, perfect_outputs, result
@@ -127,6 +129,37 @@ def test_values_are_ordered_by_value_and_bools_false_first() -> None:
     labels = ["green", "red", "green"]
     table = confusion(labels, labels, parsed(labels, "colour"), np.ones(3), ("red", "green"))
     assert table.gold == ['"red"', '"green"']  # the task's label order
+
+
+def test_garbage_values_and_unparsed_rows_land_in_their_own_cells() -> None:
+    # The confusion counts distinct (gold, pred) cells in one pass; a list where a count
+    # belongs cannot be a dict key and takes the row-by-row path: same table either way.
+    golds = [1, 1, True, 1, None, 2, 2]
+    preds = [1, 1.0, True, [1, 2], 1, 2, 2]
+    status = ["ok", "ok", "ok", "ok", "ok", "ok", "invalid_json"]
+    scores = np.array([1.0, 0.0, 1.0, 0.0, np.nan, 1.0, 0.0])
+    for values in (preds, [p if type(p) is not list else "[1,2]" for p in preds]):
+        table = confusion(golds, values, Parsed(status, [{"c": v} for v in values]), scores)
+        cell = {
+            (g, p): table.counts[i][j]
+            for i, g in enumerate(table.gold)
+            for j, p in enumerate(table.pred)
+            if table.counts[i][j]
+        }
+        assert sum(cell.values()) == len(golds)
+        assert cell[("1", "1")] == 1 and cell[("1", "1.0")] == 1  # 1.0 is not 1
+        assert cell[("true", "true")] == 1  # True is not 1
+        assert cell[("2", "(no object)")] == 1 and cell[("2", "2")] == 1
+        assert table.wrong_total == 3 and sum(map(sum, table.unscored)) == 1
+
+
+def test_label_set_table_counts_repeated_pairs_once_each_row() -> None:
+    golds = [["a"], ["a", "b"], ["a", "b"], "b", ["a"]]
+    preds = [["a", "c"], ["a"], ["a"], MISSING, [{"x": 1}]]  # last: garbage, unhashable
+    rows = {r.label: (r.gold, r.predicted, r.missed, r.extra) for r in set_table(golds, preds)}
+    assert rows["b"] == (3, 0, 3, 0)
+    assert rows["c"] == (0, 1, 0, 1)
+    assert rows['{"x":1}'] == (0, 1, 0, 1)
 
 
 # -- error patterns -------------------------------------------------------------------

@@ -14,9 +14,17 @@ from fieldwise.config import BatchConfig, ModelConfig, PriceConfig
 from fieldwise.errors import UserError
 from fieldwise.models import Model, create_model
 from fieldwise.models.batch import batch_api_for
-from fieldwise.pipeline import batch_settings
-from fieldwise.runner import Price, RetryPolicy, RunSettings, run_model, run_model_async
-from fieldwise.runner.batch import BatchSettings, run_batch, run_batch_async, split_batches
+from fieldwise.plan import plan_model
+from fieldwise.runner import (
+    Price,
+    RetryPolicy,
+    RunJob,
+    RunSettings,
+    execute,
+    run_model,
+    run_model_async,
+)
+from fieldwise.runner.batch import BatchExecutor, BatchSettings, run_batch_async, split_batches
 from fieldwise.store import BatchRecord, Store
 from fieldwise.tasks import Example, Task
 from tests.fakes.batch_server import FakeBatchServer
@@ -44,11 +52,7 @@ def run(
     batch: BatchSettings = FAST,
     settings: RunSettings = QUICK_RETRY,
 ) -> Any:
-    return asyncio.run(
-        run_batch_async(
-            model, examples, store, label="m", run_id=None, settings=settings, batch=batch
-        )
-    )
+    return asyncio.run(run_batch_async(RunJob(model, examples, store, "m", None, settings), batch))
 
 
 def sent(server: FakeBatchServer) -> list[list[str]]:
@@ -179,9 +183,7 @@ def test_an_interrupted_run_resumes_the_same_batch(
     model = batch_model(provider, fake_batches, isaf)
 
     async def interrupted() -> None:
-        task = asyncio.ensure_future(
-            run_batch_async(model, docs(4), store, label="m", run_id=None, batch=FAST)
-        )
+        task = asyncio.ensure_future(run_batch_async(RunJob(model, docs(4), store, "m"), FAST))
         while not fake_batches.polls:
             await asyncio.sleep(0.01)
         task.cancel()
@@ -221,6 +223,12 @@ def test_anthropic_does_not_retry_a_create_that_may_have_succeeded(
     assert again.failed == 0 and len(fake_batches.created()) == 1
 
 
+def batch_settings(mc: ModelConfig) -> BatchSettings | None:
+    """The batch settings a model entry's plan runs with (``None``: not a batch)."""
+    executor = plan_model(mc).executor
+    return executor.settings if isinstance(executor, BatchExecutor) else None
+
+
 def test_cost_is_at_the_batch_price(
     fake_batches: FakeBatchServer, isaf: Task, store: Store
 ) -> None:
@@ -253,6 +261,8 @@ def test_batch_on_a_backend_without_a_batch_api_is_an_error() -> None:
     assert cfg.batch_config == BatchConfig(poll_s=5, max_requests=10)
     with pytest.raises(ValueError):
         ModelConfig(spec="openai/x", batch={"poll_s": 0})  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="both batch and executor: ray"):
+        plan_model(ModelConfig(spec="openai/x", batch=True, executor="ray"))
 
 
 def test_the_sync_wrapper_shows_progress(
@@ -261,21 +271,15 @@ def test_the_sync_wrapper_shows_progress(
     from fieldwise.runner import make_progress
 
     progress = make_progress()
-    out = run_batch(
-        batch_model("openai", fake_batches, isaf),
-        docs(3),
-        store,
-        label="m",
-        run_id=None,
-        batch=FAST,
-        progress=progress,
-    )
+    model = batch_model("openai", fake_batches, isaf)
+    out = execute(RunJob(model, docs(3), store, "m"), BatchExecutor(FAST), progress)
     assert out.failed == 0
     [task] = progress.tasks
     assert task.completed == 3 and "completed" in task.fields["rate"]
-    out = run_batch(batch_model("openai", fake_batches, isaf), docs(7), store, label="m",
-                    run_id=None, batch=BatchSettings(poll_s=0.02, max_requests=2),
-                    progress=progress)  # fmt: skip
+    assert task.description == "m (batch)"
+    model = batch_model("openai", fake_batches, isaf)
+    split = BatchExecutor(BatchSettings(poll_s=0.02, max_requests=2))
+    out = execute(RunJob(model, docs(7), store, "m"), split, progress)
     assert out.failed == 0 and progress.tasks[1].fields["rate"] == "2 batches: 2 completed"
 
 
@@ -353,9 +357,7 @@ def test_repeats_are_separate_requests_under_the_online_keys(
 ) -> None:
     model = batch_model("openai", fake_batches, isaf, temperature=1.0)
     examples = docs(3)
-    out = asyncio.run(
-        run_batch_async(model, examples, store, label="m", run_id=None, batch=FAST, repeats=2)
-    )
+    out = asyncio.run(run_batch_async(RunJob(model, examples, store, "m", repeats=2), FAST))
     assert (out.computed, out.failed) == (6, 0) and len(out.repeats) == 2
     assert [len(b) for b in sent(fake_batches)] == [6]
     again = asyncio.run(run_model_async(model, examples, store, label="m", run_id=None, repeats=2))

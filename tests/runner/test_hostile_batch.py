@@ -21,9 +21,8 @@ import pytest
 
 from fieldwise.models import Generation, Model, content_hash
 from fieldwise.models._model import prediction_keys
-from fieldwise.runner import RayOptions, RetryPolicy, RunSettings
+from fieldwise.runner import RayExecutor, RetryPolicy, RunJob, RunSettings, execute
 from fieldwise.runner.batch import BatchSettings, run_batch_async
-from fieldwise.runner.ray_executor import run_model_ray
 from fieldwise.store import PredictionRow, Store
 from fieldwise.store._lock import model_lock_sync
 from fieldwise.tasks import Example, Task
@@ -40,11 +39,7 @@ QUICK = RunSettings(retry=RetryPolicy(max_retries=3, base_s=0.01, max_s=0.05))
 
 def _run(model: Model, examples: list[Example], store: Store, **batch: Any) -> Any:
     settings = BatchSettings(poll_s=0.02, **batch)
-    return asyncio.run(
-        run_batch_async(
-            model, examples, store, label="m", run_id=None, settings=QUICK, batch=settings
-        )
-    )
+    return asyncio.run(run_batch_async(RunJob(model, examples, store, "m", None, QUICK), settings))
 
 
 def _store_bytes(project: Path) -> bytes:
@@ -218,9 +213,10 @@ def test_two_batch_processes_on_one_store_pay_once(
 
 
 class _RayReady(Model):
-    """A local-kind model the Ray executor accepts, whose rows the test stores up front."""
+    """A backend the Ray executor accepts, whose rows the test stores up front."""
 
-    provider = "hf"
+    provider = "ray-ready"
+    runs_on_ray = True
 
     async def generate(self, batch: list[Example]) -> list[Generation]:
         raise AssertionError("everything is stored: nothing may be generated")
@@ -229,7 +225,9 @@ class _RayReady(Model):
         raise AssertionError("everything is stored: nothing may be generated")
 
 
-def test_the_ray_executor_takes_the_model_lock(isaf: Task, store: Store) -> None:
+def test_the_ray_executor_takes_the_model_lock(
+    isaf: Task, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     model = _RayReady("tiny", isaf)
     examples = docs(3)
     keys = prediction_keys(model.identity(), examples)
@@ -237,19 +235,11 @@ def test_the_ray_executor_takes_the_model_lock(isaf: Task, store: Store) -> None
     store.save_predictions(None, "m", rows)
     waited = threading.Event()
     outcome: list[Any] = []
+    monkeypatch.setattr(RunJob, "announce_wait", lambda self: waited.set())
 
     def ray_run() -> None:
-        outcome.append(
-            run_model_ray(
-                model,
-                examples,
-                store,
-                label="m",
-                run_id=None,
-                options=RayOptions(),
-                on_wait=waited.set,
-            )  # fmt: skip
-        )
+        job = RunJob(model, examples, store, "m")
+        outcome.append(execute(job, RayExecutor()))
 
     name = content_hash(model.identity())[:32]
     with model_lock_sync(store.project_dir, name):  # another process predicting

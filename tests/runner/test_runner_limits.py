@@ -123,7 +123,7 @@ def test_a_plan_past_the_bound_is_refused_before_any_work(
 ) -> None:
     """Issue 15: repeats: 1000000000 planned for minutes at 900 MB. Now one line, at once."""
     from fieldwise.errors import UserError
-    from fieldwise.runner._runner import MAX_PLANNED
+    from fieldwise.runner._job import MAX_PLANNED
 
     rows = docs(10_000)
     started = time.monotonic()

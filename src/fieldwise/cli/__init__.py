@@ -40,9 +40,9 @@ def _root(
 
 
 def _register() -> None:
-    from fieldwise.cli import compare, data, finetune, optimize, run, store
+    from fieldwise.cli import compare, data, distill, finetune, optimize, run, store
 
-    for module in (run, compare, data, store, finetune, optimize):
+    for module in (run, compare, data, store, finetune, optimize, distill):
         module.register(app)
 
 

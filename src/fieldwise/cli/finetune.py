@@ -39,10 +39,20 @@ def finetune(
     configs: list[Path] = typer.Argument(..., help="Fine-tuning YAML file(s), run in order."),
     project: Path = PROJECT,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    cancel: bool = typer.Option(
+        False, "--cancel", help="Cancel the hosted job(s) these configs started, instead."
+    ),
 ) -> None:
-    """Fine-tune one model per config (local LoRA/QLoRA or a hosted job) and register each."""
+    """Fine-tune one model per config (local LoRA/QLoRA or a hosted job) and register each.
+
+    A hosted job is recorded under --project before anything is paid for: rerunning the
+    same command (even after kill -9) resumes it instead of starting another."""
     from fieldwise.finetune.config import load_config
-    from fieldwise.finetune.hosted import load_hosted_config, run_hosted_finetune
+    from fieldwise.finetune.hosted import (
+        cancel_hosted_job,
+        load_hosted_config,
+        run_hosted_finetune,
+    )
     from fieldwise.finetune.local import check_unique, run_finetune
     from fieldwise.store import Store
 
@@ -57,19 +67,35 @@ def finetune(
         else:
             local_cfgs[path] = load_config(path)
     check_unique(list(local_cfgs.items()))
+    state_dir = project / "hosted"
+    if cancel:
+        if local_cfgs:
+            raise UserError(f"--cancel stops hosted jobs; {next(iter(local_cfgs))} is local")
+        for cfg in hosted_cfgs.values():
+            cancel_hosted_job(cfg, console=err_console, state_dir=state_dir)
+        return
     for index, path in enumerate(configs, 1):
         if not quiet:
             err_console.print(f"[bold][{index}/{len(configs)}][/] {path}")
         result: HostedResult | FinetuneResult
+        extra: dict[str, str] = {}
         if path in hosted_cfgs:
-            result = run_hosted_finetune(hosted_cfgs[path], progress=not quiet, console=err_console)
+            result = run_hosted_finetune(
+                hosted_cfgs[path], progress=not quiet, console=err_console, state_dir=state_dir
+            )
             note = f"hosted job {result.job_id} on {result.provider}"
+            extra = {f"{result.label}-{kind}": spec for kind, spec in result.adapter_specs.items()}
         else:
             result = run_finetune(local_cfgs[path], progress=not quiet)
             note = f"LoRA of {result.base_model}; run card in {result.output_dir}"
+        options = getattr(result, "options", None)  # a hosted model's base URL, key variable
         with Store(project) as store:
-            store.register_model(result.label, result.spec, result.kind, note=note)
+            store.register_model(result.label, result.spec, result.kind, options, note=note)
+            for label, spec in extra.items():
+                store.register_model(label, spec, "finetune", note=f"{note}, downloaded adapter")
         print(json.dumps({"label": result.label, "spec": result.spec, "kind": result.kind}))
+        for label, spec in extra.items():
+            print(json.dumps({"label": label, "spec": spec, "kind": "finetune"}))
 
 
 def serve(

@@ -69,7 +69,7 @@ def optimize(
     from fieldwise.data import load_examples
     from fieldwise.optimize import OptimizeSettings
     from fieldwise.optimize import optimize as run_optimize
-    from fieldwise.pipeline import run_settings
+    from fieldwise.plan import run_settings
     from fieldwise.runner import RunSettings
     from fieldwise.store import Store
     from fieldwise.tasks import load_task

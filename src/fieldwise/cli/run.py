@@ -62,15 +62,17 @@ def run(
     if data_updates:
         updates["data"] = cfg.data.model_copy(update=data_updates)
     if ray is not None:
-        # Every local model goes to Ray; API models and the baseline stay in this process.
+        from fieldwise.plan import runs_on_ray
+        from fieldwise.runner import RayExecutor
+
+        # Every model whose backend can run on Ray goes there; the rest stay here.
         updates["models"] = [
-            m.model_copy(update={"executor": "ray", "ray_address": ray})
-            if m.spec.split("/", 1)[0] in ("hf", "vllm")
-            else m
+            m.model_copy(update={"executor": "ray", "ray_address": ray}) if runs_on_ray(m) else m
             for m in cfg.models
         ]
         if all(m.executor != "ray" for m in updates["models"]):  # type: ignore[attr-defined]
-            raise UserError("--ray runs hf and vllm models, and the config has none")
+            runs = " and ".join(RayExecutor().providers())
+            raise UserError(f"--ray runs {runs} models, and the config has none")
     if updates:
         cfg = cfg.model_validate({**cfg.model_dump(), **updates, "base_dir": cfg.base_dir})
     if cfg.data.cv is not None and cfg.data.cv < 2:
@@ -100,9 +102,8 @@ def run(
         table.add_row(escape(res.label), res.kind, *cells, shown, valid_text)
     err_console.print(table)
     _note_fenced(result.results, cfg.profiles[0], cfg.strip_fences)
-    pairwise = result.report_path.parent / "pairwise.json"
-    if len(result.results) > 1 and pairwise.is_file():
-        _print_verdicts(json.loads(pairwise.read_text(encoding="utf-8")))
+    if len(result.results) > 1 and result.pairwise:
+        _print_verdicts(result.pairwise)
     err_console.print("report:", style="bold")
     print(result.report_path)
     _exit_on_row_errors(result.results)
@@ -193,17 +194,13 @@ def predict(
     """Predict with one model; outputs are cached in the store and written as JSONL."""
     from fieldwise.config import BatchConfig, ModelConfig
     from fieldwise.data import load_examples
-    from fieldwise.models import create_model, model_kind
-    from fieldwise.pipeline import batch_settings, ray_options, run_settings
     from fieldwise.pipeline import predict as run_predict
+    from fieldwise.plan import plan_model
     from fieldwise.runner import make_progress
     from fieldwise.store import Store
     from fieldwise.tasks import load_task
 
     refuse_to_overwrite([out], [data, train_data], "--out")
-    task_obj = load_task(task)
-    dataset = load_examples(task_obj, data)
-    train = load_examples(task_obj, train_data).examples if train_data else []
     if batch_poll <= 0:
         raise UserError("--batch-poll must be positive")
     mc = ModelConfig(
@@ -212,30 +209,28 @@ def predict(
         options=parse_options(option),
         concurrency=concurrency,
         batch=BatchConfig(poll_s=batch_poll) if batch else False,
+        **({"executor": "ray", "ray_address": ray} if ray is not None else {}),
     )
-    batching = batch_settings(mc)
-    if ray is not None:
-        mc = mc.model_copy(update={"executor": "ray", "ray_address": ray})
+    plan = plan_model(mc)  # the backend, its executor and settings, checked before any load
+    task_obj = load_task(task)
+    dataset = load_examples(task_obj, data)
+    train = load_examples(task_obj, train_data).examples if train_data else []
     from fieldwise._legacy import project_dir
     from fieldwise.tasks.named_prompts import resolve_prompt_option
 
-    options = resolve_prompt_option(mc.options, project_dir(project))
-    model_obj = create_model(model, task_obj, options)
+    options = resolve_prompt_option(mc.options, project_dir(project))  # a named prompt's file
+    model_obj = plan.model(task_obj, options=options)
     with Store(project) as store:
         store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
         rows = run_predict(
+            plan,
             model_obj,
             dataset.examples,
             store,
             dataset,
-            label=mc.label,
-            settings=run_settings(mc),
             train=train,
-            kind=mc.kind or model_kind(model),
             config=mc.model_dump(),
             progress=None if quiet else make_progress(),
-            ray=ray_options(mc),
-            batch=batching,
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from fieldwise.config import resolve_model
 from fieldwise.errors import UserError
 
 _NON_PATH_SOURCES = ("sample",)
@@ -83,16 +84,8 @@ class FinetuneConfig(BaseModel):
             value = getattr(self, key)
             if value and value not in _NON_PATH_SOURCES and not value.startswith("hub:"):
                 updates[key] = str((base_dir / value).resolve())
-        updates["base_model"] = _resolve_model(self.base_model, base_dir)
+        updates["base_model"] = resolve_model(self.base_model, base_dir)
         return self.model_copy(update=updates)
-
-
-def _resolve_model(base_model: str, base_dir: Path) -> str:
-    """A path-looking or existing relative path is local; anything else is a Hub id."""
-    expanded = Path(base_model).expanduser()
-    if base_model.startswith(("./", "../", "/", "~")) or (base_dir / expanded).exists():
-        return str((base_dir / expanded).resolve())
-    return base_model
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> FinetuneConfig:

@@ -1,38 +1,30 @@
-"""Fine-tune on a hosted service (OpenAI, ...) from one YAML config, and wait for the model.
+"""Fine-tune on a hosted service (OpenAI, Together, Fireworks, Tinker) from one YAML config.
 
-The loop is provider-neutral: upload the chat-format JSONL, create the job, poll its
-status and events with a live display, and hand back the finished model as a spec that
-``fieldwise run`` can evaluate (``openai/ft:gpt-4o-mini:...``), labelled and marked
-``kind="finetune"`` so the report groups it with locally fine-tuned models.
+This module reads and checks the config and the training file; the provider-neutral
+loop (:mod:`fieldwise.finetune._hosted_run`) uploads it, estimates the cost, creates the
+job, polls it with a progress bar, and hands back the finished model as a spec that
+``fieldwise run`` can evaluate (``openai/ft:gpt-4o-mini:...``, ``together/...``),
+labelled and marked ``kind="finetune"``, plus the downloaded adapter as
+``hf/BASE:ADAPTER`` where the service allows it.
 
-A job keeps running on the provider when the wait is interrupted; the error message says
-how to resume waiting (``job_id:`` in the config) instead of starting a second, paid job.
+A job keeps running on the provider when the wait is interrupted, and every step is in a
+job record before the next one starts: rerunning the same command resumes it, even
+after ``kill -9``, instead of starting a second, paid job.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from rich.console import Console
-from rich.live import Live
-from rich.text import Text
 
 from fieldwise._text import file_stem
 from fieldwise.config import load_yaml_mapping
 from fieldwise.errors import UserError
-from fieldwise.finetune.providers import (
-    HostedProvider,
-    JobEvent,
-    JobStatus,
-    ProviderSettings,
-    get_provider,
-)
 
 
 class HostedFinetuneConfig(BaseModel):
@@ -48,7 +40,7 @@ class HostedFinetuneConfig(BaseModel):
     train: str | None = Field(None, description="data to export: a file, 'sample' or hub:...")
     template: str = "default"
     suffix: str | None = None
-    hyperparameters: dict[str, int | float | str] = Field(default_factory=dict)
+    hyperparameters: dict[str, int | float | str | bool] = Field(default_factory=dict)
     seed: int | None = None
     poll_interval_s: float = Field(15.0, gt=0)
     timeout_s: float | None = Field(None, gt=0, description="stop waiting after this long")
@@ -56,6 +48,21 @@ class HostedFinetuneConfig(BaseModel):
     api_key_env: str | None = None
     base_url: str | None = None
     output_dir: Path | None = Field(None, description="where exports and the record go")
+    download_adapter: bool = Field(
+        True, description="where the service allows it, fetch the LoRA adapter too"
+    )
+    adapter_base: str | None = Field(
+        None, description="the Hugging Face base of the downloaded adapter (default: its own)"
+    )
+    max_cost_usd: float | None = Field(
+        None, gt=0, description="refuse to start a job estimated above this (or unknown)"
+    )
+    price_per_mtok: float | None = Field(
+        None, gt=0, description="training USD per million tokens, for services without one"
+    )
+    confirm_s: float = Field(
+        600.0, ge=0, description="how long a lost create is looked for before another"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> HostedFinetuneConfig:
@@ -92,6 +99,16 @@ class HostedResult:
     base_model: str
     trained_tokens: int | None = None
     kind: Literal["finetune"] = "finetune"
+    options: dict[str, Any] = field(default_factory=dict)
+    """What the spec needs to run (``base_url``, ``api_key_env``), registered with it."""
+    cost_usd: float | None = None
+    cost_source: str = "unknown"
+    """``service`` (what the service billed), ``estimate`` or ``unknown``."""
+    estimated_usd: float | None = None
+    adapter_dir: str | None = None
+    """The downloaded LoRA adapter, when the service lets you download it."""
+    adapter_specs: dict[str, str] = field(default_factory=dict)
+    """The same fine-tune self-served: ``{"hf": "hf/BASE:DIR", "vllm": "vllm/BASE:DIR"}``."""
 
 
 def is_hosted_config(data: dict[str, Any]) -> bool:
@@ -130,8 +147,9 @@ def load_hosted_config(
     return config.resolved(base_dir)
 
 
-def check_training_file(path: Path) -> int:
-    """Check the chat-format JSONL locally (a remote failure costs a queue wait); count rows."""
+def check_training_file(path: Path, fmt: str = "openai-chat") -> int:
+    """Check a training file locally in the provider's format ``fmt`` (a remote failure
+    costs a queue wait); count rows."""
     if not path.is_file():
         raise UserError(f"training file not found: {path}")
     count = 0
@@ -143,25 +161,40 @@ def check_training_file(path: Path) -> int:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}:{lineno}: not valid JSON: {exc.msg}") from exc
-            messages = row.get("messages") if isinstance(row, dict) else None
-            if not isinstance(messages, list) or not all(
-                isinstance(m, dict) and isinstance(m.get("role"), str) and "content" in m
-                for m in messages
-            ):
-                raise UserError(
-                    f'{path}:{lineno}: expected {{"messages": [{{"role", "content"}}...]}}',
-                    hint="export with: fieldwise data export --format openai-chat",
-                )
-            if not any(m["role"] == "assistant" for m in messages):
-                raise UserError(f"{path}:{lineno}: no assistant message to learn from")
+            _check_row(row, fmt, f"{path}:{lineno}")
             count += 1
     if count == 0:
         raise UserError(f"training file is empty: {path}")
     return count
 
 
-def _export_training_file(config: HostedFinetuneConfig, out_dir: Path) -> Path:
-    """Export ``task`` + ``data`` to the provider's chat JSONL with the shared prompt template."""
+def _check_row(row: Any, fmt: str, where: str) -> None:
+    hint = f"export with: fieldwise data export --format {fmt}"
+    if fmt == "openai-chat":  # the detailed checks OpenAI's validator would make later
+        messages = row.get("messages") if isinstance(row, dict) else None
+        if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and "content" in m
+            for m in messages
+        ):
+            raise UserError(
+                f'{where}: expected {{"messages": [{{"role", "content"}}...]}}', hint=hint
+            )
+        if not any(m["role"] == "assistant" for m in messages):
+            raise UserError(f"{where}: no assistant message to learn from")
+        return
+    from fieldwise.data.export import get_format
+
+    try:
+        record = get_format(fmt).parse(row)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise UserError(f"{where}: not a {fmt} row (missing {exc})", hint=hint) from None
+    if not record.target:
+        raise UserError(f"{where}: no target to learn from")
+
+
+def _export_training_file(config: HostedFinetuneConfig, out_dir: Path, fmt: str) -> Path:
+    """Export ``task`` + ``data`` to the provider's training format (``fmt``) with the
+    shared prompt template."""
     from fieldwise.data import load_examples
     from fieldwise.tasks import load_task
     from fieldwise.tasks.prompts import load_template
@@ -179,84 +212,9 @@ def _export_training_file(config: HostedFinetuneConfig, out_dir: Path) -> Path:
     if not examples:
         raise UserError(f"no labelled examples in {config.train}")
     # The label is the user's model name: one file-name component, never a path.
-    out_path = out_dir / f"{file_stem(config.label or 'hosted')}-train.openai-chat.jsonl"
-    export_examples(
-        task, examples, "openai-chat", out_path, template=load_template(config.template)
-    )
+    out_path = out_dir / f"{file_stem(config.label or 'hosted')}-train.{fmt}.jsonl"
+    export_examples(task, examples, fmt, out_path, template=load_template(config.template))
     return out_path
-
-
-class _Display:
-    """A live status line (elapsed time ticks between polls) with event lines above it."""
-
-    def __init__(self, console: Console | None, title: str) -> None:
-        self.console = console
-        self.title = title
-        self.live: Live | None = None
-        self.started = time.monotonic()
-        self.last: JobStatus | None = None
-
-    def __enter__(self) -> _Display:
-        if self.console is not None:
-            self.live = Live(self, console=self.console, refresh_per_second=4)
-            self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.live is not None:
-            self.live.__exit__(None, None, None)
-
-    def __rich__(self) -> Text:
-        elapsed = int(time.monotonic() - self.started)
-        line = Text.assemble((f"{self.title} ", "bold"))
-        status = self.last
-        if status is not None:
-            tokens = f"{status.trained_tokens:,}" if status.trained_tokens else "-"
-            line.append(f"[{status.raw_status}]", style="cyan")
-            line.append(f"  job {status.job_id}  trained tokens {tokens}")
-        line.append(f"  {elapsed // 60}m{elapsed % 60:02d}s", style="dim")
-        return line
-
-    def note(self, message: str) -> None:
-        if self.console is not None:
-            self.console.print(Text(message))
-
-    def event(self, event: JobEvent) -> None:
-        stamp = time.strftime("%H:%M:%S", time.localtime(event.created_at))
-        style = "red" if event.level == "error" else "dim" if event.level == "debug" else ""
-        if self.console is not None:
-            self.console.print(Text(f"{stamp} {event.message}", style=style))
-
-    def status(self, status: JobStatus) -> None:
-        self.last = status
-        if self.live is not None:
-            self.live.refresh()
-
-
-def _wait(
-    provider: HostedProvider, job_id: str, config: HostedFinetuneConfig, display: _Display
-) -> JobStatus:
-    seen: set[str] = set()
-    deadline = time.monotonic() + config.timeout_s if config.timeout_s else None
-    resume = f"set job_id: {job_id} in the config to resume waiting"
-    try:
-        while True:
-            status = provider.status(job_id)
-            for event in provider.events(job_id):
-                if event.id not in seen:
-                    seen.add(event.id)
-                    display.event(event)
-            display.status(status)
-            if status.done:
-                return status
-            if deadline is not None and time.monotonic() >= deadline:
-                raise UserError(
-                    f"job {job_id} still {status.raw_status} after {config.timeout_s:g}s",
-                    hint=resume,
-                )
-            time.sleep(config.poll_interval_s)
-    except KeyboardInterrupt as exc:
-        raise UserError(f"stopped waiting; job {job_id} keeps running", hint=resume) from exc
 
 
 def run_hosted_finetune(
@@ -264,52 +222,27 @@ def run_hosted_finetune(
     *,
     progress: bool = True,
     console: Console | None = None,
+    state_dir: Path | None = None,
 ) -> HostedResult:
-    """Upload, start (or resume) a hosted job, wait for it, and return the finished model."""
+    """Upload, estimate, start (or resume) a hosted job, wait for it, and return the
+    finished model; every step is in a job record first (:mod:`fieldwise.finetune.jobs`)
+    under ``state_dir`` (default: ``output_dir``, else ``.fieldwise/hosted``)."""
+    from fieldwise.finetune._hosted_run import run
+
     if not isinstance(config, HostedFinetuneConfig):
         config = load_hosted_config(config)
-    provider_cls = get_provider(config.provider)
-    provider_cls.check_hyperparameters(config.hyperparameters)
-    settings = ProviderSettings(
-        api_key_env=config.api_key_env or provider_cls.default_key_env, base_url=config.base_url
-    )
-    provider = provider_cls(settings)
-    display_console = (console or Console(stderr=True)) if progress else None
-    title = f"{config.provider} fine-tune of {config.base_model}"
+    return run(config, progress=progress, console=console, state_dir=state_dir)
 
-    with _Display(display_console, title) as display:
-        job_id = config.job_id
-        if job_id is None:
-            work_dir = config.output_dir or Path(tempfile.mkdtemp(prefix="fieldwise-hosted-"))
-            work_dir.mkdir(parents=True, exist_ok=True)
-            path = config.training_file or _export_training_file(config, work_dir)
-            rows = check_training_file(path)
-            file_id = provider.upload(path)
-            display.note(f"uploaded {path.name} ({rows} examples) as {file_id}")
-            job_id = provider.create(
-                base_model=config.base_model,
-                training_file_id=file_id,
-                suffix=config.suffix,
-                hyperparameters=config.hyperparameters,
-                seed=config.seed,
-            )
-            display.note(f"created job {job_id}")
-        final = _wait(provider, job_id, config, display)
 
-    if final.state != "succeeded":
-        reason = final.error or "no reason given"
-        raise UserError(f"fine-tuning job {job_id} {final.state}: {reason}")
-    spec = provider.result_spec(final)
-    result = HostedResult(
-        label=config.label or spec.partition("/")[2],
-        spec=spec,
-        job_id=job_id,
-        provider=config.provider,
-        base_model=config.base_model,
-        trained_tokens=final.trained_tokens,
-    )
-    if config.output_dir is not None:
-        config.output_dir.mkdir(parents=True, exist_ok=True)
-        record = config.output_dir / "hosted_model.json"
-        record.write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
-    return result
+def cancel_hosted_job(
+    config: HostedFinetuneConfig | dict[str, Any] | str | Path,
+    *,
+    console: Console | None = None,
+    state_dir: Path | None = None,
+) -> str:
+    """Cancel the job a config started (found by its record, or ``job_id:``); its id."""
+    from fieldwise.finetune._hosted_run import cancel
+
+    if not isinstance(config, HostedFinetuneConfig):
+        config = load_hosted_config(config)
+    return cancel(config, console=console, state_dir=state_dir)

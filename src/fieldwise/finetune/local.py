@@ -23,7 +23,7 @@ from fieldwise.finetune.config import FinetuneConfig, load_config
 from fieldwise.finetune.encode import Encoded, encode_all
 from fieldwise.finetune.runcard import write_run_card
 from fieldwise.models._local import require_model_folder
-from fieldwise.tasks import Example
+from fieldwise.tasks import Example, Task
 
 
 @dataclass
@@ -192,15 +192,29 @@ def _lora_config(config: FinetuneConfig) -> Any:
 
 
 def _encode(
-    config: FinetuneConfig, tokenizer: Any, examples: list[Example], what: str
+    config: FinetuneConfig,
+    tokenizer: Any,
+    examples: list[Example],
+    what: str,
+    task: Task | None = None,
 ) -> tuple[list[Encoded], list[str]]:
     from fieldwise.tasks import load_task
     from fieldwise.tasks.prompts import load_template
 
     template = load_template(config.template)
     encoded, skipped = encode_all(
-        tokenizer, load_task(config.task), examples, config.layout, template, config.max_seq_length
+        tokenizer,
+        task or load_task(config.task),
+        examples,
+        config.layout,
+        template,
+        config.max_seq_length,
     )
+    if not encoded:
+        raise UserError(
+            f"every {what} example is longer than max_seq_length ({config.max_seq_length})",
+            hint="raise max_seq_length in the fine-tuning config",
+        )
     if skipped:
         print(
             f"warning: {len(skipped)} {what} example(s) longer than max_seq_length "
@@ -210,20 +224,35 @@ def _encode(
     return encoded, skipped
 
 
-def run_finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult:
-    """Check, train, save and describe one LoRA/QLoRA adapter; return what to register."""
+def run_finetune(
+    config: FinetuneConfig,
+    *,
+    progress: bool = True,
+    examples: list[Example] | None = None,
+    task: Task | None = None,
+) -> FinetuneResult:
+    """Check, train, save and describe one LoRA/QLoRA adapter; return what to register.
+
+    ``examples`` (with ``task``) train instead of ``config.train``: a cross-validation
+    fold or a teacher's labels, already in memory (``config.train`` then names where they
+    were written, for the run card)."""
     device = _device(config)
     _check_method(config, device)
     from datasets import Dataset
     from trl import SFTTrainer
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-    train_examples = _load_examples(config, config.train)
+    train_examples = examples if examples is not None else _load_examples(config, config.train)
+    if not any(ex.gold is not None for ex in train_examples):
+        raise UserError("fine-tuning needs labelled examples; none were given")
+    train_examples = [ex for ex in train_examples if ex.gold is not None]
     eval_examples = _load_examples(config, config.eval) if config.eval else []
     tokenizer = load_tokenizer(config)
     checks.raise_for(checks.check_tokenizer(tokenizer, config.layout))
-    encoded, skipped = _encode(config, tokenizer, train_examples, "train")
-    eval_encoded = _encode(config, tokenizer, eval_examples, "eval")[0] if eval_examples else []
+    encoded, skipped = _encode(config, tokenizer, train_examples, "train", task)
+    eval_encoded = (
+        _encode(config, tokenizer, eval_examples, "eval", task)[0] if eval_examples else []
+    )
     collator = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id)
     checks.raise_for(checks.pre_checks(tokenizer, encoded, collator))
     _log(checks.show_example(tokenizer, encoded[0]), progress)

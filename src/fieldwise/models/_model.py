@@ -63,7 +63,8 @@ class Model(ABC):
     Subclasses set ``provider`` (the prefix in ``provider/name`` specs) and may override:
     ``kind`` (report grouping), ``max_batch_size`` (examples per :meth:`generate` call),
     ``default_concurrency`` (calls in flight at once), ``needs_key``/``key_env_var``,
-    ``key_pattern``, ``batch_api``.
+    ``key_pattern``, ``batch_api``, ``runs_on_ray`` (with :meth:`load` and
+    :meth:`generate_sync`).
     """
 
     provider: ClassVar[str]
@@ -80,6 +81,11 @@ class Model(ABC):
     key_pattern: ClassVar[str | None] = None
     """A regex for the provider's API key format: matching text is redacted from every
     error and printout once this class is defined, even a key nobody registered."""
+    runs_on_ray: ClassVar[bool] = False
+    """Whether the Ray executor can run this backend: its workers build the model, call
+    :meth:`load` once and then :meth:`generate_sync` per batch (local weights: ``hf``,
+    ``vllm``). The executors read capabilities like this and ``batch_api`` from the class,
+    so no list of providers is kept anywhere else."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -141,6 +147,16 @@ class Model(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most models hold nothing
         """Release clients, servers or GPU memory."""
+
+    def load(self) -> None:  # noqa: B027 - optional hook, most models load lazily
+        """Load weights now rather than on the first batch (a Ray worker calls it once,
+        before its first :meth:`generate_sync`)."""
+
+    def generate_sync(self, batch: list[Example]) -> list[Generation]:
+        """:meth:`generate` without an event loop, for executors that call the model from
+        plain worker threads or processes (Ray). Backends with ``runs_on_ray`` implement it
+        (batched, one call per batch); the same contract as :meth:`generate` holds."""
+        raise NotImplementedError(f"{type(self).__name__} has no generate_sync (runs_on_ray)")
 
 
 class TrainableModel(Model):

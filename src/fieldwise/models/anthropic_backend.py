@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 
 from fieldwise._text import url_without_credentials
 from fieldwise.errors import require
+from fieldwise.models._api import prompt_ceiling, resolve_api_key, schema_name
 from fieldwise.models._clients import PerLoopClient
 from fieldwise.models._errors import sdk_error
 from fieldwise.models._model import Generation, ModelOptions
@@ -33,7 +34,6 @@ from fieldwise.models._responses import (
     as_tokens,
     field,
 )
-from fieldwise.models.openai_backend import prompt_ceiling, resolve_api_key, schema_name
 from fieldwise.tasks import Example, Task
 from fieldwise.tasks.prompts import Message
 

@@ -57,6 +57,7 @@ class HFModel(PromptedModel):
     """A transformers causal LM (plus optional LoRA adapter) generating in batches."""
 
     provider: ClassVar[str] = "hf"
+    runs_on_ray: ClassVar[bool] = True
     kind: ClassVar[ModelKind] = "api"
     max_batch_size: ClassVar[int] = 8
     default_concurrency: ClassVar[int] = 1

@@ -1,5 +1,7 @@
 """Any OpenAI-compatible chat-completions server: OpenAI, OpenPipe, Together, Fireworks,
-Predibase/LoRAX, vLLM, Ollama, llama.cpp (see ``docs/backends-api.md``).
+Predibase/LoRAX, vLLM, Ollama, llama.cpp (see ``docs/backends-api.md``). Named hosts
+(``together/``, ``fireworks/``, see :mod:`fieldwise.models.hosts`) are this backend bound
+to a host's base URL, key variable and quirks.
 
 The SDK's own retries are switched off: the runner owns retries, backoff, timeouts and
 rate limits, so every backend behaves alike and ``Retry-After`` is honoured in one place.
@@ -15,31 +17,29 @@ client: it is never an option, never part of the identity and never written anyw
 from __future__ import annotations
 
 import asyncio
-import copy
-import ipaddress
 import json
 import os
-import re
 import time
 from functools import cached_property
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlparse
 
 import openai
 from openai.types.chat import ChatCompletion
 from pydantic import Field
 
+from fieldwise import registry
 from fieldwise._text import url_without_credentials
 from fieldwise.errors import UserError
-from fieldwise.models._clients import PerLoopClient
-from fieldwise.models._errors import (
-    APIRequestError,
-    map_status_error,
-    register_secret,
-    register_url_credentials,
-    retry_after_s,
-    sdk_error,
+from fieldwise.models._api import (
+    make_strict,
+    output_schema,
+    prompt_ceiling,
+    resolve_api_key,
+    same_host,
+    schema_name,
 )
+from fieldwise.models._clients import PerLoopClient
+from fieldwise.models._errors import APIRequestError, map_status_error, retry_after_s, sdk_error
 from fieldwise.models._http import HTTPError, JSONClient, proxied
 from fieldwise.models._model import Generation, ModelOptions, RetryableError
 from fieldwise.models._prompted import LengthCounter, OutputMode, PromptedModel, PromptedOptions
@@ -50,6 +50,7 @@ from fieldwise.models._vllm_json import (
     vllm_structured_output,
     vllm_version,
 )
+from fieldwise.models.hosts import Host
 from fieldwise.tasks import Example, Task
 
 __all__ = [
@@ -60,15 +61,14 @@ __all__ = [
     "map_status_error",
     "output_schema",
     "parse_completion",
+    "prompt_ceiling",
     "resolve_api_key",
     "retry_after_s",
     "schema_name",
 ]
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-LOCAL_KEY = "not-needed"
-"""Sent to local servers (vLLM, Ollama, llama.cpp) that need no key but whose clients
-still insist on one."""
+OPENAI: Host = registry.hosts.get("openai")
+DEFAULT_BASE_URL = OPENAI.base_url
 
 
 class OpenAIOptions(PromptedOptions):
@@ -100,16 +100,34 @@ class OpenAIModel(PromptedModel):
     default_concurrency: ClassVar[int] = 16
     supports_schema: ClassVar[bool] = True
     needs_key: ClassVar[bool] = True
-    key_env_var: ClassVar[str | None] = "OPENAI_API_KEY"
+    key_env_var: ClassVar[str | None] = OPENAI.key_env
     key_pattern: ClassVar[str | None] = r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{16,}"
     batch_api: ClassVar[str | None] = "openai"
     Options = OpenAIOptions
+    host: ClassVar[Host] = OPENAI
+    _on_hosts: ClassVar[dict[Host, type[OpenAIModel]]] = {}
+
+    @classmethod
+    def on_host(cls, host: Host) -> type[OpenAIModel]:
+        """This backend bound to a named host (``together/MODEL``): the host's name as the
+        provider, its base URL, key variable and quirks; its batch API if it has one."""
+        if host not in cls._on_hosts:
+            attrs = {
+                "__module__": cls.__module__,
+                "__doc__": f"{cls.__name__} on the host '{host.name}' ({host.base_url}).",
+                "provider": host.name,
+                "host": host,
+                "key_env_var": host.key_env,
+                "batch_api": "openai" if host.batch else None,
+            }
+            cls._on_hosts[host] = type(f"{cls.__name__}_{host.name}", (cls,), attrs)
+        return cls._on_hosts[host]
 
     def __init__(self, name: str, task: Task, options: ModelOptions | None = None) -> None:
         super().__init__(name, task, options)
-        opts = self.openai_options
-        self.base_url = opts.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = self.base_url.rstrip("/")
+        opts, host = self.openai_options, self.host
+        moved = os.environ.get(host.base_url_env) if host.base_url_env else None
+        self.base_url = (opts.base_url or moved or host.base_url).rstrip("/")
         if not self.base_url.startswith(("http://", "https://")):
             raise UserError(
                 f"bad base_url '{self.base_url}'", hint="write http(s)://HOST[:PORT]/v1"
@@ -150,8 +168,9 @@ class OpenAIModel(PromptedModel):
         opts = self.openai_options
         if opts.output_mode not in ("json_schema", "json_object") or opts.json_layout == "server":
             return None
-        official = urlparse(self.base_url).hostname == "api.openai.com"
-        if opts.json_layout == "auto" and official:
+        # A named host's own API (OpenAI's, together's, ...) is not vLLM: no probe.
+        named = any(same_host(self.base_url, h.base_url) for h in (OPENAI, self.host))
+        if opts.json_layout == "auto" and named:
             return None
         version = vllm_version(self.base_url, self._api_key)
         return version or ("unknown" if opts.json_layout == "compact" else None)
@@ -168,9 +187,9 @@ class OpenAIModel(PromptedModel):
         """The keyword arguments of ``chat.completions.create`` for one example."""
         opts = self.openai_options
         limit_param = opts.token_limit_param
-        if limit_param == "auto":
-            official = urlparse(self.base_url).hostname == "api.openai.com"
-            limit_param = "max_completion_tokens" if official else "max_tokens"
+        if limit_param == "auto":  # the host's own name for it, at the host's own address
+            at_home = same_host(self.base_url, self.host.base_url)
+            limit_param = self.host.token_limit_param if at_home else "max_tokens"
         req: dict[str, Any] = {
             "model": self.name,
             "messages": self.messages(example),
@@ -208,7 +227,8 @@ class OpenAIModel(PromptedModel):
     @cached_property
     def _schema(self) -> tuple[dict[str, Any], bool]:
         """Built once: a task's schema costs milliseconds, a request should not."""
-        return output_schema(self.task, self.openai_options.strict)
+        strict = self.openai_options.strict and self.host.schema_dialect == "strict"
+        return output_schema(self.task, strict)
 
     def client(self) -> openai.AsyncOpenAI:
         """The SDK client of the running event loop (shared with the batch adapter)."""
@@ -233,7 +253,7 @@ class OpenAIModel(PromptedModel):
             ("OPENAI_ORG_ID", "OpenAI-Organization"),
             ("OPENAI_PROJECT_ID", "OpenAI-Project"),
         ):
-            if os.environ.get(env) and self.base_url == DEFAULT_BASE_URL:
+            if os.environ.get(env) and self.base_url == OPENAI.base_url:
                 headers[header] = os.environ[env]
         return JSONClient(self.base_url, headers)
 
@@ -345,118 +365,3 @@ def parse_completion(
         output_tokens=as_tokens(field(usage, "completion_tokens"), max_output or TOKEN_CEILING),
         finish_reason=as_label(field(choice, "finish_reason")),
     )
-
-
-def prompt_ceiling(messages: list[Any], extra_chars: int = 0) -> int:
-    """An upper bound on a request's prompt tokens: its characters (no tokenizer makes
-    more than one token per character), ``extra_chars`` for a schema or tools, and room
-    for a chat template."""
-    chars = sum(len(str(m.get("content", ""))) + 16 for m in messages)
-    return chars + extra_chars + 1024
-
-
-def is_local(base_url: str) -> bool:
-    """Loopback servers (vLLM, Ollama, llama.cpp on this machine) usually need no key."""
-    host = urlparse(base_url).hostname or ""
-    if host in ("localhost", "0.0.0.0"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def resolve_api_key(api_key_env: str | None, default_env: str, base_url: str) -> str:
-    """The key from ``api_key_env`` (or the provider's default variable); a dummy for
-    local servers; otherwise a :class:`UserError` naming the variable to set."""
-    register_url_credentials(base_url)
-    env_name = api_key_env or default_env
-    key = os.environ.get(env_name)
-    if key:
-        register_secret(key)
-        return key
-    if is_local(base_url):
-        return LOCAL_KEY
-    hint = f"set {env_name}" if api_key_env else f"set {default_env} or the api_key_env option"
-    raise UserError(f"no API key for {base_url}", hint=hint)
-
-
-def schema_name(task: Task) -> str:
-    """The task name as a schema/tool name (``^[a-zA-Z0-9_-]{1,64}$``)."""
-    return re.sub(r"[^a-zA-Z0-9_-]", "_", task.name)[:64] or "extract"
-
-
-def output_schema(task: Task, strict: bool = True) -> tuple[dict[str, Any], bool]:
-    """The task's JSON schema, made strict-mode compatible when asked and possible.
-
-    Returns the schema and whether it is strict; a schema strict mode cannot express
-    (free-form objects, extra properties) falls back to the plain schema, ``strict=False``.
-    """
-    schema = task.json_schema()
-    if not strict:
-        return schema, False
-    try:
-        return make_strict(schema), True
-    except _NotStrict:
-        return schema, False
-
-
-class _NotStrict(Exception):
-    pass
-
-
-def make_strict(schema: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``schema`` in OpenAI strict mode's subset, at every level of nesting.
-
-    Every object is closed (``additionalProperties: false``) and lists all its properties
-    in ``required``; ``default`` and ``discriminator`` go; ``oneOf`` becomes ``anyOf``
-    (a tagged union's branches are disjoint anyway); a ``$ref`` with sibling keywords is
-    inlined (a bare ``$ref`` into ``$defs`` stays, which strict mode allows, and so does
-    a recursive one). A field becomes required but is not made nullable: it accepts
-    ``null`` exactly when the Pydantic type does (``X | None``), so whatever the
-    constrained model writes also validates against the Pydantic model, where a null in
-    a defaulted ``int`` field would not.
-    """
-    root = copy.deepcopy(schema)
-    defs = root.get("$defs", {})
-
-    def visit(node: Any, inlining: frozenset[str]) -> Any:
-        if not isinstance(node, dict):
-            raise _NotStrict
-        node.pop("default", None)
-        node.pop("discriminator", None)
-        ref = node.get("$ref")
-        if ref is not None and len(node) > 1:
-            name = str(ref).rsplit("/", 1)[-1]
-            target = defs.get(name)
-            if target is None:
-                raise _NotStrict
-            if name in inlining:  # a recursive model: keep the bare reference
-                return {"$ref": ref}
-            merged = {**copy.deepcopy(target), **{k: v for k, v in node.items() if k != "$ref"}}
-            return visit(merged, inlining | {name})
-        if "oneOf" in node:
-            node["anyOf"] = node.pop("oneOf")
-        all_of = node.pop("allOf", None)
-        if all_of is not None:
-            if not isinstance(all_of, list) or len(all_of) != 1:
-                raise _NotStrict
-            return visit({**all_of[0], **node}, inlining)
-        if node.get("type") == "object" or "properties" in node:
-            props = node.get("properties")
-            if not props or node.get("additionalProperties") not in (None, False):
-                raise _NotStrict
-            node["properties"] = {k: visit(v, inlining) for k, v in props.items()}
-            node["required"] = list(props)
-            node["additionalProperties"] = False
-        for key in ("items", "additionalItems"):
-            if isinstance(node.get(key), dict):
-                node[key] = visit(node[key], inlining)
-        for key in ("anyOf", "prefixItems"):
-            if isinstance(node.get(key), list):
-                node[key] = [visit(v, inlining) for v in node[key]]
-        if isinstance(node.get("$defs"), dict):
-            node["$defs"] = {k: visit(v, frozenset({k})) for k, v in node["$defs"].items()}
-        return node
-
-    return dict(visit(root, frozenset()))

@@ -70,6 +70,7 @@ class VLLMModel(PromptedModel):
     """A base model (plus optional LoRA adapter) served by an in-process ``vllm.LLM``."""
 
     provider: ClassVar[str] = "vllm"
+    runs_on_ray: ClassVar[bool] = True
     kind: ClassVar[ModelKind] = "api"
     max_batch_size: ClassVar[int] = 256
     default_concurrency: ClassVar[int] = 1

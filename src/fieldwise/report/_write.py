@@ -13,7 +13,7 @@ import functools
 import json
 import math
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +43,27 @@ from fieldwise.scoring._types import ModelResult, ModelScore
 from fieldwise.scoring.stats import DEFAULT_RESAMPLES, PairwiseTable, Resamples
 from fieldwise.tasks._task import Example, Task
 
-__all__ = ["pairwise_file", "write_report"]
+__all__ = ["WrittenReport", "pairwise_file", "write_report", "write_report_full"]
 
 DEFAULT_PROFILE = "reference"
 
 
+@dataclass(frozen=True)
+class WrittenReport:
+    """A report written to disk, and its pairwise table (as in ``pairwise.json``), so a
+    caller that goes on to print the verdicts need not read the file back."""
+
+    path: Path
+    pairwise: dict[str, Any]
+
+
+def write_report(*args: Any, **kwargs: Any) -> Path:
+    """:func:`write_report_full`, returning only the HTML path."""
+    return write_report_full(*args, **kwargs).path
+
+
 @gc_paused()  # millions of short-lived objects at 100,000 rows: see fieldwise._gc
-def write_report(
+def write_report_full(
     task: Task,
     examples: list[Example],
     results: list[ModelResult],
@@ -60,7 +74,7 @@ def write_report(
     profile: str | None = None,
     resamples: Resamples | None = None,
     prompts: list[PromptUse] | None = None,
-) -> Path:
+) -> WrittenReport:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
     (``examples.jsonl``, ``examples.parquet``); return the HTML path.
 
@@ -86,10 +100,10 @@ def write_report(
     final = Path(out_dir)
     # Written into a hidden sibling and moved into place whole (see ``_staging``).
     with staged_folder(final) as staging:
-        name = _write_files(
+        written = _write_files(
             task, examples, results, staging, title, meta, profile, resamples, prompts
         )
-    return final / name
+    return WrittenReport(final / written.path.name, written.pairwise)
 
 
 def _write_files(
@@ -102,8 +116,8 @@ def _write_files(
     profile: str,
     resamples: Resamples | None,
     prompts: list[PromptUse] | None,
-) -> str:
-    """Write every file of the report into ``out_dir``; return the page's file name."""
+) -> WrittenReport:
+    """Write every file of the report into ``out_dir`` (the staging folder)."""
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
     # hold a lone surrogate (a cached output with ``\\ud800`` would fail every report).
     results = [replace(r, label=scrub_text(r.label)) for r in results]
@@ -177,10 +191,10 @@ def _write_files(
     context["board"], context["other_profiles"], context["stat_names"] = board(
         results, order, profile, fields, abstaining, context["notes_by_field"]
     )
-    _write_tables(out_dir, profile, table, results, resamples)
+    pairwise_json = _write_tables(out_dir, profile, table, results, resamples)
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
-    return path.name
+    return WrittenReport(path, pairwise_json)
 
 
 def pairwise_file(profile: str) -> str:
@@ -195,11 +209,13 @@ def _write_tables(
     table: PairwiseTable,
     results: list[ModelResult],
     resamples: Resamples,
-) -> None:
+) -> dict[str, Any]:
     """``pairwise.json`` for the ranking profile, and one table per other profile every
     model was scored under, on the same resamples: ``fieldwise compare --profile X``
-    prints X's table, never the ranking profile's under X's name."""
+    prints X's table, never the ranking profile's under X's name. Returns the ranking
+    profile's table, as written."""
     shared = [p for p in results[0].scores if all(p in r.scores for r in results)]
+    ranking_table: dict[str, Any] = {"profile": profile, **table.to_json()}
     for name in shared:
         if name == profile:
             data, files = table.to_json(), ["pairwise.json", pairwise_file(name)]
@@ -212,6 +228,7 @@ def _write_tables(
         text = json.dumps({"profile": name, **data}, indent=1)
         for file in files:
             (out_dir / file).write_text(text, encoding="utf-8")
+    return ranking_table
 
 
 def _check(examples: list[Example], results: list[ModelResult], profile: str | None) -> str:

@@ -33,11 +33,10 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from rich.progress import Progress
-
-from fieldwise._hashing import content_hash, prediction_keys
+from fieldwise import registry
+from fieldwise._hashing import content_hash
 from fieldwise.errors import UserError
 from fieldwise.models._model import Generation, Model, RetryableError
 from fieldwise.models._responses import clean_generation
@@ -48,11 +47,13 @@ from fieldwise.models.batch import (
     batch_api_for,
     with_retries,
 )
-from fieldwise.runner._progress import model_bar
-from fieldwise.runner._runner import Price, RunOutcome, RunSettings, announce_wait, lock_name
-from fieldwise.store import BatchRecord, PredictionRow, Store
-from fieldwise.store._lock import model_lock
+from fieldwise.runner._job import Executor, Price, RunJob, RunOutcome, RunPlan, result_row
+from fieldwise.runner._progress import Bar
+from fieldwise.store import BatchRecord, PredictionRow
 from fieldwise.tasks import Example
+
+if TYPE_CHECKING:
+    from fieldwise.config import ModelConfig
 
 
 @dataclass(frozen=True)
@@ -118,52 +119,31 @@ def split_batches(
 
 def _row(key: str, example_id: str, gen: Generation, price: Price | None) -> PredictionRow:
     """A stored row from a result, cleaned as the online runner cleans every result (its
-    error redacted, see :func:`~fieldwise.models._responses.clean_generation`)."""
-    gen = clean_generation(gen)
-    return PredictionRow(
-        key,
-        example_id,
-        gen.output,
-        gen.error,
-        None,  # a batch has no per-request latency
-        gen.input_tokens,
-        gen.output_tokens,
-        price.cost(gen) if price and gen.error is None else None,
-        gen.finish_reason,
-    )
+    error redacted, see :func:`~fieldwise.models._responses.clean_generation`); a batch
+    has no per-request latency."""
+    return result_row(key, example_id, clean_generation(gen), price, latency=False)
 
 
-class _Job:
-    """One call's state: what is pending, which batches are open, what each has done."""
+class _Batches:
+    """One job's batches: what is pending, which batches are open, what each has done."""
 
     def __init__(
         self,
         api: BatchAPI,
-        store: Store,
-        keyed: list[tuple[str, Example]],
-        *,
-        label: str,
-        run_id: int | None,
-        settings: RunSettings,
+        job: RunJob,
+        plan: RunPlan,
         batch: BatchSettings,
         on_progress: BatchProgress | None,
     ) -> None:
-        keys = [key for key, _ in keyed]
-        self.api, self.store, self.keyed, self.keys = api, store, keyed, keys
-        self.label, self.run_id, self.batch = label, run_id, batch
-        self.retry = settings.retry
+        self.api, self.store, self.plan, self.batch = api, job.store, plan, batch
+        self.label, self.run_id = job.label, job.run_id
+        self.retry = job.settings.retry
         self.on_progress = on_progress
         self.model_hash = content_hash(api.model.identity())
-        self.copies = Counter(keys)
-        self.done: dict[str, PredictionRow] = store.finished(keys)
-        self.cached = sum(1 for k in keys if k in self.done)
-        self.pending: dict[str, Example] = {}
-        for key, ex in keyed:
-            if key not in self.done and key not in self.pending:
-                self.pending[key] = ex
+        self.done, self.pending = plan.done, plan.pending
         self.open = [
             b
-            for b in store.open_batches(self.model_hash)
+            for b in job.store.open_batches(self.model_hash)
             if any(k in self.pending for k in b.requests)
         ]
         self.notes = {b.id: "resumed" for b in self.open}
@@ -172,14 +152,14 @@ class _Job:
     def report(self) -> None:
         if self.on_progress is None:
             return
-        finished = sum(self.copies[k] for k in self.pending if k in self.done)
-        total = self.cached + finished + sum(self.running.values())
+        finished = sum(self.plan.copies[k] for k in self.pending if k in self.done)
+        total = self.plan.cached + finished + sum(self.running.values())
         if len(self.notes) == 1:
             note = " ".join(next(iter(self.notes.items())))
         else:
             states = Counter(self.notes.values())
             note = f"{len(self.notes)} batches: " + ", ".join(f"{n} {s}" for s, n in states.items())
-        self.on_progress(min(len(self.keys), total), note)
+        self.on_progress(min(len(self.plan.keyed), total), note)
 
     def store_rows(self, rows: list[PredictionRow]) -> None:
         self.store.save_predictions(self.run_id, self.label, rows)
@@ -229,46 +209,38 @@ class _Job:
             message = f"uploading the batch failed: {type(exc).__name__}: {exc}"
             self.store_rows(self.error_rows(record.requests, message))
             return
-        if file_id is None:
-            await self.create_direct(record, lines)
-            return
-        # From here on a kill loses nothing: the file names the batch, made or not.
-        record = replace(record, id=f"upload:{file_id}", input_file_id=file_id, status="submitting")
-        self.store.add_batch(record)
-        await self.create_from_upload(record)
+        if file_id is not None:
+            # From here on a kill loses nothing: the file names the batch, made or not.
+            record = replace(
+                record, id=f"upload:{file_id}", input_file_id=file_id, status="submitting"
+            )
+            self.store.add_batch(record)
+            lines = []  # the file carries them
+        await self.create(record, lines)
 
-    async def create_direct(self, record: BatchRecord, lines: list[bytes]) -> None:
-        """Create a batch that carries its requests (Anthropic). A create that got no
-        answer is not retried: nothing names the batch it may have made, so its rows get
-        an error and the next run sends them again (the one window where a batch can be
-        paid twice; see docs/backends-api.md)."""
+    async def create(self, record: BatchRecord, lines: list[bytes]) -> None:
+        """Create the batch of ``record``: from its uploaded file (OpenAI), or from
+        ``lines`` (Anthropic). A create that got no answer is never sent again blindly.
+        With a file, the moment it is sent is committed first, and an unanswered one
+        leaves the record open for :meth:`confirm` to find the batch made from the file.
+        Without one nothing names the batch it may have made, so its rows get an error
+        and the next run sends them again (the one window where a batch can be paid
+        twice; see docs/backends-api.md)."""
+        uploaded = record.input_file_id is not None
+        if uploaded:
+            sent = time.time()
+            self.store.mark_create_sent(record.id, sent)
+            record = replace(record, create_sent_at=sent)
         try:
-            batch_id = await self.retrying(partial(self.api.create, lines, None))
+            batch_id = await self.retrying(partial(self.api.create, lines, record.input_file_id))
         except UserError:
             raise
         except UnconfirmedCreate as exc:
-            self.fail_submission(record, f"{exc} (not retried, in case the batch was made)")
-            return
-        except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
-            self.fail_submission(record, f"creating the batch failed: {type(exc).__name__}: {exc}")
-            return
-        self.created(record, batch_id)
-
-    async def create_from_upload(self, record: BatchRecord) -> None:
-        """Send the create for a ``submitting`` record's file, saying so in the store
-        first. A create that got no answer is never sent again blindly: the record stays
-        open and :meth:`confirm` looks for the batch made from the file."""
-        assert record.input_file_id is not None
-        sent = time.time()
-        self.store.mark_create_sent(record.id, sent)
-        record = replace(record, create_sent_at=sent)
-        try:
-            batch_id = await self.retrying(partial(self.api.create, [], record.input_file_id))
-        except UserError:
-            raise
-        except UnconfirmedCreate:
-            self.open.append(record)
-            self.notes[record.id] = "confirming"
+            if uploaded:
+                self.open.append(record)
+                self.notes[record.id] = "confirming"
+            else:
+                self.fail_submission(record, f"{exc} (not retried, in case the batch was made)")
             return
         except Exception as exc:  # noqa: BLE001 - these rows' error; the next run retries
             self.fail_submission(record, f"creating the batch failed: {type(exc).__name__}: {exc}")
@@ -284,7 +256,7 @@ class _Job:
         if record.create_sent_at is None:  # killed between the upload and the create
             self.open.remove(record)
             self.notes.pop(record.id, None)
-            await self.create_from_upload(record)
+            await self.create(record, [])
             return
         try:
             batch_id = await self.retrying(
@@ -304,7 +276,7 @@ class _Job:
             return
         self.open.remove(record)
         self.notes.pop(record.id, None)
-        await self.create_from_upload(record)
+        await self.create(record, [])
 
     def created(self, record: BatchRecord, batch_id: str) -> None:
         if record.status == "submitting":
@@ -373,104 +345,82 @@ class _Job:
         self.open.remove(record)
         self.running.pop(record.id, None)
 
-    def outcome(self, n: int, started: float) -> RunOutcome:
-        """Rows in example order, one list per repeat of the ``n`` examples."""
-        rows = []
-        for key, ex in self.keyed:
-            row = self.done.get(key) or PredictionRow(key, ex.id, None, "no result from the batch")
-            rows.append(row if row.example_id == ex.id else replace(row, example_id=ex.id))
+    def outcome(self) -> RunOutcome:
         failed = sum(1 for k in self.pending if self.done.get(k) is None or self.done[k].error)
-        by_repeat = [rows[i : i + n] for i in range(0, len(rows), n)] if n else [[]]
-        wall = time.perf_counter() - started
-        return RunOutcome(by_repeat[0], len(self.pending), self.cached, failed, wall, by_repeat)
+        return self.plan.outcome(failed, missing="no result from the batch")
+
+
+class BatchExecutor(Executor):
+    """Through the provider's batch API (``batch: true``, ``--batch``): backends declare
+    theirs in ``batch_api``."""
+
+    name: ClassVar[str] = "batch"
+    capability: ClassVar[str | None] = "batch_api"
+    bar_suffix: ClassVar[str] = " (batch)"
+
+    def __init__(self, settings: BatchSettings | None = None) -> None:
+        self.settings = settings or BatchSettings()
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> Executor:
+        """The entry's ``batch:`` settings, at its batch price (by default half the
+        online price, what OpenAI and Anthropic charge)."""
+        cfg = config.batch_config
+        price = None
+        if config.price is not None:
+            p = config.price
+            price = Price(
+                p.input_per_mtok / 2 if p.batch_input_per_mtok is None else p.batch_input_per_mtok,
+                p.output_per_mtok / 2
+                if p.batch_output_per_mtok is None
+                else p.batch_output_per_mtok,
+            )
+        # The config's keys are the settings' names (poll_s, max_requests, ...).
+        return cls(BatchSettings(**(cfg.model_dump() if cfg is not None else {}), price=price))
+
+    def refusal(self, label: str, backend: type[Model]) -> UserError:
+        return UserError(
+            f"model '{label}' cannot run as a batch: provider '{backend.provider}' has no "
+            "batch API",
+            hint=f"batch works with {', '.join(registry.batch_apis)} models; drop batch/--batch",
+        )
+
+    def run(self, job: RunJob, bar: Bar) -> RunOutcome:
+        """Ctrl-C stops polling; the batches go on at the provider and the next run picks
+        them up. The bar's rate column shows each batch's id and state."""
+        return asyncio.run(run_batch_job(job, self.settings, bar.show))
 
 
 async def run_batch_async(
-    model: Model,
-    examples: list[Example],
-    store: Store,
-    *,
-    label: str,
-    run_id: int | None,
-    settings: RunSettings | None = None,
+    job: RunJob,
     batch: BatchSettings | None = None,
     on_progress: BatchProgress | None = None,
     on_wait: Callable[[], None] | None = None,
-    repeats: int = 1,
 ) -> RunOutcome:
-    """Predict every example not already in the store through the provider's batch API;
-    return all rows in example order (see the module docstring for resume semantics).
-    ``repeats`` works as for :func:`~fieldwise.runner.run_model_async`: each repeat is
-    its own request under its own key. Another process predicting with the same model
-    on the same store is waited for (``on_wait`` is called once if so).
+    """Predict every example of ``job`` not already in the store through the provider's
+    batch API; return all rows in example order (see the module docstring for resume
+    semantics). Repeats work as online: each repeat is its own request under its own key.
+    Another process predicting with the same model on the same store is waited for
+    (``on_wait`` is called once if so)."""
+    async with job.locked(on_wait):
+        return await run_batch_job(job, batch or BatchSettings(), on_progress)
 
-    The model is closed afterwards. A :class:`UserError` (no key, key rejected, no batch
-    API at that host) stops the run; the batches already submitted stay in the store."""
-    if repeats < 1:
-        raise UserError(f"repeats must be at least 1, got {repeats}")
-    started = time.perf_counter()
-    api = batch_api_for(model)
-    identity = model.identity()
-    keyed = [
-        (key, ex)
-        for r in range(repeats)
-        for key, ex in zip(prediction_keys(identity, examples, r), examples, strict=True)
-    ]
+
+async def run_batch_job(
+    job: RunJob, batch: BatchSettings, on_progress: BatchProgress | None
+) -> RunOutcome:
+    """The batch engine on ``job``, with the model's lock already held. The model is
+    closed afterwards. A :class:`UserError` (no key, key rejected, no batch API at that
+    host) stops the run; the batches already submitted stay in the store."""
+    api = batch_api_for(job.model)
     try:
-        async with model_lock(store.project_dir, lock_name(model), on_wait):
-            job = _Job(
-                api,
-                store,
-                keyed,
-                label=label,
-                run_id=run_id,
-                settings=settings or RunSettings(),
-                batch=batch or BatchSettings(),
-                on_progress=on_progress,
-            )
-            job.report()
-            await job.submit_pending()
-            await job.poll_open()
+        state = _Batches(api, job, job.plan(), batch, on_progress)
+        state.report()
+        await state.submit_pending()
+        await state.poll_open()
     finally:
         await api.aclose()
-    return job.outcome(len(examples), started)
+    return state.outcome()
 
 
-def run_batch(
-    model: Model,
-    examples: list[Example],
-    store: Store,
-    *,
-    label: str,
-    run_id: int | None,
-    settings: RunSettings | None = None,
-    batch: BatchSettings | None = None,
-    progress: Progress | None = None,
-    repeats: int = 1,
-) -> RunOutcome:
-    """Synchronous :func:`run_batch_async` with the runner's progress bar; the rate column
-    shows each batch's id and state. Ctrl-C stops polling; the batches go on at the
-    provider and the next run picks them up."""
-    with model_bar(progress, f"{label} (batch)", len(examples) * repeats) as task_id:
-
-        def advance(completed: int, note: str) -> None:
-            if progress is not None and task_id is not None:
-                progress.update(task_id, completed=completed, rate=note[:60])
-
-        return asyncio.run(
-            run_batch_async(
-                model,
-                examples,
-                store,
-                label=label,
-                run_id=run_id,
-                settings=settings,
-                batch=batch,
-                on_progress=advance,
-                on_wait=announce_wait(label, store),
-                repeats=repeats,
-            )
-        )
-
-
-__all__ = ["BatchSettings", "run_batch", "run_batch_async", "split_batches"]
+__all__ = ["BatchExecutor", "BatchSettings", "run_batch_async", "split_batches"]

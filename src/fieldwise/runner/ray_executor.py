@@ -1,4 +1,5 @@
-"""Run a local model (``hf``, ``vllm``) over a corpus on a Ray cluster with Ray Data.
+"""Run a local-weight model (a backend declaring ``runs_on_ray``: ``hf``, ``vllm``) over a
+corpus on a Ray cluster with Ray Data.
 
 The driver (this process) keeps everything that makes runs resumable: it computes every
 example's cache key, sends Ray only the examples not yet in the store, and alone writes
@@ -18,22 +19,23 @@ See ``docs/ray.md`` for multi-node use and what was verified.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import warnings
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from fieldwise.errors import UserError, require
 from fieldwise.models._model import Generation, Model
 from fieldwise.models._responses import clean_generation
-from fieldwise.store import PredictionRow, Store
-from fieldwise.store._lock import model_lock_sync
+from fieldwise.runner._job import Executor, RunJob, RunOutcome, RunPlan, result_row
+from fieldwise.runner._progress import Bar
+from fieldwise.store import PredictionRow
 from fieldwise.tasks import Example, Task
 
-RAY_PROVIDERS = ("hf", "vllm")
-"""Backends with a batched ``generate_sync`` the workers can call."""
+if TYPE_CHECKING:
+    from fieldwise.config import ModelConfig
 
 
 @dataclass(frozen=True)
@@ -61,19 +63,21 @@ class _Predictor:
 
         self.model = create_model(spec, task, options)
         self.model.shots = shots  # type: ignore[attr-defined]  # the driver's few-shot draw
-        self.model.load()  # type: ignore[attr-defined]
+        self.model.load()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         examples = [
             Example(str(i), str(t)) for i, t in zip(batch["id"], batch["text"], strict=True)
         ]
         try:
-            gens = self.model.generate_sync(examples)  # type: ignore[attr-defined]
+            gens = self.model.generate_sync(examples)
             if len(gens) != len(examples):
                 raise RuntimeError("backend returned the wrong number of outputs")
             outputs = [g.output for g in gens]
             errors = [g.error for g in gens]
-            extra = [(g.latency_s, g.input_tokens, g.output_tokens, g.finish_reason) for g in gens]
+            extra: list[tuple[Any, ...]] = [
+                (g.latency_s, g.input_tokens, g.output_tokens, g.finish_reason) for g in gens
+            ]
         except Exception as exc:  # noqa: BLE001 - recorded per row, retried by the next run
             message = f"{type(exc).__name__}: {exc}"[:1000]
             outputs, errors = [None] * len(examples), [message] * len(examples)
@@ -87,15 +91,6 @@ class _Predictor:
             "output_tokens": [e[2] for e in extra],
             "finish_reason": [e[3] for e in extra],
         }
-
-
-def check_ray_model(model: Model) -> None:
-    """A model the Ray executor cannot run is an error, never a silent local run."""
-    if model.provider not in RAY_PROVIDERS or not hasattr(model, "generate_sync"):
-        raise UserError(
-            f"the ray executor runs {' and '.join(RAY_PROVIDERS)} models, not {model.spec}",
-            hint="drop --ray / executor: ray for this model",
-        )
 
 
 def connect(address: str) -> None:
@@ -114,48 +109,48 @@ def connect(address: str) -> None:
         raise UserError(f"cannot connect to Ray at {address}: {exc}") from exc
 
 
-def run_model_ray(
-    model: Model,
-    examples: list[Example],
-    store: Store,
-    *,
-    label: str,
-    run_id: int | None,
-    options: RayOptions,
-    on_progress: Callable[[int], None] | None = None,
-    on_wait: Callable[[], None] | None = None,
-    repeats: int = 1,
-) -> Any:
-    """Predict every example not yet stored on Ray workers; return a ``RunOutcome``.
-    Holds the model's lock, as every executor does (``store/_lock.py``)."""
-    from fieldwise.runner._runner import RunOutcome, lock_name, plan_run
+class RayExecutor(Executor):
+    """On a Ray cluster: for backends that declare ``runs_on_ray`` (``hf``, ``vllm``)."""
 
-    check_ray_model(model)
-    with model_lock_sync(store.project_dir, lock_name(model), on_wait):
-        started = time.perf_counter()
-        plan = plan_run(model, examples, store, on_progress, repeats)
-        failed = 0
-        if plan.pending:
-            failed = _run_pending(
-                model, plan.pending, store, label, run_id, options, plan.done, plan.copies,
-                on_progress,
-            )  # fmt: skip
-        by_repeat = plan.rows()
-    wall = time.perf_counter() - started
-    return RunOutcome(by_repeat[0], len(plan.pending), plan.cached, failed, wall, by_repeat)
+    name: ClassVar[str] = "ray"
+    capability: ClassVar[str | None] = "runs_on_ray"
+
+    def __init__(self, options: RayOptions | None = None) -> None:
+        self.options = options or RayOptions()
+
+    @classmethod
+    def from_config(cls, config: ModelConfig) -> Executor:
+        return cls(
+            RayOptions(
+                address=config.ray_address,
+                workers=config.ray_workers,
+                gpus_per_worker=config.ray_gpus_per_worker,
+            )
+        )
+
+    def refusal(self, label: str, backend: type[Model]) -> UserError:
+        return UserError(
+            f"the ray executor runs {' and '.join(self.providers())} models, not "
+            f"{backend.provider} ('{label}')",
+            hint="drop --ray / executor: ray for this model",
+        )
+
+    def run(self, job: RunJob, bar: Bar) -> RunOutcome:
+        """Predict every example not yet stored on Ray workers."""
+        try:
+            plan = job.plan(bar.advance)
+            failed = 0
+            if plan.pending:
+                failed = _run_pending(job, plan, self.options, bar.advance)
+            return plan.outcome(failed)
+        finally:
+            asyncio.run(job.model.aclose())
 
 
 def _run_pending(
-    model: Model,
-    pending: dict[str, Example],
-    store: Store,
-    label: str,
-    run_id: int | None,
-    options: RayOptions,
-    done: dict[str, PredictionRow],
-    copies: Counter[str],
-    on_progress: Callable[[int], None] | None,
+    job: RunJob, plan: RunPlan, options: RayOptions, on_progress: Callable[[int], None]
 ) -> int:
+    model, store, pending, done = job.model, job.store, plan.pending, plan.done
     connect(options.address)
     import logging
 
@@ -209,30 +204,19 @@ def _run_pending(
                         _opt_str(batch["finish_reason"][i]),
                     )
                 )
-                row = PredictionRow(
-                    key,
-                    by_key[key].id,
-                    gen.output,
-                    gen.error,
-                    gen.latency_s or None,
-                    gen.input_tokens,
-                    gen.output_tokens,
-                    None,
-                    gen.finish_reason,
-                )
+                row = result_row(key, by_key[key].id, gen, None)
                 rows.append(row)
                 done[key] = row
                 failed += row.error is not None
-                finished += copies[key]
+                finished += plan.copies[key]
             # The driver alone writes: grouped commits, at most ~0.1 s behind the stream.
             if time.monotonic() - last_commit >= 0.1 or len(rows) >= 512:
-                store.save_predictions(run_id, label, rows)
+                store.save_predictions(job.run_id, job.label, rows)
                 rows, last_commit = [], time.monotonic()
-            if on_progress:
-                on_progress(finished)
+            on_progress(finished)
     finally:
         if rows:
-            store.save_predictions(run_id, label, rows)
+            store.save_predictions(job.run_id, job.label, rows)
     missing = [k for k in pending if k not in done]
     if missing:
         raise UserError(f"the Ray job returned no result for {len(missing)} examples")

@@ -1,8 +1,9 @@
 """The one statistics module: shared resamples, intervals, paired tests, Holm, power.
 
 Split by meaning: resampling and intervals in ``_resampling.py``, the paired tests and
-Holm in ``_significance.py``, repeats in ``_repeats.py``, and the comparison table of
-every pair of models here. Every public name is importable from here.
+Holm in ``_significance.py``, equivalence (TOST) in ``_equivalence.py``, repeats in
+``_repeats.py``, and the comparison table of every pair of models here. Every public name
+is importable from here.
 
 Everything a run says about uncertainty comes from here, so the CLI, the report and the
 Python API cannot disagree. The inputs are plain arrays: per-row scores in [0, 1], one
@@ -39,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from fieldwise.scoring._equivalence import Equivalence, equivalence_table, mde_margin, tost
 from fieldwise.scoring._repeats import RepeatSummary, mean_over_repeats, repeat_summary
 from fieldwise.scoring._resampling import (
     DEFAULT_RESAMPLES,
@@ -56,18 +58,22 @@ __all__ = [
     "AGGREGATE",
     "DEFAULT_RESAMPLES",
     "Comparison",
+    "Equivalence",
     "PairwiseTable",
     "RepeatSummary",
     "Resamples",
     "bootstrap_ci",
+    "equivalence_table",
     "holm",
     "holm_interval",
     "mcnemar_p",
+    "mde_margin",
     "mean_over_repeats",
     "pairwise",
     "repeat_summary",
     "row_resamples",
     "sign_flip_p",
+    "tost",
 ]
 
 AGGREGATE = "aggregate"

@@ -99,6 +99,7 @@ class OpenAIProvider(HostedProvider):
         suffix: str | None,
         hyperparameters: dict[str, Any],
         seed: int | None,
+        job_key: str = "",
     ) -> str:
         kwargs: dict[str, Any] = {"model": base_model, "training_file": training_file_id}
         if suffix:
@@ -142,6 +143,15 @@ class OpenAIProvider(HostedProvider):
             for e in page.data
         ]
         return sorted(events, key=lambda e: (e.created_at, e.id))
+
+    def find_job(self, training_file_id: str, since: float) -> str | None:
+        page = self._call(
+            "list fine-tuning jobs", lambda: self.client.fine_tuning.jobs.list(limit=100)
+        )
+        for job in page.data:
+            if job.training_file == training_file_id and job.created_at >= since:
+                return str(job.id)
+        return None
 
     def cancel(self, job_id: str) -> None:
         self._call(f"cancel job {job_id}", lambda: self.client.fine_tuning.jobs.cancel(job_id))

@@ -144,7 +144,7 @@ def create_errors(
 def sdk_errors(sdk: ModuleType, model: Model, base_url: str) -> Iterator[None]:
     """Map an SDK call's failures onto the runner's contract, as the online backends do:
     429/5xx/timeouts retryable, a rejected key or unknown model a :class:`UserError`."""
-    from fieldwise.models.openai_backend import map_status_error
+    from fieldwise.models._errors import map_status_error
 
     try:
         yield
