@@ -32,17 +32,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from _child import run_timed  # bench/ is the script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 ISAF_DEV = Path("/work/shared/data/isaf/dev.jsonl")
@@ -91,14 +91,9 @@ def cli(url: str, data: Path, project: Path, concurrency: int, profile: Path | N
     cmd += ["--data", str(data), "--out", str(project / "out.jsonl"), "--project", str(project)]
     cmd += ["--option", f"base_url={url}", "--concurrency", str(concurrency)]
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "COLUMNS": "120"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, cpu, done = run_timed(cmd, env)
     if done.returncode != 0:
         raise SystemExit(f"predict failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
 
 

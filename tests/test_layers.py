@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "_text": 0,
     "_legacy": 0,
     "_hashing": 0,
+    "_lexicon": 0,
     "_gc": 0,
     "registry": 0,
     "config": 0,
@@ -28,16 +29,17 @@ LAYERS: dict[str, int] = {
     "store": 5,
     "runner": 6,
     "scoring": 7,
+    "trust": 7,  # grounding is scoring: a +grounding profile aligns, the report shows it
     "report": 8,
     "compare": 9,
     "finetune": 9,
     "serve": 9,
     "loadtest": 9,
-    "trust": 9,
     "plan": 9,
     "optimize": 9,
-    "imported": 9,  # a run's imported models, loaded beside the pipeline
     "pipeline": 10,
+    "_probes": 10,  # the run's out-of-domain probes, a part of the pipeline
+    "imported": 9,  # a run's imported models, loaded beside the pipeline
     "distill": 10,  # distill and migrate run whole pipelines (teacher, student)
     "cli": 11,
 }

@@ -95,3 +95,41 @@ def test_rerun_recomputes_nothing(tmp_path: Path) -> None:
             for r in store.db.execute("SELECT key, created_at FROM predictions")
         }
     assert again == stamps
+
+
+def test_the_first_profile_ranks_the_report_and_its_pairwise_table(tmp_path: Path) -> None:
+    """``profiles: [strict, reference]`` ranks the run by strict: the report and the
+    ``pairwise.json`` a bare ``fieldwise compare`` prints, not only the summary."""
+    examples = load_examples(ISAF, "sample").examples[:30]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        "".join(json.dumps({"id": e.id, "text": e.text, **e.gold}) + "\n" for e in examples)
+    )
+
+    def outputs(name: str, change: dict[str, object], every: int) -> ImportConfig:
+        path = tmp_path / f"{name}.jsonl"
+        lines = [
+            {"id": e.id, "output": json.dumps({**e.gold, **(change if i % every == 0 else {})})}
+            for i, e in enumerate(examples)
+        ]
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        return ImportConfig(path=str(path), name=name)
+
+    # Abstaining on killq everywhere costs 1/13 under reference and nothing under strict;
+    # a wrong killq on every third row costs less under reference and something under strict.
+    imports = [outputs("abstainer", {"killq": None}, 1)]
+    imports.append(outputs("guesser", {"killq": not examples[0].gold["killq"]}, 3))
+    ranks = {}
+    for first in ("reference", "strict"):
+        other = "strict" if first == "reference" else "reference"
+        cfg = ProjectConfig(
+            data={"train": None, "test": str(gold)}, models=[], imports=imports,
+            profiles=[first, other], bootstrap=20, output=str(tmp_path / first),
+            base_dir=tmp_path,
+        )  # fmt: skip
+        report = run_project(cfg, quiet=True).report_path
+        table = json.loads((report.parent / "pairwise.json").read_text())
+        assert table["profile"] == first
+        html = report.read_text()
+        ranks[first] = sorted(["abstainer", "guesser"], key=lambda label: html.index(label))
+    assert ranks == {"reference": ["guesser", "abstainer"], "strict": ["abstainer", "guesser"]}

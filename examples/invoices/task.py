@@ -83,6 +83,18 @@ class Invoice(BaseModel):
     )
 
 
+_COUNTRY_NAMES = {
+    "austria": "at", "switzerland": "ch", "czech republic": "cz", "czechia": "cz",
+    "germany": "de", "denmark": "dk", "spain": "es", "finland": "fi", "france": "fr",
+    "united kingdom": "gb", "uk": "gb", "great britain": "gb", "ireland": "ie",
+    "italy": "it", "netherlands": "nl", "the netherlands": "nl", "usa": "us",
+    "united states": "us", "united states of america": "us",
+}  # fmt: skip
+"""Country names as invoices write them: the strict profile reads "Germany" as ``de``,
+and the aligner finds the evidence of ``de`` where the text says "Germany"."""
+_CURRENCY_NAMES = {"£": "gbp", "€": "eur", "$": "usd", "euro": "eur", "euros": "eur",
+                   "pounds": "gbp", "dollars": "usd", "francs": "chf"}  # fmt: skip
+
 RULES = """\
 - Copy names, numbers and descriptions as printed; do not translate or expand them.
 - A country is an ISO 3166 alpha-2 code in lower case ("United Kingdom" = "gb") and only
@@ -99,6 +111,11 @@ INVOICES = Task.from_model(
     # Line items are matched one-to-one before scoring; 0.5 is the default threshold,
     # spelled out here to show where it is set.
     metrics={"line_items": Metric.records(match_threshold=0.5)},
+    aliases={
+        "vendor.country": _COUNTRY_NAMES,
+        "customer.country": _COUNTRY_NAMES,
+        "currency": _CURRENCY_NAMES,
+    },
     instructions=RULES,
     sample_path=Path(__file__).with_name("data.jsonl"),
 )

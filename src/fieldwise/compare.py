@@ -159,7 +159,7 @@ def compare_runs(
     golds = _golds(sides, shared, gold_from, warnings)
     examples = [sides[0].examples[i] for i in shared]
     resamples = Resamples.for_rows(len(shared), bootstrap, seed, [group_key(ex) for ex in examples])
-    table_golds = prepare_golds(task_obj, golds)
+    table_golds = prepare_golds(task_obj, golds, [ex.text for ex in examples])
     fields: list[str] = []
     matrices = {}
     for side in sides:
@@ -237,36 +237,43 @@ def _scores(
     return mean_over_repeats(per_repeat), fields
 
 
-def table_rows(data: dict[str, Any], show_all: bool = False) -> tuple[list[list[str]], int]:
+def table_rows(
+    data: dict[str, Any], show_all: bool = False
+) -> tuple[dict[str, list[dict[str, str]]], int]:
     """Readable rows from a pairwise table's JSON (the report's ``pairwise.json`` or
-    :meth:`RunComparison.to_json`): every aggregate comparison and the field comparisons
-    significant after correction (all with ``show_all``), and how many were left out.
+    :meth:`RunComparison.to_json`), grouped by pair (``a − b``), one dict per row keyed
+    by :data:`TABLE_COLUMNS` plus ``n`` and ``test``: every aggregate comparison and the
+    field comparisons significant after correction (all with ``show_all``), and how many
+    were left out.
 
     Each interval is the one matching its verdict (adjusted to the level Holm tested it
     at, :func:`~fieldwise.scoring.stats.holm_interval`), never the unadjusted bootstrap
     one, which can exclude 0 beside a tie."""
-    rows, hidden = [], 0
+    pairs: dict[str, list[dict[str, str]]] = {}
+    hidden = 0
     for c in data["comparisons"]:
         if not show_all and c["target"] != AGGREGATE and not c["significant"]:
             hidden += 1
             continue
         lo, hi = c.get("ci_holm", (None, None))  # None: a table from before it was stored
-        rows.append(
-            [
-                f"{c['a']} − {c['b']}",
-                c["target"],
-                str(c["n"]),
-                f"{_signed(c['diff'])} [{_signed(lo)}, {_signed(hi)}]",
-                f"{_p(c['p'])} {c['test']}",
-                _p(c["p_holm"]),
-                c["outcome"],
-                "—" if c["mde"] is None else f"{c['mde']:.2f}",
-            ]
+        pairs.setdefault(f"{c['a']} − {c['b']}", []).append(
+            {
+                "target": c["target"],
+                "diff": _signed(c["diff"]),
+                "Holm CI": f"[{_signed(lo)}, {_signed(hi)}]",
+                "p": _p(c["p"]),
+                "Holm p": _p(c["p_holm"]),
+                "verdict": c["outcome"],
+                "MDE": "—" if c["mde"] is None else f"{c['mde']:.2f}",
+                "n": str(c["n"]),
+                "test": c["test"],
+            }
         )
-    return rows, hidden
+    return pairs, hidden
 
 
-TABLE_COLUMNS = ("pair", "target", "n", "diff [Holm CI]", "p (test)", "Holm p", "verdict", "MDE")
+TABLE_COLUMNS = ("target", "diff", "Holm CI", "p", "Holm p", "verdict", "MDE")
+"""The columns of each pair's table (``n`` joins them when it varies within a pair)."""
 
 
 def _signed(x: float | None) -> str:

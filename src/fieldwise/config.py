@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +26,7 @@ from pydantic import (
 
 from fieldwise import _legacy
 from fieldwise._text import read_utf8
-from fieldwise.errors import UserError
+from fieldwise.errors import UserError, did_you_mean
 
 ModelKindName = Literal["baseline", "api", "finetune", "imported"]
 
@@ -187,6 +188,14 @@ class ImportConfig(_Strict):
     name: str | None = None
     kind: ModelKindName = "imported"
     kinds: dict[str, ModelKindName] = Field(default_factory=dict)
+    ood: str | None = None
+    """The same model's ``{"id", "output"}`` lines for the project's ``ood`` probes."""
+
+    @model_validator(mode="after")
+    def _ood_needs_name(self) -> ImportConfig:
+        if self.ood is not None and not self.name:
+            raise ValueError("an import with ood outputs needs a name")
+        return self
 
 
 def expand_variants(mc: ModelConfig) -> list[ModelConfig]:
@@ -246,13 +255,19 @@ class ProjectConfig(_Strict):
     data: DataConfig = Field(default_factory=DataConfig)
     models: list[ModelConfig] = Field(default_factory=lambda: list(DEFAULT_MODELS))
     imports: list[ImportConfig] = Field(default_factory=list)
-    profiles: list[str] = Field(default_factory=lambda: ["reference", "strict"])
+    profiles: list[str] = Field(default_factory=lambda: ["reference", "strict"], min_length=1)
+    """Every model is scored under each; the first ranks the run's summary, its report
+    and the pairwise table a bare ``fieldwise compare`` prints (``[strict, reference]``
+    ranks by strict)."""
     bootstrap: int = Field(1000, ge=0)
     strip_fences: bool = False
     """Let profiles that accept it (``strict``; never ``reference``) score the object
     inside an output wrapped in a Markdown code fence (validity class ``fenced``)."""
     output: str = ".fieldwise"
     title: str | None = None
+    ood: str | None = None
+    """Out-of-domain probes (``fieldwise data ood``) every model also answers; the report
+    then gains its out-of-domain section (docs/trust.md)."""
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
     @model_validator(mode="after")
@@ -373,9 +388,43 @@ def load_config(path: str | Path) -> ProjectConfig:
             raise UserError(f"no {CONFIG_FILENAME} in {path}")
         path = found
     data = load_yaml_mapping(path)
+    if "base_dir" in data:
+        raise UserError(
+            f"{path}: base_dir: not a config key",
+            hint="paths in a config are relative to the config file's own folder",
+        )
     try:
         return ProjectConfig(**data, base_dir=path.resolve().parent)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise UserError(f"{path}: {loc}: {first['msg']}") from exc
+        message, hint = first["msg"], None
+        if first["type"] == "extra_forbidden" and first["loc"]:
+            message = "unknown key"
+            hint = did_you_mean(str(first["loc"][-1]), config_keys(first["loc"][:-1]))
+        raise UserError(f"{path}: {loc}: {message}", hint=hint) from exc
+
+
+def config_keys(where: tuple[int | str, ...] = ()) -> list[str]:
+    """The keys a config accepts at ``where`` (``("data",)``, ``("models", 0)``), for
+    did-you-mean hints; empty when ``where`` is not a section of the config."""
+    cls: type[BaseModel] | None = ProjectConfig
+    for part in where:
+        if isinstance(part, int) or cls is None:
+            continue
+        info = cls.model_fields.get(part)
+        cls = _model_in(info.annotation) if info is not None else None
+    if cls is None:
+        return []
+    return [name for name, info in cls.model_fields.items() if not info.exclude]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The config section class inside ``X``, ``X | None`` or ``list[X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -72,3 +72,13 @@ def require(module: str, extra: str | None = None) -> None:
 
     if importlib.util.find_spec(module) is None:
         raise MissingDependency(module, extra)
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    """``did you mean 'train'?`` for a misspelt key or name (``tain``), when one of
+    ``choices`` is close enough to be the likely intent; ``None`` otherwise."""
+    import difflib
+
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"did you mean '{by_lower[close[0]]}'?" if close else None

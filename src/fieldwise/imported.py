@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -25,7 +26,6 @@ from fieldwise._hashing import prediction_keys
 from fieldwise.config import ImportConfig, ModelConfig, ProjectConfig
 from fieldwise.data import Dataset
 from fieldwise.errors import UserError
-from fieldwise.scoring import ModelResult
 from fieldwise.store import PredictionRow, Store
 from fieldwise.store.imports import (
     IMPORT_PROVIDER,
@@ -39,9 +39,12 @@ from fieldwise.store.imports import (
 )
 from fieldwise.tasks import Example
 
+if TYPE_CHECKING:  # scoring (numpy, scipy) is imported only by the runs that score
+    from fieldwise.scoring import ModelResult
+
 __all__ = ["ProjectImports", "Score", "is_import_spec"]
 
-Score = Callable[[str, str, str, list[list[PredictionRow]]], ModelResult]
+Score = Callable[[str, str, str, list[list[PredictionRow]]], "ModelResult"]
 """``score(label, spec, kind, repeats)``: the pipeline's scoring of one model's rows."""
 
 SPLIT_DOC = "docs/your-outputs.md#which-rows-are-scored"

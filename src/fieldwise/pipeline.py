@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -24,21 +24,18 @@ from fieldwise.data.splits import check_leakage, group_key, train_test_split
 from fieldwise.errors import UserError
 from fieldwise.imported import ProjectImports
 from fieldwise.models import Model
-from fieldwise.optimize._project import optimise_entries, prompt_options, prompt_uses
 from fieldwise.plan import ModelPlan, plan_models, run_settings, say_training_notes, train_model
 from fieldwise.runner import RunJob, execute, make_progress
-from fieldwise.scoring import (
-    GoldTable,
-    ModelResult,
-    ModelScore,
-    check_profiles,
-    prepare_golds,
-    score_outputs,
-)
-from fieldwise.scoring.aggregate import summarise
-from fieldwise.scoring.stats import Resamples, mean_over_repeats
 from fieldwise.store import PredictionRow, RunRecord, Store
 from fieldwise.tasks import Example, Task, load_task
+
+if TYPE_CHECKING:
+    # Imported where a run scores, not at the top: `predict` imports this module, and
+    # scoring, the optimiser and the probes pull in numpy, scipy and scikit-learn
+    # (tests/cli/test_startup.py).
+    from fieldwise.scoring import GoldTable, ModelResult, ModelScore
+    from fieldwise.scoring.stats import Resamples
+    from fieldwise.trust.ood import OodRun
 
 __all__ = ["ProjectResult", "predict", "predict_repeats", "run_project", "train_model"]
 
@@ -55,6 +52,8 @@ class ProjectResult:
     pairwise: dict[str, Any] = field(default_factory=dict)
     """The report's pairwise table (what ``pairwise.json`` holds and ``fieldwise
     compare`` prints): every pair of models, aggregate and per field."""
+    ood: OodRun | None = None
+    """The run's out-of-domain probes and every model's outputs on them (``ood:``)."""
 
 
 def git_sha() -> str | None:
@@ -168,8 +167,12 @@ def _rows_stats(rows: list[PredictionRow]) -> dict[str, float]:
 def run_project(
     config: ProjectConfig, *, console: Console | None = None, quiet: bool = False
 ) -> ProjectResult:
-    """Predict with every configured model, score, and write the report."""
+    """Predict with every configured model (and on the ``ood`` probes, when the project
+    names them), score, and write the report."""
+    from fieldwise._probes import run_probes
+    from fieldwise.optimize._project import optimise_entries, prompt_uses
     from fieldwise.report._write import write_report_full
+    from fieldwise.scoring import check_profiles, prepare_golds
 
     console = console or Console(stderr=True)
     task = load_task(config.resolve_task())
@@ -188,7 +191,9 @@ def run_project(
                 f"{len(leak.near)} nearly do (e.g. {(leak.exact or leak.near)[0][:2]})"
             )
     folds = group_kfold(test.examples, config.data.cv, config.data.seed) if config.data.cv else None
-    golds = prepare_golds(task, [ex.gold or {} for ex in test.examples])  # once for all models
+    golds = prepare_golds(  # once for all models; the texts for +grounding profiles
+        task, [ex.gold or {} for ex in test.examples], [ex.text for ex in test.examples]
+    )
     resamples = run_resamples(test.examples, config)
     results: list[ModelResult] = []
     imports = ProjectImports(store, config, task.name, train, test, console)
@@ -197,6 +202,7 @@ def run_project(
     optimise_entries(config, task, train, test.examples, store, console, quiet, run_settings)
     progress = None if quiet else make_progress()
     score = partial(_result, task, golds, config=config, resamples=resamples)
+    answered: list[tuple[ModelPlan, Model]] = []  # what the ood probes run through
     for plan in plans:
         if not isinstance(plan, ModelPlan):  # an entry naming imported outputs
             results.append(imports.result(plan, score))
@@ -205,11 +211,15 @@ def run_project(
         # whole test set once, as one split.
         cv = folds is not None and plan.trainable
         splits: list[Split] = folds if cv and folds is not None else [(train, test.examples)]
-        repeats = _predict_splits(plan, splits, cv, task, test, store, out_dir, console, progress)
+        repeats, model = _predict_splits(
+            plan, splits, cv, task, test, store, out_dir, console, progress
+        )
         result = score(plan.label, plan.spec, plan.kind, repeats)
         result.variant_of, result.variant = plan.config.variant_of, dict(plan.config.variant)
         results.append(result)
+        answered.append((plan, model))
     results.extend(imports.rest(score, {r.label for r in results}))
+    ood = run_probes(config, task, store, train, answered, progress)
     meta = {
         "task": task.name,
         "dataset": test.source,
@@ -232,12 +242,16 @@ def run_project(
         report_dir,
         title=title,
         meta=meta,
+        # The first of `profiles:` ranks the report (and pairwise.json, which a bare
+        # `fieldwise compare` prints), as it ranks the summary printed after the run.
+        profile=config.profiles[0],
         resamples=resamples,
+        ood=ood,
         prompts=prompt_uses(config.models, out_dir),
     )
     latest = out_dir / "reports" / "latest.json"
     latest.write_text(json.dumps({"report": str(written.path)}))
-    return ProjectResult(written.path, results, task, test, written.pairwise)
+    return ProjectResult(written.path, results, task, test, written.pairwise, ood)
 
 
 def _predict_splits(
@@ -250,10 +264,13 @@ def _predict_splits(
     out_dir: Path,
     console: Console,
     progress: Any,
-) -> list[list[PredictionRow]]:
+) -> tuple[list[list[PredictionRow]], Model]:
     """One model over every split (the CV folds, or the one held-out split): trained on
     the split's train part first when the plan says so, its rows gathered back into the
-    test set's order, one list per repeat."""
+    test set's order, one list per repeat; and the last split's model (the one that
+    answers the run's out-of-domain probes)."""
+    from fieldwise.optimize._project import prompt_options
+
     if plan.trainable:  # once per model, however many folds train it (or none: cached)
         say_training_notes(plan.backend, task, console)
     by_id: list[dict[str, PredictionRow]] = [{} for _ in range(plan.repeats)]
@@ -267,12 +284,14 @@ def _predict_splits(
         )  # fmt: skip
         for found, repeat in zip(by_id, rows, strict=True):
             found.update((r.example_id, r) for r in repeat)
-    return [[found[ex.id] for ex in test.examples] for found in by_id]
+    return [[found[ex.id] for ex in test.examples] for found in by_id], model
 
 
 def run_resamples(examples: list[Example], config: ProjectConfig) -> Resamples:
     """The run's one bootstrap: ``config.bootstrap`` resamples seeded by the data seed,
     by document group (the group column, else rows sharing a text)."""
+    from fieldwise.scoring.stats import Resamples
+
     groups = [group_key(ex) for ex in examples]
     return Resamples.for_rows(len(examples), config.bootstrap, config.data.seed, groups)
 
@@ -289,8 +308,10 @@ def _result(
 ) -> ModelResult:
     """Score a model's rows; with several repeats, each is scored and the model's scores
     are those of the per-row mean over repeats."""
+    from fieldwise.scoring import ModelResult, score_outputs
+
     profiles = tuple(config.profiles)
-    table = prepare_golds(task, golds)
+    table = golds
     per_repeat = [
         score_outputs(
             task,
@@ -319,6 +340,9 @@ def _result(
 def _mean_scores(
     per_repeat: list[dict[str, ModelScore]], table: GoldTable, resamples: Resamples
 ) -> dict[str, ModelScore]:
+    from fieldwise.scoring.aggregate import summarise
+    from fieldwise.scoring.stats import mean_over_repeats
+
     out = {}
     for profile, first in per_repeat[0].items():
         validity: Counter[str] = Counter()

@@ -24,18 +24,26 @@ def splits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
 
 def test_info_split_and_leakage_check(splits: Path, capsys: pytest.CaptureFixture[str]) -> None:
     train, test = splits / "train.jsonl", splits / "test.jsonl"
-    code, out, _ = cli(capsys, "data", "info", "--data", str(train))
+    code, out, _ = cli(capsys, "data", "info", "--data", str(train), "--json")
     info = json.loads(out)
     assert code == 0 and info["labelled"] and info["rows"] == len(_jsonl(train))
     assert len(info["fingerprint"]) >= 12
-    code, out, _ = cli(capsys, "data", "check", "--train", str(train), "--test", str(test))
+    code, out, _ = cli(capsys, "data", "info", "--data", str(train))  # a table for people
+    assert code == 0 and info["fingerprint"] in out and f"{info['rows']}" in out
+    assert "labelled" in out and "yes" in out and not out.lstrip().startswith("{")
+    args = ("data", "check", "--train", str(train), "--test", str(test))
+    code, out, _ = cli(capsys, *args)
+    assert code == 0 and out.startswith("clean: none of the")
+    code, out, _ = cli(capsys, *args, "--json")
     assert code == 0 and json.loads(out)["clean"] is True
-    # a test row copied into train is a leak: exit 1 and the row is named
+    # a test row copied into train is a leak: exit 4 (CI fails) and the row is named
     leaked = _jsonl(test)[0]
     with train.open("a") as fh:
         fh.write(json.dumps({**leaked, "id": "copied"}) + "\n")
-    code, out, _ = cli(capsys, "data", "check", "--train", str(train), "--test", str(test))
-    assert code == 1 and leaked["id"] in json.dumps(json.loads(out)["exact"])
+    code, out, _ = cli(capsys, *args, "--json")
+    assert code == 4 and leaked["id"] in json.dumps(json.loads(out)["exact"])
+    code, out, _ = cli(capsys, *args)
+    assert code == 4 and out.startswith("leaks: 1 of ") and leaked["id"] in out and "copied" in out
 
 
 def test_audit_lists_label_quirks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -91,6 +91,7 @@ def test_importing_one_of_eight_ids_warns_that_seven_have_none(
                        "--data", str(gold), "--project", str(tmp_path / "p"))  # fmt: skip
     assert code == 0
     assert f"warning: 7 of 8 rows of {gold} have no prediction in {one}" in err
+    assert "imported 1 prediction as 'x'" in err
 
 
 def test_score_shows_fenced_outputs_and_strips_them_only_when_asked(

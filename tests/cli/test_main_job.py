@@ -42,9 +42,11 @@ def test_run_without_arguments_writes_a_report(
     assert "baseline" in html and "baseline-abstain" in html
     # the guessing and the abstaining model share one trained model
     assert len(list((tmp_path / ".fieldwise" / "models").iterdir())) == 1
-    # a second run reuses the trained model and every cached prediction
-    code, out2, _ = cli(capsys, "run", "--quiet", "--bootstrap", "0")
-    assert code == 0 and Path(out2.strip().splitlines()[-1]).is_file()
+    # a second run reuses the trained model and every cached prediction; with progress
+    # bars on, stdout is still the report path alone (REPORT=$(fieldwise run) works)
+    code, out2, err2 = cli(capsys, "run", "--bootstrap", "0")
+    assert code == 0 and Path(out2.strip()).is_file() and len(out2.splitlines()) == 1
+    assert "baseline-abstain" in err2 and "━" in err2  # the table and the bars: stderr
 
 
 def test_train_predict_score_exact_commands(
@@ -181,7 +183,7 @@ def test_console_script_entry_point_exit_codes(tmp_path: Path) -> None:
         and "Traceback" not in proc.stderr
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "fieldwise.cli", "data", "info", "--data", "sample"],
+        [sys.executable, "-m", "fieldwise.cli", "data", "info", "--data", "sample", "--json"],
         capture_output=True,
         text=True,
         env=env,

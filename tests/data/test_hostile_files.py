@@ -53,7 +53,7 @@ SAMPLE = {"id": _first.id, "text": _first.text, **(_first.gold or {})}
             b"id,text\na,ok\nb,ok,extra\n",
             r"ragged.csv:3: 3 cells but the header has 2",
         ),
-        ("short.csv", b"id,text\na\n", r"short.csv:2: 1 cells but the header has 2"),
+        ("short.csv", b"id,text\na\n", r"short.csv:2: 1 cell but the header has 2"),
         (
             "multiline.csv",
             b'id,text\na,"line one\nline two\nline three"\nb,ok,extra\n',

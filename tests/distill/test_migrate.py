@@ -73,6 +73,11 @@ def test_migrate_trains_the_replacement_and_tests_equivalence(
             if lo is not None:
                 assert lo <= target["diff"] <= hi and target["interval_level"] == 0.9
         assert res["verdict"] == eq["aggregate"]["verdict"]
+        # the equivalence view beside the report: one row per target, with its verdict
+        page = (Path(res["report"]).parent / "migrate.html").read_text(encoding="utf-8")
+        for name, target in eq.items():
+            row = page.split(f"<th>{name}</th>")[1].split("</tr>")[0]
+            assert target["verdict"] in row and str(target["n"]) in row
         # the old model is the teacher with one confusion: the replacement, trained on its
         # answers, scores like it on province (both miss helmand) within the margin
         assert abs(eq["province"]["diff"]) < 10

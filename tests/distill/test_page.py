@@ -7,7 +7,9 @@ import math
 from pathlib import Path
 from types import SimpleNamespace
 
-from fieldwise.distill._page import write_page
+import numpy as np
+
+from fieldwise.distill._page import write_equivalence_page, write_page
 
 
 def _run(name: str, acc: dict[str, float], agree: dict[str, float], inh: dict[str, float]):
@@ -43,3 +45,30 @@ def test_page_shows_rates_and_filter_effects_escaped(tmp_path: Path) -> None:
     assert '<span class="better">-10.0</span>' in row  # inherited errors down
     c_row = page.split("<th>c</th>")[1].split("</tr>")[0]
     assert '<span class="">+0.0</span>' in c_row and c_row.count(">-<") >= 2  # no change; NaN
+
+
+def test_equivalence_page_shows_each_verdict_escaped(tmp_path: Path) -> None:
+    from fieldwise.scoring.stats import equivalence_table
+
+    rng = np.random.default_rng(0)
+    old = rng.random((80, 2)) < 0.8
+    new = old.copy()
+    new[:30, 1] = False  # the second field clearly worse
+    table = equivalence_table(new.astype(float), old.astype(float), ["a<b", "c"])
+    result = SimpleNamespace(
+        equivalence=table,
+        rows=80,
+        trained=70,
+        reference="gold",
+        verdict=table[0].verdict,
+        old=SimpleNamespace(label="<old>"),
+        new_entry=SimpleNamespace(label="new&"),
+        old_score=SimpleNamespace(aggregate=80.0, fields={"a<b": 0.8, "c": 0.8}),
+        new_score=SimpleNamespace(aggregate=70.0, fields={"a<b": 0.8, "c": 0.5}),
+    )
+    page = write_equivalence_page(result, tmp_path, {}).read_text()  # type: ignore[arg-type]
+    assert "<old>" not in page and "&lt;old&gt;" in page and "new&amp;" in page
+    row = page.split("<th>c</th>")[1].split("</tr>")[0]
+    assert '<td class="worse">worse</td>' in row
+    same = page.split("<th>a&lt;b</th>")[1].split("</tr>")[0]
+    assert "+0.0" in same and "worse" not in same

@@ -29,9 +29,12 @@ def test_finetune_registers_the_adapter_and_run_finds_it_by_name(
         "lora": {"r": 4, "alpha": 8}, "post_check_examples": 1,
     }  # fmt: skip
     (tmp_path / "ft.yaml").write_text(yaml.safe_dump(config))
-    code, out, err = cli(capsys, "finetune", "ft.yaml", "--quiet")
+    code, out, err = cli(capsys, "finetune", "ft.yaml")  # progress on: the trainer logs
     assert code == 0, err
-    printed = json.loads(out.strip().splitlines()[-1])
+    # stdout is the result alone: the trainer's log dicts go to stderr
+    (line,) = out.strip().splitlines()
+    printed = json.loads(line)
+    assert "'loss'" in err
     assert printed["label"] == "mini-lora" and printed["kind"] == "finetune"
     with Store(tmp_path / ".fieldwise") as store:
         (registered,) = store.models()

@@ -216,3 +216,29 @@ def test_a_timed_out_generation_is_stopped_before_it_is_retried(
     )
     assert took < 60, took
     assert model._lock.acquire(blocking=False)  # no generation is still holding the model
+
+
+@pytest.mark.slow
+def test_cli_predict_with_an_adapter_shows_no_library_deprecation_warnings(
+    tiny_model_dir: Path, tiny_adapter_dir: Path, tmp_path: Path
+) -> None:
+    """transformers warns (FutureWarning, shown by default) about peft's
+    ``is_gradient_checkpointing`` on every adapter load: nothing a user can act on, so the
+    CLI silences it. In a child process, since pytest captures warnings itself."""
+    import json
+    import subprocess
+    import sys
+
+    data = tmp_path / "one.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": "Forces detained two men in Kabul."}) + "\n")
+    out = tmp_path / "p.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fieldwise.cli", "predict", "--model",
+         f"hf/{tiny_model_dir}:{tiny_adapter_dir}", "--data", str(data), "--out", str(out),
+         "--project", str(tmp_path / "proj"), "--option", "max_tokens=2", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr, proc.stderr
+    assert proc.stdout == ""  # results go to the --out file, notes to stderr
+    assert json.loads(out.read_text())["id"] == "a"

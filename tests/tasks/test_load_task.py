@@ -49,9 +49,10 @@ def _write(tmp_path: Path, body: str) -> Path:
         ("no/such/task.py", "task file not found"),
         ("no/such/task.py:TASK", "task file not found"),
         ("no_such_module_for_fieldwise:TASK", "cannot import task module"),
-        ("fieldwise.tasks.isaf:MISSING", "is not an fieldwise Task"),
-        ("fieldwise.tasks.isaf:PROVINCES", "is not an fieldwise Task"),
-        (f"{RECALLS_FILE}:RecallNotice", "is not an fieldwise Task"),
+        ("fieldwise.tasks.isaf:MISSING", "fieldwise.tasks.isaf has no attribute 'MISSING'"),
+        ("fieldwise.tasks.isaf:isaf", r"no attribute 'isaf' \(did you mean 'ISAF'\?\)"),
+        ("fieldwise.tasks.isaf:PROVINCES", "is a list, not a fieldwise Task"),
+        (f"{RECALLS_FILE}:RecallNotice", "is the class RecallNotice, not a fieldwise Task"),
     ],
 )
 def test_bad_specs_raise_user_error(spec: str, message: str) -> None:
@@ -69,3 +70,12 @@ def test_file_with_two_tasks_needs_an_attr(tmp_path: Path) -> None:
 def test_file_with_no_task(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="defines 0 tasks"):
         load_task(str(_write(tmp_path, "")))
+
+
+def test_a_schema_given_as_a_task_says_how_to_wrap_it(tmp_path: Path) -> None:
+    path = _write(tmp_path, "N = 3\n")
+    with pytest.raises(UserError, match="is an int, not a fieldwise Task"):
+        load_task(f"{path}:N")
+    with pytest.raises(UserError) as err:
+        load_task(f"{RECALLS_FILE}:RecallNotice")
+    assert "Task.from_model('recallnotice', RecallNotice)" in str(err.value)

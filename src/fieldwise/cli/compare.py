@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from fieldwise.cli._common import console, err_console, print_json
 from fieldwise.errors import UserError
@@ -25,7 +27,9 @@ def compare(
         "--profile",
         help="Scoring profile (default: reference; with no runs, the latest report's).",
     ),
-    bootstrap: int = typer.Option(1000, "--bootstrap", help="Resamples (across runs; 0: none)."),
+    bootstrap: int = typer.Option(
+        1000, "--bootstrap", min=0, help="Resamples (across runs; 0: none)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the resamples and sign flips."),
     task: str | None = typer.Option(None, "--task", "-t", help="Task, when not the recorded one."),
     gold_from: int | None = typer.Option(
@@ -47,9 +51,10 @@ def compare(
     fields improved or regressed significantly."""
     from fieldwise.compare import compare_runs
     from fieldwise.scoring import PROFILES
+    from fieldwise.scoring.profiles import GROUNDING_SUFFIX
     from fieldwise.store import Store
 
-    if profile is not None and profile not in PROFILES:
+    if profile is not None and profile.removesuffix(GROUNDING_SUFFIX) not in PROFILES:
         raise UserError(f"unknown profile '{profile}'", hint=f"use one of {sorted(PROFILES)}")
     if refs:
         if gold_from is not None and not 1 <= gold_from <= len(refs):
@@ -105,28 +110,33 @@ def _latest_table(project: Path, profile: str | None) -> dict[str, Any]:
 
 
 def _print(data: dict[str, Any], show_all: bool) -> None:
-    from fieldwise.compare import TABLE_COLUMNS, table_rows
+    """One small table per pair, so that 80 columns hold every number whole: the pair
+    and its row count head the table, the test behind each p-value is named once below."""
+    from fieldwise.compare import table_rows
     from fieldwise.scoring.stats import AGGREGATE
 
     for warning in data.get("warnings", []):
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
-    rows, hidden = table_rows(data, show_all)
+    pairs, hidden = table_rows(data, show_all)
     groups = data["clusters"]
-    title = (
+    console.print(
         f"{data.get('profile', '')} profile, {data['rows_scored']} rows"
         + (f" in {groups} groups" if groups != data["rows_scored"] else "")
         + f", {data['resamples']} resamples, Holm across {len(data['comparisons'])} tests"
-        + ", Holm-level intervals"
+        + ", Holm-level intervals",
+        highlight=False,
     )
-    table = Table(title=title, title_justify="left")
-    for name in TABLE_COLUMNS:
-        left = name in ("pair", "target", "p (test)")
-        table.add_column(name, justify="left" if left else "right", no_wrap=name != "pair")
-    styles = {"win": "green", "loss": "red"}
-    for row in rows:
-        # Cells are text, not markup: a variant's ``fk[output_mode=prompt]`` must show.
-        table.add_row(*(escape(cell) for cell in row), style=styles.get(row[6], ""))
-    console.print(table)
+    for pair, rows in pairs.items():
+        console.print()
+        console.print(_pair_table(pair, rows))
+    tests = {
+        kind: sorted({c["test"] for c in data["comparisons"] if (c["target"] == AGGREGATE) == agg})
+        for kind, agg in (("aggregate", True), ("fields", False))
+    }
+    console.print(
+        "p: " + "; ".join(f"{kind} {', '.join(names)}" for kind, names in tests.items() if names),
+        highlight=False,
+    )
     if any("ci_holm" not in c for c in data["comparisons"]):
         console.print("this table predates Holm-adjusted intervals: rerun fieldwise run for them")
     if hidden:
@@ -134,14 +144,42 @@ def _print(data: dict[str, Any], show_all: bool) -> None:
     for change in data.get("changes", []):
         up = ", ".join(change["improved"]) or "nothing"
         down = ", ".join(change["regressed"]) or "nothing"
-        line = f"{change['to']} vs {change['from']}: improved {up}; regressed {down}"
-        console.print(escape(line), highlight=False)
+        console.print(Text(f"{change['to']} vs {change['from']}: improved {up}; regressed {down}"))
     mde = data["resolution"].get(AGGREGATE)
     if mde is not None:
         console.print(
             f"with {data['rows_scored']} rows, differences under {mde:.1f} points on the "
             "aggregate are not resolvable (80% power, α = 0.05; median over pairs)"
         )
+
+
+def _pair_table(pair: str, rows: list[dict[str, str]]) -> Table:
+    """One pair's comparisons. Numbers never wrap or shrink; a long field name wraps."""
+    from fieldwise.compare import TABLE_COLUMNS
+
+    sizes = sorted({row["n"] for row in rows})
+    one_size = len(sizes) == 1
+    title = Text(pair + (f" ({sizes[0]} rows)" if one_size else ""), style="bold")
+    columns = [*TABLE_COLUMNS[:1], *([] if one_size else ["n"]), *TABLE_COLUMNS[1:]]
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    for name in columns:
+        table.add_column(
+            name,
+            justify="left" if name in ("target", "verdict") else "right",
+            no_wrap=name != "target",
+            overflow="fold",
+        )
+    styles = {"win": "green", "loss": "red"}
+    for row in rows:
+        table.add_row(*(Text(row[name]) for name in columns), style=styles.get(row["verdict"], ""))
+    return table
 
 
 def register(app: typer.Typer) -> None:

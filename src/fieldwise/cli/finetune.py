@@ -9,7 +9,9 @@ by name alone.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,7 +88,9 @@ def finetune(
             note = f"hosted job {result.job_id} on {result.provider}"
             extra = {f"{result.label}-{kind}": spec for kind, spec in result.adapter_specs.items()}
         else:
-            result = run_finetune(local_cfgs[path], progress=not quiet)
+            # Trainers print their log dicts to stdout; stdout carries only the results.
+            with contextlib.redirect_stdout(sys.stderr):
+                result = run_finetune(local_cfgs[path], progress=not quiet)
             note = f"LoRA of {result.base_model}; run card in {result.output_dir}"
         options = getattr(result, "options", None)  # a hosted model's base URL, key variable
         with Store(project) as store:
@@ -143,14 +147,18 @@ def serve(
     Requests default to temperature 0 (greedy, reproducible), where OpenAI's API
     defaults to 1; send temperature explicitly to sample.
     """
+    from fieldwise.models._local import check_adapter_folder
     from fieldwise.serve import SchemaLimits, parse_adapters
     from fieldwise.serve import serve as run_server
 
+    adapters = parse_adapters(adapter or [])
+    for name, path in adapters.items():  # in a second, before torch is even imported
+        check_adapter_folder(path, f"adapter '{name}': ")
     run_server(
         host,
         port,
         base,
-        parse_adapters(adapter or []),
+        adapters,
         max_batch_size=max_batch_size,
         batch_window_ms=batch_window_ms,
         max_request_s=max_request_seconds,

@@ -13,10 +13,13 @@ from rich.table import Table
 from fieldwise.cli._common import (
     console,
     err_console,
+    n_predictions,
     parse_options,
     print_json,
     refuse_to_overwrite,
+    validated,
 )
+from fieldwise.cli._interrupt import watch_store
 from fieldwise.errors import UserError
 
 if TYPE_CHECKING:
@@ -25,6 +28,13 @@ if TYPE_CHECKING:
 OPTION_HELP = "Backend option as key=value (repeatable), e.g. --option temperature=0."
 STRIP_FENCES_HELP = "Read the object inside ```json fences (strict profile; never reference)."
 RAY_HELP = "Run hf/vllm models on Ray: 'auto' (RAY_ADDRESS, else a local instance) or ADDRESS."
+RUN_FLAGS = {
+    "bootstrap": "--bootstrap",
+    "data.cv": "--cv",
+    "data.limit": "--limit",
+    "output": "--output",
+}
+"""Config fields that ``run`` options set, for one-line validation errors."""
 
 
 def run(
@@ -33,12 +43,18 @@ def run(
     ),
     cv: int | None = typer.Option(None, "--cv", help="K-fold cross-validation on the train data."),
     output: str | None = typer.Option(None, "--output", "-o", help="Project/output directory."),
-    limit: int | None = typer.Option(None, "--limit", help="Use only the first N rows."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Use only the first N rows."),
     bootstrap: int | None = typer.Option(
-        None, "--bootstrap", help="Resamples shared by every interval and test (default 1000)."
+        None,
+        "--bootstrap",
+        min=0,
+        help="Resamples shared by every interval and test (default 1000).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ray: str | None = typer.Option(None, "--ray", help=RAY_HELP),
+    ood: Path | None = typer.Option(
+        None, "--ood", help="Out-of-domain probes (fieldwise data ood) every model answers too."
+    ),
 ) -> None:
     """Predict with every model, score and write the report.
 
@@ -54,13 +70,15 @@ def run(
         updates["output"] = str(Path(output).resolve())
     if bootstrap is not None:
         updates["bootstrap"] = bootstrap
+    if ood is not None:
+        updates["ood"] = str(ood.resolve())
     data_updates: dict[str, object] = {}
     if cv is not None:
         data_updates["cv"] = cv
     if limit is not None:
         data_updates["limit"] = limit
     if data_updates:
-        updates["data"] = cfg.data.model_copy(update=data_updates)
+        updates["data"] = {**cfg.data.model_dump(), **data_updates}
     if ray is not None:
         from fieldwise.plan import runs_on_ray
         from fieldwise.runner import RayExecutor
@@ -74,9 +92,11 @@ def run(
             runs = " and ".join(RayExecutor().providers())
             raise UserError(f"--ray runs {runs} models, and the config has none")
     if updates:
-        cfg = cfg.model_validate({**cfg.model_dump(), **updates, "base_dir": cfg.base_dir})
+        values = {**cfg.model_dump(), **updates, "base_dir": cfg.base_dir}
+        cfg = validated(lambda: cfg.model_validate(values), RUN_FLAGS)
     if cfg.data.cv is not None and cfg.data.cv < 2:
         raise UserError("--cv needs K >= 2")
+    watch_store(cfg.output_dir)
     result = run_project(cfg, console=err_console, quiet=quiet)
     table = Table(
         title=f"{result.task.name}: {len(result.test)} rows (95% CI)", title_justify="left"
@@ -183,7 +203,9 @@ def predict(
     train_data: str | None = typer.Option(None, "--train", help="Train split for few-shot."),
     name: str | None = typer.Option(None, "--name", help="Label in the store (default: spec)."),
     project: Path = typer.Option(Path(".fieldwise"), "--project", help="Store directory."),
-    concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", min=1, help="Requests in flight."
+    ),
     batch: bool = typer.Option(
         False, "--batch", help="Send the pending examples through the provider's batch API."
     ),
@@ -203,13 +225,18 @@ def predict(
     refuse_to_overwrite([out], [data, train_data], "--out")
     if batch_poll <= 0:
         raise UserError("--batch-poll must be positive")
-    mc = ModelConfig(
-        spec=model,
-        name=name,
-        options=parse_options(option),
-        concurrency=concurrency,
-        batch=BatchConfig(poll_s=batch_poll) if batch else False,
-        **({"executor": "ray", "ray_address": ray} if ray is not None else {}),
+    if not model.strip():
+        raise UserError("--model is empty", hint="give a spec such as openai/gpt-4o-mini")
+    mc = validated(
+        lambda: ModelConfig(
+            spec=model,
+            name=name,
+            options=parse_options(option),
+            concurrency=concurrency,
+            batch=BatchConfig(poll_s=batch_poll) if batch else False,
+            **({"executor": "ray", "ray_address": ray} if ray is not None else {}),
+        ),
+        {"spec": "--model", "name": "--name", "concurrency": "--concurrency"},
     )
     plan = plan_model(mc)  # the backend, its executor and settings, checked before any load
     task_obj = load_task(task)
@@ -220,6 +247,7 @@ def predict(
 
     options = resolve_prompt_option(mc.options, project_dir(project))  # a named prompt's file
     model_obj = plan.model(task_obj, options=options)
+    watch_store(project)
     with Store(project) as store:
         store.save_dataset(task_obj.name, dataset.fingerprint, dataset.source, dataset.examples)
         rows = run_predict(
@@ -241,7 +269,7 @@ def predict(
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     failed = sum(r.error is not None for r in rows)
     err_console.print(
-        f"wrote {len(rows)} predictions to {out}" + (f" ({failed} failed)" if failed else "")
+        f"wrote {n_predictions(len(rows))} to {out}" + (f" ({failed} failed)" if failed else "")
     )
     if failed:
         first = next(r.error for r in rows if r.error) or ""
@@ -274,33 +302,56 @@ def score(
     predictions: Path = typer.Option(..., "--predictions", "-p", help="{id, output} JSONL."),
     task: str = typer.Option("isaf", "--task", "-t", help="Task name, module:attr or file.py."),
     profile: str = typer.Option("reference", "--profile", help="Scoring profile."),
+    require_grounding: bool = typer.Option(
+        False,
+        "--require-grounding",
+        help="Score a required value not found in the text as an abstention "
+        "(the profile becomes PROFILE+grounding).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples (0: none)."),
+    bootstrap: int = typer.Option(
+        1000, "--bootstrap", min=0, help="Bootstrap resamples (0: none)."
+    ),
     strip_fences: bool = typer.Option(False, "--strip-fences", help=STRIP_FENCES_HELP),
 ) -> None:
-    """Score a predictions file against gold labels under one profile."""
+    """Score a predictions file against gold labels under one profile, with the grounding
+    of its values (grounded rate, hallucination rate; see docs/trust.md)."""
+    from fieldwise.cli.align import grounding_of, print_grounding
     from fieldwise.data import load_examples
     from fieldwise.data.splits import group_key
-    from fieldwise.scoring import PROFILES, score_outputs
+    from fieldwise.scoring import PROFILES, prepare_golds, score_outputs
+    from fieldwise.scoring.profiles import GROUNDING_SUFFIX
     from fieldwise.scoring.stats import Resamples
     from fieldwise.tasks import load_task
 
-    if profile not in PROFILES:
-        raise UserError(f"unknown profile '{profile}'", hint=f"use one of {sorted(PROFILES)}")
+    if profile.removesuffix(GROUNDING_SUFFIX) not in PROFILES:
+        raise UserError(
+            f"unknown profile '{profile}'",
+            hint=f"use one of {sorted(PROFILES)}, optionally with {GROUNDING_SUFFIX}",
+        )
+    if require_grounding and not profile.endswith(GROUNDING_SUFFIX):
+        profile += GROUNDING_SUFFIX
     task_obj = load_task(task)
     dataset = load_examples(task_obj, gold)
     if not dataset.labelled:
         raise UserError(f"{gold} has unlabelled rows; scoring needs gold labels")
     outputs = _read_predictions(predictions, {ex.id for ex in dataset.examples})
-    golds = [ex.gold or {} for ex in dataset.examples]
+    golds = prepare_golds(
+        task_obj, [ex.gold or {} for ex in dataset.examples], [ex.text for ex in dataset.examples]
+    )
     raw = [outputs.get(ex.id) for ex in dataset.examples]
     groups = [group_key(ex) for ex in dataset.examples]
     boot = Resamples.for_rows(len(raw), bootstrap, 0, groups)
     result = score_outputs(
         task_obj, golds, raw, profiles=(profile,), resamples=boot, strip_fences=strip_fences
     )[profile]
+    grounding, grounded_rows = grounding_of(
+        task_obj, dataset.examples, raw, profile, strip_fences=strip_fences
+    )
     if as_json:
-        print_json(result.to_json())
+        print_json(
+            {**result.to_json(), "grounding": {**grounding.to_json(), "rows": grounded_rows}}
+        )
         return
     table = Table(title=f"{profile} profile, {result.rows} rows", title_justify="left")
     table.add_column("field")
@@ -316,6 +367,7 @@ def score(
     console.print(table)
     if task_obj.is_nested:
         _print_nested(result)
+    print_grounding(grounding, grounded_rows, len(raw))
     console.print(f"validity: {result.validity}")
 
 

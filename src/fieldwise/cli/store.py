@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from fieldwise.cli._common import console, err_console
+from fieldwise.cli._common import console, err_console, n_predictions, print_json, show_path
 
 PROJECT = typer.Option(Path(".fieldwise"), "--project", help="Store directory.")
 store_app = typer.Typer(help="Inspect and export the prediction store.", no_args_is_help=True)
@@ -16,26 +19,72 @@ import_app = typer.Typer(help="Import predictions made elsewhere.", no_args_is_h
 
 
 @store_app.command("runs")
-def runs(project: Path = PROJECT) -> None:
+def runs(
+    project: Path = PROJECT,
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as one JSON list."),
+) -> None:
     """List recorded runs."""
     from fieldwise.store import Store
 
     with Store(project) as store:
-        table = Table()
-        for col in ("id", "created", "status", "label", "spec", "rows", "dataset", "git"):
-            table.add_column(col)
-        for r in store.runs():
-            table.add_row(
-                str(r["id"]),
-                r["created_at"],
-                r["status"],
-                escape(r["label"]),  # text, not markup: fk[output_mode=prompt] must show
-                escape(r["spec"]),
-                str(r["n_examples"]),
-                r["dataset_fingerprint"],
-                (r["git_sha"] or "-")[:10],
-            )
-        console.print(table)
+        recorded = store.runs()
+    if as_json:
+        print_json([{k: v for k, v in r.items() if not k.endswith("_json")} for r in recorded])
+        return
+    console.print(runs_table(recorded))
+    shared = [
+        f"{name} {values.pop()}"
+        for name, key in (("dataset", "dataset_fingerprint"), ("git", "git_sha"))
+        if len(values := {_short_value(key, r[key]) for r in recorded}) == 1
+    ]
+    if recorded and shared:
+        console.print(f"every run: {', '.join(shared)}", highlight=False)
+
+
+def runs_table(recorded: list[dict[str, Any]]) -> Table:
+    """The runs as a table that fits 80 columns: numbers and times never cut, labels and
+    specs wrapped rather than cut, paths shown relative to here or ``~``, and the dataset
+    and commit as columns only when they differ between runs (else one line below)."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    varying = [
+        (name, key)
+        for name, key in (("dataset", "dataset_fingerprint"), ("git", "git_sha"))
+        if len({r[key] for r in recorded}) > 1
+    ]
+    for col in ("id", "created", "status", "label", "spec", "rows", *(n for n, _ in varying)):
+        numeric = col in ("id", "rows")
+        table.add_column(
+            col,
+            justify="right" if numeric else "left",
+            no_wrap=col not in ("label", "spec"),
+            overflow="fold",
+        )
+    for r in recorded:
+        table.add_row(
+            str(r["id"]),
+            _local_time(r["created_at"]),
+            r["status"],
+            Text(r["label"]),  # labels like name[key=value] are not markup
+            Text(show_path(r["spec"])),
+            str(r["n_examples"]),
+            *(_short_value(key, r[key]) for _, key in varying),
+        )
+    return table
+
+
+def _short_value(key: str, value: str | None) -> str:
+    """Enough of a fingerprint or commit to tell runs apart."""
+    return (value or "-")[: 8 if key == "git_sha" else 16]
+
+
+def _local_time(stamp: str) -> str:
+    """``2026-12-04 21:31`` in local time from the stored UTC ISO stamp."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
 
 
 @store_app.command("batches")
@@ -86,7 +135,7 @@ def export(
 
     with Store(project) as store:
         n = export_predictions(store, out, model or None, push_to_hub)
-    err_console.print(f"exported {n} predictions to {out}")
+    err_console.print(f"exported {n_predictions(n)} to {out}")
 
 
 @import_app.command("jsonl")
@@ -113,7 +162,7 @@ def import_jsonl_cmd(
     with Store(project) as store:
         store.save_dataset(task_obj.name, ds.fingerprint, ds.source, ds.examples)
         done = import_jsonl(store, name, path, ds, task_obj.name, replace=replace)
-    err_console.print(f"imported {done.stored} predictions as '{name}' (run {done.run_id})")
+    err_console.print(f"imported {n_predictions(done.stored)} as '{name}' (run {done.run_id})")
     _warn_uncovered(done.without_prediction, done.dataset_rows, data, str(path))
 
 
@@ -148,7 +197,7 @@ def import_dicts_cmd(
             store, load_prediction_records(source), ds, task_obj.name, source=source
         )
     for label, run in done.items():
-        err_console.print(f"imported {run.stored} predictions as '{label}' (run {run.run_id})")
+        err_console.print(f"imported {n_predictions(run.stored)} as '{label}' (run {run.run_id})")
     missing = max(run.without_prediction for run in done.values())
     _warn_uncovered(missing, len(ds), data, source)
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from fieldwise.data._sniff import with_format_hint
 from fieldwise.errors import UserError
 
 MAX_ROWS = 2_000_000
@@ -32,7 +33,10 @@ def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
     try:
         reader = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
-        raise UserError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+        text = _first_line(exc)
+        reason = "no Parquet magic bytes" if "magic bytes" in text else text[:200]
+        error = UserError(f"{path}: not a readable Parquet file ({reason})")
+        raise with_format_hint(error, path) from None
     meta = reader.metadata
     if meta.num_rows > MAX_ROWS:
         raise _too_big(path, f"{meta.num_rows:,} rows; the limit is {MAX_ROWS:,}")

@@ -29,6 +29,7 @@ import pydantic
 
 from fieldwise._gc import gc_paused
 from fieldwise._text import decode_utf8, read_utf8, scrub_text
+from fieldwise.data._sniff import read_parquet_rows, with_format_hint
 from fieldwise.data.fingerprint import fingerprint_examples
 from fieldwise.errors import UserError
 from fieldwise.tasks import Example, FieldSpec, Task
@@ -87,22 +88,30 @@ def load_examples(
     seen_ids: set[str] = set()
     plan = _field_plan(task)
     with gc_paused():  # ~100,000 rows of new objects: collections would re-walk them all
-        for where, raw in rows:
-            try:
-                example = row_to_example(task, raw, where, len(examples), group_column, plan)
-                if example.id in seen_ids:
-                    raise RowError(f"{where}: duplicate id '{example.id}'")
-            except RowError as exc:
-                if not skip_invalid:
-                    raise
-                skipped.append(str(exc))
-                continue
-            seen_ids.add(example.id)
-            examples.append(example)
-            if limit is not None and len(examples) >= limit:
-                break
-        if not examples:
-            raise UserError(f"no usable rows in {src}")
+        try:
+            for where, raw in rows:
+                try:
+                    example = row_to_example(task, raw, where, len(examples), group_column, plan)
+                    if example.id in seen_ids:
+                        raise RowError(f"{where}: duplicate id '{example.id}'")
+                except RowError as exc:
+                    if not skip_invalid:
+                        raise
+                    skipped.append(str(exc))
+                    continue
+                seen_ids.add(example.id)
+                examples.append(example)
+                if limit is not None and len(examples) >= limit:
+                    break
+            if not examples:
+                raise UserError(f"no usable rows in {src}")
+        except UserError as exc:
+            # Failing before the first good row, a file whose content is another format
+            # than its suffix says (JSONL saved as .csv reads as CSV rows with no `text`)
+            # is named for what it looks like (see data/_sniff.py).
+            if examples or src.startswith("hub:"):
+                raise
+            raise with_format_hint(exc, Path(src)) from None
         return Dataset(examples, src, fingerprint_examples(examples), skipped)
 
 
@@ -137,9 +146,7 @@ def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 raise RowError(f"{path}[{i}]: expected a JSON object, got {type(row).__name__}")
             yield f"{path}[{i}]", row
     elif suffix == ".parquet":
-        from fieldwise.data._parquet import parquet_rows
-
-        for i, row in enumerate(parquet_rows(path)):
+        for i, row in enumerate(read_parquet_rows(path)):
             yield f"{path}:row {i + 1}", row
     elif suffix == ".csv":
         yield from _csv_rows(path)
@@ -204,8 +211,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             if not cells:
                 continue
             if len(cells) != len(header):
+                n = len(cells)
                 raise RowError(
-                    f"{where}: {len(cells)} cells but the header has {len(header)} columns"
+                    f"{where}: {n} cell{'' if n == 1 else 's'} but the header has"
+                    f" {len(header)} columns"
                 )
             yield where, {k: _csv_value(v) for k, v in zip(header, cells, strict=True)}
     finally:
@@ -293,9 +302,10 @@ def row_to_example(
         if value in (None, ""):
             raise RowError(f"{where}: group column '{column}': missing")
         group = str(value)
+    spans = _gold_spans(task, row, text, where)
     plan = plan or _field_plan(task)
     if row.keys().isdisjoint([name for name, _, _ in plan]):
-        return Example(example_id, text, None, group)
+        return Example(example_id, text, None, group, spans)
     gold: dict[str, Any] = {}
     for name, spec, fast in plan:
         if name not in row:
@@ -314,7 +324,45 @@ def row_to_example(
             gold[name] = _check_value(spec, value, where)
         else:
             gold[name] = _check_nested(task, spec, value, where)
-    return Example(example_id, text, gold, group)
+    return Example(example_id, text, gold, group, spans)
+
+
+SPANS_COLUMN = "spans"
+"""The optional column of gold evidence: ``{path: [[start, end], ...]}`` (docs/trust.md)."""
+
+
+def _gold_spans(
+    task: Task, row: dict[str, Any], text: str, where: str
+) -> dict[str, list[tuple[int, int]]] | None:
+    """The row's gold spans, checked: paths are strings, spans are ``[start, end]`` pairs
+    of integers inside the text. ``None`` when the row has none (or the task itself has a
+    field named ``spans``, which then is a label like any other)."""
+    raw = row.get(SPANS_COLUMN)
+    if raw is None or any(f.name == SPANS_COLUMN for f in task.fields):
+        return None
+    if isinstance(raw, str):  # a CSV cell holding JSON text
+        raw = parse_json(raw, f"{where}: column '{SPANS_COLUMN}'")
+    if not isinstance(raw, dict):
+        raise RowError(f"{where}: column '{SPANS_COLUMN}': expected an object of path → spans")
+    out: dict[str, list[tuple[int, int]]] = {}
+    for path, spans in raw.items():
+        if not isinstance(spans, list):
+            raise RowError(f"{where}: spans of '{path}': expected a list of [start, end]")
+        checked = []
+        for span in spans:
+            if (
+                not isinstance(span, list | tuple)
+                or len(span) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in span)
+                or not 0 <= span[0] <= span[1] <= len(text)
+            ):
+                raise RowError(
+                    f"{where}: spans of '{path}': {_brief(span)} is not [start, end] "
+                    f"with 0 <= start <= end <= {len(text)} (the text's length)"
+                )
+            checked.append((span[0], span[1]))
+        out[str(path)] = checked
+    return out
 
 
 def _check_nested(task: Task, spec: FieldSpec, value: Any, where: str) -> Any:

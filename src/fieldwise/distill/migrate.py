@@ -34,6 +34,7 @@ from fieldwise.data import Dataset, fingerprint_examples, load_examples
 from fieldwise.data.splits import group_key, normalise_text, train_test_split
 from fieldwise.distill._measures import teacher_golds
 from fieldwise.distill._models import Predictions, predict_stored, resolve_model
+from fieldwise.distill._page import write_equivalence_page
 from fieldwise.distill._student import Student, train_student
 from fieldwise.errors import UserError
 from fieldwise.scoring import ModelResult, ModelScore, prepare_golds, score_outputs
@@ -241,6 +242,7 @@ def _report(
         "rows": len(rows),
         "trained on": f"{result.trained} rows of the old model's answers",
         "verdict (aggregate)": result.verdict,
+        "equivalence": "migrate.html (TOST per field and on the aggregate)",
     }
     path = write_report(
         task, shown, models, out_dir, title=f"fieldwise migrate: {task.name}", meta=meta,
@@ -249,6 +251,7 @@ def _report(
     (out_dir / "migrate.json").write_text(
         json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8"
     )
+    write_equivalence_page(result, out_dir, meta)
     return path
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from fieldwise.config import resolve_model
-from fieldwise.errors import UserError
+from fieldwise.errors import UserError, did_you_mean
 
 _NON_PATH_SOURCES = ("sample",)
 
@@ -111,8 +111,11 @@ def config_from_dict(
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "config"
         if first["type"] == "extra_forbidden":
-            known = ", ".join(k for k in FinetuneConfig.model_fields if k != "source")
-            raise UserError(f"{where}: unknown key '{key}'", hint=f"known keys: {known}") from exc
+            names = [k for k in FinetuneConfig.model_fields if k != "source"]
+            hint = (did_you_mean(key, names) if len(first["loc"]) == 1 else None) or (
+                f"known keys: {', '.join(names)}"
+            )
+            raise UserError(f"{where}: unknown key '{key}'", hint=hint) from exc
         if first["type"] == "missing":
             raise UserError(f"{where}: missing required key '{key}'") from exc
         raise UserError(f"{where}: key '{key}': {first['msg']}") from exc

@@ -127,14 +127,34 @@ def check_model_paths(base: str, adapter: str | None) -> None:
     """Fail early, with one line, on a base path or adapter that cannot be loaded."""
     require_model_folder(base)
     if adapter is not None:
-        folder = Path(adapter).expanduser()
-        if not folder.is_dir():
-            raise UserError(f"no such folder: {adapter}", hint="the adapter folder")
-        if not (folder / "adapter_config.json").is_file():
-            raise UserError(
-                f"not a PEFT adapter (no adapter_config.json): {adapter}",
-                hint="point at the folder written by `fieldwise finetune` or peft",
-            )
+        check_adapter_folder(adapter)
+
+
+def check_adapter_folder(adapter: str, label: str = "") -> None:
+    """A PEFT adapter folder whose ``adapter_config.json`` reads as a JSON object, or a
+    one-line error naming the file, raised before any weights are loaded (a corrupt
+    config used to fail inside peft, after minutes spent loading the base model)."""
+    import json
+
+    folder = Path(adapter).expanduser()
+    if not folder.is_dir():
+        raise UserError(f"{label}no such folder: {adapter}", hint="the adapter folder")
+    config = folder / "adapter_config.json"
+    if not config.is_file():
+        raise UserError(
+            f"{label}not a PEFT adapter (no adapter_config.json in {adapter})",
+            hint="point at the folder written by `fieldwise finetune` or peft",
+        )
+    try:
+        data = json.loads(config.read_bytes())
+    except (ValueError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "unreadable"
+        raise UserError(
+            f"{label}{config}: not valid JSON ({reason})",
+            hint="save the adapter again, or point at another folder",
+        ) from None
+    if not isinstance(data, dict):
+        raise UserError(f"{label}{config}: expected a JSON object, got {type(data).__name__}")
 
 
 def tokenizer_source(base: str, adapter: str | None) -> str:

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from fieldwise.tasks import Example
 
 
@@ -40,6 +38,8 @@ class NearestShots:
     def __call__(self, example: Example) -> list[Example]:
         """The ``k`` nearest pool rows, most similar last (nearest to the input in the
         prompt); ties go to the earlier pool row, so the choice is reproducible."""
+        import numpy as np  # here, not at the top: every prompted model imports this module
+
         from fieldwise.data.splits import group_key
 
         if self.k <= 0 or not self.pool:

@@ -38,10 +38,12 @@ from fieldwise.report._optimize import PromptUse, optimisation_views
 from fieldwise.report._rows import example_rows, select_rows
 from fieldwise.report._staging import staged_folder
 from fieldwise.report._summary import board, meta_rows, ranking, why
+from fieldwise.report._trust import trust_view
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
 from fieldwise.scoring._types import ModelResult, ModelScore
 from fieldwise.scoring.stats import DEFAULT_RESAMPLES, PairwiseTable, Resamples
 from fieldwise.tasks._task import Example, Task
+from fieldwise.trust.ood import OodRun
 
 __all__ = ["WrittenReport", "pairwise_file", "write_report", "write_report_full"]
 
@@ -73,6 +75,7 @@ def write_report_full(
     meta: dict[str, Any] | None = None,
     profile: str | None = None,
     resamples: Resamples | None = None,
+    ood: OodRun | None = None,
     prompts: list[PromptUse] | None = None,
 ) -> WrittenReport:
     """Write ``out_dir/report.html``, ``out_dir/charts/*.png`` and the full per-row data
@@ -90,6 +93,10 @@ def write_report_full(
     resamples, one ``pairwise.<profile>.json`` per profile every model was scored under
     (``fieldwise compare --profile``).
 
+    Every value is aligned with its text (grounding columns, evidence on hover); ``ood``,
+    the models' outputs on out-of-domain probes, adds that section; both are also saved
+    as ``out_dir/trust.json`` (``report/_trust.py``).
+
     ``prompts`` (the saved prompts the models used, with their optimisation records)
     adds the prompt-optimisation section.
 
@@ -101,7 +108,7 @@ def write_report_full(
     # Written into a hidden sibling and moved into place whole (see ``_staging``).
     with staged_folder(final) as staging:
         written = _write_files(
-            task, examples, results, staging, title, meta, profile, resamples, prompts
+            task, examples, results, staging, title, meta, profile, resamples, ood, prompts
         )
     return WrittenReport(final / written.path.name, written.pairwise)
 
@@ -115,6 +122,7 @@ def _write_files(
     meta: dict[str, Any] | None,
     profile: str,
     resamples: Resamples | None,
+    ood: OodRun | None,
     prompts: list[PromptUse] | None,
 ) -> WrittenReport:
     """Write every file of the report into ``out_dir`` (the staging folder)."""
@@ -150,7 +158,11 @@ def _write_files(
         for row, blocks in views.blocks.items():
             by_index[row].records = blocks
     nested_names = {s.name for s in task.fields if not s.is_leaf}
+    trust = trust_view(
+        task, examples, results, parsed, profile, fields, selection.indices, resamples, ood
+    )
     context: dict[str, Any] = {
+        "trust": trust,
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
         "profile": profile,
@@ -192,6 +204,7 @@ def _write_files(
         results, order, profile, fields, abstaining, context["notes_by_field"]
     )
     pairwise_json = _write_tables(out_dir, profile, table, results, resamples)
+    trust.write(out_dir)
     path = out_dir / "report.html"
     path.write_text(scrub_text(_template().render(**context)), encoding="utf-8")
     return WrittenReport(path, pairwise_json)

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -19,7 +20,8 @@ from rich.progress import (
 
 
 def make_progress(transient: bool = False) -> Progress:
-    """The progress display used for every long job: bar, count, rate and ETA."""
+    """The progress display used for every long job: bar, count, rate and ETA. It draws
+    on stderr: stdout carries results (``REPORT=$(fieldwise run)`` must hold a path)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -29,6 +31,7 @@ def make_progress(transient: bool = False) -> Progress:
         TextColumn("eta"),
         TimeRemainingColumn(),
         transient=transient,
+        console=Console(stderr=True),
     )
 
 

@@ -85,6 +85,10 @@ class Profile:
     """A value must have the field's JSON type (``1`` is not ``true``)."""
     abstain: ClassVar[bool] = False
     """A top-level ``null`` or ``"unknown"`` that is not right is an abstention (NaN)."""
+    require_grounding: bool = False
+    """A value of a ``required``-grounding field that the aligner cannot find in the text
+    is an abstention (docs/trust.md). On in the profile ``<name>+grounding``
+    (``strict+grounding``), which :func:`~fieldwise.scoring.get_profile` derives."""
     by_kind: ClassVar[Mapping[str, Metric]] = {}
     """Field kind → the metric used instead of a declared one in :attr:`rereads`."""
     rereads: ClassVar[frozenset[str]] = frozenset()

@@ -57,6 +57,8 @@ class GoldTable:
     columns: dict[str, list[Any]]
     present: dict[str, np.ndarray]
     absent: dict[str, np.ndarray | None]
+    texts: list[str] | None = None
+    """The source texts, row by row: needed only by a profile with ``require_grounding``."""
     _prepared: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     _nodes: dict[str, GoldNode] = field(default_factory=dict, repr=False)
     _nulls: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -82,14 +84,21 @@ class GoldTable:
         return self._nulls[spec.name]
 
 
-def prepare_golds(task: Task | str, golds: Sequence[Mapping[str, Any]] | GoldTable) -> GoldTable:
+def prepare_golds(
+    task: Task | str,
+    golds: Sequence[Mapping[str, Any]] | GoldTable,
+    texts: Sequence[str] | None = None,
+) -> GoldTable:
     """Check the gold rows and lay them out by field for fast repeated scoring (a
-    :class:`GoldTable` is returned as it is)."""
+    :class:`GoldTable` is returned as it is); ``texts`` (one per row) let a ``+grounding``
+    profile check each value against its text."""
     if isinstance(golds, GoldTable):
         return golds
     task = load_task(task)
     if len(golds) == 0:
         raise UserError("nothing to score: there are no gold rows")
+    if texts is not None and len(texts) != len(golds):
+        raise UserError(f"{len(texts)} texts for {len(golds)} gold rows")
     for i, gold in enumerate(golds):
         if not isinstance(gold, Mapping):
             raise UserError(f"gold row {i} is not a JSON object (got {type(gold).__name__})")
@@ -104,7 +113,9 @@ def prepare_golds(task: Task | str, golds: Sequence[Mapping[str, Any]] | GoldTab
         present[spec.name] = bools(map(is_not, col, repeat(None)))
         columns[spec.name] = [MISSING if v is None else v for v in col]
     absent = {k: (None if mask.all() else ~mask) for k, mask in present.items()}
-    return GoldTable(task, len(golds), columns, present, absent)
+    return GoldTable(
+        task, len(golds), columns, present, absent, None if texts is None else list(texts)
+    )
 
 
 def score_outputs(
@@ -286,11 +297,17 @@ def _score_rows(
     unfenced = _without_rows(columns, fenced) if fenced else columns
     scores: dict[str, ModelScore] = {}
     cache = PredCache()  # pred-side work on nested fields, shared by the profiles
+    grounded: dict[int, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = {}
     for profile, specs in plan:
         cols = columns if profile.accepts_fenced else unfenced
         per_row = np.empty((table.rows, len(specs)), dtype=np.float64)
         paths: dict[str, np.ndarray] = {}
         records: dict[str, np.ndarray] = {}
+        abstained: dict[str, np.ndarray] = {}
+        if profile.require_grounding:  # aligned once per set of columns, for every profile
+            if id(cols) not in grounded:
+                grounded[id(cols)] = _grounded_columns(task, table, cols, names)
+            cols, abstained = grounded[id(cols)]
         for j, spec in enumerate(specs):
             preds = cols[spec.name]
             absent = table.absent[spec.name]
@@ -298,6 +315,8 @@ def _score_rows(
                 out = profile.score(spec, preds, table.prepared(profile, spec))
                 if spec.optional:
                     nulls_are_values(out, preds, table.nulls(spec))
+                if spec.name in abstained:
+                    out[abstained[spec.name]] = np.nan
                 per_row[:, j] = out
                 if absent is not None:
                     per_row[absent, j] = np.nan
@@ -327,6 +346,21 @@ def _score_rows(
 
 
 RECORD_METRICS = ("precision", "recall", "f1")
+
+
+def _grounded_columns(
+    task: Task, table: GoldTable, columns: dict[str, np.ndarray], names: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The columns a ``require_grounding`` profile scores, and per field the rows that
+    abstain (see :func:`fieldwise.trust.grounding.ungrounded_as_abstentions`)."""
+    if table.texts is None:
+        raise UserError(
+            "a +grounding profile needs each row's text to check values against",
+            hint="pass texts to prepare_golds (the CLI and fieldwise run do)",
+        )
+    from fieldwise.trust.grounding import ungrounded_as_abstentions
+
+    return ungrounded_as_abstentions(task, table.texts, columns, names)
 
 
 def _without_rows(columns: dict[str, np.ndarray], rows: list[int]) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldwise.errors import UserError, require
-from fieldwise.models._local import require_model_folder
+from fieldwise.models._local import check_adapter_folder, require_model_folder
 from fieldwise.serve._constrain import Constrainer
 from fieldwise.serve._rows import Row, RowControl, grammar_processor, stopping_criterion
 from fieldwise.serve._types import Completion, CompletionRequest
@@ -66,8 +66,7 @@ class Engine:
             raise UserError(f"adapter name '{self.base_name}' clashes with the base model name")
         for name, path in adapters.items():
             check_adapter_name(name)
-            if not (Path(path) / "adapter_config.json").is_file():
-                raise UserError(f"adapter '{name}': no adapter_config.json in {path}")
+            check_adapter_folder(path, f"adapter '{name}': ")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
         require_model_folder(base_model)

@@ -322,9 +322,9 @@ def load_prediction_records(source: str) -> list[dict[str, Any]]:
     if not path.is_file():
         raise UserError(f"file not found: {path}")
     if path.suffix == ".parquet":
-        from fieldwise.data._parquet import parquet_rows
+        from fieldwise.data._sniff import read_parquet_rows
 
-        return list(parquet_rows(path))
+        return read_parquet_rows(path)
     text = decode_utf8(path.read_bytes(), str(path))
     rows = []
     for lineno, line in enumerate(text.split("\n"), 1):

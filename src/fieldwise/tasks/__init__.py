@@ -15,13 +15,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fieldwise import registry
-from fieldwise.errors import UserError
-from fieldwise.tasks._task import Example, FieldKind, FieldSpec, Metric, ReferenceMetric, Task
+from fieldwise.errors import UserError, did_you_mean
+from fieldwise.tasks._task import (
+    Example,
+    FieldKind,
+    FieldSpec,
+    Grounding,
+    Metric,
+    ReferenceMetric,
+    Task,
+)
 
 __all__ = [
     "Example",
     "FieldKind",
     "FieldSpec",
+    "Grounding",
     "Metric",
     "ReferenceMetric",
     "Task",
@@ -68,7 +77,8 @@ def load_task(spec: str | Task) -> Task:
         if spec not in registry.tasks:
             raise UserError(
                 f"unknown task '{spec}'",
-                hint=f"use one of: {', '.join(registry.tasks)}, module:attr, or file.py[:attr]",
+                hint=did_you_mean(spec, list(registry.tasks))
+                or f"use one of: {', '.join(registry.tasks)}, module:attr, or file.py[:attr]",
             )
         named: Task = registry.tasks.get(spec)
         return named
@@ -94,12 +104,30 @@ def load_task(spec: str | Task) -> Task:
         except ImportError as exc:
             raise UserError(f"cannot import task module '{module_part}': {exc}") from exc
     if attr:
-        task = getattr(module, attr, None)
+        if not hasattr(module, attr):
+            defined = sorted(k for k, v in vars(module).items() if isinstance(v, Task))
+            listed = f"tasks it defines: {', '.join(defined) or 'none'}"
+            raise UserError(
+                f"{module_part} has no attribute '{attr}'",
+                hint=did_you_mean(attr, defined) or listed,
+            )
+        task = getattr(module, attr)
     else:
         found = [v for v in vars(module).values() if isinstance(v, Task)]
         task = found[0] if len(found) == 1 else None
         if task is None:
             raise UserError(f"{module_part} defines {len(found)} tasks; name one with :attr")
     if not isinstance(task, Task):
-        raise UserError(f"'{target}' is not an fieldwise Task")
+        hint = "make one with fieldwise.tasks.Task; see docs/custom-tasks.md"
+        if isinstance(task, type) and hasattr(task, "model_fields"):  # an output schema
+            hint = f"wrap it: Task.from_model('{task.__name__.lower()}', {task.__name__})"
+        raise UserError(f"'{target}' is {_what(task)}, not a fieldwise Task", hint=hint)
     return task
+
+
+def _what(obj: object) -> str:
+    """``the class Foo``, ``an int``, ``a list``: what a task reference found instead."""
+    if isinstance(obj, type):
+        return f"the class {obj.__name__}"
+    name = type(obj).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"

@@ -18,7 +18,15 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from fieldwise.errors import UserError
-from fieldwise.tasks._task import NESTED_KINDS, FieldKind, FieldSpec, Metric, ReferenceMetric
+from fieldwise.tasks._task import (
+    NESTED_KINDS,
+    FieldKind,
+    FieldSpec,
+    Grounding,
+    Metric,
+    ReferenceMetric,
+    check_grounding,
+)
 
 __all__ = ["infer_fields"]
 
@@ -45,22 +53,45 @@ def infer_fields(
     model: type[BaseModel],
     metrics: Mapping[str, ReferenceMetric | Metric],
     aliases: Mapping[str, Mapping[str, str]],
+    grounding: Mapping[str, Grounding] | None = None,
 ) -> tuple[FieldSpec, ...]:
     """The top-level :class:`FieldSpec` of ``model``, children included, in schema order.
 
-    ``metrics`` and ``aliases`` are keyed by path; a path the schema lacks is an error
-    (a typo would otherwise silently leave the default in place).
+    ``metrics``, ``aliases`` and ``grounding`` are keyed by path; a path the schema lacks
+    is an error (a typo would otherwise silently leave the default in place).
     """
     used: set[str] = set()
+    grounding = dict(grounding or {})
     inferer = _Inferer(dict(metrics), dict(aliases), used)
     specs = inferer.model_fields(model, prefix="", stack=(model,))
-    unknown = sorted((set(metrics) | set(aliases)) - used)
+    specs = tuple(_grounded(spec, grounding, used, None) for spec in specs)
+    unknown = sorted((set(metrics) | set(aliases) | set(grounding)) - used)
     if unknown:
         raise UserError(
             f"schema {model.__name__} has no field '{unknown[0]}'",
-            hint="metrics and aliases are keyed by path: vendor.name, line_items[].sku",
+            hint="metrics, aliases and grounding are keyed by path: vendor.name, line_items[].sku",
         )
     return specs
+
+
+def _grounded(
+    spec: FieldSpec, declared: Mapping[str, Grounding], used: set[str], inherited: str | None
+) -> FieldSpec:
+    """``spec`` with its declared grounding (or its nearest declaring parent's) on every
+    leaf; a parent's declaration skips leaves that can hold no grounded value (bools)."""
+    own = declared.get(spec.path)
+    if own is not None:
+        used.add(spec.path)
+    if spec.is_leaf:
+        mode = own if own is not None else inherited
+        if mode is None or (own is None and mode != "none" and spec.kind == "bool"):
+            return spec
+        return replace(spec, grounding=mode)  # type: ignore[arg-type]
+    if own is not None and own not in ("required", "optional", "none"):
+        check_grounding(spec.path, spec.kind, own)
+    passed = own if own is not None else inherited
+    children = tuple(_grounded(c, declared, used, passed) for c in spec.children)
+    return replace(spec, children=children)
 
 
 class _Inferer:

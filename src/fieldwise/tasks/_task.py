@@ -6,6 +6,7 @@ same :class:`Task`, so a user's own schema plugs into every stage without specia
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,30 @@ lists them). Built in:
 - ``object`` / ``records``: the only metrics of the nested kinds (docs/nested-schemas.md).
 - ``ignore``: never scored (e.g. a free-text headline).
 """
+
+Grounding = Literal["required", "optional", "none"]
+"""Whether a field's values must be found in the source text (see ``docs/trust.md``).
+
+- ``required``: the value is copied from the text; one the aligner cannot find there is
+  *ungrounded*: it counts against the grounded rate, as a hallucination when it is also
+  wrong, and as an abstention under a profile with ``require_grounding``.
+- ``optional``: the value is often written in the text but may be inferred (a count read
+  from "several"): it is aligned and its evidence shown, but no span is no fault.
+- ``none``: the value is inferred, not quoted (a yes/no, a category): it is not aligned.
+"""
+
+GROUNDING_BY_KIND: dict[str, Grounding] = {
+    "text": "required",
+    "date": "required",
+    "int": "required",
+    "float": "required",
+    "label": "optional",
+    "label_set": "optional",
+    "bool": "none",
+}
+"""The grounding of a scored leaf that declares none. Names, numbers and dates are
+usually copied from the text; labels are often a normalised code ("gb" for "United
+Kingdom") that only the task's aliases lead back to; a boolean is never written."""
 
 NESTED_KINDS: frozenset[str] = frozenset({"object", "records"})
 
@@ -131,6 +156,8 @@ class FieldSpec:
     is its name), ``children`` (of an ``object`` or ``records`` field, in schema order) and
     ``optional`` (``X | None``: ``null`` is then a gold value that can be right). A
     metric's parameters (a tolerance, a records key) live on its :class:`Metric`.
+    ``grounding`` is what the task declared (``None``: the default, see
+    :attr:`grounding_mode`).
     """
 
     name: str
@@ -142,12 +169,27 @@ class FieldSpec:
     path: str = ""
     children: tuple[FieldSpec, ...] = ()
     optional: bool = False
+    grounding: Grounding | None = None
 
     def __post_init__(self) -> None:
         if not self.path:
             object.__setattr__(self, "path", self.name)
         if isinstance(self.metric, str):
             object.__setattr__(self, "metric", Metric(self.metric))
+        if self.grounding is not None:
+            check_grounding(self.path, self.kind, self.grounding)
+
+    @functools.cached_property
+    def grounding_mode(self) -> Grounding:
+        """The declared grounding, else the default of the kind (:data:`GROUNDING_BY_KIND`);
+        an unscored field defaults to ``none`` (a free-text headline is written, not
+        quoted). Objects and records hold no value of their own: ``none``. (Cached: the
+        aligner asks for every value.)"""
+        if self.grounding is not None:
+            return self.grounding
+        if not self.scored or not self.is_leaf:
+            return "none"
+        return GROUNDING_BY_KIND[self.kind]
 
     @property
     def scored(self) -> bool:
@@ -194,6 +236,22 @@ class FieldSpec:
         raise KeyError(name)
 
 
+def check_grounding(path: str, kind: str, grounding: str) -> None:
+    """A grounding declaration fieldwise can honour, or a ``UserError`` naming the field."""
+    from fieldwise.errors import UserError
+
+    if grounding not in ("required", "optional", "none"):
+        raise UserError(
+            f"field '{path}': unknown grounding '{grounding}'",
+            hint="use required, optional or none",
+        )
+    if grounding != "none" and kind == "bool":
+        raise UserError(
+            f"field '{path}': a boolean is never written in the text; its grounding is none",
+            hint="declare grounding none (the default for bool fields)",
+        )
+
+
 @dataclass(frozen=True)
 class Example:
     """One input document and, when labelled, its gold answer in canonical shape."""
@@ -204,6 +262,10 @@ class Example:
     group: str | None = None
     """The document group the row belongs to (from the task's or data's group column):
     splits keep a group on one side, and intervals resample whole groups."""
+    spans: dict[str, list[tuple[int, int]]] | None = None
+    """Gold evidence, when the data has a ``spans`` column: leaf path (``vendor.name``,
+    ``line_items[2].sku`` or ``line_items[].sku``) → character spans ``[start, end)`` in
+    ``text`` where the gold value is written (see ``docs/trust.md``)."""
 
 
 @dataclass
@@ -277,6 +339,7 @@ class Task:
         description: str = "",
         metrics: Mapping[str, ReferenceMetric | Metric] | None = None,
         aliases: Mapping[str, Mapping[str, str]] | None = None,
+        grounding: Mapping[str, Grounding] | None = None,
         **kwargs: Any,
     ) -> Task:
         """Build a task from a Pydantic model, inferring each field's kind and metric.
@@ -285,12 +348,16 @@ class Task:
         ``int``/``bool``/``date`` their own kinds, a nested model an ``object`` and
         ``list[Model]`` ``records``; ``Annotated[..., Metric(name, **params)]`` on the schema sets a
         field's metric, and ``metrics`` (by path: ``{"line_items[].sku": "exact"}``)
-        overrides both. ``aliases`` are keyed by path too. A type fieldwise cannot score,
-        or a path that does not exist, is a :class:`UserError` naming the field.
+        overrides both. ``aliases`` are keyed by path too, and so is ``grounding``
+        (``{"min_killed": "optional"}``; on an object or records field it applies to the
+        leaves below that declare none). A type fieldwise cannot score, or a path that does
+        not exist, is a :class:`UserError` naming the field.
         """
         from fieldwise.tasks._schema import infer_fields
 
-        specs = infer_fields(output_model, dict(metrics or {}), dict(aliases or {}))
+        specs = infer_fields(
+            output_model, dict(metrics or {}), dict(aliases or {}), dict(grounding or {})
+        )
         return cls(
             name=name,
             description=description,

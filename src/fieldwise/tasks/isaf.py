@@ -100,9 +100,19 @@ ISAF_RULES = """\
 - Complex stories where no honest count is possible are left at 0.
 - target_group is [""] when no group is named."""
 
+# Grounding (docs/trust.md): provinces are named in the text; the date is often relative
+# ("yesterday"), target groups are often implied, and the counts follow the annotation
+# rules above ("several" = 3, sums over sentences), so those are found where written but
+# may be inferred; event types and the yes/no fields are judgements, never quoted.
 _FIELDS = (
     FieldSpec("name", "text", Metric("ignore"), description="a short headline (never scored)"),
-    FieldSpec("start_date", "date", Metric("exact"), description="the day the incident happened"),
+    FieldSpec(
+        "start_date",
+        "date",
+        Metric("exact"),
+        description="the day the incident happened",
+        grounding="optional",
+    ),
     FieldSpec(
         "province",
         "label_set",
@@ -110,6 +120,7 @@ _FIELDS = (
         tuple(PROVINCES),
         PROVINCE_ALIASES,
         "province(s)",
+        grounding="required",
     ),
     FieldSpec(
         "target_group",
@@ -118,6 +129,7 @@ _FIELDS = (
         tuple(TARGET_GROUPS),
         TARGET_ALIASES,
         "targeted group(s)",
+        grounding="optional",
     ),
     FieldSpec(
         "event_type",
@@ -126,16 +138,37 @@ _FIELDS = (
         EVENT_TYPES,
         EVENT_ALIASES,
         "kind of incident",
+        grounding="none",
     ),
-    FieldSpec("min_killed", "int", Metric("equal"), description="fewest killed"),
-    FieldSpec("min_captured", "int", Metric("equal"), description="fewest detained"),
+    FieldSpec(
+        "min_killed", "int", Metric("equal"), description="fewest killed", grounding="optional"
+    ),
+    FieldSpec(
+        "min_captured",
+        "int",
+        Metric("equal"),
+        description="fewest detained",
+        grounding="optional",
+    ),
     FieldSpec("killq", "bool", Metric("equal"), description="someone was killed"),
     FieldSpec("captureq", "bool", Metric("equal"), description="someone was detained"),
     FieldSpec("killcaptureraid", "bool", Metric("equal"), description="a kill-capture raid"),
     FieldSpec("airstrike", "bool", Metric("equal"), description="an air strike was used"),
     FieldSpec("noshotsfired", "bool", Metric("equal"), description="no shots were fired"),
-    FieldSpec("min_leaders_killed", "int", Metric("int_equal"), description="leaders killed"),
-    FieldSpec("min_leaders_captured", "int", Metric("int_equal"), description="leaders detained"),
+    FieldSpec(
+        "min_leaders_killed",
+        "int",
+        Metric("int_equal"),
+        description="leaders killed",
+        grounding="optional",
+    ),
+    FieldSpec(
+        "min_leaders_captured",
+        "int",
+        Metric("int_equal"),
+        description="leaders detained",
+        grounding="optional",
+    ),
 )
 
 

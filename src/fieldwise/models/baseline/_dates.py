@@ -13,19 +13,11 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
-_MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
-    "sep": 9, "oct": 10, "nov": 11, "dec": 12,
-}  # fmt: skip
-_MONTH_RE = (
-    r"(Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-)
-# "Jan. 25, 2013", "January 25 2013", "Nov. 1. 2011", "Sept. 1" (year optional)
-_MDY = re.compile(_MONTH_RE + r"\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:[.,]?\s*,?\s*((?:19|20)\d\d))?")
-# "25 January 2013"
-_DMY = re.compile(r"\b(\d{1,2})\s+" + _MONTH_RE + r"\.?,?\s+((?:19|20)\d\d)")
-_ISO = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b")
+from fieldwise._lexicon import MDY as _MDY
+from fieldwise._lexicon import MONTHS as _MONTHS
+from fieldwise._lexicon import find_dates
+from fieldwise._lexicon import make_date as _make
+
 _YEAR_MONTH_ID = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-[A-Z]")
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 # ISAF numbers its releases "2011-07-S-039": year, month, series, then a running count
@@ -71,42 +63,12 @@ _SHARED_WEEKDAY = re.compile(
 )
 
 
-def _make(year: int, month: int, day: int) -> dt.date | None:
-    """A date, or None for impossible ones ("Feb. 30") that the regexes let through."""
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
-
-
 def _find_dates(
     text: str, default_year: int | None, year_by_month: dict[int, int] | None = None
 ) -> list[tuple[int, dt.date, bool]]:
-    """Every parseable date with its offset and whether it lacked a year, in reading order.
-
-    A date without a year takes ``default_year``, else the year most often seen for its
-    month in training (``year_by_month``), else it is skipped.
-    """
-    found: list[tuple[int, dt.date, bool]] = []
-    for m in _MDY.finditer(text):
-        month = _MONTHS[m.group(1)[:3].lower()]
-        year = int(m.group(3)) if m.group(3) else default_year
-        if year is None and year_by_month:
-            year = year_by_month.get(month)
-        if year is None:
-            continue
-        date = _make(year, month, int(m.group(2)))
-        if date:
-            found.append((m.start(), date, not m.group(3)))
-    for m in _DMY.finditer(text):
-        date = _make(int(m.group(3)), _MONTHS[m.group(2)[:3].lower()], int(m.group(1)))
-        if date:
-            found.append((m.start(), date, False))
-    for m in _ISO.finditer(text):
-        date = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        if date:
-            found.append((m.start(), date, False))
-    return sorted(found, key=lambda p: p[0])
+    """Every parseable date as (offset, date, lacked a year), in reading order (see
+    :func:`fieldwise._lexicon.find_dates`)."""
+    return [(d.start, d.date, d.yearless) for d in find_dates(text, default_year, year_by_month)]
 
 
 def _guess_year(text: str) -> int | None:

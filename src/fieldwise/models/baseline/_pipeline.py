@@ -225,7 +225,7 @@ class Pipeline:
     def load(cls, task: Task, model_dir: Path) -> Pipeline:
         meta, arrays = _read(model_dir)
         if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise UserError(f"{model_dir} is not an fieldwise baseline model (version {VERSION})")
+            raise UserError(f"{model_dir} is not a fieldwise baseline model (version {VERSION})")
         fields = [[f.name, f.kind] for f in task.fields]
         if meta.get("fields") != fields:
             raise UserError(
