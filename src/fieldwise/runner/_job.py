@@ -251,6 +251,11 @@ class Executor(ABC):
                 continue
         return found
 
+    def providers_text(self) -> str:
+        """:meth:`providers` as a phrase: ``hf, vllm and lora``."""
+        names = self.providers()
+        return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
     def check(self, label: str, backend: type[Model]) -> None:
         """Refuse, before anything is trained or sent, a model this executor cannot run:
         never a silent fallback to another executor."""

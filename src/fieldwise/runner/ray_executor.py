@@ -130,7 +130,7 @@ class RayExecutor(Executor):
 
     def refusal(self, label: str, backend: type[Model]) -> UserError:
         return UserError(
-            f"the ray executor runs {' and '.join(self.providers())} models, not "
+            f"the ray executor runs {self.providers_text()} models, not "
             f"{backend.provider} ('{label}')",
             hint="drop --ray / executor: ray for this model",
         )
