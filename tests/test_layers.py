@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "trust": 7,  # grounding is scoring: a +grounding profile aligns, the report shows it
     "report": 8,
     "compare": 9,
+    "review": 9,  # review queues and trust of stored runs: reads runs as compare does
     "finetune": 9,
     "serve": 9,
     "loadtest": 9,

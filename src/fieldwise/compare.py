@@ -45,6 +45,9 @@ class Side:
     fingerprints: list[str]
     examples: dict[str, Example]
     outputs: dict[str, list[str | None]]
+    keys: dict[str, list[str]] = field(default_factory=dict)
+    """Per example id, the prediction keys of its repeats (``outputs``' order), by which
+    the store also holds each prediction's confidence signals."""
 
 
 @dataclass
@@ -106,6 +109,7 @@ def load_side(store: Store, ref: str) -> Side:
         raise UserError(f"'{ref}' has runs on several tasks ({', '.join(sorted(tasks))})")
     examples: dict[str, Example] = {}
     outputs: dict[str, list[str | None]] = {}
+    keys_of: dict[str, list[str]] = {}
     datasets: dict[str, list[Example]] = {}
     for run in chosen:
         fp = run["dataset_fingerprint"]
@@ -122,9 +126,12 @@ def load_side(store: Store, ref: str) -> Side:
                 continue  # this run never predicted the example
             outputs[ex.id] = [r.output if r is not None and r.error is None else None for r in rows]
             examples[ex.id] = ex
+            keys_of[ex.id] = ks
     if not outputs:
         raise UserError(f"no stored predictions for '{ref}'")
-    return Side(name, tasks.pop(), [r["id"] for r in chosen], sorted(datasets), examples, outputs)
+    return Side(
+        name, tasks.pop(), [r["id"] for r in chosen], sorted(datasets), examples, outputs, keys_of
+    )
 
 
 def compare_runs(

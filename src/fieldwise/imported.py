@@ -116,7 +116,9 @@ class ProjectImports:
                 hint=f"check data: and the ids; see {SPLIT_DOC}",
             )
         source = {"path": str(path), "sha256": found.sha256}
-        record_import(self.store, label, imp.kind, pairs, self.test, self.task, source)
+        record_import(
+            self.store, label, imp.kind, pairs, self.test, self.task, source, found.signals
+        )
         self._loaded[label] = _Loaded(imp.kind, {ex.id: out for ex, out in pairs})
         self._say_coverage(label, str(path), len(pairs), list(found.outputs), outside)
 

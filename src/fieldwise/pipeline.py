@@ -11,13 +11,13 @@ import json
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from fieldwise import __version__
+from fieldwise._hashing import prediction_keys
 from fieldwise.config import ProjectConfig
 from fieldwise.data import Dataset, fingerprint_examples, group_kfold, load_examples
 from fieldwise.data.splits import check_leakage, group_key, train_test_split
@@ -27,6 +27,7 @@ from fieldwise.models import Model
 from fieldwise.plan import ModelPlan, plan_models, run_settings, say_training_notes, train_model
 from fieldwise.runner import RunJob, execute, make_progress
 from fieldwise.store import PredictionRow, RunRecord, Store
+from fieldwise.store.imports import IMPORT_PROVIDER, import_identity
 from fieldwise.tasks import Example, Task, load_task
 
 if TYPE_CHECKING:
@@ -201,7 +202,11 @@ def run_project(
     plans = plan_models(config.models, store)  # all resolved and checked before any work
     optimise_entries(config, task, train, test.examples, store, console, quiet, run_settings)
     progress = None if quiet else make_progress()
-    score = partial(_result, task, golds, config=config, resamples=resamples)
+
+    def score(label: str, spec: str, kind: str, rows: list[list[PredictionRow]]) -> ModelResult:
+        result = _result(task, golds, label, spec, kind, rows, config=config, resamples=resamples)
+        return _with_signals(result, store, rows, test.examples)
+
     answered: list[tuple[ModelPlan, Model]] = []  # what the ood probes run through
     for plan in plans:
         if not isinstance(plan, ModelPlan):  # an entry naming imported outputs
@@ -353,3 +358,20 @@ def _mean_scores(
             profile, first.field_names, mean, table.present, dict(validity), resamples
         )
     return out
+
+
+def _with_signals(
+    result: ModelResult, store: Store, repeats: list[list[PredictionRow]], examples: list[Example]
+) -> ModelResult:
+    """Attach what the trust layer reads besides the scores: each row's stored confidence
+    signals and the other repeats' outputs (``fieldwise.trust``). Rows read from an
+    import file carry no key; theirs is the import's (``store/imports.py``)."""
+    keys = [r.key for r in repeats[0]]
+    if store.has_signals() and not all(keys) and result.spec.startswith(f"{IMPORT_PROVIDER}/"):
+        label = result.spec.split("/", 1)[1]
+        made = prediction_keys(import_identity(label), examples)
+        keys = [k or m for k, m in zip(keys, made, strict=True)]
+    found = store.signals_by_key(k for k in keys if k) if store.has_signals() else {}
+    result.signals = [found.get(k) for k in keys]
+    result.repeat_outputs = [[r.output for r in rows] for rows in repeats[1:]]
+    return result

@@ -70,6 +70,10 @@ class Behaviour:
     raw: Callable[[dict[str, Any], str | None], RawReply] | None = None
     """When set, answers every completion request with ``raw(body, authorization)``
     byte for byte (see ``tests/fakes/hostile_server.py``), bypassing ``fault``."""
+    token_logprob: Callable[[str, int, bytes], float] = lambda content, at, token: -0.01
+    """The log-probability reported for a token (``token``: bytes ``at`` offset ``at`` of
+    ``content``'s UTF-8) when a request asks for ``logprobs``. Tokens are 3-byte slices,
+    so some split a character, as real servers' byte-level tokens do."""
 
 
 @dataclass
@@ -299,7 +303,11 @@ class _Handler(BaseHTTPRequestHandler):
                 if respond is not None
                 else fake.behaviour.reply(text)
             )
-            payload = _anthropic_reply(body, content) if anthropic else _openai_reply(body, content)
+            payload = (
+                _anthropic_reply(body, content)
+                if anthropic
+                else _openai_reply(body, content, fake.behaviour.token_logprob)
+            )
             self._send(200, json.dumps(payload).encode())
         entry.finished = time.time()
 
@@ -326,7 +334,25 @@ def _usage(body: dict[str, Any], content: str) -> tuple[int, int]:
     return max(1, _prompt_chars(body) // 4), max(1, len(content) // 4)
 
 
-def _openai_reply(body: dict[str, Any], content: str) -> dict[str, Any]:
+def _logprobs(content: str, logprob: Callable[[str, int, bytes], float]) -> dict[str, Any]:
+    """OpenAI's ``logprobs`` object: ``content`` as tokens of 3 bytes each."""
+    data = content.encode("utf-8")
+    return {
+        "content": [
+            {
+                "token": data[i : i + 3].decode("utf-8", "replace"),
+                "logprob": logprob(content, i, data[i : i + 3]),
+                "bytes": list(data[i : i + 3]),
+                "top_logprobs": [],
+            }
+            for i in range(0, len(data), 3)
+        ]
+    }
+
+
+def _openai_reply(
+    body: dict[str, Any], content: str, logprob: Callable[[str, int, bytes], float] | None = None
+) -> dict[str, Any]:
     prompt, completion = _usage(body, content)
     finish = "stop"
     limit = body.get("max_tokens") or body.get("max_completion_tokens")
@@ -348,12 +374,17 @@ def _openai_reply(body: dict[str, Any], content: str) -> dict[str, Any]:
             ],
         }
         finish = "tool_calls" if finish == "stop" else finish
+    logprobs = None
+    if body.get("logprobs") and message.get("content") is not None:
+        logprobs = _logprobs(content, logprob or (lambda c, at, t: -0.01))
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model", "fake"),
-        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": finish, "logprobs": logprobs}
+        ],
         "usage": {
             "prompt_tokens": prompt,
             "completion_tokens": completion,

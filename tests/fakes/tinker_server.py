@@ -32,6 +32,7 @@ class FakeTinker(RoutedServer):
     def __init__(self) -> None:
         super().__init__()
         self.sessions: list[str] = []
+        self.finished: dict[str, str] = {}
         self.models: dict[str, dict[str, Any]] = {}
         self.checkpoints: set[str] = set()
         self.external: dict[str, dict[str, bytes]] = {}
@@ -58,6 +59,7 @@ class FakeTinker(RoutedServer):
         )
         r("POST", f"{API}/create_session", self._session)
         r("POST", f"{API}/session_heartbeat", lambda q: Reply(200, {"type": "session_heartbeat"}))
+        r("POST", rf"{API}/sessions/(?P<session>[^/]+)/finish", self._finish)
         r("POST", f"{API}/telemetry", lambda q: Reply(200, {"status": "accepted"}))
         r("POST", f"{API}/create_model", self._create_model)
         r("POST", f"{API}/get_info", self._get_info)
@@ -84,6 +86,11 @@ class FakeTinker(RoutedServer):
         self.keys_seen.add(req.headers.get("x-api-key", ""))
 
     # -- endpoints --------------------------------------------------------------------
+    def _finish(self, req: Request) -> Reply:
+        body = json.loads(req.body or b"{}")
+        self.finished[req.match["session"]] = body["reason"]["type"]
+        return Reply(200, {})
+
     def _session(self, req: Request) -> Reply:
         self._key(req)
         session = f"sess-{len(self.sessions) + 1}"

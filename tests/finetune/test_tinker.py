@@ -88,6 +88,8 @@ def test_training_loop_checkpoints_costs_and_runs_by_name(
     assert f"estimated cost ${tokens * 0.4 / 1e6:.4g}" in err  # the estimate counted right
     assert f"cost: ${tokens * 0.4 / 1e6:.4g} (tokens sent x price_per_mtok)" in err
     assert f"step {STEPS}/{STEPS}" in err and "100.0%" in err
+    # every session this process opened was ended (no heartbeats left running)
+    assert fake.finished == dict.fromkeys(fake.sessions, "success")
     with Store(tmp_path / "p") as store:
         model = {m["label"]: m for m in store.models()}["tinker-isaf"]
     assert (

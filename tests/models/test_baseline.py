@@ -218,3 +218,18 @@ def test_model_for_another_task_is_refused(tmp_path: Path, isaf_dir: Path) -> No
         create_model(f"baseline/{isaf_dir}", RECALL)
     with pytest.raises(UserError, match="labelled"):
         BaselineModel.train(ISAF, [Example("a", "text")], tmp_path / "x", None)
+
+
+def test_its_own_probability_is_stored_as_a_signal_and_decides_abstention(isaf_dir: Path) -> None:
+    sure = create_model(f"baseline/{isaf_dir}", ISAF)
+    cautious = create_model(f"baseline/{isaf_dir}", ISAF, {"abstain": True})
+    gens = asyncio.run(sure.generate(UNSEEN))
+    held = [json.loads(g.output or "") for g in asyncio.run(cautious.generate(UNSEEN))]
+    scored = [f.name for f in ISAF.fields if f.scored]
+    for gen, nulls in zip(gens, held, strict=True):
+        assert gen.signals is not None
+        prob = gen.signals["prob"]
+        assert sorted(prob) == sorted(scored)  # one per scored field, "name" has none
+        assert all(0.0 <= p <= 1.0 for p in prob.values())
+        # the abstaining twin says null exactly where its own probability is below 0.5
+        assert {k for k in scored if nulls[k] is None} == {k for k in scored if prob[k] < 0.5}

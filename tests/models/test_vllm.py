@@ -43,6 +43,9 @@ class _Tokenizer:
     def __call__(self, text: str, add_special_tokens: bool = True) -> Any:
         return types.SimpleNamespace(input_ids=[1] * add_special_tokens + [ord(c) for c in text])
 
+    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+        return "".join(chr(i) for i in ids if i != EOS)
+
 
 class ValidationError(Exception):
     """Like ``vllm.exceptions.VLLMValidationError``: not a ValueError."""
@@ -259,3 +262,50 @@ def test_a_timed_out_engine_call_is_awaited_and_kept_never_run_twice(
         outcome = run_model(model, rows, store, label="v", run_id=None, settings=settings)
     assert len(fake_vllm["llm"].calls) == 1
     assert outcome.failed == 0 and [r.output for r in outcome.rows] == ["{}"] * 4
+
+
+@dataclass
+class _Logprob:
+    """Like ``vllm.sequence.Logprob``."""
+
+    logprob: float
+    decoded_token: str | None = None
+
+
+def _with_logprobs(text: str, pieces: bool) -> _Output:
+    """One output of ``text`` (one token per character, then EOS) with vLLM's
+    per-position ``{token_id: Logprob}`` for the sampled tokens."""
+    ids = [ord(c) for c in text] + [EOS]
+    choice = _Choice(text, ids, "stop")
+    choice.logprobs = [  # type: ignore[attr-defined]
+        {t: _Logprob(-0.1 * (k + 1), chr(t) if pieces and t != EOS else None)}
+        for k, t in enumerate(ids)
+    ]
+    return _Output([1], [choice])
+
+
+@pytest.mark.parametrize("pieces", [True, False])  # False: ends by decoding prefixes
+def test_logprobs_are_asked_for_and_mapped_to_output_offsets(
+    tmp_path: Path, fake_vllm: dict[str, Any], pieces: bool
+) -> None:
+    model = create_model(f"vllm/{tmp_path}", load_task("isaf"))
+    asyncio.run(model.generate([Example("a", "one text")]))
+    llm = fake_vllm["llm"]
+    assert llm.calls[0][1]["logprobs"] == 0  # the sampled token's only
+    text = '{"province": ["kabul"]}'
+    llm.generate = lambda prompts, params, **kw: [_with_logprobs(text, pieces)]
+    (gen,) = asyncio.run(model.generate([Example("b", "another")]))
+    assert gen.output == text and gen.signals is not None
+    tokens = gen.signals["tokens"]
+    assert tokens["end"] == list(range(1, len(text) + 1))  # the EOS is not the answer's
+    assert tokens["logprob"] == pytest.approx([-0.1 * (k + 1) for k in range(len(text))])
+
+
+def test_logprobs_off_asks_for_none_and_keeps_the_identity(
+    tmp_path: Path, fake_vllm: dict[str, Any]
+) -> None:
+    task = load_task("isaf")
+    model = create_model(f"vllm/{tmp_path}", task, {"logprobs": False})
+    (gen,) = asyncio.run(model.generate([Example("a", "one text")]))
+    assert "logprobs" not in fake_vllm["llm"].calls[0][1] and gen.signals is None
+    assert model.identity() == create_model(f"vllm/{tmp_path}", task).identity()

@@ -42,9 +42,20 @@ def _root(
 
 
 def _register() -> None:
-    from fieldwise.cli import align, compare, data, distill, finetune, optimize, run, store
+    from fieldwise.cli import (
+        align,
+        compare,
+        data,
+        distill,
+        finetune,
+        optimize,
+        review,
+        run,
+        store,
+        trust,
+    )
 
-    for module in (run, compare, data, store, finetune, optimize, distill, align):
+    for module in (run, compare, data, store, finetune, optimize, distill, align, trust, review):
         module.register(app)
 
 

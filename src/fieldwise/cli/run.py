@@ -89,7 +89,7 @@ def run(
             for m in cfg.models
         ]
         if all(m.executor != "ray" for m in updates["models"]):  # type: ignore[attr-defined]
-            runs = RayExecutor().providers_text()
+            runs = " and ".join(RayExecutor().providers())
             raise UserError(f"--ray runs {runs} models, and the config has none")
     if updates:
         values = {**cfg.model_dump(), **updates, "base_dir": cfg.base_dir}

@@ -53,6 +53,10 @@ class LoraModel(HFModel, TrainableModel):
     provider: ClassVar[str] = "lora"
     kind: ClassVar[ModelKind] = "finetune"
     training_options: ClassVar[frozenset[str]] = frozenset({"finetune"})
+    runs_on_ray: ClassVar[bool] = False
+    """Its adapters are trained into this machine's project folder, which Ray workers
+    elsewhere cannot read: ``--ray`` refuses it (run the adapter as ``hf/BASE:ADAPTER``
+    from shared storage instead)."""
     Options = LoraOptions  # type: ignore[assignment]
 
     @classmethod

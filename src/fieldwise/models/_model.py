@@ -38,6 +38,10 @@ class Generation:
     input_tokens: int | None = None
     output_tokens: int | None = None
     finish_reason: str | None = None
+    signals: dict[str, Any] | None = None
+    """Confidence only the backend can give (token log-probabilities, its own probability
+    per value; ``models/_signals.py``), stored beside the prediction for ``fieldwise
+    trust``; ``None`` when it has none."""
 
 
 class RetryableError(Exception):

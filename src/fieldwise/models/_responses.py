@@ -22,6 +22,7 @@ from typing import Any
 from fieldwise._text import scrub_text
 from fieldwise.models._errors import error_text
 from fieldwise.models._model import Generation
+from fieldwise.models._signals import clean_signals
 
 TOKEN_CEILING = 10_000_000
 """More tokens than any model's context: a count above it is not believed."""
@@ -106,6 +107,7 @@ def clean_generation(gen: Any) -> Generation:
         input_tokens=as_tokens(gen.input_tokens),
         output_tokens=as_tokens(gen.output_tokens),
         finish_reason=as_label(gen.finish_reason),
+        signals=None if gen.signals is None else clean_signals(gen.signals, output),
     )
 
 

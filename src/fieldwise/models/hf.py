@@ -32,6 +32,7 @@ from fieldwise.models._local import (
     use_chat_template,
     weights_identity,
 )
+from fieldwise.models._logprobs import logprob_recorder, signals_for_tokens
 from fieldwise.models._model import Generation, ModelKind, ModelOptions
 from fieldwise.models._prompted import LengthCounter, PromptedModel, PromptedOptions
 from fieldwise.models.constrained import SchemaConstraint, require_xgrammar
@@ -51,6 +52,9 @@ class HFOptions(PromptedOptions):
     revision: str | None = None
     trust_remote_code: bool = False
     seed: int = 0
+    logprobs: bool = Field(
+        True, description="record each output token's log-probability (confidence signal)"
+    )
 
 
 class HFModel(PromptedModel):
@@ -96,7 +100,8 @@ class HFModel(PromptedModel):
         return self.options
 
     def volatile_options(self) -> set[str]:
-        return {"batch_size", "device"}
+        # logprobs: recorded beside the output, never changing it.
+        return {"batch_size", "device", "logprobs"}
 
     def identity(self) -> dict[str, Any]:
         """Options and prompt, plus a content fingerprint of base and adapter weights and
@@ -233,8 +238,12 @@ class HFModel(PromptedModel):
             kwargs.update(do_sample=True, temperature=opts.temperature, top_p=1.0, top_k=0)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if self.constraint is not None:
-            kwargs["logits_processor"] = [self.constraint.processor()]
+        processors = [] if self.constraint is None else [self.constraint.processor()]
+        recorder = logprob_recorder() if opts.logprobs else None
+        if recorder is not None:
+            processors.append(recorder)  # after the constraint's mask
+        if processors:
+            kwargs["logits_processor"] = processors
         if stop is not None:
             if stop.is_set():
                 raise Stopped("stopped before generating")
@@ -247,18 +256,26 @@ class HFModel(PromptedModel):
         elapsed = time.perf_counter() - start
         prompt_len = enc["input_ids"].shape[1]
         input_tokens = enc["attention_mask"].sum(dim=1).tolist()
+        logprobs = recorder.finish(out) if recorder is not None else None
         gens = []
-        for row, n_in in zip(out[:, prompt_len:].tolist(), input_tokens, strict=True):
+        for i, (row, n_in) in enumerate(
+            zip(out[:, prompt_len:].tolist(), input_tokens, strict=True)
+        ):
             end = next((j for j, t in enumerate(row) if t in self._eos_ids), None)
             tokens = row if end is None else row[:end]
             finish = "stop" if end is not None or len(row) < opts.max_tokens else "length"
+            text = tok.decode(tokens, skip_special_tokens=True)
+            signals = None
+            if logprobs is not None:
+                signals = signals_for_tokens(tok, tokens, logprobs[i][: len(tokens)], text)
             gens.append(
                 Generation(
-                    output=tok.decode(tokens, skip_special_tokens=True),
+                    output=text,
                     latency_s=elapsed / len(prompts),
                     input_tokens=int(n_in),
                     output_tokens=len(tokens),
                     finish_reason=finish,
+                    signals=signals,
                 )
             )
         return gens

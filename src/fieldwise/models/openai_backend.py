@@ -29,6 +29,7 @@ from fieldwise import registry
 from fieldwise._text import url_without_credentials
 from fieldwise.errors import UserError
 from fieldwise.models._api import (
+    is_local,
     make_strict,
     output_schema,
     prompt_ceiling,
@@ -42,6 +43,7 @@ from fieldwise.models._http import HTTPError, JSONClient, proxied
 from fieldwise.models._model import Generation, ModelOptions, RetryableError
 from fieldwise.models._prompted import LengthCounter, OutputMode, PromptedModel, PromptedOptions
 from fieldwise.models._responses import TOKEN_CEILING, as_label, as_output, as_tokens, field
+from fieldwise.models._signals import logprob_signals
 from fieldwise.models._vllm_json import (
     ANY_OBJECT,
     compact_grammar,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIRequestError",
+    "logprob_signals",
     "OpenAIModel",
     "OpenAIOptions",
     "make_strict",
@@ -92,6 +95,11 @@ class OpenAIOptions(PromptedOptions):
     grammar allows free whitespace (``models/_vllm_json.py``): ``auto`` sends a compact
     grammar when the host says it is vLLM, ``compact`` always does (vLLM hosts only),
     ``server`` sends the plain ``response_format``."""
+    logprobs: bool | None = None
+    """Ask for each output token's log-probability (a confidence signal, docs/confidence.md).
+    ``None``: on for a server on this machine (vLLM, ``fieldwise serve``: free), off for
+    remote hosts, where some models refuse the parameter; never in ``tools`` mode, whose
+    arguments get no log-probabilities."""
 
 
 class OpenAIModel(PromptedModel):
@@ -149,7 +157,15 @@ class OpenAIModel(PromptedModel):
 
     def volatile_options(self) -> set[str]:
         # json_layout counts only where it changes a request: see identity().
-        return {"api_key_env", "timeout_s", "transport", "json_layout"}
+        return {"api_key_env", "timeout_s", "transport", "logprobs", "json_layout"}
+
+    @cached_property
+    def wants_logprobs(self) -> bool:
+        """Whether requests ask for log-probabilities (see ``OpenAIOptions.logprobs``)."""
+        opts = self.openai_options
+        if opts.output_mode == "tools":
+            return False
+        return is_local(self.base_url) if opts.logprobs is None else opts.logprobs
 
     def identity(self) -> dict[str, Any]:
         """The resolved base URL is part of the identity (another host is another model);
@@ -201,6 +217,8 @@ class OpenAIModel(PromptedModel):
             req["seed"] = opts.seed
         if opts.top_p is not None:
             req["top_p"] = opts.top_p
+        if self.wants_logprobs:
+            req["logprobs"] = True
         name = schema_name(self.task)
         schema, strict = self._schema
         if opts.output_mode == "json_object":
@@ -366,10 +384,12 @@ def parse_completion(
             output = arguments
             break
     usage = field(response, "usage")
+    text = as_output(output)
     return Generation(
-        output=as_output(output),
+        output=text,
         latency_s=latency_s,
         input_tokens=as_tokens(field(usage, "prompt_tokens"), max_input or TOKEN_CEILING),
         output_tokens=as_tokens(field(usage, "completion_tokens"), max_output or TOKEN_CEILING),
         finish_reason=as_label(field(choice, "finish_reason")),
+        signals=logprob_signals(field(choice, "logprobs"), text),
     )

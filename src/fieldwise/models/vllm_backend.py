@@ -41,6 +41,7 @@ from fieldwise.models._local import (
 )
 from fieldwise.models._model import Generation, ModelKind, ModelOptions
 from fieldwise.models._prompted import LengthCounter, PromptedModel, PromptedOptions
+from fieldwise.models._signals import ends_by_prefix, ends_from_pieces, token_signals
 from fieldwise.models._vllm_json import compact_grammar
 from fieldwise.tasks import Example, Task
 
@@ -64,6 +65,9 @@ class VLLMOptions(PromptedOptions):
     max_model_len: int | None = Field(None, ge=1)
     max_lora_rank: int | None = Field(None, ge=1)
     enforce_eager: bool = False
+    logprobs: bool = Field(
+        True, description="record each output token's log-probability (confidence signal)"
+    )
 
 
 class VLLMModel(PromptedModel):
@@ -111,6 +115,7 @@ class VLLMModel(PromptedModel):
             "gpu_memory_utilization",
             "enforce_eager",
             "max_model_len",
+            "logprobs",  # recorded beside the output, never changing it
         }
 
     def identity(self) -> dict[str, Any]:
@@ -188,6 +193,8 @@ class VLLMModel(PromptedModel):
         kwargs: dict[str, Any] = {"temperature": opts.temperature, "max_tokens": opts.max_tokens}
         if opts.temperature > 0:
             kwargs["seed"] = opts.seed
+        if opts.logprobs:
+            kwargs["logprobs"] = 0  # the chosen token's only
         if opts.constrained:
             kwargs.update(self._structured_output)
         return SamplingParams(**kwargs)
@@ -280,7 +287,28 @@ class VLLMModel(PromptedModel):
             input_tokens=len(out.prompt_token_ids or []),
             output_tokens=tokens,
             finish_reason=choice.finish_reason,
+            signals=self._signals(choice, tokens),
         )
+
+    def _signals(self, choice: Any, kept: int) -> dict[str, Any] | None:
+        """The ``tokens`` signal from vLLM's per-position ``{token_id: Logprob}`` (the
+        sampled token is always among them), for the ``kept`` tokens of the answer."""
+        positions = getattr(choice, "logprobs", None)
+        if not positions or choice.text is None:
+            return None
+        ids = list(choice.token_ids)[:kept]
+        logprobs, pieces = [], []
+        for k, token in enumerate(ids):
+            entry = positions[k].get(token) if k < len(positions) else None
+            if entry is None:
+                return None
+            logprobs.append(float(entry.logprob))
+            pieces.append(getattr(entry, "decoded_token", None) or "")
+        ends = ends_from_pieces(pieces, choice.text)
+        if ends is None:
+            decode = lambda p: self._tokenizer.decode(p, skip_special_tokens=True)  # noqa: E731
+            ends = ends_by_prefix(decode, ids, choice.text)
+        return token_signals(ends, logprobs)
 
     async def aclose(self) -> None:
         self.lengths.warn()

@@ -66,6 +66,11 @@ class TrustView:
     data: dict[str, Any] = field(default_factory=dict)
     """What :meth:`write` saves as ``trust.json``: per model its grounding (rates with
     intervals, per field) and out-of-domain rates, for scripts."""
+    rows: list[int] = field(default_factory=list)
+    """The rows the rates are measured on (all, or a sample past 5,000)."""
+    groundings: dict[int, ModelGrounding] = field(default_factory=dict, repr=False)
+    """Model index → its grounding on :attr:`rows` (evidence included), for the
+    confidence section (``report/_confidence.py``)."""
 
     def write(self, out_dir: Path) -> None:
         """``out_dir/trust.json`` (see :attr:`data`)."""
@@ -98,6 +103,7 @@ def trust_view(
         rows = sample_rows(len(rows))
         view.sampled = len(rows)
     sample = [examples[i] for i in rows]
+    view.rows = rows
     boot = resamples if not view.sampled else _sub_resamples(resamples, sample)
     docs = {i: Document(examples[i].text) for i in rows} if aligned else {}
     sample_docs = [docs[i] for i in rows] if aligned else []
@@ -110,6 +116,8 @@ def trust_view(
             else None
         )
         by_row = dict(zip(rows, grounding.evidence, strict=True)) if grounding else {}
+        if grounding is not None:
+            view.groundings[m] = grounding
         evidence.append(by_row)
         if grounding is not None:
             grounded, hallucinated = grounding.rates(boot)

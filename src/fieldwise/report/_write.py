@@ -31,6 +31,7 @@ from fieldwise.report._compare import (
     score_matrix,
     variant_rows,
 )
+from fieldwise.report._confidence import confidence_view
 from fieldwise.report._export import write_export
 from fieldwise.report._nested import nested_views
 from fieldwise.report._notes import abstaining_profiles, abstentions, by_field, coverage_note
@@ -161,8 +162,12 @@ def _write_files(
     trust = trust_view(
         task, examples, results, parsed, profile, fields, selection.indices, resamples, ood
     )
+    confidence = confidence_view(
+        task, examples, results, order, profile, trust, resamples, charts_dir
+    )
     context: dict[str, Any] = {
         "trust": trust,
+        "confidence": confidence,
         "title": title or f"fieldwise report: {task.name}",
         "task": task,
         "profile": profile,

@@ -99,7 +99,8 @@ def result_row(
     key: str, example_id: str, gen: Generation, price: Price | None, latency: bool = True
 ) -> PredictionRow:
     """The stored row of one result (its cost at ``price``; ``latency`` off where the
-    executor has no per-request time, a batch)."""
+    executor has no per-request time, a batch), with the backend's confidence signals
+    (stored apart, ``store.save_predictions``)."""
     return PredictionRow(
         key,
         example_id,
@@ -110,6 +111,7 @@ def result_row(
         gen.output_tokens,
         price.cost(gen) if price is not None and gen.error is None else None,
         gen.finish_reason,
+        gen.signals,
     )
 
 
@@ -250,11 +252,6 @@ class Executor(ABC):
             except UserError:  # its dependencies are not installed
                 continue
         return found
-
-    def providers_text(self) -> str:
-        """:meth:`providers` as a phrase: ``hf, vllm and lora``."""
-        names = self.providers()
-        return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
     def check(self, label: str, backend: type[Model]) -> None:
         """Refuse, before anything is trained or sent, a model this executor cannot run:

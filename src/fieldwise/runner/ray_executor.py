@@ -20,6 +20,7 @@ See ``docs/ray.md`` for multi-node use and what was verified.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import warnings
 from collections.abc import Callable
@@ -78,10 +79,12 @@ class _Predictor:
             extra: list[tuple[Any, ...]] = [
                 (g.latency_s, g.input_tokens, g.output_tokens, g.finish_reason) for g in gens
             ]
+            signals = [json.dumps(g.signals) if g.signals else None for g in gens]
         except Exception as exc:  # noqa: BLE001 - recorded per row, retried by the next run
             message = f"{type(exc).__name__}: {exc}"[:1000]
             outputs, errors = [None] * len(examples), [message] * len(examples)
             extra = [(None, None, None, None)] * len(examples)
+            signals = [None] * len(examples)
         return {
             "key": list(batch["key"]),
             "output": outputs,
@@ -90,7 +93,19 @@ class _Predictor:
             "input_tokens": [e[1] for e in extra],
             "output_tokens": [e[2] for e in extra],
             "finish_reason": [e[3] for e in extra],
+            "signals": signals,
         }
+
+
+def _signals(value: Any) -> Any:
+    """A worker's signals, sent as JSON text (``clean_generation`` checks them)."""
+    text = _opt_str(value)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def connect(address: str) -> None:
@@ -130,7 +145,7 @@ class RayExecutor(Executor):
 
     def refusal(self, label: str, backend: type[Model]) -> UserError:
         return UserError(
-            f"the ray executor runs {self.providers_text()} models, not "
+            f"the ray executor runs {' and '.join(self.providers())} models, not "
             f"{backend.provider} ('{label}')",
             hint="drop --ray / executor: ray for this model",
         )
@@ -202,6 +217,7 @@ def _run_pending(
                         _opt_num(batch["input_tokens"][i], int),
                         _opt_num(batch["output_tokens"][i], int),
                         _opt_str(batch["finish_reason"][i]),
+                        signals=_signals(batch["signals"][i]),
                     )
                 )
                 row = result_row(key, by_key[key].id, gen, None)

@@ -91,3 +91,8 @@ class ModelResult:
     """The configured model this one is a variant of (see ``variants:`` in the config)."""
     variant: dict[str, Any] = field(default_factory=dict)
     """The option values that make this variant (e.g. ``{"output_mode": "json_schema"}``)."""
+    signals: list[dict[str, Any] | None] = field(default_factory=list, repr=False)
+    """Each row's stored confidence signals (of ``outputs``; empty: none were loaded),
+    for the trust layer (``fieldwise.trust.signals``)."""
+    repeat_outputs: list[list[str | None]] = field(default_factory=list, repr=False)
+    """The other repeats' raw outputs, one list per repeat (the agreement signal)."""

@@ -251,7 +251,7 @@ class _Answer(Response):
                     "index": 0,
                     "message": {"role": "assistant", "content": done.text},
                     "finish_reason": done.finish_reason,
-                    "logprobs": None,
+                    "logprobs": _logprobs(done.logprobs) if self.call.request.logprobs else None,
                 }
             ],
             "usage": _usage(done.prompt_tokens, done.completion_tokens),
@@ -303,6 +303,17 @@ class _Answer(Response):
         if self.call.include_usage:
             chunk["usage"] = None
         return chunk
+
+
+def _logprobs(tokens: list[tuple[str, float]] | None) -> dict[str, Any]:
+    """OpenAI's ``logprobs`` object; ``bytes`` are each piece's UTF-8, so a client can
+    place every token in the text."""
+    return {
+        "content": [
+            {"token": t, "logprob": lp, "bytes": list(t.encode("utf-8")), "top_logprobs": []}
+            for t, lp in tokens or []
+        ]
+    }
 
 
 def _usage(prompt: int, completion: int) -> dict[str, int]:

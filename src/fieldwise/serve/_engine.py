@@ -19,6 +19,7 @@ from typing import Any
 
 from fieldwise.errors import UserError, require
 from fieldwise.models._local import check_adapter_folder, require_model_folder
+from fieldwise.models._logprobs import logprob_recorder, signals_for_tokens
 from fieldwise.serve._constrain import Constrainer
 from fieldwise.serve._rows import Row, RowControl, grammar_processor, stopping_criterion
 from fieldwise.serve._types import Completion, CompletionRequest
@@ -202,9 +203,15 @@ class Engine:
             kwargs.update(do_sample=True, temperature=head.temperature, top_p=head.top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        processors = []
         if head.response_format is not None:
             grammar = head.grammar or self.constrainer().compile(head.response_format)
-            kwargs["logits_processor"] = LogitsProcessorList([grammar_processor(grammar, rows)])
+            processors.append(grammar_processor(grammar, rows))
+        recorder = logprob_recorder() if any(r.logprobs for r in requests) else None
+        if recorder is not None:
+            processors.append(recorder)  # after the grammar's mask
+        if processors:
+            kwargs["logits_processor"] = LogitsProcessorList(processors)
         with self._lock, torch.inference_mode():
             if adapter is None:
                 ctx = self.model.disable_adapter() if self.adapters else contextlib.nullcontext()
@@ -212,6 +219,24 @@ class Engine:
                 self.model.set_adapter(adapter)
                 ctx = contextlib.nullcontext()
             with ctx:
-                self.model.generate(**enc, **kwargs)
+                out = self.model.generate(**enc, **kwargs)
         prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
-        return [row.complete(int(n)) for row, n in zip(rows, prompt_lengths, strict=True)]
+        done = [row.complete(int(n)) for row, n in zip(rows, prompt_lengths, strict=True)]
+        if recorder is not None:
+            table = recorder.finish(out)
+            for i, (row, completion) in enumerate(zip(rows, done, strict=True)):
+                if row.request.logprobs:
+                    completion.logprobs = self._token_logprobs(row, table[i], completion.text)
+        return done
+
+    def _token_logprobs(
+        self, row: Row, logprobs: list[float], text: str
+    ) -> list[tuple[str, float]]:
+        """Each kept token's piece of ``text`` (so the pieces rebuild it exactly, a stop
+        string's cut included) and its log-probability."""
+        signals = signals_for_tokens(self.tokenizer, row.tokens, logprobs[: len(row.tokens)], text)
+        if signals is None:
+            return []
+        ends, values = signals["tokens"]["end"], signals["tokens"]["logprob"]
+        starts = [0, *ends[:-1]]
+        return [(text[s:e], lp) for s, e, lp in zip(starts, ends, values, strict=True)]

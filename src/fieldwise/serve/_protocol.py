@@ -1,7 +1,7 @@
 """What a chat-completion request may say, checked before it reaches the batcher.
 
 OpenAI's request format has many fields; this server honours some, accepts a few that
-cannot change a completion (``user``, ``metadata``, ``logprobs: false``, ``seed`` when
+cannot change a completion (``user``, ``metadata``, ``top_logprobs: 0``, ``seed`` when
 decoding greedily ...) and refuses every other one with a 400 that names the field, so a
 client never gets an answer computed without a setting it asked for.
 """
@@ -44,6 +44,7 @@ _USED = {
     "stream_options",
     "n",
     "seed",
+    "logprobs",
 }
 # Bookkeeping fields that never change the output.
 _IGNORED = {
@@ -57,7 +58,6 @@ _IGNORED = {
 }
 # Fields accepted only with a value that asks for nothing (what most clients send by default).
 _NO_OP: dict[str, tuple[Any, ...]] = {
-    "logprobs": (None, False),
     "top_logprobs": (None, 0),
     "presence_penalty": (None, 0),
     "frequency_penalty": (None, 0),
@@ -193,6 +193,11 @@ def parse_chat(body: bytes, host: Engine, limits: SchemaLimits | None = None) ->
     messages = _messages(data.get("messages"))
     stream, include_usage = _streaming(data)
     response_format = _response_format(data.get("response_format"), host, limits or SchemaLimits())
+    logprobs = data.get("logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool):
+        raise ApiError(400, "'logprobs' must be true or false", param="logprobs")
+    if logprobs and stream:
+        raise ApiError(400, "'logprobs' is supported without streaming only", param="logprobs")
     request = CompletionRequest(
         model=str(model),
         messages=messages,
@@ -201,6 +206,7 @@ def parse_chat(body: bytes, host: Engine, limits: SchemaLimits | None = None) ->
         top_p=_number(data, "top_p", 1.0, 0.0, 1.0),
         stop=stop,
         response_format=response_format,
+        logprobs=bool(logprobs),
     )
     key = format_key(response_format) if response_format is not None else None
     return ChatCall(request, stream, include_usage, key)

@@ -21,6 +21,9 @@ class CompletionRequest:
     grammar: Any = field(default=None, compare=False, repr=False)
     """The compiled ``response_format``, set by the app's compile pool before the request
     is queued, so the generation thread never compiles (it would stall every batch)."""
+    logprobs: bool = False
+    """Return each token's log-probability (recorded for a whole batch when any of its
+    requests asks, so it is no part of :meth:`group_key`)."""
 
     def group_key(self) -> tuple[str, float, float, str]:
         """Requests with equal keys can share one ``generate`` call."""
@@ -37,3 +40,5 @@ class Completion:
     # client went away, which no client sees.
     finish_reason: str
     timed_out: bool = False
+    logprobs: list[tuple[str, float]] | None = None
+    """Per token, its text (the pieces rebuild ``text``) and log-probability, when asked."""

@@ -114,10 +114,27 @@ def m003_batch_create_sent(db: sqlite3.Connection) -> None:
     )
 
 
+def m004_prediction_signals(db: sqlite3.Connection) -> None:
+    """Confidence signals per prediction (token log-probabilities, a model's own
+    probability per value; ``models/_signals.py``), in a table of their own: the runner's
+    resume path reads predictions by the hundred thousand and never needs them, only
+    ``fieldwise trust``, the report and ``review`` do. Keyed like the prediction they
+    belong to, so they survive resume and import with it."""
+    db.executescript(
+        """
+        CREATE TABLE prediction_signals (
+            key TEXT PRIMARY KEY,
+            signals_json TEXT NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_batches", m002_batches),
     ("m003_batch_create_sent", m003_batch_create_sent),
+    ("m004_prediction_signals", m004_prediction_signals),
 ]
 
 

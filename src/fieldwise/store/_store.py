@@ -59,6 +59,9 @@ class PredictionRow:
     output_tokens: int | None = None
     cost_usd: float | None = None
     finish_reason: str | None = None
+    signals: dict[str, Any] | None = None
+    """Written with the row (``prediction_signals``), never read back with it: the
+    resume path does not need them; :meth:`Store.signals_by_key` reads them."""
 
 
 @dataclass
@@ -256,6 +259,32 @@ class Store:
                 for r in rows
             ],
         )
+        signals = [(r.key, json.dumps(r.signals)) for r in rows if r.signals]
+        if signals:
+            self.db.executemany("INSERT OR REPLACE INTO prediction_signals VALUES (?, ?)", signals)
+
+    def has_signals(self) -> bool:
+        """Whether any prediction in the store has confidence signals (most imports and
+        API runs have none: their readers skip the key lookups)."""
+        return self.db.execute("SELECT 1 FROM prediction_signals LIMIT 1").fetchone() is not None
+
+    def signals_by_key(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The stored confidence signals of these predictions (keys without any are left
+        out); see ``models/_signals.py`` for their shape."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT key, signals_json FROM prediction_signals WHERE key IN ({marks})"
+            for key, text in self.db.execute(sql, chunk).fetchall():
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    continue  # written by something else: no signal rather than a crash
+                if isinstance(value, dict):
+                    found[key] = value
+        return found
 
     def predictions_by_key(self, keys: Iterable[str]) -> dict[str, PredictionRow]:
         """All stored predictions (errors included) for these keys."""

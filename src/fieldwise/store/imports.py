@@ -60,6 +60,8 @@ class PredictionFile:
     outputs: dict[str, str | None]
     lines: dict[str, int]
     sha256: str
+    signals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per id, the line's confidence signals (:func:`line_signals`), where it has any."""
 
 
 def read_predictions(path: Path) -> PredictionFile:
@@ -72,6 +74,7 @@ def read_predictions(path: Path) -> PredictionFile:
     text = decode_utf8(data, str(path))
     outputs: dict[str, str | None] = {}
     lines: dict[str, int] = {}
+    signals: dict[str, dict[str, Any]] = {}
     loads = json.loads
     # Split on "\n" only: a raw U+2028 inside a JSON string is legal and not a line end.
     for lineno, line in enumerate(text.split("\n"), 1):
@@ -100,7 +103,40 @@ def read_predictions(path: Path) -> PredictionFile:
             output = _as_output(output, f"{path}:{lineno}: output")
         outputs[example_id] = output
         lines[example_id] = lineno
-    return PredictionFile(path, outputs, lines, hashlib.sha256(data).hexdigest())
+        if "confidence" in rec or "logprobs" in rec:
+            found = line_signals(rec, output, f"{path}:{lineno}")
+            if found:
+                signals[example_id] = found
+    return PredictionFile(path, outputs, lines, hashlib.sha256(data).hexdigest(), signals)
+
+
+def line_signals(rec: dict[str, Any], output: str | None, where: str) -> dict[str, Any] | None:
+    """A line's confidence signals, stored with the prediction for ``fieldwise trust``:
+    the model's own ``confidence`` per path (``{"province": 0.93}``, each in [0, 1]) and
+    OpenAI-format ``logprobs`` (``{"content": [{"token", "logprob", "bytes"}]}`` or that
+    list), whose tokens must spell the output. A malformed one is an error naming the line."""
+    from fieldwise.models._signals import clean_signals, logprob_signals
+
+    signals: dict[str, Any] = {}
+    confidence = rec.get("confidence")
+    if confidence is not None:
+        if not isinstance(confidence, dict):
+            raise UserError(f"{where}: confidence must be an object of path → probability")
+        cleaned = clean_signals({"prob": confidence}, output)
+        if cleaned is None or len(cleaned["prob"]) != len(confidence):
+            raise UserError(f"{where}: every confidence must be a number from 0 to 1")
+        signals.update(cleaned)
+    logprobs = rec.get("logprobs")
+    if logprobs is not None:
+        content = {"content": logprobs} if isinstance(logprobs, list) else logprobs
+        tokens = clean_signals(logprob_signals(content, output), output)
+        if tokens is None:
+            raise UserError(
+                f"{where}: logprobs must be OpenAI's [{{token, logprob, bytes}}] whose tokens "
+                "spell the output"
+            )
+        signals.update(tokens)
+    return signals or None
 
 
 def _bad_line(path: Path, lineno: int, rec: Any) -> None:
@@ -184,6 +220,7 @@ def record_import(
     dataset: Dataset,
     task: str,
     source: dict[str, Any],
+    signals: Mapping[str, dict[str, Any]] | None = None,
 ) -> int:
     """Register ``label`` as an imported model, record the import as a finished run on
     ``dataset`` and store its predictions (one commit each). ``source`` (the file and
@@ -219,7 +256,11 @@ def record_import(
     )
     with gc_paused():
         keys = prediction_keys(identity, [ex for ex, _ in pairs])
-        rows = [PredictionRow(k, ex.id, out) for k, (ex, out) in zip(keys, pairs, strict=True)]
+        get = (signals or {}).get
+        rows = [
+            PredictionRow(k, ex.id, out, signals=get(ex.id))
+            for k, (ex, out) in zip(keys, pairs, strict=True)
+        ]
     store.register_model(label, spec, kind, {"source": source.get("path")})
     store.save_predictions(run_id, label, rows)
     store.finish_run(run_id, "finished")
@@ -253,7 +294,7 @@ def import_jsonl(
             )
         pairs.append((example, output))
     source = {"path": str(path), "sha256": found.sha256}
-    run_id = record_import(store, label, kind, pairs, dataset, task, source)
+    run_id = record_import(store, label, kind, pairs, dataset, task, source, found.signals)
     return ImportedRun(label, run_id, len(pairs), len(dataset.examples))
 
 

@@ -81,6 +81,7 @@ class TinkerProvider(HostedProvider):
         super().__init__(settings)
         self.key = settings.api_key()
         self._service: Any = None
+        self._finish = "interrupted"  # the session's end reason, unless the job ended
         self._trainer: Any = None
         self._data: list[Any] | None = None
         self._events: list[JobEvent] = []
@@ -105,8 +106,9 @@ class TinkerProvider(HostedProvider):
 
     def close(self) -> None:
         if self._service is not None:
+            # the session ends (its heartbeats stop); the training run stays resumable
             with contextlib.suppress(Exception):  # closing must not hide the result
-                self._service.close().result(timeout=30)
+                self._service.close(self._finish).result(timeout=30)
             self._service = None
 
     def _note(self, message: str) -> None:
@@ -278,6 +280,8 @@ class TinkerProvider(HostedProvider):
 
     def _status(self, job_id: str, state: Any, raw: str) -> JobStatus:
         s = self.state
+        if state in ("succeeded", "failed"):
+            self._finish = "success" if state == "succeeded" else "errored"
         total = s.get("total_steps") or 0
         return JobStatus(
             job_id=str(job_id),

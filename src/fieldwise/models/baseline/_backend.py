@@ -113,28 +113,41 @@ class BaselineModel(TrainableModel):
 
     def predict_objects(self, texts: list[str]) -> list[dict[str, Any]]:
         """The predicted JSON objects (abstentions as ``None`` when enabled)."""
+        return [obj for obj, _ in self.predict_with_confidence(texts)]
+
+    def predict_with_confidence(
+        self, texts: list[str]
+    ) -> list[tuple[dict[str, Any], dict[str, float]]]:
+        """Per text, the predicted object and each scored column's calibrated confidence
+        (by path: ``province``, ``vendor.name``), the model's own probability that the
+        value is right, stored as its ``prob`` signal."""
         opts = self.options
         assert isinstance(opts, self.Options)
         out = []
         nested = self.columns is not self.task
         for row in self.pipeline.predict(texts):
-            obj = {}
+            obj, probs = {}, {}
             for spec in self.columns.fields:
                 value, conf = row[spec.name]
                 conf = calibrated(self.calibration, spec.name, conf)
+                if spec.scored:
+                    probs[spec.name] = round(min(1.0, max(0.0, float(conf))), 6)
                 if opts.abstain and spec.scored and conf < opts.abstain_below:
                     value = None
                 obj[spec.name] = value
-            out.append(unflatten(self.task, obj) if nested else obj)
+            out.append((unflatten(self.task, obj) if nested else obj, probs))
         return out
 
     async def generate(self, batch: list[Example]) -> list[Generation]:
         start = time.perf_counter()
-        objects = self.predict_objects([ex.text for ex in batch])
+        rows = self.predict_with_confidence([ex.text for ex in batch])
         each = (time.perf_counter() - start) / max(1, len(batch))
         return [
             Generation(
-                output=json.dumps(obj, ensure_ascii=False), latency_s=each, finish_reason="stop"
+                output=json.dumps(obj, ensure_ascii=False),
+                latency_s=each,
+                finish_reason="stop",
+                signals={"prob": probs} if probs else None,
             )
-            for obj in objects
+            for obj, probs in rows
         ]
