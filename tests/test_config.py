@@ -50,3 +50,12 @@ def test_bad_configs_name_the_problem(tmp_path: Path, text: str, message: str) -
     path.write_text(text)
     with pytest.raises(UserError, match=message.replace(".", r"\.")):
         load_config(path)
+
+
+def test_repeats_are_bounded_with_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "fieldwise.yaml"
+    path.write_text("models:\n  - {spec: baseline/auto, name: b, repeats: 1000000000}\n")
+    with pytest.raises(UserError, match=r"repeats is 1,000,000,000; at most 1,000"):
+        load_config(path)
+    path.write_text("models:\n  - {spec: baseline/auto, name: b, repeats: 1000}\n")
+    assert load_config(path).models[0].repeats == 1000

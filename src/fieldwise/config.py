@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fieldwise import _legacy
 from fieldwise._text import read_utf8
@@ -99,6 +106,11 @@ class BatchConfig(_Strict):
     before creating another (OpenAI; see docs/backends-api.md)."""
 
 
+MAX_REPEATS = 1000
+"""The most ``repeats`` a model may ask for (issue 15: ``repeats: 1000000000`` planned for
+minutes at 900 MB before sending a request); see also ``runner._job.MAX_PLANNED``."""
+
+
 class OptimizeConfig(_Strict):
     """``optimize:`` on a model entry: search for a better prompt for it before the run
     (``fieldwise optimize``), then run the entry as two variants, ``prompt=original``
@@ -147,7 +159,8 @@ class ModelConfig(_Strict):
     batch: bool | BatchConfig = False
     repeats: int = Field(1, ge=1)
     """Predict each example this many times (sampled decoding); each repeat is its own
-    stored prediction, and the model is scored on each row's mean over repeats."""
+    stored prediction, and the model is scored on each row's mean over repeats. At most
+    :data:`MAX_REPEATS` (every repeat is planned, keyed and stored up front)."""
     variants: dict[str, list[Any]] = Field(default_factory=dict)
     """Option values to try: the entry expands into one sibling model per combination,
     named ``name[key=value,...]`` (see docs/statistics.md)."""
@@ -157,6 +170,16 @@ class ModelConfig(_Strict):
     """A named prompt (``fieldwise optimize --name``): ``NAME``, ``NAME@vN`` or
     ``original`` (the model's own); the same as ``options: {prompt: ...}``."""
     optimize: OptimizeConfig | None = None
+
+    @field_validator("repeats")
+    @classmethod
+    def _few_repeats(cls, value: int) -> int:
+        if value > MAX_REPEATS:
+            raise ValueError(
+                f"repeats is {value:,}; at most {MAX_REPEATS:,} (each repeat is a full "
+                "pass over the data, planned and stored up front)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _spec_or_name(self) -> ModelConfig:

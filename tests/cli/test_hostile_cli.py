@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import cli
+from tests.cli.helpers import cli, predict_cli
 from tests.fakes.hostile_server import SECRET_KEY, hostile
 from tests.fakes.openai_server import FakeServer, echo_reply
 from tests.runner.helpers import docs
@@ -27,24 +27,8 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
 
 
 def _predict(capsys: pytest.CaptureFixture[str], tmp_path: Path, *extra: str) -> tuple[int, str]:
-    data = tmp_path / "docs.jsonl"
-    if not data.exists():
-        data.write_text("".join(json.dumps({"id": e.id, "text": e.text}) + "\n" for e in docs(4)))
-    code, _, err = cli(
-        capsys,
-        *extra,
-        "predict",
-        "--model",
-        "openai/m",
-        "--data",
-        str(data),
-        "--out",
-        str(tmp_path / "preds.jsonl"),
-        "--project",
-        str(tmp_path / "project"),
-        "--option",
-        "timeout_s=30",
-        "--quiet",
+    code, _, err = predict_cli(
+        capsys, tmp_path, options=("timeout_s=30",), before=extra, rows=4, out="preds.jsonl"
     )
     return code, err
 

@@ -55,6 +55,9 @@ class BatchBehaviour:
     """Per-request errors echo the caller's credential, as some gateways' errors do."""
     malformed: set[str] = field(default_factory=set)
     """Markers whose result line is cut short in the results file (not JSON any more)."""
+    download_delay_s: float = 0.0
+    """Seconds a results download (OpenAI file content, Anthropic results) is held before
+    it is answered (time to kill the client while it downloads)."""
 
 
 @dataclass
@@ -77,6 +80,8 @@ class FakeBatchServer:
         self.batches: dict[str, FakeBatch] = {}
         self.polls = 0
         self.creates_received = 0
+        self.downloads = 0
+        """Results downloads received (counted before ``download_delay_s``)."""
         self.auth: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -320,6 +325,7 @@ class _Handler(BaseHTTPRequestHandler):
             if data is None:
                 self._error(404, "no such file")
             else:
+                self._hold_download()
                 self._send(200, data, "application/octet-stream")
         elif path == "/v1/batches":
             rows = [fake.openai_batch(b) for b in reversed(fake.created("openai"))]
@@ -331,11 +337,18 @@ class _Handler(BaseHTTPRequestHandler):
             if batch is None or batch.results is None:
                 self._error(404, "no results yet")
             else:
+                self._hold_download()
                 self._send(200, fake.anthropic_results(batch), "application/binary")
         elif m := re.fullmatch(r"/v1/messages/batches/([\w-]+)", path):
             self._poll(m.group(1), "anthropic")
         else:
             self._error(404, f"not found: {path}")
+
+    def _hold_download(self) -> None:
+        fake = self.server.fake
+        with fake._lock:
+            fake.downloads += 1
+        time.sleep(fake.behaviour.download_delay_s)
 
     def _poll(self, batch_id: str, provider: str) -> None:
         fake = self.server.fake

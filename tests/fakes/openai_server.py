@@ -64,6 +64,9 @@ class Behaviour:
     script: list[str] = field(default_factory=list)
     faults: dict[str, list[str]] = field(default_factory=dict)
     seed: int = 0
+    vllm_version: str | None = None
+    """When set, ``GET /v1/models`` says ``owned_by: vllm`` and ``GET /version`` answers
+    this version, as a vLLM server does."""
     raw: Callable[[dict[str, Any], str | None], RawReply] | None = None
     """When set, answers every completion request with ``raw(body, authorization)``
     byte for byte (see ``tests/fakes/hostile_server.py``), bypassing ``fault``."""
@@ -249,7 +252,11 @@ class _Handler(BaseHTTPRequestHandler):
                 rows = [{**asdict(r), "body": None} for r in fake.log]
             self._send(200, json.dumps(rows).encode())
         elif self.path.rstrip("/").endswith("/models"):
-            self._send(200, json.dumps({"object": "list", "data": [{"id": "fake"}]}).encode())
+            owner = "vllm" if fake.behaviour.vllm_version else "fake"
+            models = {"object": "list", "data": [{"id": "fake", "owned_by": owner}]}
+            self._send(200, json.dumps(models).encode())
+        elif self.path == "/version" and fake.behaviour.vllm_version:
+            self._send(200, json.dumps({"version": fake.behaviour.vllm_version}).encode())
         else:
             self._send(404, b'{"error": {"message": "not found"}}')
 

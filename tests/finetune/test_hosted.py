@@ -441,6 +441,35 @@ def test_cli_runs_the_hosted_job_and_registers_the_model(
     )
 
 
+def test_a_model_name_that_is_a_path_stays_inside_the_output_folder(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeFineTuning, base_url: str, tmp_path: Path
+) -> None:
+    """Hostile suite: the exported file is named after the model; ``../`` in the name
+    must not write outside ``output_dir``."""
+    pytest.importorskip("fieldwise.data.export")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    (tmp_path / "toy.py").write_text(TOY_TASK, encoding="utf-8")
+    data = tmp_path / "toy.jsonl"
+    row = {"id": "r0", "text": "2 people met in Kabul", "city": "Kabul", "count": 2}
+    data.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    out = tmp_path / "deep" / "out"
+    config = HostedFinetuneConfig(
+        base_model="gpt-4o-mini",
+        name="../../escaped",
+        task=f"{tmp_path / 'toy.py'}:TASK",
+        train=str(data),
+        suffix="toy",
+        poll_interval_s=0.01,
+        base_url=base_url,
+        output_dir=out,
+    )
+    run_hosted_finetune(config, progress=False)
+    assert not list(tmp_path.glob("escaped*")) and not list((tmp_path / "deep").glob("escaped*"))
+    assert [p.name for p in out.glob("*-train.openai-chat.jsonl")] == [
+        "_.._escaped-train.openai-chat.jsonl"
+    ]
+
+
 def test_a_provider_declares_its_training_format(tmp_path: Path) -> None:
     from fieldwise.finetune.hosted import check_training_file
     from fieldwise.finetune.providers import RunnableSpec

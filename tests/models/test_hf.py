@@ -191,6 +191,34 @@ def test_cache_key_records_the_resolved_dtype(tiny_model_dir: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_timed_out_generation_is_stopped_before_it_is_retried(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 15: a timed-out generation kept running while the runner retried it, so a
+    6-row run with ``timeout_s: 0.5`` took 107 s of duplicated work. Now each try stops
+    at its next token, the model is free again when the run returns, and every row says
+    why it failed."""
+    import time
+
+    from fieldwise.runner import RetryPolicy, RunSettings, run_model
+    from fieldwise.store import Store
+
+    model = hf(tiny_model_dir, max_tokens=4000)  # minutes of generation if left running
+    model.load()
+    settings = RunSettings(timeout_s=0.5, retry=RetryPolicy(max_retries=2, base_s=0.01))
+    started = time.monotonic()
+    with Store(tmp_path / "project") as store:
+        outcome = run_model(model, examples(2), store, label="m", run_id=None, settings=settings)
+    took = time.monotonic() - started
+    assert outcome.failed == 2
+    assert all(
+        "gave up after 3 tries: timed out after 0.5s" in (r.error or "") for r in outcome.rows
+    )
+    assert took < 60, took
+    assert model._lock.acquire(blocking=False)  # no generation is still holding the model
+
+
+@pytest.mark.slow
 def test_cli_predict_with_an_adapter_shows_no_library_deprecation_warnings(
     tiny_model_dir: Path, tiny_adapter_dir: Path, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ import email.utils
 import enum
 import json
 import logging
+import random
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from fieldwise.models.openai_backend import (
 from fieldwise.tasks import Example, Task, load_task
 from tests.fakes.openai_server import FakeServer
 from tests.fakes.openai_server import fake_openai as fake_openai  # noqa: F401 - fixture
+from tests.fakes.schema_instances import instance
 
 DOC = Example("e1", "On 3 May 2011 coalition forces detained two insurgents in Kandahar.")
 
@@ -253,3 +255,53 @@ def test_outputs_cut_at_max_tokens_warn_once(
     with caplog.at_level(logging.WARNING):
         assert [g.finish_reason for g in _generate_and_close(roomy, docs)] == ["stop", "stop"]
     assert not [r for r in caplog.records if "hit max_tokens" in r.getMessage()]
+
+
+@pytest.mark.parametrize(("version", "key"), [("0.32.0", "structured_outputs"), ("0.8.5", None)])
+def test_a_vllm_host_gets_a_compact_grammar_instead_of_response_format(
+    fake_openai: FakeServer, isaf: Task, version: str, key: str | None
+) -> None:
+    from xgrammar.testing import _is_grammar_accept_string as accepts
+
+    fake_openai.behaviour.vllm_version = version
+    _, body = _send(fake_openai, isaf, output_mode="json_schema")
+    assert "response_format" not in body
+    grammar = body[key]["grammar"] if key else body["guided_grammar"]
+    # The task's JSON in fine-tuning's compact layout, and no free whitespace anywhere.
+    answer = instance(output_schema(isaf, True)[0], random.Random(0))
+    assert accepts(grammar, json.dumps(answer, separators=(",", ":")))
+    assert not accepts(grammar, json.dumps(answer))
+    assert not accepts(grammar, " " + json.dumps(answer, separators=(",", ":")))
+    model = create_model(
+        "openai/some-model", isaf, {"base_url": fake_openai.url, "output_mode": "json_schema"}
+    )
+    assert model.identity()["json_layout"] == "compact"
+
+
+def test_json_layout_server_and_other_hosts_keep_response_format(
+    fake_openai: FakeServer, isaf: Task
+) -> None:
+    _, plain = _send(fake_openai, isaf, output_mode="json_schema")
+    options = {"base_url": fake_openai.url, "output_mode": "json_schema"}
+    plain_identity = create_model("openai/some-model", isaf, options).identity()
+    assert "json_layout" not in plain_identity  # no cached prediction changes key
+    fake_openai.behaviour.vllm_version = "0.32.0"
+    _, kept = _send(fake_openai, isaf, output_mode="json_schema", json_layout="server")
+    assert plain["response_format"] == kept["response_format"]
+    _, any_object = _send(fake_openai, isaf, output_mode="json_object")
+    assert "response_format" not in any_object
+    from xgrammar.testing import _is_grammar_accept_string as accepts
+
+    grammar = any_object["structured_outputs"]["grammar"]
+    assert accepts(grammar, '{"a":[1,{"b":null}]}') and not accepts(grammar, '{"a": 1}')
+    assert not accepts(grammar, "[1]")
+
+
+def test_a_host_that_cannot_be_asked_is_not_vllm(isaf: Task) -> None:
+    from fieldwise.models._vllm_json import vllm_version
+
+    assert vllm_version("http://127.0.0.1:9/v1", "x", timeout_s=2) is None  # nothing listens
+    model = create_model(
+        "openai/m", isaf, {"base_url": "http://127.0.0.1:9/v1", "output_mode": "json_schema"}
+    )
+    assert "json_layout" not in model.identity()  # the key is the same as before the check

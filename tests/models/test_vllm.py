@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from fieldwise.errors import UserError
 from fieldwise.models import create_model
+from fieldwise.models._vllm_json import compact_grammar
 from fieldwise.models.vllm_backend import VLLMModel, lora_rank
 from fieldwise.tasks import Example, load_task
 
@@ -59,6 +61,8 @@ class _FakeLLM:
 
     kwargs: dict[str, Any]
     calls: list[tuple[Any, ...]] = field(default_factory=list)
+    delay_s: float = 0.0
+    """How long each ``generate`` call takes (one engine call cannot be interrupted)."""
 
     def __post_init__(self) -> None:
         config = types.SimpleNamespace(max_model_len=MAX_LEN, dtype="torch.bfloat16")
@@ -69,6 +73,7 @@ class _FakeLLM:
 
     def generate(self, prompts: list[Any], params: Any, **kw: Any) -> list[_Output]:
         self.calls.append((prompts, params, kw))
+        time.sleep(self.delay_s)
         for p in prompts:
             if len(p["prompt_token_ids"]) >= MAX_LEN:
                 raise ValidationError("This model's maximum context length is 20000 tokens.")
@@ -177,7 +182,11 @@ def test_generate_sends_tokens_lora_and_schema(tmp_path: Path, fake_vllm: dict[s
     rows = [Example("a", "one text"), Example("b", "another")]
     gens = asyncio.run(model.generate(rows))
     prompts, params, kw = fake_vllm["llm"].calls[0]
-    assert params["structured_outputs"] == ("structured", {"json": task.json_schema()})
+    kind, structured = params["structured_outputs"]
+    assert kind == "structured" and list(structured) == ["grammar"]
+    # hf's layout: compact JSON, no free whitespace (vLLM's own JSON grammar allows it).
+    assert structured["grammar"] == compact_grammar(task.json_schema(), strict=True)
+    assert model.identity()["json_layout"] == "compact"
     assert params["temperature"] == 0.0 and "seed" not in params
     assert kw["lora_request"][0] == "lora" and kw["lora_request"][3] == str(adapter.resolve())
     text = bytes(prompts[0]["prompt_token_ids"][1:]).decode()
@@ -233,6 +242,26 @@ def test_adapter_tokenizer_and_resolved_dtype(tmp_path: Path, fake_vllm: dict[st
     half = create_model(f"vllm/{tmp_path}:{own}", task, {"dtype": "float16"})
     assert half.identity()["options"]["dtype"] == "float16"
     assert half.identity() != model.identity()
+
+
+def test_a_timed_out_engine_call_is_awaited_and_kept_never_run_twice(
+    tmp_path: Path, fake_vllm: dict[str, Any]
+) -> None:
+    """Issue 15: the runner's timeout retried a vLLM batch while the first call still
+    ran, so 24 rows were generated twice. An engine call cannot be interrupted: it is
+    waited for and its rows stored, and nothing is asked of the engine again."""
+    from fieldwise.runner import RetryPolicy, RunSettings, run_model
+    from fieldwise.store import Store
+
+    model = create_model(f"vllm/{tmp_path}", load_task("isaf"))
+    model.load()  # type: ignore[attr-defined]
+    fake_vllm["llm"].delay_s = 1.0
+    rows = [Example(f"r{i}", f"text {i}") for i in range(4)]
+    settings = RunSettings(timeout_s=0.2, retry=RetryPolicy(max_retries=3, base_s=0.01))
+    with Store(tmp_path / "project") as store:
+        outcome = run_model(model, rows, store, label="v", run_id=None, settings=settings)
+    assert len(fake_vllm["llm"].calls) == 1
+    assert outcome.failed == 0 and [r.output for r in outcome.rows] == ["{}"] * 4
 
 
 @dataclass

@@ -92,3 +92,72 @@ def test_a_lora_adapter_served_by_name_changes_outputs(
     base, _ = predict(capsys, tmp_path / "base", "openai/tiny", f"base_url={server.url}")
     tuned, _ = predict(capsys, tmp_path / "tuned", "openai/tuned", f"base_url={server.url}")
     assert [r["output"] for r in base] != [r["output"] for r in tuned]
+
+
+NESTED_TASK = f"{Path(__file__).resolve().parents[1] / 'nested_task.py'}:INVOICE"
+INVOICE_TEXTS = [
+    "Invoice INV-7 from Acme GmbH (DE), 3 May 2024: 4 bolts at 0.25 EUR, total 1.00 EUR.",
+    "Bill 0042, Widget SARL, France, 2024-02-01: 2 x nuts @ 1.50 EUR = 3.00.",
+    "UK Parts Ltd invoice 19 dated 1 Jan 2024: one gasket, GBP 9.99.",
+]
+
+
+def compact_checks(
+    rows: list[dict[str, Any]], stored: list[dict[str, Any]], api_schema: bool
+) -> int:
+    """Every output is in the compact layout (a prefix of the compact grammar that was
+    sent: no free whitespace anywhere) and every one that ended validates; returns how
+    many ended. ``api_schema``: the openai backend's strict schema, else the task's."""
+    from xgrammar.testing import _is_grammar_accept_string as accepts
+
+    from fieldwise.models._vllm_json import compact_grammar
+    from fieldwise.models.openai_backend import output_schema
+    from tests.nested_task import INVOICE, Invoice
+
+    schema, strict = output_schema(INVOICE, True) if api_schema else (INVOICE.json_schema(), True)
+    grammar = compact_grammar(schema, strict)
+    finish = {p["example_id"]: p["finish_reason"] for p in stored}
+    ended = 0
+    for row in rows:
+        assert "error" not in row, row
+        assert accepts(grammar, row["output"], require_termination=False), row["output"][:300]
+        if finish[row["id"]] == "stop":
+            Invoice.model_validate_json(row["output"])
+            ended += 1
+    return ended
+
+
+def test_a_nested_schema_decodes_to_compact_json_on_a_vllm_server(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 §5: vLLM's JSON grammar allows free whitespace, and this untrained model
+    wrote ``{"number"`` and spaces until max_tokens (0 of 12 valid). fieldwise now sends
+    a compact grammar to a vLLM host: no whitespace, and what ends validates."""
+    out, project = tmp_path / "out.jsonl", tmp_path / "project"
+    data = write_data(tmp_path / "in.jsonl", INVOICE_TEXTS)
+    code, _, err = cli(
+        capsys, "predict", "--model", "openai/tiny", "--task", NESTED_TASK, "--data", str(data),
+        "--out", str(out), "--project", str(project), "-q", "--option", f"base_url={server.url}",
+        "--option", "output_mode=json_schema", "--option", "max_tokens=400",
+    )  # fmt: skip
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    with Store(project) as store:
+        (run,) = store.runs()
+        stored = store.predictions_for_label("openai/tiny")
+    assert json.loads(run["identity_json"])["json_layout"] == "compact"
+    ended = compact_checks(rows, stored, api_schema=True)
+    # For the record (not asserted): the same requests with vLLM's own grammar.
+    plain_out = tmp_path / "plain.jsonl"
+    code, _, err = cli(
+        capsys, "predict", "--model", "openai/tiny", "--task", NESTED_TASK, "--data", str(data),
+        "--out", str(plain_out), "--project", str(tmp_path / "plain"), "-q",
+        "--option", f"base_url={server.url}", "--option", "output_mode=json_schema",
+        "--option", "max_tokens=400", "--option", "json_layout=server",
+    )  # fmt: skip
+    assert code == 0, err
+    plain = [json.loads(line)["output"] for line in plain_out.read_text().splitlines()]
+    with capsys.disabled():
+        print(f"\nvLLM server, compact grammar: {ended} of {len(rows)} ended and validate;")
+        print(" compact:", [r["output"][:70] for r in rows])
+        print(" json_layout=server:", [o[:70] for o in plain])

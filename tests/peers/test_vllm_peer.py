@@ -19,11 +19,11 @@ COMMAND_S = 600
 
 
 def run_predict(
-    tmp_path: Path, spec: str, texts: list[str], *options: str
+    tmp_path: Path, spec: str, texts: list[str], *options: str, task: str = "isaf"
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]], Path]:
     assert PEER_PYTHON
     out, project = tmp_path / "out.jsonl", tmp_path / "project"
-    cmd = [PEER_PYTHON, "-m", "fieldwise.cli", "predict", "--model", spec]
+    cmd = [PEER_PYTHON, "-m", "fieldwise.cli", "predict", "--model", spec, "--task", task]
     cmd += ["--data", str(write_data(tmp_path / "in.jsonl", texts)), "--out", str(out)]
     cmd += ["--project", str(project), "-q"]
     for option in ("enforce_eager=true", *options):
@@ -92,3 +92,27 @@ def test_long_prompt_adapter_tokenizer_and_eos_on_the_real_engine(
         assert pred["error"] is None
         assert pred["finish_reason"] == "stop" and pred["output_tokens"] == 0
         assert pred["input_tokens"] == plain_prompt_tokens(texts[i])  # no chat template
+
+
+def test_constrained_nested_schema_is_compact_on_the_real_engine(
+    models: Models, tmp_path: Path
+) -> None:
+    """``vllm/`` with ``constrained=true`` sends the compact grammar too (vLLM's own JSON
+    grammar allows free whitespace): every output of the untrained model is in the
+    compact layout, and every one that ends validates."""
+    from tests.peers.test_openai_peer import INVOICE_TEXTS, NESTED_TASK, compact_checks
+
+    proc, rows, project = run_predict(
+        tmp_path,
+        f"vllm/{models.base}",
+        INVOICE_TEXTS,
+        "constrained=true",
+        "max_tokens=400",
+        task=NESTED_TASK,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    with Store(project) as store:
+        (run,) = store.runs()
+        stored = store.predictions_for_label(run["label"])
+    assert json.loads(run["identity_json"])["json_layout"] == "compact"
+    compact_checks(rows, stored, api_schema=False)

@@ -1,8 +1,9 @@
 """Hostile cases for the batch path (issue 21), through the real ``openai`` and
 ``anthropic`` SDKs against the fake batch server: a key echoed in a per-request error,
 a results file with a line cut short, a create slower than the timeout, a run killed
-while its create is in flight and rerun at once, and two processes (or a Ray run) on
-one store."""
+while its create is in flight and rerun at once, one killed while it downloads the
+results, and two processes (or a Ray run) on one store. (``test_batch_cli.py`` kills a
+run while it polls; ``test_batch.py`` covers an upload left without a batch.)"""
 
 from __future__ import annotations
 
@@ -159,6 +160,38 @@ def test_kill_9_during_the_create_and_an_immediate_rerun_pay_once(
     assert len(rows) == 6 and all(r["output"] for r in rows)
     with Store(tmp_path / "project") as store:
         assert [b["id"] for b in store.batches()] == [made.id]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_kill_9_while_the_results_download_and_the_rerun_fetches_them_again(
+    provider: str, fake_batches: FakeBatchServer, tmp_path: Path
+) -> None:
+    fake_batches.behaviour.download_delay_s = 5.0  # the kill lands while the results travel
+    child = _cli_predict(tmp_path, fake_batches, provider)
+    deadline = time.monotonic() + 60
+    while not fake_batches.downloads:
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, "the child never downloaded the results"
+        time.sleep(0.01)
+    child.kill()
+    child.communicate(timeout=30)
+    [made] = fake_batches.created()
+    with Store(tmp_path / "project") as store:
+        assert store.db.execute("SELECT count(*) FROM predictions").fetchone()[0] == 0
+        assert [b["id"] for b in store.batches()] == [made.id]
+
+    fake_batches.behaviour.download_delay_s = 0
+    rerun = _cli_predict(tmp_path, fake_batches, provider)
+    _, stderr = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, stderr
+    assert fake_batches.creates_received == 1, "the rerun paid for a second batch"
+    assert fake_batches.downloads >= 2, "the rerun did not fetch the results again"
+    rows = [json.loads(line) for line in _out_file(rerun).read_text().splitlines()]
+    assert [r["id"] for r in rows] == [f"e{i}" for i in range(6)]
+    assert all(r["output"] and "error" not in r for r in rows)
+    with Store(tmp_path / "project") as store:
+        assert not store.open_batches(store.batches()[0]["model_hash"])
 
 
 @pytest.mark.slow

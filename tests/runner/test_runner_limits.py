@@ -116,3 +116,22 @@ def test_absurd_reported_usage_cannot_stall_the_limiter() -> None:
     assert 0 < wait <= 61, wait  # at most one minute's budget of debt
     limiter.settle(1000, -(10**15))  # negative usage refunds no more than the estimate
     assert wait - 1.01 <= limiter._wait_s(1000) < wait
+
+
+def test_a_plan_past_the_bound_is_refused_before_any_work(
+    fake_openai: FakeServer, isaf: Task, store: Store
+) -> None:
+    """Issue 15: repeats: 1000000000 planned for minutes at 900 MB. Now one line, at once."""
+    from fieldwise.errors import UserError
+    from fieldwise.runner._job import MAX_PLANNED
+
+    rows = docs(10_000)
+    started = time.monotonic()
+    with pytest.raises(UserError, match=r"10,000,000 predictions; one run plans at most"):
+        asyncio.run(
+            run_model_async(
+                openai_model(fake_openai, isaf), rows, store, label="m", run_id=None, repeats=1000
+            )
+        )
+    assert time.monotonic() - started < 5 and MAX_PLANNED < 10_000_000
+    assert fake_openai.log == []

@@ -85,6 +85,23 @@ def test_concurrent_requests_are_batched_and_match_sequential(
     assert after["max_batch_size_seen"] >= 3
 
 
+def test_temperature_defaults_to_0_not_openais_1(
+    client: openai.OpenAI, models: dict[str, Path]
+) -> None:
+    """docs/serving.md: a request without ``temperature`` is decoded greedily (OpenAI's
+    API would sample at 1), so it answers what plain greedy ``generate`` gives, every time."""
+    for text in PROMPTS[:2]:
+        replies = {
+            client.chat.completions.create(
+                model="beta", messages=_messages(text), max_tokens=MAX_TOKENS
+            )  # type: ignore[call-overload]
+            .choices[0]
+            .message.content
+            for _ in range(2)
+        }
+        assert replies == {_reference(models, "beta", text)}
+
+
 def test_batch_size_header(client: openai.OpenAI) -> None:
     raw = client.chat.completions.with_raw_response.create(
         model="alpha",

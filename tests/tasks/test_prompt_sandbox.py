@@ -9,7 +9,7 @@ import pytest
 from fieldwise.errors import UserError
 from fieldwise.tasks import Example, load_task
 from fieldwise.tasks.prompts import load_template, render_messages
-from tests.cli.helpers import cli
+from tests.cli.helpers import predict_cli
 
 ISAF = load_task("isaf")
 DOC = Example("e1", "Coalition forces detained two insurgents.")
@@ -55,24 +55,8 @@ def test_the_cli_prints_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     flag = tmp_path / "pwned"
     payload = "{{ cycler.__init__.__globals__.os.popen('touch FLAG') }}"
     evil = _template(tmp_path, payload.replace("FLAG", str(flag)))
-    data = tmp_path / "d.jsonl"
-    data.write_text('{"id": "1", "text": "x"}\n')
-    code, _, err = cli(
-        capsys,
-        "predict",
-        "--model",
-        "openai/m",
-        "--data",
-        str(data),
-        "--out",
-        str(tmp_path / "o.jsonl"),
-        "--project",
-        str(tmp_path / "p"),
-        "--option",
-        f"template={evil}",
-        "--option",
-        "base_url=http://127.0.0.1:9/v1",
-        "--quiet",
+    code, _, err = predict_cli(
+        capsys, tmp_path, options=(f"template={evil}", "base_url=http://127.0.0.1:9/v1"), rows=1
     )
     assert code == 2 and "unsafe" in err and "Traceback" not in err, err
     assert not flag.exists()

@@ -120,10 +120,35 @@ def serve(
     base_name: str | None = typer.Option(None, "--name", help="Model name of the bare base."),
     device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ..."),
     tokenizer: str | None = typer.Option(None, "--tokenizer", help="Tokenizer folder."),
+    max_schema_bytes: int = typer.Option(
+        65536, "--max-schema-bytes", min=1, help="Largest response_format schema (compact JSON)."
+    ),
+    max_schema_complexity: int = typer.Option(
+        10000,
+        "--max-schema-complexity",
+        min=1,
+        help="Highest estimated compile cost of a schema (about 1 ms each; docs/serving.md).",
+    ),
+    max_schema_branches: int = typer.Option(
+        256, "--max-schema-branches", min=1, help="Most choices in one anyOf/oneOf/enum."
+    ),
+    compile_workers: int = typer.Option(
+        2, "--compile-workers", min=1, help="Threads that compile response_format schemas."
+    ),
+    compile_timeout: float = typer.Option(
+        30.0,
+        "--compile-timeout",
+        min=0.001,
+        help="Seconds a schema may wait for a compile slot, and may take to compile.",
+    ),
 ) -> None:
-    """Serve a base model and its LoRA adapters behind one OpenAI-compatible endpoint."""
+    """Serve a base model and its LoRA adapters behind one OpenAI-compatible endpoint.
+
+    Requests default to temperature 0 (greedy, reproducible), where OpenAI's API
+    defaults to 1; send temperature explicitly to sample.
+    """
     from fieldwise.models._local import check_adapter_folder
-    from fieldwise.serve import parse_adapters
+    from fieldwise.serve import SchemaLimits, parse_adapters
     from fieldwise.serve import serve as run_server
 
     adapters = parse_adapters(adapter or [])
@@ -140,6 +165,9 @@ def serve(
         base_name=base_name,
         device=device,
         tokenizer=tokenizer,
+        schema_limits=SchemaLimits(max_schema_bytes, max_schema_complexity, max_schema_branches),
+        compile_workers=compile_workers,
+        compile_timeout_s=compile_timeout,
     )
 
 

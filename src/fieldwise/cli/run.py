@@ -126,6 +126,33 @@ def run(
         _print_verdicts(result.pairwise)
     err_console.print("report:", style="bold")
     print(result.report_path)
+    _exit_on_row_errors(result.results)
+
+
+def _exit_on_row_errors(results: list[ModelResult]) -> None:
+    """Exit 3, as ``predict`` does, when some predictions ended in errors: the report
+    (already written) scores them as wrong, which a CI gate must not mistake for a model
+    that answered badly."""
+    counts = {r.label: int(r.stats.get("errors", 0)) for r in results}
+    failed = {label: n for label, n in counts.items() if n}
+    if failed:
+        where = ", ".join(f"{label}: {n}" for label, n in failed.items())
+        first = next((e for r in results for e in r.errors if e), "")
+        note = "the report scores them as wrong; "
+        _row_errors_exit("predictions ended in errors", f"{where}; ", first, note)
+
+
+def _row_errors_exit(head: str, detail: str, first: str, note: str = "") -> None:
+    """Print ``head (detail first: ERROR); note rerun to retry them`` and exit 3."""
+    from fieldwise.cli import EXIT_ROW_ERRORS
+
+    err_console.print(
+        f"[red]error:[/] {escape(head)} ({escape(detail)}first: {escape(first)[:200]}); "
+        f"{note}rerun to retry them",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(EXIT_ROW_ERRORS)
 
 
 def _note_fenced(results: list[ModelResult], profile: str, stripped: bool) -> None:
@@ -245,16 +272,8 @@ def predict(
         f"wrote {n_predictions(len(rows))} to {out}" + (f" ({failed} failed)" if failed else "")
     )
     if failed:
-        from fieldwise.cli import EXIT_ROW_ERRORS
-
-        first = next(r.error for r in rows if r.error)
-        err_console.print(
-            f"[red]error:[/] {failed} of {len(rows)} rows ended in errors (first: "
-            f"{escape(first or '')[:200]}); rerun to retry them",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(EXIT_ROW_ERRORS)
+        first = next(r.error for r in rows if r.error) or ""
+        _row_errors_exit(f"{failed} of {len(rows)} rows ended in errors", "", first)
 
 
 def train(

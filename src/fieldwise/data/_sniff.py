@@ -61,15 +61,9 @@ def with_format_hint(exc: UserError, path: Path) -> UserError:
 
 
 def read_parquet_rows(path: Path) -> list[dict[str, Any]]:
-    """Every row of a Parquet file as a dict; a file that is not Parquet is a one-line
-    error naming it (and what it looks like instead)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """Every row of a Parquet file as a dict, read in bounded memory (``_parquet.py``:
+    a Parquet bomb is one line); a file that is not Parquet is a one-line error naming
+    it (and what it looks like instead)."""
+    from fieldwise.data._parquet import parquet_rows
 
-    try:
-        return list(pq.read_table(path).to_pylist())
-    except (pa.ArrowException, OSError) as exc:
-        text = " ".join(str(exc).split())
-        reason = "no Parquet magic bytes" if "magic bytes" in text else text[:200]
-        error = UserError(f"{path}: not a readable Parquet file ({reason})")
-        raise with_format_hint(error, path) from None
+    return list(parquet_rows(path))

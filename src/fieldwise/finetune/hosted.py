@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from rich.console import Console
 
+from fieldwise._text import file_stem
 from fieldwise.config import load_yaml_mapping
 from fieldwise.errors import UserError
 
@@ -210,7 +211,8 @@ def _export_training_file(config: HostedFinetuneConfig, out_dir: Path, fmt: str)
     examples = [e for e in load_examples(task, config.train).examples if e.gold is not None]
     if not examples:
         raise UserError(f"no labelled examples in {config.train}")
-    out_path = out_dir / f"{config.label or 'hosted'}-train.{fmt}.jsonl"
+    # The label is the user's model name: one file-name component, never a path.
+    out_path = out_dir / f"{file_stem(config.label or 'hosted')}-train.{fmt}.jsonl"
     export_examples(task, examples, fmt, out_path, template=load_template(config.template))
     return out_path
 

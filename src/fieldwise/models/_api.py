@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from fieldwise.errors import UserError
-from fieldwise.models._errors import register_secret
+from fieldwise.models._errors import register_secret, register_url_credentials
 from fieldwise.tasks import Task
 
 __all__ = [
@@ -61,7 +61,10 @@ def is_local(base_url: str) -> bool:
 
 def resolve_api_key(api_key_env: str | None, default_env: str, base_url: str) -> str:
     """The key from ``api_key_env`` (or the provider's default variable); a dummy for
-    local servers; otherwise a :class:`UserError` naming the variable to set."""
+    local servers; otherwise a :class:`UserError` naming the variable to set.
+    Credentials in ``base_url`` (``http://user:SECRET@host``) are registered as secrets
+    first, so no error or log line shows them."""
+    register_url_credentials(base_url)
     env_name = api_key_env or default_env
     key = os.environ.get(env_name)
     if key:

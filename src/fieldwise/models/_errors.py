@@ -11,9 +11,10 @@ Redaction: a server's error body may echo the API key or the ``Authorization`` h
 (gateways and validators do), and whatever it says is stored, written to ``--out``,
 shown in reports and printed. Every key a backend resolves is registered with
 :func:`register_secret`; :func:`redact` removes those keys and any bearer/API-key header
-value from a text, and is applied to every message built here, to every error a row is
-stored with (:func:`error_text`, whichever executor ran it: online, batch or Ray) and to
-everything the CLI prints (tracebacks included). Mapped errors are raised
+value, and the credentials of any URL (``http://user:SECRET@host``), from a text, and is
+applied to every message built here, to every error a row is stored with
+(:func:`error_text`, whichever executor ran it: online, batch or Ray) and to everything
+the CLI prints (tracebacks included). Mapped errors are raised
 ``from None``: the SDK exception behind them holds the raw body.
 """
 
@@ -25,8 +26,9 @@ import re
 import threading
 from collections.abc import Mapping
 from types import ModuleType
+from urllib.parse import urlsplit
 
-from fieldwise._text import scrub_text
+from fieldwise._text import hide_url_credentials, scrub_text
 from fieldwise.errors import UserError
 from fieldwise.models._model import RetryableError
 
@@ -70,8 +72,18 @@ def register_secret(secret: str | None) -> None:
         _pattern = re.compile("|".join(re.escape(s) for s in alternatives))
 
 
+def register_url_credentials(url: str) -> None:
+    """Register the password (and ``user:password``) of a URL's userinfo as secrets, so a
+    server echoing them back is redacted even without the URL around them."""
+    userinfo = urlsplit(url).netloc.rpartition("@")[0]
+    if userinfo:
+        register_secret(userinfo)
+        register_secret(userinfo.partition(":")[2])
+
+
 def redact(text: str) -> str:
-    """``text`` without any registered secret or credential header value."""
+    """``text`` without any registered secret, credential header value or URL
+    credentials."""
     if not text:
         return text
     pattern = _pattern
@@ -79,7 +91,8 @@ def redact(text: str) -> str:
         text = pattern.sub(REDACTED, text)
     text = _HEADERS.sub(lambda m: m.group(1) + REDACTED, text)
     shapes = _key_shapes
-    return shapes.sub(REDACTED, text) if shapes is not None else text
+    text = shapes.sub(REDACTED, text) if shapes is not None else text
+    return hide_url_credentials(text)  # type: ignore[no-any-return]
 
 
 def register_key_pattern(pattern: str | None) -> None:

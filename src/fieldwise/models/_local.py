@@ -10,17 +10,52 @@ Nothing here imports torch: the helpers run before a model is loaded (or without
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fieldwise.errors import UserError
 from fieldwise.models._model import ModelKind
 from fieldwise.tasks.prompts import Message, render_prompt_text
 
 ChatTemplateMode = Literal["auto", "on", "off"]
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """A local generation saw its stop flag and ended early: its rows are incomplete."""
+
+
+async def run_stoppable(work: Callable[[threading.Event], T]) -> T:
+    """``work(stop)`` on a worker thread, never left running after its caller gives up.
+
+    ``asyncio.to_thread`` alone lets a cancelled call (the runner's timeout, Ctrl-C) run
+    on in the background, so a retry generated the same rows again beside it while the
+    first call held the model (issue 15: 24 rows generated twice). Here a cancellation
+    sets ``stop`` and waits for the thread to end: ``work`` stops at its next step
+    (``hf/``: the next token) and raises :class:`Stopped`, and the cancellation stands;
+    a call that cannot stop (``vllm/`` inside one engine call) is waited for, and the
+    rows it finished are returned rather than computed again.
+    """
+    stop = threading.Event()
+    task = asyncio.ensure_future(asyncio.to_thread(work, stop))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        stop.set()
+        while not task.done():
+            try:
+                await asyncio.wait({task})
+            except asyncio.CancelledError:  # cancelled again: the thread still holds the model
+                continue
+        if task.cancelled() or task.exception() is not None:
+            raise
+        return task.result()
+
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 _FULL_HASH_LIMIT = 64 * 1024 * 1024

@@ -19,6 +19,7 @@ import time
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
+from fieldwise._text import url_without_credentials
 from fieldwise.errors import require
 from fieldwise.models._api import prompt_ceiling, resolve_api_key, schema_name
 from fieldwise.models._clients import PerLoopClient
@@ -87,7 +88,7 @@ class AnthropicModel(PromptedModel):
 
     def identity(self) -> dict[str, Any]:
         ident = super().identity()
-        ident["options"]["base_url"] = self.base_url
+        ident["options"]["base_url"] = url_without_credentials(self.base_url)
         return ident
 
     @cached_property

@@ -13,7 +13,6 @@ Generation runs in a worker thread so the runner's event loop stays responsive.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from typing import Any, ClassVar, Literal
@@ -23,9 +22,11 @@ from pydantic import Field
 from fieldwise.errors import UserError, require
 from fieldwise.models._local import (
     ChatTemplateMode,
+    Stopped,
     check_model_paths,
     local_kind,
     render_local_prompt,
+    run_stoppable,
     split_model_spec,
     tokenizer_source,
     use_chat_template,
@@ -194,12 +195,15 @@ class HFModel(PromptedModel):
         return render_local_prompt(self._tokenizer, self.messages(example), self._chat)
 
     async def generate(self, batch: list[Example]) -> list[Generation]:
-        return await asyncio.to_thread(self.generate_sync, batch)
+        return await run_stoppable(lambda stop: self.generate_sync(batch, stop))
 
-    def generate_sync(self, batch: list[Example]) -> list[Generation]:
+    def generate_sync(
+        self, batch: list[Example], stop: threading.Event | None = None
+    ) -> list[Generation]:
         """Generate for any number of examples, in chunks of ``batch_size``.
 
         Rows are sorted by prompt length first so each chunk pads as little as possible.
+        Setting ``stop`` ends the generation at its next token (raising :class:`Stopped`).
         """
         self.load()
         prompts = [self.prompt_text(ex) for ex in batch]
@@ -212,14 +216,17 @@ class HFModel(PromptedModel):
         for start in range(0, len(order), size):
             idx = order[start : start + size]
             with self._lock:
-                gens = self._generate_chunk([prompts[i] for i in idx])
+                gens = self._generate_chunk([prompts[i] for i in idx], stop)
             for i, gen in zip(idx, gens, strict=True):
                 results[i] = gen
         self.lengths.add([g.finish_reason for g in results if g is not None])
         return [g for g in results if g is not None]
 
-    def _generate_chunk(self, prompts: list[str]) -> list[Generation]:
+    def _generate_chunk(
+        self, prompts: list[str], stop: threading.Event | None = None
+    ) -> list[Generation]:
         import torch
+        from transformers import StoppingCriteriaList
 
         opts = self.hf_options
         tok = self._tokenizer
@@ -241,9 +248,15 @@ class HFModel(PromptedModel):
             processors.append(recorder)  # after the constraint's mask
         if processors:
             kwargs["logits_processor"] = processors
+        if stop is not None:
+            if stop.is_set():
+                raise Stopped("stopped before generating")
+            kwargs["stopping_criteria"] = StoppingCriteriaList([_stop_flag(stop)])
         start = time.perf_counter()
         with torch.inference_mode():
             out = self._model.generate(**enc, **kwargs)
+        if stop is not None and stop.is_set():
+            raise Stopped("stopped while generating")
         elapsed = time.perf_counter() - start
         prompt_len = enc["input_ids"].shape[1]
         input_tokens = enc["attention_mask"].sum(dim=1).tolist()
@@ -252,9 +265,9 @@ class HFModel(PromptedModel):
         for i, (row, n_in) in enumerate(
             zip(out[:, prompt_len:].tolist(), input_tokens, strict=True)
         ):
-            stop = next((j for j, t in enumerate(row) if t in self._eos_ids), None)
-            tokens = row if stop is None else row[:stop]
-            finish = "stop" if stop is not None or len(row) < opts.max_tokens else "length"
+            end = next((j for j, t in enumerate(row) if t in self._eos_ids), None)
+            tokens = row if end is None else row[:end]
+            finish = "stop" if end is not None or len(row) < opts.max_tokens else "length"
             text = tok.decode(tokens, skip_special_tokens=True)
             signals = None
             if logprobs is not None:
@@ -284,6 +297,19 @@ class HFModel(PromptedModel):
                 torch.cuda.empty_cache()
         except ModuleNotFoundError:
             pass
+
+
+def _stop_flag(flag: threading.Event) -> Any:
+    """A transformers stopping criterion that ends every row once ``flag`` is set."""
+    import torch
+    from transformers import StoppingCriteria
+
+    class _StopFlag(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            rows, done = input_ids.shape[0], flag.is_set()
+            return torch.full((rows,), done, dtype=torch.bool, device=input_ids.device)
+
+    return _StopFlag()
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:

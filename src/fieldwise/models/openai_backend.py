@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field
 
 from fieldwise import registry
+from fieldwise._text import url_without_credentials
 from fieldwise.errors import UserError
 from fieldwise.models._api import (
     is_local,
@@ -45,6 +46,12 @@ from fieldwise.models._prompted import LengthCounter, OutputMode, PromptedModel,
 from fieldwise.models._responses import TOKEN_CEILING, as_label, as_output, as_tokens, field
 from fieldwise.models._signals import logprob_signals
 from fieldwise.models._stream import StreamAssembler, StreamError
+from fieldwise.models._vllm_json import (
+    ANY_OBJECT,
+    compact_grammar,
+    vllm_structured_output,
+    vllm_version,
+)
 from fieldwise.models.hosts import Host
 from fieldwise.tasks import Example, Task
 
@@ -89,6 +96,11 @@ class OpenAIOptions(PromptedOptions):
     """Stream each completion (server-sent events) and record its time to first token;
     the output is the same, so this is not part of the cache key (``fieldwise
     loadtest --stream`` sets it)."""
+    json_layout: Literal["auto", "compact", "server"] = "auto"
+    """How ``json_schema``/``json_object`` output is asked of a vLLM server, whose own
+    grammar allows free whitespace (``models/_vllm_json.py``): ``auto`` sends a compact
+    grammar when the host says it is vLLM, ``compact`` always does (vLLM hosts only),
+    ``server`` sends the plain ``response_format``."""
     logprobs: bool | None = None
     """Ask for each output token's log-probability (a confidence signal, docs/confidence.md).
     ``None``: on for a server on this machine (vLLM, ``fieldwise serve``: free), off for
@@ -155,7 +167,8 @@ class OpenAIModel(PromptedModel):
         return self.options
 
     def volatile_options(self) -> set[str]:
-        return {"api_key_env", "timeout_s", "transport", "stream", "logprobs"}
+        # json_layout counts only where it changes a request: see identity().
+        return {"api_key_env", "timeout_s", "transport", "stream", "logprobs", "json_layout"}
 
     @cached_property
     def wants_logprobs(self) -> bool:
@@ -167,10 +180,36 @@ class OpenAIModel(PromptedModel):
 
     def identity(self) -> dict[str, Any]:
         """The resolved base URL is part of the identity (another host is another model);
-        the key is not."""
+        the key is not, nor are credentials in the URL. A compact grammar sent to a vLLM
+        host changes what it generates, so it is named (only there: no other host's
+        cached predictions change key)."""
         ident = super().identity()
-        ident["options"]["base_url"] = self.base_url
+        ident["options"]["base_url"] = url_without_credentials(self.base_url)
+        if self._compact_grammar is not None:
+            ident["json_layout"] = "compact"
         return ident
+
+    @cached_property
+    def _vllm(self) -> str | None:
+        """The vLLM version of a host that gets structured output as a compact grammar;
+        ``None`` where the plain ``response_format`` goes out."""
+        opts = self.openai_options
+        if opts.output_mode not in ("json_schema", "json_object") or opts.json_layout == "server":
+            return None
+        # A named host's own API (OpenAI's, together's, ...) is not vLLM: no probe.
+        named = any(same_host(self.base_url, h.base_url) for h in (OPENAI, self.host))
+        if opts.json_layout == "auto" and named:
+            return None
+        version = vllm_version(self.base_url, self._api_key)
+        return version or ("unknown" if opts.json_layout == "compact" else None)
+
+    @cached_property
+    def _compact_grammar(self) -> str | None:
+        if self._vllm is None:
+            return None
+        if self.openai_options.output_mode == "json_object":
+            return compact_grammar(ANY_OBJECT)
+        return compact_grammar(*self._schema)
 
     def request(self, example: Example) -> dict[str, Any]:
         """The keyword arguments of ``chat.completions.create`` for one example."""
@@ -211,6 +250,8 @@ class OpenAIModel(PromptedModel):
             req["tool_choice"] = {"type": "function", "function": {"name": name}}
         if opts.extra_body:
             req["extra_body"] = opts.extra_body
+        if self._compact_grammar is not None and self._vllm is not None:
+            req = vllm_structured_output(req, self._compact_grammar, self._vllm)
         return req
 
     @cached_property

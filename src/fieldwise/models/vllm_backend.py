@@ -6,7 +6,9 @@ rendering and tokenisation), so the two backends answer the same prompt and diff
 in speed and numerics; the cache key records the dtype ``auto`` resolves to, since vLLM
 and transformers resolve it differently (bf16 and fp32 on a CPU). The adapter is applied
 per request with ``LoRARequest`` (not merged); ``constrained=true`` sends the task's JSON
-schema as vLLM structured outputs. A prompt that does not fit ``max_model_len`` fails
+schema as a vLLM structured-output grammar with no free whitespace, in the compact layout
+``hf/`` enforces (``models/_vllm_json.py``: vLLM's own JSON grammar lets an untrained model
+write spaces until ``max_tokens``). A prompt that does not fit ``max_model_len`` fails
 its own row, not the batch. vLLM is imported only here and only when used.
 
 For more than one GPU set ``tensor_parallel_size``/``pipeline_parallel_size``; for a
@@ -15,10 +17,10 @@ shared server run ``vllm serve`` and point the ``openai`` backend at it (``base_
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import threading
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,9 +29,11 @@ from pydantic import Field
 from fieldwise.errors import UserError, require
 from fieldwise.models._local import (
     ChatTemplateMode,
+    Stopped,
     check_model_paths,
     local_kind,
     render_local_prompt,
+    run_stoppable,
     split_model_spec,
     tokenizer_source,
     use_chat_template,
@@ -38,6 +42,7 @@ from fieldwise.models._local import (
 from fieldwise.models._model import Generation, ModelKind, ModelOptions
 from fieldwise.models._prompted import LengthCounter, PromptedModel, PromptedOptions
 from fieldwise.models._signals import ends_by_prefix, ends_from_pieces, token_signals
+from fieldwise.models._vllm_json import compact_grammar
 from fieldwise.tasks import Example, Task
 
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
@@ -121,6 +126,8 @@ class VLLMModel(PromptedModel):
         ident = super().identity()
         ident["weights"] = weights_identity(self.base, self.adapter, self.vllm_options.revision)
         ident["options"]["dtype"] = self.resolved_dtype()
+        if self.vllm_options.constrained:
+            ident["json_layout"] = "compact"
         return ident
 
     def resolved_dtype(self) -> str:
@@ -193,8 +200,12 @@ class VLLMModel(PromptedModel):
         if opts.logprobs:
             kwargs["logprobs"] = 0  # the chosen token's only
         if opts.constrained:
-            kwargs.update(structured_output(self.task.json_schema()))
+            kwargs.update(self._structured_output)
         return SamplingParams(**kwargs)
+
+    @cached_property
+    def _structured_output(self) -> dict[str, Any]:
+        return structured_output(self.task.json_schema())
 
     def lora_request(self) -> Any:
         if self.adapter is None:
@@ -209,16 +220,22 @@ class VLLMModel(PromptedModel):
         return list(self._tokenizer(text, add_special_tokens=not self._chat).input_ids)
 
     async def generate(self, batch: list[Example]) -> list[Generation]:
-        return await asyncio.to_thread(self.generate_sync, batch)
+        return await run_stoppable(lambda stop: self.generate_sync(batch, stop))
 
-    def generate_sync(self, batch: list[Example]) -> list[Generation]:
+    def generate_sync(
+        self, batch: list[Example], stop: threading.Event | None = None
+    ) -> list[Generation]:
         """One engine call for the rows that fit ``max_model_len``; a row that does not is
-        that row's error (vLLM rejects the whole call for one such prompt)."""
+        that row's error (vLLM rejects the whole call for one such prompt).
+
+        ``stop`` is checked between engine calls: one call cannot be interrupted, so a
+        timed-out batch is finished (and kept, see ``run_stoppable``), never run twice.
+        """
         self.load()
         ids = [self.prompt_ids(ex) for ex in batch]
         results: list[Generation | None] = [self._too_long(p) for p in ids]
         todo = [i for i, r in enumerate(results) if r is None]
-        for i, gen in zip(todo, self._run([ids[i] for i in todo]), strict=True):
+        for i, gen in zip(todo, self._run([ids[i] for i in todo], stop), strict=True):
             results[i] = gen
         gens = [g for g in results if g is not None]
         self.lengths.add([g.finish_reason for g in gens if g.error is None])
@@ -234,11 +251,15 @@ class VLLMModel(PromptedModel):
             input_tokens=len(prompt_ids),
         )
 
-    def _run(self, prompts: list[list[int]]) -> list[Generation]:
+    def _run(
+        self, prompts: list[list[int]], stop: threading.Event | None = None
+    ) -> list[Generation]:
         """Generate for prompts the engine should accept; if it still rejects the call
         (another per-request limit), each row is tried alone so only the culprit fails."""
         if not prompts:
             return []
+        if stop is not None and stop.is_set():
+            raise Stopped("stopped between engine calls")
         params, lora = self.sampling_params(), self.lora_request()
         try:
             with self._lock:
@@ -251,7 +272,7 @@ class VLLMModel(PromptedModel):
         except (ValueError, _validation_error()) as exc:
             if len(prompts) == 1:
                 return [Generation(None, error=f"vLLM rejected the prompt: {exc}")]
-            return [gen for p in prompts for gen in self._run([p])]
+            return [gen for p in prompts for gen in self._run([p], stop)]
         return [self._generation(out) for out in outputs]
 
     def _generation(self, out: Any) -> Generation:
@@ -321,18 +342,20 @@ def _validation_error() -> type[Exception]:
 
 
 def structured_output(schema: dict[str, Any]) -> dict[str, Any]:
-    """``SamplingParams`` keywords that enforce a JSON schema, for old and new vLLM.
+    """``SamplingParams`` keywords that enforce a JSON schema in the compact layout, for
+    old and new vLLM.
 
-    vLLM >= 0.10.2 takes ``structured_outputs=StructuredOutputsParams(json=...)`` (the
+    vLLM >= 0.10.2 takes ``structured_outputs=StructuredOutputsParams(grammar=...)`` (the
     ``guided_*`` names were removed in 0.12); older releases take ``guided_decoding``.
     """
+    grammar = compact_grammar(schema, strict=True)
     try:
         from vllm.sampling_params import StructuredOutputsParams
     except ImportError:
         from vllm.sampling_params import GuidedDecodingParams
 
-        return {"guided_decoding": GuidedDecodingParams(json=schema)}
-    return {"structured_outputs": StructuredOutputsParams(json=schema)}
+        return {"guided_decoding": GuidedDecodingParams(grammar=grammar)}
+    return {"structured_outputs": StructuredOutputsParams(grammar=grammar)}
 
 
 def lora_rank(adapter: str | None, requested: int | None) -> int:

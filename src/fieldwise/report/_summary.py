@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from fieldwise._text import hide_url_credentials
 from fieldwise.report._charts import KIND_COLOURS, KIND_NAMES
 from fieldwise.report._values import num, pct
 from fieldwise.scoring._types import ModelResult, ModelScore
@@ -241,7 +242,8 @@ def _p_text(p: float) -> str:
 
 
 def meta_rows(meta: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """Run information as text; anything whose name looks like a credential is withheld."""
+    """Run information as text; anything whose name looks like a credential is withheld,
+    and credentials inside a URL are replaced."""
     rows = []
     for key, value in (meta or {}).items():
         if SECRET.search(str(key)):
@@ -253,5 +255,6 @@ def meta_rows(meta: dict[str, Any] | None) -> list[tuple[str, str]]:
                 text = json.dumps(value, default=str, ensure_ascii=False)
             except (TypeError, ValueError):
                 text = str(value)
+        text = hide_url_credentials(text)
         rows.append((str(key), text if len(text) <= 500 else text[:499] + "…"))
     return rows

@@ -38,6 +38,7 @@ from fieldwise.report._nested import nested_views
 from fieldwise.report._notes import abstaining_profiles, abstentions, by_field, coverage_note
 from fieldwise.report._optimize import PromptUse, optimisation_views
 from fieldwise.report._rows import example_rows, select_rows
+from fieldwise.report._staging import staged_folder
 from fieldwise.report._summary import board, meta_rows, ranking, why
 from fieldwise.report._trust import trust_view
 from fieldwise.report._values import STATUS_TEXT, Parsed, column, parse_all
@@ -101,17 +102,38 @@ def write_report_full(
 
     ``prompts`` (the saved prompts the models used, with their optimisation records)
     adds the prompt-optimisation section.
+
+    The folder appears whole or not at all (``report/_staging.py``); a write that fails
+    (a full disk) is a one-line :class:`UserError` naming the folder and the file.
     """
     profile = _check(examples, results, profile)
+    final = Path(out_dir)
+    # Written into a hidden sibling and moved into place whole (see ``_staging``).
+    with staged_folder(final) as staging:
+        written = _write_files(
+            task, examples, results, staging, title, meta, profile, resamples, ood, prompts
+        )
+    return WrittenReport(final / written.path.name, written.pairwise)
+
+
+def _write_files(
+    task: Task,
+    examples: list[Example],
+    results: list[ModelResult],
+    out_dir: Path,
+    title: str,
+    meta: dict[str, Any] | None,
+    profile: str,
+    resamples: Resamples | None,
+    ood: OodRun | None,
+    prompts: list[PromptUse] | None,
+) -> WrittenReport:
+    """Write every file of the report into ``out_dir`` (the staging folder)."""
     # Labels reach matplotlib and outputs' parsed values reach the page: neither may
     # hold a lone surrogate (a cached output with ``\\ud800`` would fail every report).
     results = [replace(r, label=scrub_text(r.label)) for r in results]
-    out_dir = Path(out_dir)
     charts_dir = out_dir / "charts"
-    try:
-        charts_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create report folder {charts_dir}: {exc.strerror}") from None
+    charts_dir.mkdir()
     order = ranking(results, profile)
     fields = list(results[order[0]].scores[profile].field_names)
     parsed = [parse_all(r) for r in results]

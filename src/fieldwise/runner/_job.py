@@ -43,6 +43,12 @@ if TYPE_CHECKING:
     from fieldwise.config import ModelConfig
 
 
+MAX_PLANNED = 5_000_000
+"""The most predictions (rows x repeats) one run plans: every one is keyed and looked up
+in memory before the first request, about 400 bytes each (issue 15: ``repeats:
+1000000000`` planned for minutes at 900 MB before sending a request)."""
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """How hard to push a backend; none of these change outputs (so none are in keys).
@@ -111,6 +117,12 @@ class RunJob:
     def __post_init__(self) -> None:
         if self.repeats < 1:
             raise UserError(f"repeats must be at least 1, got {self.repeats}")
+        if self.total > MAX_PLANNED:
+            raise UserError(
+                f"{self.repeats:,} repeats of {len(self.examples):,} rows are "
+                f"{self.total:,} predictions; one run plans at most {MAX_PLANNED:,}",
+                hint="lower repeats, or predict the rows in parts (--limit)",
+            )
 
     @property
     def total(self) -> int:

@@ -417,7 +417,9 @@ class _Scorer:
         return self.cache.get(  # type: ignore[no-any-return]
             key,
             anchor,
-            lambda: make_pairs(self.cache.lengths(pbase)[1], pidx, gold.offs, gidx, pl, gl),
+            lambda: make_pairs(
+                self.cache.lengths(pbase)[1], pidx, gold.offs, gidx, pl, gl, gold.spec.path
+            ),
         )
 
     def _same_key(

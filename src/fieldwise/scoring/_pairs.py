@@ -13,9 +13,18 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from fieldwise.errors import UserError
 from fieldwise.scoring._profile import gather
 
-__all__ = ["Pairs", "assign", "make_pairs"]
+__all__ = ["MAX_GOLD_RECORDS", "MAX_PAIRS", "Pairs", "assign", "make_pairs"]
+
+MAX_PAIRS = 1_000_000
+"""Most (gold, predicted) record pairs one records value is aligned over: about 150 MB
+and 2 s at 1,000 x 1,000 (5,000 x 5,000 took 3.7 GB). A prediction longer than
+``MAX_PAIRS // len(gold)`` records is aligned on its first that many; the rest count in
+``|P|`` and match nothing (docs/nested-schemas.md, "Size limit")."""
+MAX_GOLD_RECORDS = 1_000
+"""Most gold records one records value may hold; more is a one-line error."""
 
 
 @dataclass
@@ -40,12 +49,24 @@ def make_pairs(
     gidx: np.ndarray | None,
     pl: np.ndarray,
     gl: np.ndarray,
+    path: str = "",
 ) -> Pairs:
     """The pairs of the rows where both lists are non-empty, given each value's list
     length (``pl``/``gl``, negative for a non-list) and the offset of its first element in
-    the flat element arrays (``p_offs``/``g_offs``, gathered by ``pidx``/``gidx``)."""
+    the flat element arrays (``p_offs``/``g_offs``, gathered by ``pidx``/``gidx``).
+
+    Bounded in memory: see :data:`MAX_PAIRS` and :data:`MAX_GOLD_RECORDS` (``path`` names
+    the records field in the error)."""
     active = np.flatnonzero((gl > 0) & (pl > 0))
     rows, cols = gl[active], pl[active]
+    if len(rows) and rows.max() > MAX_GOLD_RECORDS:
+        raise UserError(
+            f"records field '{path}': a gold value has {int(rows.max()):,} records; "
+            f"fieldwise aligns at most {MAX_GOLD_RECORDS:,} per value",
+            hint="split such documents (see docs/nested-schemas.md, Size limit)",
+        )
+    # A prediction's records past the pair budget are never aligned (counted, unmatched).
+    cols = np.minimum(cols, MAX_PAIRS // np.maximum(rows, 1))
     sizes = rows * cols
     starts = np.zeros(len(active), dtype=np.int64)
     if len(active) > 1:

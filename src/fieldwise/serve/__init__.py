@@ -22,15 +22,29 @@ require("uvicorn", "serve")
 
 from fieldwise.serve._app import ServeApp  # noqa: E402
 from fieldwise.serve._batcher import DEFAULT_MAX_REQUEST_S, Batcher  # noqa: E402
-from fieldwise.serve._engine import Completion, CompletionRequest, Engine  # noqa: E402
+from fieldwise.serve._compile import (  # noqa: E402
+    DEFAULT_MAX_WAITING,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_WORKERS,
+    CompilePool,
+)
+from fieldwise.serve._constrain import SchemaLimits  # noqa: E402
+from fieldwise.serve._engine import (  # noqa: E402
+    Completion,
+    CompletionRequest,
+    Engine,
+    check_adapter_name,
+)
 from fieldwise.serve._protocol import ApiError  # noqa: E402
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_S",
     "ApiError",
+    "CompilePool",
     "Completion",
     "CompletionRequest",
     "Engine",
+    "SchemaLimits",
     "ServeApp",
     "create_app",
     "parse_adapters",
@@ -48,6 +62,7 @@ def parse_adapters(items: list[str]) -> dict[str, str]:
         name, sep, path = item.partition("=")
         if not sep or not name.strip() or not path.strip():
             raise UserError(f"bad --adapter '{item}'", hint="write --adapter NAME=DIR")
+        check_adapter_name(name.strip())
         if name in adapters:
             raise UserError(f"adapter name '{name}' given twice")
         adapters[name.strip()] = path.strip()
@@ -64,11 +79,18 @@ def create_app(
     base_name: str | None = None,
     device: str | None = None,
     tokenizer: str | None = None,
+    schema_limits: SchemaLimits | None = None,
+    compile_workers: int = DEFAULT_WORKERS,
+    compile_queue: int = DEFAULT_MAX_WAITING,
+    compile_timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> ServeApp:
     """Load the model and adapters and start the batching worker (call ``close()`` after).
 
     ``max_request_s`` bounds the generation time of any one request, and so how long a
     batch can keep later requests waiting; a row cut by it ends with ``length``.
+    ``schema_limits`` bound what a ``response_format`` may ask for; ``compile_workers``
+    threads compile schemas, ``compile_queue`` more may wait, each for at most
+    ``compile_timeout_s`` in the queue and as long compiling (see ``serve/_compile.py``).
     """
     engine = Engine(base_model, adapters, base_name=base_name, device=device, tokenizer=tokenizer)
     batcher = Batcher(
@@ -77,7 +99,13 @@ def create_app(
         batch_window_ms=batch_window_ms,
         max_request_s=max_request_s,
     )
-    return ServeApp(engine, batcher)
+    compiles = CompilePool(
+        lambda fmt: engine.constrainer().compile(fmt),
+        workers=compile_workers,
+        max_waiting=compile_queue,
+        timeout_s=compile_timeout_s,
+    )
+    return ServeApp(engine, batcher, compiles, schema_limits)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -141,29 +169,14 @@ def serve(
     port: int,
     base_model: str,
     adapters: dict[str, str] | None = None,
-    *,
-    max_batch_size: int = 8,
-    batch_window_ms: float = 15,
-    max_request_s: float = DEFAULT_MAX_REQUEST_S,
-    base_name: str | None = None,
-    device: str | None = None,
-    tokenizer: str | None = None,
+    **options: Any,
 ) -> None:
-    """Run the server in the foreground until Ctrl-C."""
+    """Run the server in the foreground until Ctrl-C; ``options`` are :func:`create_app`'s."""
     from rich.console import Console
 
     console = Console(stderr=True)
     sock = _listen(host, port)
-    app = create_app(
-        base_model,
-        adapters,
-        max_batch_size=max_batch_size,
-        batch_window_ms=batch_window_ms,
-        max_request_s=max_request_s,
-        base_name=base_name,
-        device=device,
-        tokenizer=tokenizer,
-    )
+    app = create_app(base_model, adapters, **options)
     url = _base_url(sock)
     console.print(f"serving {', '.join(app.engine.names)} at {url} on {app.engine.device}")
     console.print(f"evaluate with: OPENAI_BASE_URL={url} and model spec openai/<name>")

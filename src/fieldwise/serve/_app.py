@@ -2,9 +2,12 @@
 
 HTTP itself (keep-alive, chunked bodies, malformed framing, HEAD) is uvicorn's job; this
 module maps routes to the engine. Validation runs on a worker thread (it tokenizes the
-prompt and may compile a schema), then the request goes to the
-:class:`~fieldwise.serve._batcher.Batcher`. While it generates, the response watches the
-connection, so a client that goes away cancels its row instead of holding the batch.
+prompt and measures a schema against the limits), a ``response_format`` is compiled by
+the :class:`~fieldwise.serve._compile.CompilePool` (never on a request thread), then the
+request goes to the :class:`~fieldwise.serve._batcher.Batcher`. From the compile on, the
+response watches the connection, so a client that goes away drops its queued compile or
+cancels its row instead of holding the batch. ``/health`` answers 503 ``saturated``
+while the compile pool can take no new schema.
 Every error, routing ones included, uses OpenAI's
 ``{"error": {"message", "type", "param", "code"}}`` shape so SDK clients raise their
 usual exception types (404 → ``NotFoundError``, 400 → ``BadRequestError``).
@@ -30,6 +33,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from fieldwise.serve._batcher import Batcher, Ticket
+from fieldwise.serve._compile import CompilePool
+from fieldwise.serve._constrain import SchemaLimits
 from fieldwise.serve._engine import Engine
 from fieldwise.serve._protocol import MAX_BODY_BYTES, ApiError, ChatCall, parse_chat, resolve_model
 
@@ -39,15 +44,25 @@ BODY_TIMEOUT_S = 30.0
 
 
 def _error(exc: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+    return JSONResponse(
+        exc.body(), status_code=exc.status, headers={**exc.headers(), **(headers or {})}
+    )
 
 
 class ServeApp:
-    """The engine, its batcher and the ASGI app (``.asgi``) that serves them."""
+    """The engine, its batcher, the schema compile pool and the ASGI app (``.asgi``)."""
 
-    def __init__(self, engine: Engine, batcher: Batcher) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        batcher: Batcher,
+        compiles: CompilePool | None = None,
+        limits: SchemaLimits | None = None,
+    ) -> None:
         self.engine = engine
         self.batcher = batcher
+        self.compiles = compiles or CompilePool(lambda fmt: engine.constrainer().compile(fmt))
+        self.limits = limits or SchemaLimits()
         routes = [
             Route("/v1/chat/completions", self._chat, methods=["POST", "OPTIONS"]),
             Route("/v1/models", self._models, methods=["GET", "OPTIONS"]),
@@ -66,6 +81,7 @@ class ServeApp:
         )
 
     def close(self) -> None:
+        self.compiles.close()
         self.batcher.close()
 
     # Routing errors, in OpenAI's error shape rather than Starlette's plain text.
@@ -92,10 +108,22 @@ class ServeApp:
         return None
 
     async def _health(self, request: Request) -> Response:
-        return self._options(request, "GET, HEAD, OPTIONS") or JSONResponse({"status": "ok"})
+        """200 ``ok``, or 503 ``saturated`` while a new schema would be refused, so a load
+        balancer or readiness probe sends traffic elsewhere."""
+        if reply := self._options(request, "GET, HEAD, OPTIONS"):
+            return reply
+        saturated = self.compiles.saturated
+        body = {
+            "status": "saturated" if saturated else "ok",
+            "compile": self.compiles.stats(),
+            "queued": self.batcher.queued,
+        }
+        return JSONResponse(body, status_code=503 if saturated else 200)
 
     async def _stats(self, request: Request) -> Response:
-        return self._options(request, "GET, HEAD, OPTIONS") or JSONResponse(self.batcher.stats())
+        if reply := self._options(request, "GET, HEAD, OPTIONS"):
+            return reply
+        return JSONResponse({**self.batcher.stats(), "compile": self.compiles.stats()})
 
     async def _models(self, request: Request) -> Response:
         data = [self._describe(n) for n in self.engine.names]
@@ -124,8 +152,8 @@ class ServeApp:
         if reply := self._options(request, "POST, OPTIONS"):
             return reply
         body = await _read_body(request)
-        call = await run_in_threadpool(parse_chat, body, self.engine)
-        return _Answer(self.batcher, call)
+        call = await run_in_threadpool(parse_chat, body, self.engine, self.limits)
+        return _Answer(self.batcher, self.compiles, call)
 
 
 async def _read_body(request: Request) -> bytes:
@@ -159,13 +187,42 @@ class _Answer(Response):
     for ``http.disconnect`` while the batcher works and cancel the request's row.
     """
 
-    def __init__(self, batcher: Batcher, call: ChatCall) -> None:
+    def __init__(self, batcher: Batcher, compiles: CompilePool, call: ChatCall) -> None:
         self.batcher = batcher
+        self.compiles = compiles
         self.call = call
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ticket: Ticket | None = None
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
+                try:
+                    await self._compile()
+                except ApiError as exc:
+                    await _error(exc)(scope, _no_receive, send)
+                    group.cancel_scope.cancel()
+                    return
+                ticket, events = self._submit()
+                if self.call.stream:
+                    await self._stream(send, ticket, events)
+                else:
+                    response = await self._whole(ticket, events)
+                    await response(scope, _no_receive, send)
+                group.cancel_scope.cancel()
+        finally:
+            if ticket is not None:
+                ticket.cancel()  # no-op once it has finished
+
+    async def _compile(self) -> None:
+        """The request's grammar from the compile pool (cancelled if the client leaves)."""
+        request, key = self.call.request, self.call.format_key
+        if request.response_format is not None and key is not None:
+            request.grammar = await self.compiles.grammar(key, request.response_format)
+
+    def _submit(self) -> tuple[Ticket, asyncio.Queue[str | None]]:
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[str | None] = asyncio.Queue()
 
@@ -174,17 +231,7 @@ class _Answer(Response):
 
         ticket = self.batcher.submit(self.call.request, put if self.call.stream else None)
         ticket.future.add_done_callback(lambda _: put(None))
-        try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(_cancel_on_disconnect, receive, group.cancel_scope)
-                if self.call.stream:
-                    await self._stream(send, ticket, events)
-                else:
-                    response = await self._whole(ticket, events)
-                    await response(scope, _no_receive, send)
-                group.cancel_scope.cancel()
-        finally:
-            ticket.cancel()  # no-op once it has finished
+        return ticket, events
 
     async def _whole(self, ticket: Ticket, events: asyncio.Queue[str | None]) -> Response:
         while await events.get() is not None:

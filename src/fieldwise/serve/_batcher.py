@@ -84,6 +84,11 @@ class Batcher:
         self._queue.put(ticket)
         return ticket
 
+    @property
+    def queued(self) -> int:
+        """Requests waiting for the generation thread (not counting the running batch)."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         self._queue.put(None)
         self._worker.join(timeout=30)

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import math
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,19 @@ from fieldwise.tasks.prompts import render_prompt_text
 __all__ = ["Completion", "CompletionRequest", "Engine"]
 
 log = logging.getLogger(__name__)
+
+
+_ADAPTER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-:/]{0,127}")
+
+
+def check_adapter_name(name: str) -> None:
+    """Adapter names are model names in URLs and keys in peft's module tree: letters,
+    digits and ``_ - : /`` only (peft refuses a ``.``, and ``..`` would read as a path)."""
+    if not _ADAPTER_NAME.fullmatch(name):
+        raise UserError(
+            f"bad adapter name '{name}'",
+            hint="use letters, digits and _ - : / (no dots or spaces): --adapter NAME=DIR",
+        )
 
 
 class Engine:
@@ -52,8 +66,7 @@ class Engine:
         if self.base_name in adapters:
             raise UserError(f"adapter name '{self.base_name}' clashes with the base model name")
         for name, path in adapters.items():
-            if not name or name != name.strip() or " " in name:
-                raise UserError(f"bad adapter name '{name}'", hint="write --adapter NAME=DIR")
+            check_adapter_name(name)
             check_adapter_folder(path, f"adapter '{name}': ")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
@@ -83,7 +96,8 @@ class Engine:
         self._constrainer_lock = threading.Lock()
 
     def constrainer(self) -> Constrainer:
-        """The schema compiler, created on first use; ConstraintError without xgrammar."""
+        """The schema compiler, created on first use; ConstraintError without xgrammar.
+        Compiling is the caller's cost: the app compiles in its pool (``serve/_compile``)."""
         with self._constrainer_lock:
             if self._constrainer is None:
                 vocab = int(self.model.config.vocab_size)
@@ -191,7 +205,7 @@ class Engine:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         processors = []
         if head.response_format is not None:
-            grammar = self.constrainer().compile(head.response_format)
+            grammar = head.grammar or self.constrainer().compile(head.response_format)
             processors.append(grammar_processor(grammar, rows))
         recorder = logprob_recorder() if any(r.logprobs for r in requests) else None
         if recorder is not None:

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fieldwise.serve._constrain import ConstraintError
+from fieldwise._text import scrub_text
+from fieldwise.serve._constrain import (
+    ConstraintError,
+    SchemaLimitError,
+    SchemaLimits,
+    format_key,
+    json_schema_of,
+)
 from fieldwise.serve._types import CompletionRequest
 
 if TYPE_CHECKING:
@@ -80,9 +88,14 @@ class ApiError(Exception):
         param: str | None = None,
         code: str | None = None,
         type_: str = "invalid_request_error",
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.param, self.code, self.type = status, param, code, type_
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
     def body(self) -> dict[str, Any]:
         return {
@@ -97,25 +110,66 @@ class ApiError(Exception):
 
 @dataclass
 class ChatCall:
-    """A validated request plus how the client wants the answer delivered."""
+    """A validated request plus how the client wants the answer delivered; a request with
+    a response format gets its grammar (by ``format_key``) from the compile pool."""
 
     request: CompletionRequest
     stream: bool = False
     include_usage: bool = False
+    format_key: str | None = None
 
 
 def load_json(body: bytes) -> Any:
     """The decoded body; a 400 for anything ``json`` refuses (also nesting or huge numbers)."""
     try:
-        return json.loads(body or b"null")
+        data = json.loads(body or b"null")
     except RecursionError:
         raise ApiError(400, "request body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, int digit limit
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    # UTF-8 bytes cannot hold a lone surrogate; only a \uD800-\uDFFF escape can make one,
+    # and neither the tokenizer nor the JSON of an error reply can encode it.
+    if _SURROGATE_ESCAPE.search(body or b""):
+        where = _lone_surrogate(data, "")
+        if where is not None:
+            raise ApiError(
+                400,
+                f"{where or 'the body'} holds a lone surrogate (an unpaired \\uD800-\\uDFFF "
+                "escape); text must be valid Unicode",
+                param=where or None,
+            )
+    return data
 
 
-def parse_chat(body: bytes, host: Engine) -> ChatCall:
-    """Validate a ``/v1/chat/completions`` body (OpenAI semantics) into a :class:`ChatCall`."""
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any, where: str) -> str | None:
+    """Where in parsed JSON the first string holding a lone surrogate is (``a.b[2]``)."""
+    if isinstance(value, str):
+        return None if scrub_text(value) is value else where
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if scrub_text(key) is not key:
+                return path
+            found = _lone_surrogate(item, path)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _lone_surrogate(item, f"{where}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def parse_chat(body: bytes, host: Engine, limits: SchemaLimits | None = None) -> ChatCall:
+    """Validate a ``/v1/chat/completions`` body (OpenAI semantics) into a :class:`ChatCall`.
+
+    Nothing is compiled here: a response format is checked against ``limits`` and then
+    compiled by the app's pool (``serve/_compile.py``).
+    """
     data = load_json(body)
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
@@ -138,6 +192,7 @@ def parse_chat(body: bytes, host: Engine) -> ChatCall:
         raise ApiError(400, "'stop' must be a string or a list of strings", param="stop")
     messages = _messages(data.get("messages"))
     stream, include_usage = _streaming(data)
+    response_format = _response_format(data.get("response_format"), host, limits or SchemaLimits())
     logprobs = data.get("logprobs")
     if logprobs is not None and not isinstance(logprobs, bool):
         raise ApiError(400, "'logprobs' must be true or false", param="logprobs")
@@ -150,10 +205,11 @@ def parse_chat(body: bytes, host: Engine) -> ChatCall:
         temperature=temperature,
         top_p=_number(data, "top_p", 1.0, 0.0, 1.0),
         stop=stop,
-        response_format=_response_format(data.get("response_format"), host),
+        response_format=response_format,
         logprobs=bool(logprobs),
     )
-    return ChatCall(request, stream, include_usage)
+    key = format_key(response_format) if response_format is not None else None
+    return ChatCall(request, stream, include_usage, key)
 
 
 def resolve_model(host: Engine, name: Any) -> None:
@@ -262,7 +318,7 @@ def _streaming(data: dict[str, Any]) -> tuple[bool, bool]:
     return bool(stream), include
 
 
-def _response_format(raw: Any, host: Engine) -> dict[str, Any] | None:
+def _response_format(raw: Any, host: Engine, limits: SchemaLimits) -> dict[str, Any] | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
@@ -276,7 +332,12 @@ def _response_format(raw: Any, host: Engine) -> dict[str, Any] | None:
         # numbers and free whitespace, which is what an untrained model then writes.
         raw = {"type": "json_schema", "json_schema": {"name": "object", "schema": _OBJECT}}
     try:
-        host.constrainer().compile(raw)
+        found = json_schema_of(raw)
+        if found is not None:
+            limits.check(*found)
+        host.constrainer()  # xgrammar is installed (else the 400 says how to get it)
+    except SchemaLimitError as exc:
+        raise ApiError(400, str(exc), param="response_format", code=exc.limit) from None
     except ConstraintError as exc:
         raise ApiError(400, str(exc), param="response_format") from None
     return raw

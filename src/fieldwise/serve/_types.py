@@ -18,6 +18,9 @@ class CompletionRequest:
     top_p: float = 1.0
     stop: list[str] = field(default_factory=list)
     response_format: dict[str, Any] | None = None
+    grammar: Any = field(default=None, compare=False, repr=False)
+    """The compiled ``response_format``, set by the app's compile pool before the request
+    is queued, so the generation thread never compiles (it would stall every batch)."""
     logprobs: bool = False
     """Return each token's log-probability (recorded for a whole batch when any of its
     requests asks, so it is no part of :meth:`group_key`)."""

@@ -4,23 +4,25 @@ Every prediction is committed the moment it exists and is keyed by a hash of eve
 that changes the output (see ``models.prediction_key``), so a killed run resumes where it
 stopped and nothing is ever computed twice. WAL mode lets a report read while a run
 writes. API keys never reach this file: only model identities and options, which the
-backends keep free of secrets.
+backends keep free of secrets; credentials in a URL (``http://user:SECRET@host``) are
+replaced here, in every identity, option, run config and batch record written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fieldwise import _legacy
 from fieldwise._gc import gc_paused
-from fieldwise._text import scrub_text
+from fieldwise._text import hide_url_credentials, scrub_text
 from fieldwise.errors import UserError
 from fieldwise.store._migrations import migrate
 from fieldwise.tasks import Example
@@ -31,8 +33,15 @@ _PRED_COLUMNS = (
     "finish_reason"
 )
 """In :class:`PredictionRow`'s field order."""
+_WRITE_FAILURES = ("disk i/o error", "disk is full", "readonly database")
+"""SQLite's words for a write the disk refused (ENOSPC, EFBIG, EDQUOT, EROFS)."""
 _CHUNK = 10_000
 """Keys per ``IN (...)`` query; SQLite >= 3.32 allows 32,766 parameters."""
+
+
+def _json(value: Any) -> str:
+    """JSON for a column, with any URL's credentials replaced (see the module docstring)."""
+    return json.dumps(hide_url_credentials(value), sort_keys=True)
 
 
 def _now() -> str:
@@ -112,6 +121,22 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction; a disk that is full (or refuses a write) is a one-line error
+        naming the store, and the transaction is rolled back whole: what earlier ones
+        committed stays, so a rerun resumes from there."""
+        try:
+            with self.db:
+                yield
+        except sqlite3.OperationalError as exc:
+            if not any(word in str(exc).lower() for word in _WRITE_FAILURES):
+                raise
+            raise UserError(
+                f"cannot write to the store {self.path}: {exc} (is the disk full?)",
+                hint="what was stored before is kept; free space and rerun to resume",
+            ) from None
+
     def __enter__(self) -> Store:
         return self
 
@@ -135,7 +160,7 @@ class Store:
 
     # -- runs --------------------------------------------------------------------------
     def start_run(self, record: RunRecord) -> int:
-        with self.db:
+        with self._writing():
             cur = self.db.execute(
                 """INSERT INTO runs (created_at, status, label, spec, kind, task, identity_json,
                 decoding_json, template_hash, dataset_fingerprint, dataset_source, n_examples,
@@ -147,22 +172,22 @@ class Store:
                     record.spec,
                     record.kind,
                     record.task,
-                    json.dumps(record.identity, sort_keys=True),
-                    json.dumps(record.decoding, sort_keys=True),
+                    _json(record.identity),
+                    _json(record.decoding),
                     record.template_hash,
                     record.dataset_fingerprint,
                     record.dataset_source,
                     record.n_examples,
                     record.package_version,
                     record.git_sha,
-                    json.dumps(record.config) if record.config is not None else None,
+                    _json(record.config) if record.config is not None else None,
                 ),
             )
         assert cur.lastrowid is not None
         return cur.lastrowid
 
     def finish_run(self, run_id: int, status: str = "finished") -> None:
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
                 (status, _now(), run_id),
@@ -203,7 +228,7 @@ class Store:
     ) -> None:
         """Commit a batch of predictions at once (errors are kept so reports can show them,
         and are retried by the next run)."""
-        with self.db, gc_paused():
+        with self._writing(), gc_paused():
             self._insert_predictions(run_id, label, rows)
 
     def _insert_predictions(
@@ -283,7 +308,7 @@ class Store:
     def add_batch(self, record: BatchRecord) -> None:
         """Record a batch the provider has just accepted, with the keys it covers, in one
         commit: from here on a killed run resumes this batch instead of submitting again."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 """INSERT INTO batches (id, provider, base_url, label, model_hash, run_id,
                 input_file_id, n_requests, status, created_at, create_sent_at)
@@ -291,7 +316,7 @@ class Store:
                 (
                     record.id,
                     record.provider,
-                    record.base_url,
+                    hide_url_credentials(record.base_url),
                     record.label,
                     record.model_hash,
                     record.run_id,
@@ -339,12 +364,12 @@ class Store:
     def mark_create_sent(self, batch_id: str, at: float) -> None:
         """Record, before a create leaves, that one is being sent for a ``submitting``
         record: from then on a batch may exist, so no one creates another blindly."""
-        with self.db:
+        with self._writing():
             self.db.execute("UPDATE batches SET create_sent_at = ? WHERE id = ?", (at, batch_id))
 
     def set_batch_id(self, placeholder: str, batch_id: str) -> None:
         """Give a ``submitting`` record the id the provider created it under."""
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "UPDATE batches SET id = ?, status = 'open' WHERE id = ?", (batch_id, placeholder)
             )
@@ -358,7 +383,7 @@ class Store:
     ) -> None:
         """Store a batch's predictions and mark it done in one commit, so a kill between
         the two can neither lose the results nor leave the batch to be downloaded twice."""
-        with self.db:
+        with self._writing():
             self._insert_predictions(run_id, label, rows)
             self.db.execute(
                 "UPDATE batches SET status = ?, finished_at = ? WHERE id = ?",
@@ -372,7 +397,7 @@ class Store:
     def save_dataset(
         self, task: str, fingerprint: str, source: str | None, examples: list[Example]
     ) -> None:
-        with self.db, gc_paused():
+        with self._writing(), gc_paused():
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO datasets VALUES (?, ?, ?, ?, ?)",
                 (fingerprint, task, source, len(examples), _now()),
@@ -414,10 +439,10 @@ class Store:
         options: dict[str, Any] | None = None,
         note: str = "",
     ) -> None:
-        with self.db:
+        with self._writing():
             self.db.execute(
                 "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?)",
-                (scrub_text(label), spec, kind, json.dumps(options or {}), note, _now()),
+                (scrub_text(label), spec, kind, _json(options or {}), note, _now()),
             )
 
     def models(self) -> list[dict[str, Any]]:
