@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from fieldwise.report._cells import cells, distinct_pairs
 from fieldwise.report._values import STATUS_TEXT, Parsed, typed
 from fieldwise.scoring import MISSING
 from fieldwise.tasks._task import FieldSpec
@@ -357,7 +358,7 @@ def confusion(
     # These fields have few distinct values: count the distinct (gold, pred) cells in one
     # C-level pass over the rows and name each distinct value once (100,000 rows x 3
     # models x every label field walked in Python was a second of the report).
-    cells, originals = _cells(golds, preds, parsed.statuses)
+    counted, originals = cells(golds, preds, parsed.statuses)
 
     def name(tagged: tuple[Any, ...]) -> str:
         found = names.get(tagged)
@@ -367,7 +368,7 @@ def confusion(
         return found
 
     pairs: Counter[tuple[str, str]] = Counter()
-    for (g, p), n in cells.items():
+    for (g, p), n in counted.items():
         pairs[name(g), name(p)] += n
     freq: Counter[str] = Counter()
     for (g_key, p_key), n in pairs.items():
@@ -402,49 +403,6 @@ def confusion(
     return Confusion(gold_names, pred_names, counts.tolist(), wrong.tolist(), unscored.tolist())
 
 
-class _Unhashable:
-    """The type tag of a value that cannot be a dict key (a list where a label belongs)."""
-
-
-def _cells(
-    golds: list[Any], preds: list[Any], statuses: Sequence[str]
-) -> tuple[Counter[tuple[Any, Any]], dict[Any, Any]]:
-    """Distinct (gold, pred) cells and how many rows each has.
-
-    Values are tagged with their type so that ``1``, ``1.0`` and ``True`` stay apart;
-    a pred is also tagged with whether its row parsed. Unhashable values (garbage
-    output) stand in as their text, with the original kept in the second dict."""
-    ok = map("ok".__eq__, statuses)
-    try:
-        return Counter(
-            zip(
-                zip(map(type, golds), golds, strict=True),
-                zip(map(type, preds), preds, ok, strict=True),
-                strict=True,
-            )
-        ), {}
-    except TypeError:
-        pass
-    originals: dict[Any, Any] = {}
-
-    def tag(value: Any) -> tuple[Any, Any]:
-        try:
-            hash(value)
-        except TypeError:
-            tagged = (_Unhashable, typed(value))
-            originals.setdefault(tagged, value)
-            return tagged
-        return (type(value), value)
-
-    cells: Counter[tuple[Any, Any]] = Counter()
-    for g, p, status in zip(golds, preds, statuses, strict=True):
-        tagged = tag(p)
-        if tagged[0] is _Unhashable:
-            originals.setdefault((*tagged, status == "ok"), p)
-        cells[tag(g), (*tagged, status == "ok")] += 1
-    return cells, originals
-
-
 def _axis(named: list[str], present: set[str], special: str) -> list[str]:
     """One axis: the named values that occur on it, its special value, then ``other``."""
     axis = [k for k in named if k in present]
@@ -470,7 +428,7 @@ def _order(value: Any, labels: tuple[str, ...]) -> tuple[int, float, str]:
 def set_table(golds: list[Any], preds: list[Any], limit: int = 12) -> list[SetRow]:
     """Per label: how often it is gold, predicted, missed and added; most errors first."""
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for gold, pred, n in _distinct_pairs(golds, preds):
+    for gold, pred, n in distinct_pairs(golds, preds):
         gold_set = as_labels(gold) or set()
         pred_set = as_labels(pred) if pred is not MISSING else set()
         pred_set = pred_set or set()
@@ -485,22 +443,3 @@ def set_table(golds: list[Any], preds: list[Any], limit: int = 12) -> list[SetRo
     rows = [SetRow(_label(k), *v) for k, v in tally.items() if v[2] or v[3]]
     rows.sort(key=lambda r: (-(r.missed + r.extra), -r.gold, r.label))
     return rows[:limit]
-
-
-def _distinct_pairs(golds: list[Any], preds: list[Any]) -> list[tuple[Any, Any, int]]:
-    """(gold, pred, rows) per distinct pair of label lists: label sets repeat a lot, so
-    each distinct pair is compared once (a Python pass per row was most of the table)."""
-    try:
-        counted = Counter(
-            zip(
-                [tuple(g) if type(g) is list else g for g in golds],
-                [tuple(p) if type(p) is list else p for p in preds],
-                strict=True,
-            )
-        )
-    except TypeError:  # an unhashable item inside a list (garbage output): row by row
-        return [(g, p, 1) for g, p in zip(golds, preds, strict=True)]
-    return [
-        (list(g) if type(g) is tuple else g, list(p) if type(p) is tuple else p, n)
-        for (g, p), n in counted.items()
-    ]
