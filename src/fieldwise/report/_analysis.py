@@ -363,7 +363,7 @@ def confusion(
     def name(tagged: tuple[Any, ...]) -> str:
         found = names.get(tagged)
         if found is None:
-            value = originals.get(tagged, tagged[1])
+            value = originals.get(tagged[:2], tagged[1])
             found = names[tagged] = key(value, None if len(tagged) < 3 else tagged[2])
         return found
 

@@ -27,7 +27,8 @@ def cells(
 
     Values are tagged with their type so that ``1``, ``1.0`` and ``True`` stay apart;
     a pred is also tagged with whether its row parsed. Unhashable values (garbage
-    output) stand in as their text, with the original kept in the second dict."""
+    output) stand in as their text, with the original kept in the second dict under
+    its ``(type tag, value)`` pair."""
     ok = map("ok".__eq__, statuses)
     try:
         return Counter(
@@ -50,13 +51,10 @@ def cells(
             return tagged
         return (type(value), value)
 
-    cells: Counter[tuple[Any, Any]] = Counter()
+    counted: Counter[tuple[Any, Any]] = Counter()
     for g, p, status in zip(golds, preds, statuses, strict=True):
-        tagged = tag(p)
-        if tagged[0] is Unhashable:
-            originals.setdefault((*tagged, status == "ok"), p)
-        cells[tag(g), (*tagged, status == "ok")] += 1
-    return cells, originals
+        counted[tag(g), (*tag(p), status == "ok")] += 1
+    return counted, originals
 
 
 def distinct_pairs(golds: list[Any], preds: list[Any]) -> list[tuple[Any, Any, int]]:
