@@ -138,7 +138,7 @@ def field_errors(
     ``leaf_rows`` (the profile's per-row leaf scores, ``ModelScore.path_rows``) lets an
     object field name the leaves that were scored wrong rather than the whole object."""
     name = spec.name
-    preds = [MISSING if obj is None else obj.get(name, MISSING) for obj in parsed.objects]
+    preds = parsed.column(name)
     leaf_rows = leaf_rows or {}
 
     def patterns_of(i: int) -> list[Miss]:
