@@ -139,14 +139,36 @@ def field_errors(
     object field name the leaves that were scored wrong rather than the whole object."""
     name = spec.name
     preds = parsed.column(name)
+    statuses = parsed.statuses
     leaf_rows = leaf_rows or {}
+    if spec.kind == "object":
 
-    def patterns_of(i: int) -> list[Miss]:
-        def wrong(path: str) -> bool | None:
-            col = leaf_rows.get(path)
-            return None if col is None else bool(col[i] < 1.0)
+        def patterns_of(i: int) -> list[Miss]:
+            def wrong(path: str) -> bool | None:
+                col = leaf_rows.get(path)
+                return None if col is None else bool(col[i] < 1.0)
 
-        return cell_patterns(spec, parsed.statuses[i], preds[i], golds[i], wrong)
+            return cell_patterns(spec, statuses[i], preds[i], golds[i], wrong)
+
+    else:  # the misses depend on the values alone: name each distinct cell once
+        named: dict[tuple[Any, ...], list[Miss]] = {}
+
+        def patterns_of(i: int) -> list[Miss]:
+            status, pred, gold = statuses[i], preds[i], golds[i]
+            key = (
+                status,
+                type(pred),
+                tuple(pred) if type(pred) is list else pred,  # label sets
+                type(gold),
+                tuple(gold) if type(gold) is list else gold,
+            )
+            try:
+                found = named.get(key)
+            except TypeError:  # an unhashable value (garbage output): not a key
+                return cell_patterns(spec, status, pred, gold)
+            if found is None:
+                found = named[key] = cell_patterns(spec, status, pred, gold)
+            return found
 
     result = tally(spec.name, scores, len(golds), patterns_of)
     if spec.kind in ("label", "bool", "int"):
