@@ -39,19 +39,20 @@ def write_export(
     import pyarrow.parquet as pq
 
     labels = [results[m].label for m in order]
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(x, ensure_ascii=False)
     columns: dict[str, Any] = {
         "id": [str(ex.id) for ex in examples],
         "text": [ex.text for ex in examples],
-        "gold": [json.dumps(ex.gold, ensure_ascii=False) if ex.gold else None for ex in examples],
+        "gold": [encode(ex.gold) if ex.gold else None for ex in examples],
     }
-    points = [np.nansum(matrices[m], axis=1).tolist() for m in order]
+    sums = [np.nansum(matrices[m], axis=1) for m in order]
+    points = [s.tolist() for s in sums]
     misses = [_not_right(matrices[m], fields) for m in order]
     # One line per row exactly as json.dumps(record, ensure_ascii=False) writes it, built
     # from parts each encoded once, column by column in C (``encode_basestring``: what
     # json.dumps calls for a str): the gold's JSON is the one made for the Parquet column;
     # a model's part of a line is one format call.
     golds = columns["gold"]
-    encode = json.JSONEncoder(ensure_ascii=False).encode
     quote = json.encoder.encode_basestring
     parts = [
         _model_parts(labels[k], results[m], parsed[m], points[k], misses[k], len(examples))
@@ -71,9 +72,10 @@ def write_export(
         columns[f"{labels[k]}/output"] = [None if o is None else str(o) for o in r.outputs]
         columns[f"{labels[k]}/error"] = list(r.errors) + [None] * (len(examples) - len(r.errors))
         columns[f"{labels[k]}/status"] = list(parsed[m].statuses)
-        columns[f"{labels[k]}/points"] = points[k]
+        columns[f"{labels[k]}/points"] = sums[k]
+        by_field = np.ascontiguousarray(matrices[m].T)  # a field's scores, contiguous
         for j, name in enumerate(fields):
-            columns[f"{labels[k]}/{name}"] = pa.array(matrices[m][:, j], from_pandas=True)
+            columns[f"{labels[k]}/{name}"] = pa.array(by_field[j], from_pandas=True)
     pq.write_table(pa.table(columns), out_dir / PARQUET_NAME)
     return [JSONL_NAME, PARQUET_NAME]
 
