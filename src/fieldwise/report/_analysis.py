@@ -380,9 +380,10 @@ def confusion(
     # These fields have few distinct values: count the distinct (gold, pred) cells in one
     # C-level pass over the rows and name each distinct value once (100,000 rows x 3
     # models x every label field walked in Python was a second of the report).
-    counted, originals = cells(golds, preds, parsed.statuses)
+    statuses = parsed.statuses
+    counted, originals = cells(golds, preds, statuses)
 
-    def name(tagged: tuple[Any, ...]) -> str:
+    def name(tagged: tuple[Any, ...], originals: dict[Any, Any] = originals) -> str:
         found = names.get(tagged)
         if found is None:
             value = originals.get(tagged[:2], tagged[1])
@@ -414,14 +415,17 @@ def confusion(
     for (g_key, p_key), n in pairs.items():
         counts[at(g_key, p_key)] += n
     col = np.full(len(golds), np.nan) if scores is None else np.asarray(scores, dtype=float)
-    # Only the rows not scored right are looked at one by one (at scale, most are right).
-    statuses = parsed.statuses
-    for i in np.flatnonzero(~(col >= 1.0)).tolist():
-        cell = at(key(golds[i]), key(preds[i], statuses[i] == "ok"))
-        if col[i] != col[i]:
-            unscored[cell] += 1
-        else:
-            wrong[cell] += 1
+    # The rows not scored right (at scale, few), unscored and wrong apart, counted by
+    # distinct cell as above and each cell placed once.
+    bad = np.flatnonzero(~(col >= 1.0))
+    not_scored = np.isnan(col[bad])
+    for target, rows in ((unscored, bad[not_scored]), (wrong, bad[~not_scored])):
+        picked = rows.tolist()
+        sub, found = cells(
+            [golds[i] for i in picked], [preds[i] for i in picked], [statuses[i] for i in picked]
+        )
+        for (g, p), n in sub.items():
+            target[at(name(g, found), name(p, found))] += n
     return Confusion(gold_names, pred_names, counts.tolist(), wrong.tolist(), unscored.tolist())
 
 
