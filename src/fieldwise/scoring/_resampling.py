@@ -220,12 +220,17 @@ def resampled_means(values: np.ndarray, resamples: Resamples) -> np.ndarray:
 
 
 def bootstrap_ci(
-    per_row: np.ndarray, resamples: Resamples, level: float = 0.95
+    per_row: np.ndarray,
+    resamples: Resamples,
+    level: float = 0.95,
+    means: np.ndarray | None = None,
 ) -> tuple[list[tuple[float, float]], tuple[float, float]]:
     """Percentile CIs for each column's mean (NaN cells ignored) and the 0-100 aggregate.
 
     The aggregate of a resample is the mean of its defined column means x 100, exactly as
-    the point estimate is computed. NaN bounds when there are no resamples.
+    the point estimate is computed. NaN bounds when there are no resamples. ``means``:
+    ``resampled_means(per_row, resamples)`` when already computed (columns are resampled
+    independently, so several matrices side by side share one pass over the weights).
     """
     n, k = per_row.shape
     nan_pair = (math.nan, math.nan)
@@ -233,7 +238,8 @@ def bootstrap_ci(
         return [nan_pair] * k, nan_pair
     if resamples.n != n:
         raise ValueError(f"resamples are for {resamples.n} rows, scores have {n}")
-    means = resampled_means(per_row, resamples)
+    if means is None:
+        means = resampled_means(per_row, resamples)
     q = tails(level)
     if not np.isnan(means).any():
         field_q = _percentiles(means, q)

@@ -25,7 +25,7 @@ from fieldwise.scoring._profile import objects as as_objects
 from fieldwise.scoring._types import ModelScore, ParsedOutput, ParseStatus, RowValues
 from fieldwise.scoring.parse import STATUSES, parse_failure, parse_status
 from fieldwise.scoring.profiles import get_profile
-from fieldwise.scoring.stats import Resamples, bootstrap_ci, row_resamples
+from fieldwise.scoring.stats import Resamples, bootstrap_ci, resampled_means, row_resamples
 from fieldwise.tasks import Task, load_task
 from fieldwise.tasks._task import FieldSpec
 
@@ -307,6 +307,8 @@ def _score_rows(
     scores: dict[str, ModelScore] = {}
     cache = PredCache()  # pred-side work on nested fields, shared by the profiles
     grounded: dict[int, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = {}
+    done: list[tuple[str, list[str], np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]]
+    done = []
     for profile, specs in plan:
         cols = columns if profile.accepts_fenced else unfenced
         per_row = np.empty((table.rows, len(specs)), dtype=np.float64)
@@ -339,15 +341,19 @@ def _score_rows(
             if absent is not None and result.abstained is not None:
                 skip = absent | result.abstained
             _nested_rows(result, table.node(spec), skip, paths, records)
-        scores[profile.name] = summarise(
-            profile.name, [s.name for s in specs], per_row, table.present, validity, resamples
-        )
         order = [leaf.path for leaf in task.leaves() if leaf.path in paths]
         paths = {k: paths[k] for k in [*order, *(k for k in paths if k not in order)]}
-        scores[profile.name].path_rows = paths
-        scores[profile.name].paths = {k: _nanmean(v) for k, v in paths.items()}
-        scores[profile.name].records_rows = records
-        scores[profile.name].records = {
+        done.append((profile.name, [s.name for s in specs], per_row, paths, records))
+    # Every profile's intervals from one pass over the resamples (columns side by side).
+    means = _resampled_columns([per_row for _, _, per_row, _, _ in done], resamples)
+    for (name, fields, per_row, paths, records), mean in zip(done, means, strict=True):
+        score = scores[name] = summarise(
+            name, fields, per_row, table.present, validity, resamples, mean
+        )
+        score.path_rows = paths
+        score.paths = {k: _nanmean(v) for k, v in paths.items()}
+        score.records_rows = records
+        score.records = {
             k: dict(zip(RECORD_METRICS, map(_nanmean, v.T), strict=True))
             for k, v in records.items()
         }
@@ -359,6 +365,20 @@ def _score_rows(
 
 
 RECORD_METRICS = ("precision", "recall", "f1")
+
+
+def _resampled_columns(matrices: list[np.ndarray], resamples: Resamples) -> list[np.ndarray | None]:
+    """``resampled_means`` of each matrix, computed side by side in one pass (each
+    column's means are its own: the same numbers as one call per matrix); ``None`` each
+    where there is nothing to resample."""
+    if resamples.count <= 0 or not matrices or resamples.n != matrices[0].shape[0]:
+        return [None] * len(matrices)
+    widths = [m.shape[1] for m in matrices]
+    if not sum(widths):
+        return [None] * len(matrices)
+    both = resampled_means(np.hstack(matrices), resamples)
+    cuts = np.cumsum(widths)[:-1]
+    return list(np.split(both, cuts, axis=1))
 
 
 def _grounded_columns(
@@ -426,8 +446,10 @@ def summarise(
     present: Mapping[str, np.ndarray],
     validity: dict[str, int],
     resamples: Resamples,
+    resampled: np.ndarray | None = None,
 ) -> ModelScore:
-    """A :class:`ModelScore` from a per-row score matrix (columns in ``names`` order).
+    """A :class:`ModelScore` from a per-row score matrix (columns in ``names`` order);
+    ``resampled``: its resampled column means, when already computed.
 
     Also used for a model's per-row mean over repeats; ``present[name]`` marks the rows
     that have gold for that column (coverage is answered / with gold).
@@ -439,7 +461,7 @@ def summarise(
     defined = means[~np.isnan(means)]
     aggregate = float(defined.mean() * 100.0) if defined.size else float("nan")
     names = list(names)
-    field_ci, aggregate_ci = bootstrap_ci(per_row, resamples)
+    field_ci, aggregate_ci = bootstrap_ci(per_row, resamples, means=resampled)
     coverage = {}
     for j, name in enumerate(names):
         with_gold = int(present[name].sum())
