@@ -89,7 +89,7 @@ class ProjectImports:
         self._ids: set[str] | None = None
         """Imports already scored under a ``models:`` entry (maybe under another label)."""
 
-    @gc_paused()
+    @gc_paused(keep=True)  # the outputs read are scored later in the run
     def load(self) -> None:
         """Read and store every ``imports:`` entry (before any model runs)."""
         taken = {mc.label for mc in self.config.models if not is_import_spec(mc.spec)}

@@ -101,7 +101,7 @@ def load_examples(
     skipped: list[str] = []
     seen_ids: set[str] = set()
     plan = FieldPlan.of(task)
-    with gc_paused():  # ~100,000 rows of new objects: collections would re-walk them all
+    with gc_paused(keep=True):  # 100,000 rows of new objects, alive as long as the dataset
         try:
             for where, raw, clean in rows:
                 try:

@@ -282,19 +282,20 @@ def import_jsonl(
     naming its line; rows of ``dataset`` the file does not cover are counted in
     :attr:`ImportedRun.without_prediction` for the caller to warn about."""
     check_label_free(store, [label], replace)
-    with gc_paused():
+    with gc_paused():  # 100,000 rows read, paired, keyed and stored: see fieldwise._gc
         found = read_predictions(path)
-    by_id = {ex.id: ex for ex in dataset.examples}
-    pairs = []
-    for example_id, output in found.outputs.items():
-        example = by_id.get(example_id)
-        if example is None:
-            raise UserError(
-                f"{path}:{found.lines[example_id]}: id '{example_id}' is not in {dataset.source}"
-            )
-        pairs.append((example, output))
-    source = {"path": str(path), "sha256": found.sha256}
-    run_id = record_import(store, label, kind, pairs, dataset, task, source, found.signals)
+        by_id = {ex.id: ex for ex in dataset.examples}
+        pairs = []
+        for example_id, output in found.outputs.items():
+            example = by_id.get(example_id)
+            if example is None:
+                raise UserError(
+                    f"{path}:{found.lines[example_id]}: id '{example_id}' is not in "
+                    f"{dataset.source}"
+                )
+            pairs.append((example, output))
+        source = {"path": str(path), "sha256": found.sha256}
+        run_id = record_import(store, label, kind, pairs, dataset, task, source, found.signals)
     return ImportedRun(label, run_id, len(pairs), len(dataset.examples))
 
 
