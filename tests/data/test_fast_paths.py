@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fieldwise.data import load_examples
+from fieldwise.data import load_examples, loading
 from fieldwise.data._rows import FieldPlan, RowError, row_to_example
 from fieldwise.tasks import Example, load_task
 
@@ -53,7 +53,9 @@ def _tricky_rows(rng: random.Random) -> list[dict[str, Any]]:
         elif pick == 1:
             row["id"] = rng.choice(ids)
         elif pick == 2:
-            row[rng.choice(list(ex.gold or {"name": 0}))] = rng.choice(["\ud801", None, 3, [1]])
+            row[rng.choice(list(ex.gold or {"name": 0}))] = rng.choice(
+                ["\ud801", None, 3, [1], 10**22, float("inf")]
+            )
         elif pick == 3:
             row = {"id": f"r{i}", "text": ex.text}  # unlabelled
         elif pick == 4:
@@ -65,7 +67,11 @@ def _tricky_rows(rng: random.Random) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_a_jsonl_file_loads_as_the_careful_path_reads_it(tmp_path: Path, seed: int) -> None:
+def test_a_jsonl_file_loads_as_the_careful_path_reads_it(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if seed % 3 == 0:  # lines across read chunks, some parsed fast and some not
+        monkeypatch.setattr(loading, "READ_CHUNK", 3000)
     rng = random.Random(seed)
     rows = _tricky_rows(rng)
     path = tmp_path / "d.jsonl"
@@ -81,3 +87,37 @@ def test_a_jsonl_file_loads_as_the_careful_path_reads_it(tmp_path: Path, seed: i
     assert len(got.examples) > len(got.skipped)
     for ex in got.examples:  # ids and texts are storable
         ex.id.encode("utf-8"), ex.text.encode("utf-8")
+
+
+def test_orjson_writes_every_code_point_as_the_fingerprint_encoder_does() -> None:
+    from json.encoder import encode_basestring
+
+    from fieldwise._json import orjson
+
+    assert orjson is not None
+    points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for start in range(0, len(points), 2048):
+        text = "".join(f"{chr(c)}a" for c in points[start : start + 2048])
+        assert orjson.dumps(text).decode("utf-8") == encode_basestring(text)
+
+
+def test_the_fingerprint_is_the_same_with_and_without_orjson(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fieldwise.data import fingerprint as module
+
+    examples = load_examples(ISAF, "sample").examples[:40]
+    examples += [
+        Example("\ud800", "text"),  # lone surrogates: orjson refuses, the plain path hashes
+        Example("s", "a \udfff b", {"name": "\ud801"}),
+        Example("g", "gold", {"x": [1.5, 1e16, None, True, 'é\n"\\'], "y": {"b": 1, "a": 2}}),
+        Example("sp", "spans", {"x": 1}, None, {"x": [(0, 2)]}),
+        Example(7, "an int id", None),  # type: ignore[arg-type]
+        Example(1e16, "a float id", None),  # type: ignore[arg-type]
+    ]
+    for cut in range(0, len(examples), 7):
+        rows = examples[cut:]
+        fast = module.fingerprint_examples(rows)
+        monkeypatch.setattr(module, "orjson", None)
+        assert module.fingerprint_examples(rows) == fast
+        monkeypatch.undo()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldwise._gc import gc_paused
+from fieldwise._json import fast_lines
 from fieldwise._text import decode_utf8, read_utf8
 from fieldwise.data._rows import (
     SPANS_COLUMN,
@@ -132,16 +133,14 @@ def load_examples(
 
 
 def _file_rows(path: Path) -> Rows:
-    """A local file's rows. JSON text is decoded from strict UTF-8, which cannot hold a
-    lone surrogate: only a ``\\u`` escape can make one, so a line without any is clean."""
+    """A local file's rows (``clean``: see :func:`_jsonl_rows`)."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        for lineno, line in jsonl_lines(path):
+        for lineno, row, clean in _jsonl_rows(path):
             where = f"{path}:{lineno}"
-            row = parse_json(line, where)
             if type(row) is not dict:
                 raise RowError(f"{where}: expected a JSON object")
-            yield where, row, "\\u" not in line
+            yield where, row, clean
     elif suffix == ".json":
         text = read_utf8(path)
         data = parse_json(text, str(path))
@@ -166,7 +165,27 @@ def _file_rows(path: Path) -> Rows:
 
 
 READ_CHUNK = 8 * 1024 * 1024
-"""Bytes read and decoded at a time by :func:`jsonl_lines`."""
+"""Bytes read (and parsed or decoded) at a time by :func:`jsonl_lines` and the loader."""
+
+
+def _jsonl_chunks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """``(number of its first line, bytes)`` of a JSONL file, about 8 MiB at a time, each
+    piece ending at a line end (the last one may not)."""
+    first, rest = 1, b""
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(READ_CHUNK)
+            data = rest + block if rest else block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if block and not cut:
+                rest = data  # one line longer than a chunk: read on
+                continue
+            chunk, rest = data[:cut], data[cut:]
+            if chunk:
+                yield first, chunk
+                first += chunk.count(b"\n")
+            if not block:
+                return
 
 
 def jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -176,26 +195,31 @@ def jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
     rows the per-line calls cost more than the decoding), split on ``\\n`` only (a raw
     U+2028 inside a JSON string is not a line end); bytes that are not UTF-8 are a
     one-line error naming the line and column."""
-    lineno, rest = 0, b""
-    with path.open("rb") as fh:
-        while True:
-            block = fh.read(READ_CHUNK)
-            data = rest + block if rest else block
-            cut = data.rfind(b"\n") + 1 if block else len(data)
-            if block and not cut:
-                rest = data  # one line longer than a chunk: read on
-                continue
-            text = decode_utf8(data[:cut], str(path), lineno + 1)
-            rest = data[cut:]
-            lines = text.split("\n")
-            if text.endswith("\n"):
-                lines.pop()
-            for line in lines:
-                lineno += 1
-                if line and not line.isspace():
-                    yield lineno, line
-            if not block:
-                return
+    for first, chunk in _jsonl_chunks(path):
+        yield from _text_lines(decode_utf8(chunk, str(path), first), first)
+
+
+def _text_lines(text: str, first: int) -> Iterator[tuple[int, str]]:
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    for lineno, line in enumerate(lines, first):
+        if line and not line.isspace():
+            yield lineno, line
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any, bool]]:
+    """``(line number, parsed value, clean)`` per non-blank line: each chunk parsed by
+    :func:`fast_lines` when it can, else line by line (with :func:`parse_json`'s errors,
+    at the line they are on). JSON is decoded from strict UTF-8, which cannot hold a lone
+    surrogate: only a ``\\u`` escape can make one, so a line without any is clean."""
+    for first, chunk in _jsonl_chunks(path):
+        fast = fast_lines(chunk, first)
+        if fast is not None:
+            yield from fast
+            continue
+        for lineno, line in _text_lines(decode_utf8(chunk, str(path), first), first):
+            yield lineno, parse_json(line, f"{path}:{lineno}"), "\\u" not in line
 
 
 CSV_CELL_LIMIT = 64 * 1024 * 1024
