@@ -37,11 +37,11 @@ def fast_lines(data: bytes, first: int = 1) -> list[tuple[int, Any, bool]] | Non
     if orjson is None or _LONG_NUMBER in data.translate(_DIGITS):
         return None
     loads = orjson.loads
-    out = []
     try:
-        for lineno, line in enumerate(data.split(b"\n"), first):
-            if line and not line.isspace():
-                out.append((lineno, loads(line), b"\\u" not in line))
+        return [
+            (lineno, loads(line), b"\\u" not in line)
+            for lineno, line in enumerate(data.split(b"\n"), first)
+            if line and not line.isspace()
+        ]
     except orjson.JSONDecodeError:
         return None
-    return out

@@ -6,6 +6,8 @@ of every user stops matching. The values were computed by the code that first sh
 
 from __future__ import annotations
 
+import pytest
+
 from fieldwise._hashing import prediction_key, prediction_keys
 from fieldwise.data import fingerprint_examples, load_examples
 from fieldwise.store.imports import import_identity
@@ -41,3 +43,17 @@ def test_prediction_keys_are_pinned() -> None:
     assert prediction_key(identity, TRICKY[0], 2) == (
         "0947cda723fc357ecab183d13791decdf8a4bc1a79c1f3ecd53bdf0db71c0a81"
     )
+
+
+def test_prediction_keys_are_the_same_with_and_without_orjson(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fieldwise import _hashing
+
+    examples = [*load_examples(load_task("isaf"), "sample").examples[:30], *TRICKY]
+    examples.append(Example("c", "".join(chr(c) for c in range(1, 0x3000, 7))))
+    identity = import_identity("m\u00e9")
+    fast = [prediction_keys(identity, examples), prediction_keys(identity, examples, 3)]
+    monkeypatch.setattr(_hashing, "orjson", None)
+    assert [prediction_keys(identity, examples), prediction_keys(identity, examples, 3)] == fast
+    assert fast[0] == [prediction_key(identity, ex) for ex in examples]
