@@ -88,6 +88,8 @@ class ProjectImports:
         self._used: set[str] = set()
         self._ids: set[str] | None = None
         """Imports already scored under a ``models:`` entry (maybe under another label)."""
+        self._by_id: dict[str, Example] | None = None
+        """The evaluated examples by id (made on the first import)."""
 
     @gc_paused(keep=True)  # the outputs read are scored later in the run
     def load(self) -> None:
@@ -106,7 +108,9 @@ class ProjectImports:
     def _load_jsonl(self, imp: ImportConfig, label: str, path: Path) -> None:
         check_label_free(self.store, [label])
         found = read_predictions(path)
-        evaluated = {ex.id: ex for ex in self.test.examples}
+        if self._by_id is None:  # once for all imports of the run
+            self._by_id = {ex.id: ex for ex in self.test.examples}
+        evaluated = self._by_id
         pairs = [(evaluated[i], out) for i, out in found.outputs.items() if i in evaluated]
         outside = len(found.outputs) - len(pairs)
         if not pairs:
