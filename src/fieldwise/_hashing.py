@@ -50,13 +50,14 @@ def prediction_keys(
     head = '{"model":' + canonical_json(identity)
     head += f',"repeat":{int(repeat)},"text":' if repeat else ',"text":'
     sha = hashlib.sha256
-    if orjson is not None and all(type(ex.text) is str for ex in examples):
+    texts = [ex.text for ex in examples]
+    if orjson is not None and set(map(type, texts)) <= {str}:
         # orjson writes a str as json.dumps(text, ensure_ascii=False) does (every code
         # point checked by a test), already as UTF-8, several times faster; a lone
         # surrogate, which the plain path cannot encode either, is refused there too.
         raw, quote_utf8 = head.encode("utf-8"), orjson.dumps
         try:
-            return [sha(raw + quote_utf8(ex.text) + b"}").hexdigest() for ex in examples]
+            return [sha(raw + quote_utf8(text) + b"}").hexdigest() for text in texts]
         except TypeError:
             pass
     # What json.dumps(text, ensure_ascii=False) calls for a str, minus its dispatch.

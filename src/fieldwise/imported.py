@@ -123,7 +123,9 @@ class ProjectImports:
         record_import(
             self.store, label, imp.kind, pairs, self.test, self.task, source, found.signals
         )
-        self._loaded[label] = _Loaded(imp.kind, {ex.id: out for ex, out in pairs})
+        # Every id of the file evaluated: its outputs are already the pairs, by id in order.
+        outputs = found.outputs if not outside else {ex.id: out for ex, out in pairs}
+        self._loaded[label] = _Loaded(imp.kind, outputs)
         self._say_coverage(label, str(path), len(pairs), list(found.outputs), outside)
 
     def _load_dicts(self, imp: ImportConfig, source: str) -> None:

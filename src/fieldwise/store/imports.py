@@ -270,11 +270,14 @@ def record_import(
     )
     with gc_paused():
         keys = prediction_keys(identity, [ex for ex, _ in pairs])
-        get = (signals or {}).get
-        rows = [
-            PredictionRow(k, ex.id, out, signals=get(ex.id))
-            for k, (ex, out) in zip(keys, pairs, strict=True)
-        ]
+        if signals:
+            get = signals.get
+            rows = [
+                PredictionRow(k, ex.id, out, signals=get(ex.id))
+                for k, (ex, out) in zip(keys, pairs, strict=True)
+            ]
+        else:  # most files: no signals to look up per row
+            rows = [PredictionRow(k, ex.id, out) for k, (ex, out) in zip(keys, pairs, strict=True)]
     store.register_model(label, spec, kind, {"source": source.get("path")})
     store.save_predictions(run_id, label, rows)
     store.finish_run(run_id, "finished")
