@@ -71,6 +71,8 @@ class FieldPlan:
     """Positions of the label sets, whose items must also be strings."""
     verdicts: dict[tuple[type, ...], bool] = field(default_factory=dict)
     """Row type signature → whether every value is of its field's fast type."""
+    last: tuple[type, ...] = ()
+    """The signature of the last row that fitted."""
 
     @classmethod
     def of(cls, task: Task) -> FieldPlan:
@@ -91,20 +93,23 @@ class FieldPlan:
         except KeyError:
             return None
         signature = tuple(map(type, values))
-        fits = self.verdicts.get(signature)
-        if fits is None:
-            fits = all(
-                fast is _ANY or kind is fast
-                for kind, (_, _, fast) in zip(signature, self.fields, strict=True)
-            )
-            if len(self.verdicts) < _SIGNATURES:
-                self.verdicts[signature] = fits
-        if not fits:
-            return None
-        for i in self.lists:
-            if not all(map(isinstance, values[i], repeat(str))):
+        if signature != self.last:  # rows of a file mostly share one (compared, not hashed)
+            fits = self.verdicts.get(signature)
+            if fits is None:
+                fits = all(
+                    fast is _ANY or kind is fast
+                    for kind, (_, _, fast) in zip(signature, self.fields, strict=True)
+                )
+                if len(self.verdicts) < _SIGNATURES:
+                    self.verdicts[signature] = fits
+            if not fits:
                 return None
-        return dict(zip(self.names, values, strict=True))
+            self.last = signature
+        for i in self.lists:
+            for item in values[i]:
+                if type(item) is not str and not isinstance(item, str):
+                    return None
+        return dict(zip(self.names, values))  # noqa: B905 - both made from self.names
 
 
 def row_to_example(
