@@ -138,15 +138,37 @@ def field_errors(
     ``leaf_rows`` (the profile's per-row leaf scores, ``ModelScore.path_rows``) lets an
     object field name the leaves that were scored wrong rather than the whole object."""
     name = spec.name
-    preds = [MISSING if obj is None else obj.get(name, MISSING) for obj in parsed.objects]
+    preds = parsed.column(name)
+    statuses = parsed.statuses
     leaf_rows = leaf_rows or {}
+    if spec.kind == "object":
 
-    def patterns_of(i: int) -> list[Miss]:
-        def wrong(path: str) -> bool | None:
-            col = leaf_rows.get(path)
-            return None if col is None else bool(col[i] < 1.0)
+        def patterns_of(i: int) -> list[Miss]:
+            def wrong(path: str) -> bool | None:
+                col = leaf_rows.get(path)
+                return None if col is None else bool(col[i] < 1.0)
 
-        return cell_patterns(spec, parsed.statuses[i], preds[i], golds[i], wrong)
+            return cell_patterns(spec, statuses[i], preds[i], golds[i], wrong)
+
+    else:  # the misses depend on the values alone: name each distinct cell once
+        named: dict[tuple[Any, ...], list[Miss]] = {}
+
+        def patterns_of(i: int) -> list[Miss]:
+            status, pred, gold = statuses[i], preds[i], golds[i]
+            key = (
+                status,
+                type(pred),
+                tuple(pred) if type(pred) is list else pred,  # label sets
+                type(gold),
+                tuple(gold) if type(gold) is list else gold,
+            )
+            try:
+                found = named.get(key)
+            except TypeError:  # an unhashable value (garbage output): not a key
+                return cell_patterns(spec, status, pred, gold)
+            if found is None:
+                found = named[key] = cell_patterns(spec, status, pred, gold)
+            return found
 
     result = tally(spec.name, scores, len(golds), patterns_of)
     if spec.kind in ("label", "bool", "int"):
@@ -358,9 +380,10 @@ def confusion(
     # These fields have few distinct values: count the distinct (gold, pred) cells in one
     # C-level pass over the rows and name each distinct value once (100,000 rows x 3
     # models x every label field walked in Python was a second of the report).
-    counted, originals = cells(golds, preds, parsed.statuses)
+    statuses = parsed.statuses
+    counted, originals = cells(golds, preds, statuses)
 
-    def name(tagged: tuple[Any, ...]) -> str:
+    def name(tagged: tuple[Any, ...], originals: dict[Any, Any] = originals) -> str:
         found = names.get(tagged)
         if found is None:
             value = originals.get(tagged[:2], tagged[1])
@@ -392,14 +415,17 @@ def confusion(
     for (g_key, p_key), n in pairs.items():
         counts[at(g_key, p_key)] += n
     col = np.full(len(golds), np.nan) if scores is None else np.asarray(scores, dtype=float)
-    # Only the rows not scored right are looked at one by one (at scale, most are right).
-    statuses = parsed.statuses
-    for i in np.flatnonzero(~(col >= 1.0)).tolist():
-        cell = at(key(golds[i]), key(preds[i], statuses[i] == "ok"))
-        if col[i] != col[i]:
-            unscored[cell] += 1
-        else:
-            wrong[cell] += 1
+    # The rows not scored right (at scale, few), unscored and wrong apart, counted by
+    # distinct cell as above and each cell placed once.
+    bad = np.flatnonzero(~(col >= 1.0))
+    not_scored = np.isnan(col[bad])
+    for target, rows in ((unscored, bad[not_scored]), (wrong, bad[~not_scored])):
+        picked = rows.tolist()
+        sub, found = cells(
+            [golds[i] for i in picked], [preds[i] for i in picked], [statuses[i] for i in picked]
+        )
+        for (g, p), n in sub.items():
+            target[at(name(g, found), name(p, found))] += n
     return Confusion(gold_names, pred_names, counts.tolist(), wrong.tolist(), unscored.tolist())
 
 

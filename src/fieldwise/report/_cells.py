@@ -15,6 +15,9 @@ from typing import Any
 
 from fieldwise.report._values import typed
 
+_NUMBERS = {bool, int, float}
+"""The JSON types whose values compare equal across types (``1 == 1.0 == True``)."""
+
 
 class Unhashable:
     """The type tag of a value that cannot be a dict key (a list where a label belongs)."""
@@ -30,7 +33,13 @@ def cells(
     output) stand in as their text, with the original kept in the second dict under
     its ``(type tag, value)`` pair."""
     ok = map("ok".__eq__, statuses)
+    numbers = (set(map(type, golds)) | set(map(type, preds))) & _NUMBERS
     try:
+        if len(numbers) < 2:  # no 1 / 1.0 / True to keep apart: count untagged, tag after
+            flat = Counter(zip(golds, preds, ok, strict=True))
+            return Counter(
+                {((type(g), g), (type(p), p, o)): n for (g, p, o), n in flat.items()}
+            ), {}
         return Counter(
             zip(
                 zip(map(type, golds), golds, strict=True),

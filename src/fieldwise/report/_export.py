@@ -10,6 +10,8 @@ and the fields it did not get fully right under the ranking profile. The Parquet
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,44 +39,87 @@ def write_export(
     import pyarrow.parquet as pq
 
     labels = [results[m].label for m in order]
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(x, ensure_ascii=False)
     columns: dict[str, Any] = {
         "id": [str(ex.id) for ex in examples],
         "text": [ex.text for ex in examples],
-        "gold": [json.dumps(ex.gold, ensure_ascii=False) if ex.gold else None for ex in examples],
+        "gold": [encode(ex.gold) if ex.gold else None for ex in examples],
     }
-    points = [np.nansum(matrices[m], axis=1).tolist() for m in order]
+    sums = [np.nansum(matrices[m], axis=1) for m in order]
+    points = [s.tolist() for s in sums]
     misses = [_not_right(matrices[m], fields) for m in order]
-    # One line per row as json.dumps(record, ensure_ascii=False) writes it, from parts:
-    # the gold's JSON is the one made for the Parquet column (not encoded twice).
-    encode = json.JSONEncoder(ensure_ascii=False).encode
+    # One line per row exactly as json.dumps(record, ensure_ascii=False) writes it, built
+    # from parts each encoded once, column by column in C (``encode_basestring``: what
+    # json.dumps calls for a str): the gold's JSON is the one made for the Parquet column;
+    # a model's part of a line is one format call.
     golds = columns["gold"]
+    quote = json.encoder.encode_basestring
+    parts = [
+        _model_parts(labels[k], results[m], parsed[m], points[k], misses[k], len(examples))
+        for k, m in enumerate(order)
+    ]
     with (out_dir / JSONL_NAME).open("w", encoding="utf-8") as fh:
-        for i, ex in enumerate(examples):
-            models = {}
-            for k, m in enumerate(order):
-                r = results[m]
-                models[labels[k]] = {
-                    "output": r.outputs[i],
-                    "error": r.errors[i] if i < len(r.errors) else None,
-                    "status": parsed[m].statuses[i],
-                    "points": points[k][i],
-                    "not_right": misses[k][i],
-                }
-            gold = golds[i] if golds[i] is not None else encode(ex.gold)
-            fh.write(
-                f'{{"id": {encode(str(ex.id))}, "text": {encode(ex.text)}, "gold": {gold}, '
-                f'"models": {encode(models)}}}\n'
+        write = fh.write
+        for ex, gold, *models in zip(examples, golds, *parts, strict=True):
+            if gold is None:
+                gold = encode(ex.gold)
+            write(
+                f'{{"id": {quote(str(ex.id))}, "text": {quote(ex.text)}, "gold": {gold}, '
+                f'"models": {{{", ".join(models)}}}}}\n'
             )
     for k, m in enumerate(order):
         r = results[m]
         columns[f"{labels[k]}/output"] = [None if o is None else str(o) for o in r.outputs]
         columns[f"{labels[k]}/error"] = list(r.errors) + [None] * (len(examples) - len(r.errors))
         columns[f"{labels[k]}/status"] = list(parsed[m].statuses)
-        columns[f"{labels[k]}/points"] = points[k]
+        columns[f"{labels[k]}/points"] = sums[k]
+        by_field = np.ascontiguousarray(matrices[m].T)  # a field's scores, contiguous
         for j, name in enumerate(fields):
-            columns[f"{labels[k]}/{name}"] = pa.array(matrices[m][:, j], from_pandas=True)
+            columns[f"{labels[k]}/{name}"] = pa.array(by_field[j], from_pandas=True)
     pq.write_table(pa.table(columns), out_dir / PARQUET_NAME)
     return [JSONL_NAME, PARQUET_NAME]
+
+
+def _model_parts(
+    label: str,
+    result: ModelResult,
+    parsed: Parsed,
+    points: list[float],
+    misses: list[list[str]],
+    rows: int,
+) -> Iterator[str]:
+    """Each row's ``"label": {"output": ..., "not_right": [...]}`` part of its JSONL line,
+    as json.dumps writes it, every value encoded column by column."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    quote = json.encoder.encode_basestring
+
+    def text(value: Any) -> str:
+        return "null" if value is None else quote(value) if type(value) is str else encode(value)
+
+    errors = list(result.errors[:rows]) + [None] * (rows - len(result.errors))
+    known: dict[Any, str] = {}  # statuses and not-right lists repeat: encode each once
+
+    def once(value: Any) -> str:
+        key = value if type(value) is str else id(value)
+        found = known.get(key)
+        if found is None:
+            found = known[key] = encode(value)
+        return found
+
+    finite = all(map(math.isfinite, points))
+    head = quote(label)
+    return (  # a generator: the lines are written as the parts are made
+        f'{head}: {{"output": {out}, "error": {err}, "status": {once(status)}, '
+        f'"points": {pts}, "not_right": {once(missed)}}}'
+        for out, err, status, pts, missed in zip(
+            map(text, result.outputs),
+            map(text, errors),
+            parsed.statuses,
+            map(float.__repr__ if finite else encode, points),
+            misses,
+            strict=True,
+        )
+    )
 
 
 def _not_right(matrix: np.ndarray, fields: list[str]) -> list[list[str]]:

@@ -118,7 +118,7 @@ def nested_views(
         gold = GoldNode(spec, objects(golds, len(golds)))
         per_leaf: dict[str, list[tuple[int, FieldErrors]]] = defaultdict(list)
         for i in order:
-            preds = [parsed[i].value(r, spec.name) for r in range(len(examples))]
+            preds = parsed[i].column(spec.name)
             aligned = align_records(scorer, spec, objects(preds, len(preds)), gold)
             for path, rows in aligned.items():
                 for r, alignment in enumerate(rows):

@@ -109,7 +109,7 @@ def trust_view(
     sample_docs = [docs[i] for i in rows] if aligned else []
     evidence: list[dict[int, dict[str, Evidence]]] = []
     for m, p in enumerate(parsed):
-        answers = [p.objects[i] for i in rows]
+        answers = [p.object(i) for i in rows]
         grounding = (
             grounding_scores(task, sample, answers, judge, documents=sample_docs)
             if aligned
@@ -181,8 +181,9 @@ def _cells(
         per_model = {GOLD: align_row(task, doc, ex.gold) if ex.gold else {}}
         for m, p in enumerate(parsed):
             found = evidence[m].get(i)
-            if found is None and p.objects[i] is not None:
-                found = align_row(task, doc, p.objects[i])
+            if found is None:
+                answer = p.object(i)
+                found = None if answer is None else align_row(task, doc, answer)
             per_model[m] = found or {}
         seen: dict[tuple[tuple[str, Evidence], ...], list[Markup]] = {}
         row: dict[int, list[Markup]] = {}

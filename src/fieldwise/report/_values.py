@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -77,24 +78,69 @@ def typed(value: Any, limit: int = MAX_CELL) -> str:
 
 @dataclass
 class Parsed:
-    """One model's outputs parsed once: status and object per row."""
+    """One model's outputs as the report reads them: each row's parse status and, per
+    field, its value (``MISSING``: no usable object, or no such key).
+
+    Built from what the scorer read (``ModelScore.values``) where it kept it, so a 100,000
+    row report neither parses every output again nor keeps 100,000 objects per model alive;
+    else (scores that are a mean over repeats) by parsing every output once."""
 
     statuses: list[ParseStatus]
-    objects: list[dict[str, Any] | None]
+    objects: list[dict[str, Any] | None] | None = field(default=None, repr=False)
+    """Every row's object, once all are parsed (``None`` until a column needs them)."""
+    raws: Sequence[str | None] = ()
+    columns: dict[str, Any] = field(default_factory=dict)
+
+    def object(self, row: int) -> dict[str, Any] | None:
+        """Row ``row``'s object (``None`` unless its status is ``ok``), re-read from its raw
+        output when only the scorer's columns are at hand: the rows a page shows are few."""
+        if self.objects is not None:
+            return self.objects[row]
+        if self.statuses[row] != "ok":
+            return None
+        return parse_status(self.raws[row])[1]
 
     def value(self, row: int, name: str) -> Any:
-        obj = self.objects[row]
+        col = self.columns.get(name)
+        if col is not None:
+            return col[row]
+        obj = self.object(row)
         return MISSING if obj is None else obj.get(name, MISSING)
+
+    def column(self, name: str) -> list[Any]:
+        """Field ``name``'s value in every row (a list, for fast indexing in Python)."""
+        col = self.columns.get(name)
+        if isinstance(col, list):
+            return col
+        if col is None:
+            objects = self._all_objects()
+            col = [MISSING if obj is None else obj.get(name, MISSING) for obj in objects]
+        else:
+            col = col.tolist()  # an object array from the scorer: the same values
+        self.columns[name] = col
+        return col
+
+    def _all_objects(self) -> list[dict[str, Any] | None]:
+        if self.objects is None:
+            self.objects = [
+                value if status == "ok" else None for status, value in map(parse_status, self.raws)
+            ]
+        return self.objects
 
 
 def parse_all(result: ModelResult) -> Parsed:
+    """``result``'s outputs as the report reads them: what the scorer kept, else parsed."""
+    for score in result.scores.values():
+        values = score.values
+        if values is not None and len(values.statuses) == len(result.outputs):
+            return Parsed(values.statuses, None, result.outputs, dict(values.columns))
     statuses: list[ParseStatus] = []
     objects: list[dict[str, Any] | None] = []
     for raw in result.outputs:  # tuples, not a ParsedOutput per row: 300,000 at scale
         status, value = parse_status(raw)
         statuses.append(status)
         objects.append(value if status == "ok" else None)
-    return Parsed(statuses, objects)
+    return Parsed(statuses, objects, result.outputs)
 
 
 def column(score: ModelScore, name: str) -> np.ndarray | None:

@@ -102,6 +102,10 @@ class Resamples:
         float32 is exact for these counts and halves the cost of the products made with
         them; resampled means then carry ~1e-6 relative rounding, far below the
         bootstrap's own Monte Carlo error.
+
+        A block is valid until the next one is asked for: past ``_CACHE_LIMIT`` the blocks
+        are converted into one reused buffer (a fresh 80 MB array per block cost more
+        in page faults than the conversion itself).
         """
         if self.count <= 0 or self.n == 0:
             return
@@ -109,8 +113,11 @@ class Resamples:
             yield self._kept
             return
         if self._kept_large is not None:
+            buffer = np.empty((min(_CHUNK, self.count), self._kept_large.shape[1]), np.float32)
             for start in range(0, self.count, _CHUNK):
-                weights = self._kept_large[start : start + _CHUNK].astype(np.float32)
+                counts = self._kept_large[start : start + _CHUNK]
+                weights = buffer[: len(counts)]
+                np.copyto(weights, counts, casting="unsafe")  # exact: small integers
                 yield weights if self.clusters is None else weights[:, self.clusters]
             return
         rng = np.random.default_rng(self.seed)
@@ -148,12 +155,18 @@ class Resamples:
             yield self._kept_signs
             return
         rng = np.random.default_rng([self.seed, 1])
-        for start in range(0, self.count, _CHUNK):
-            yield self._signs(rng, min(_CHUNK, self.count - start))
+        buffer = np.empty((min(_CHUNK, self.count), self.n_clusters), np.float32)
+        for start in range(0, self.count, _CHUNK):  # valid until the next (see blocks)
+            yield self._signs(rng, min(_CHUNK, self.count - start), buffer)
 
-    def _signs(self, rng: np.random.Generator, k: int) -> np.ndarray:
+    def _signs(
+        self, rng: np.random.Generator, k: int, buffer: np.ndarray | None = None
+    ) -> np.ndarray:
         draws = rng.integers(0, 2, size=(k, self.n_clusters), dtype=np.int8)
-        return (draws * 2 - 1).astype(np.float32)
+        out = np.empty((k, self.n_clusters), np.float32) if buffer is None else buffer[:k]
+        np.multiply(draws, 2, out=out, casting="unsafe")
+        out -= 1.0
+        return out
 
     @cached_property
     def _kept_signs(self) -> np.ndarray | None:

@@ -23,6 +23,20 @@ class ParsedOutput:
 
 
 @dataclass
+class RowValues:
+    """What the scorer read from each output, kept for the report so that 300,000 outputs
+    are not parsed a second time (and their objects not all kept alive at once).
+
+    ``statuses[i]`` is row i's validity class; ``columns[name][i]`` is the value of field
+    ``name`` the scorer read from row i, ``MISSING`` where the row has no usable object (an
+    object inside a code fence included, as in the validity table) or no such key. Only the
+    fields some profile scored have a column."""
+
+    statuses: list[ParseStatus]
+    columns: dict[str, np.ndarray]
+
+
+@dataclass
 class ModelScore:
     """One model's scores under one profile.
 
@@ -51,6 +65,9 @@ class ModelScore:
     path_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     records: dict[str, dict[str, float]] = field(default_factory=dict)
     records_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    values: RowValues | None = field(default=None, repr=False, compare=False)
+    """The values scored, shared by every profile of one scoring pass (``None`` where the
+    scores are not those of one pass over raw outputs, e.g. a mean over repeats)."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: fields and paths in [0, 1], aggregate 0-100; NaN → ``null``."""

@@ -22,7 +22,7 @@ from fieldwise.errors import UserError
 from fieldwise.scoring._nested import GoldNode, NestedResult, PredCache, score_nested
 from fieldwise.scoring._profile import MISSING, Profile, bools, is_null, nulls_are_values
 from fieldwise.scoring._profile import objects as as_objects
-from fieldwise.scoring._types import ModelScore, ParsedOutput
+from fieldwise.scoring._types import ModelScore, ParsedOutput, ParseStatus, RowValues
 from fieldwise.scoring.parse import STATUSES, parse_failure, parse_status
 from fieldwise.scoring.profiles import get_profile
 from fieldwise.scoring.stats import Resamples, bootstrap_ci, row_resamples
@@ -205,6 +205,7 @@ def _score_raw(
     rows: list[tuple[Any, ...]] = []
     append = rows.append
     loads = json.loads
+    failed: dict[int, ParseStatus] = {}  # row → status, for the rows that are not "ok"
     for raw in outputs:
         # Inlined fast path of ``parse_status`` (same outcomes): valid objects first.
         if type(raw) is str:
@@ -213,6 +214,7 @@ def _score_raw(
             except (ValueError, RecursionError):
                 status, value = parse_failure(raw)
                 validity[status] += 1
+                failed[len(rows)] = status
                 if value is None or not strip_fences:
                     append(nothing)
                     continue
@@ -231,8 +233,12 @@ def _score_raw(
                 continue
         status, _ = parse_status(raw)
         validity[status] += 1
+        failed[len(rows)] = status
         append(nothing)
-    return _score_rows(task, golds, rows, names, validity, plan, resamples, fenced)
+    statuses: list[ParseStatus] = ["ok"] * len(rows)
+    for row, status in failed.items():
+        statuses[row] = status
+    return _score_rows(task, golds, rows, names, validity, plan, resamples, fenced, statuses)
 
 
 def score_parsed(
@@ -264,7 +270,8 @@ def score_parsed(
         except KeyError:
             rows.append(tuple(map(value.get, names, repeat(MISSING))))
     with gc_paused():
-        return _score_rows(task, golds, rows, names, validity, plan, boot, fenced)
+        statuses = [p.status for p in parsed]
+        return _score_rows(task, golds, rows, names, validity, plan, boot, fenced, statuses)
 
 
 def _score_rows(
@@ -276,9 +283,11 @@ def _score_rows(
     plan: list[tuple[Profile, list[FieldSpec]]],
     resamples: Resamples,
     fenced: list[int] | None = None,
+    statuses: list[ParseStatus] | None = None,
 ) -> dict[str, ModelScore]:
     """Score the rows' field values under every profile. ``fenced`` rows hold the object
-    read inside a code fence: profiles that do not accept it see nothing there."""
+    read inside a code fence: profiles that do not accept it see nothing there. With each
+    row's ``statuses``, every score keeps the values read (``ModelScore.values``)."""
     table = golds if isinstance(golds, GoldTable) else prepare_golds(task, golds)
     if table.task.name != task.name:
         raise UserError(f"gold rows were prepared for task '{table.task.name}', not '{task.name}'")
@@ -342,6 +351,10 @@ def _score_rows(
             k: dict(zip(RECORD_METRICS, map(_nanmean, v.T), strict=True))
             for k, v in records.items()
         }
+    if statuses is not None:
+        values = RowValues(statuses, unfenced)
+        for score in scores.values():
+            score.values = values
     return scores
 
 

@@ -315,16 +315,18 @@ def _compare(
         with one_thread():
             permuted = np.vstack([block @ rhs for block in resamples.sign_blocks()])
     out = []
+    # One contiguous row per target: a column of the (clusters, targets) arrays is strided.
+    sums_t, counts_t = np.ascontiguousarray(sums.T), np.ascontiguousarray(counts.T)
     for c in range(diffs.shape[1]):
         n = int(n_valid[c])
-        se = math.nan if n == 0 else _se(sums[:, c], counts[:, c], point[c], n)
+        se = math.nan if n == 0 else _se(sums_t[c], counts_t[c], point[c], n)
         if n == 0:
             p, test = math.nan, "none"
         elif binary[c] and not resamples.clustered:
             d = diffs[valid[:, c], c]
             p, test = mcnemar_p(int((d > 0).sum()), int((d < 0).sum())), "mcnemar"
         else:
-            p = sign_flip(sums[:, c], None if permuted is None else permuted[:, c], EXACT_LIMIT)
+            p = sign_flip(sums_t[c], None if permuted is None else permuted[:, c], EXACT_LIMIT)
             test = "sign-flip"
         # No variation at all (e.g. the two models agree on every row): nothing to scale by.
         mde = (_Z_ALPHA + _Z_POWER) * se if se > 0 else math.nan

@@ -171,7 +171,7 @@ def weighted_metrics(
     onehot[np.arange(len(c)), which] = 1.0
     gap = onehot * (c - y)[:, None]
     sq, err = (c - y) ** 2, 1.0 - y
-    err_sorted = err[order].astype(np.float32)[:, None]
+    err_sorted = err[order].astype(np.float32)
     out: dict[str, list[np.ndarray]] = {"ece": [], "brier": [], "aurc": []}
     for block in weights:
         w = np.asarray(block, dtype=np.float64)
@@ -180,12 +180,25 @@ def weighted_metrics(
         safe = np.where(ok, total, 1.0)
         out["ece"].append(np.where(ok, np.abs(w @ gap).sum(axis=1) / safe, np.nan))
         out["brier"].append(np.where(ok, (w @ sq) / safe, np.nan))
-        # Values down the rows, resamples across: the running sums add whole rows
-        # (contiguous, vectorised); float32 holds the draw counts exactly.
-        ws = np.ascontiguousarray(w.T, dtype=np.float32)[order]
-        cum_w = np.cumsum(ws, axis=0)
-        cum_e = np.cumsum(ws * err_sorted, axis=0)
+        # Values down the rows (most confident first), resamples across; float32 holds
+        # the draw counts exactly.
+        ws = np.ascontiguousarray(np.asarray(block, dtype=np.float32).T)[order]
+        cum_w = _running_sums(ws)
+        cum_e = _running_sums(ws * err_sorted[:, None])
         risk = np.divide(cum_e, cum_w, out=np.zeros_like(cum_e), where=cum_w > 0)
         area = np.einsum("ij,ij->j", ws, risk, dtype=np.float64)
         out["aurc"].append(np.where(ok, area / safe, np.nan))
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
+
+
+def _running_sums(values: np.ndarray) -> np.ndarray:
+    """``np.cumsum(values, axis=0)``, the same additions in the same order, as one vector
+    add per row: numpy accumulates down the columns of a C-ordered array one element at
+    a time, 3-4x slower than adding whole rows (and the bootstrap makes 1,000 columns)."""
+    out = np.empty_like(values)
+    if len(values):
+        out[0] = values[0]
+    add = np.add
+    for i in range(1, len(values)):
+        add(out[i - 1], values[i], out=out[i])
+    return out
