@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import ipaddress
 import socket
 from collections.abc import Iterator
@@ -43,3 +44,6 @@ def _isolate(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     yield
+    # Loading freezes what it built (fieldwise._gc, for a command that then ends); one
+    # process running every test hands it back, so no test's garbage outlives its test.
+    gc.unfreeze()

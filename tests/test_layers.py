@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "_hashing": 0,
     "_lexicon": 0,
     "_gc": 0,
+    "_json": 0,
     "registry": 0,
     "config": 0,
     "pricing": 0,

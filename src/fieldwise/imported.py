@@ -88,8 +88,10 @@ class ProjectImports:
         self._used: set[str] = set()
         self._ids: set[str] | None = None
         """Imports already scored under a ``models:`` entry (maybe under another label)."""
+        self._by_id: dict[str, Example] | None = None
+        """The evaluated examples by id (made on the first import)."""
 
-    @gc_paused()
+    @gc_paused(keep=True)  # the outputs read are scored later in the run
     def load(self) -> None:
         """Read and store every ``imports:`` entry (before any model runs)."""
         taken = {mc.label for mc in self.config.models if not is_import_spec(mc.spec)}
@@ -106,7 +108,9 @@ class ProjectImports:
     def _load_jsonl(self, imp: ImportConfig, label: str, path: Path) -> None:
         check_label_free(self.store, [label])
         found = read_predictions(path)
-        evaluated = {ex.id: ex for ex in self.test.examples}
+        if self._by_id is None:  # once for all imports of the run
+            self._by_id = {ex.id: ex for ex in self.test.examples}
+        evaluated = self._by_id
         pairs = [(evaluated[i], out) for i, out in found.outputs.items() if i in evaluated]
         outside = len(found.outputs) - len(pairs)
         if not pairs:
@@ -119,7 +123,9 @@ class ProjectImports:
         record_import(
             self.store, label, imp.kind, pairs, self.test, self.task, source, found.signals
         )
-        self._loaded[label] = _Loaded(imp.kind, {ex.id: out for ex, out in pairs})
+        # Every id of the file evaluated: its outputs are already the pairs, by id in order.
+        outputs = found.outputs if not outside else {ex.id: out for ex, out in pairs}
+        self._loaded[label] = _Loaded(imp.kind, outputs)
         self._say_coverage(label, str(path), len(pairs), list(found.outputs), outside)
 
     def _load_dicts(self, imp: ImportConfig, source: str) -> None:

@@ -70,6 +70,22 @@ def test_datasets_round_trip(tmp_path: Path) -> None:
             store.load_dataset("nope")
 
 
+def test_a_dataset_with_a_lone_surrogate_is_stored_scrubbed_and_whole(tmp_path: Path) -> None:
+    examples = [Example(f"r{i}", f"text {i}", None) for i in range(50)]
+    examples.insert(30, Example("bad\ud800", "a \udfff b", {"x": "\ud801"}))
+    with Store(tmp_path) as store:
+        store.save_dataset("isaf", "fp1", "file.jsonl", examples)
+        stored = store.load_dataset("fp1")
+        rows = store.db.execute("SELECT count(*) FROM datasets").fetchone()[0]
+    assert rows == 1 and len(stored) == 51
+    assert (stored[30].id, stored[30].text, stored[30].gold) == (
+        "bad\ufffd",
+        "a \ufffd b",
+        {"x": "\ud801"},
+    )
+    assert stored[:30] + stored[31:] == examples[:30] + examples[31:]
+
+
 def test_runs_and_models(tmp_path: Path) -> None:
     record = RunRecord(
         "m",

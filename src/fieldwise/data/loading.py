@@ -15,24 +15,43 @@ silently).
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import functools
 import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
-from typing import Annotated, Any
-
-import pydantic
+from typing import Any
 
 from fieldwise._gc import gc_paused
-from fieldwise._text import decode_utf8, read_utf8, scrub_text
+from fieldwise._json import fast_lines
+from fieldwise._text import decode_utf8, read_utf8
+from fieldwise.data._rows import (
+    SPANS_COLUMN,
+    FieldPlan,
+    RowError,
+    _check_value,
+    parse_json,
+    row_to_example,
+)
 from fieldwise.data._sniff import read_parquet_rows, with_format_hint
 from fieldwise.data.fingerprint import fingerprint_examples
 from fieldwise.errors import UserError
-from fieldwise.tasks import Example, FieldSpec, Task
+from fieldwise.tasks import Example, Task
+
+__all__ = [
+    "SPANS_COLUMN",
+    "Dataset",
+    "RowError",
+    "_check_value",
+    "jsonl_lines",
+    "load_examples",
+    "parse_json",
+    "row_to_example",
+    "write_jsonl",
+]
+
+Rows = Iterator[tuple[str, dict[str, Any], bool]]
+"""``(where, row, clean)``: ``clean`` when no string in the row can hold a lone surrogate."""
 
 
 @dataclass
@@ -50,10 +69,6 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.examples)
-
-
-class RowError(UserError):
-    pass
 
 
 def load_examples(
@@ -77,7 +92,7 @@ def load_examples(
             group_column=group_column,
         )  # fmt: skip
     if src.startswith("hub:"):
-        rows: Iterator[tuple[str, dict[str, Any]]] = _hub_rows(task, src[4:])
+        rows: Rows = _hub_rows(task, src[4:])
     else:
         path = Path(src)
         if not path.exists():
@@ -86,12 +101,14 @@ def load_examples(
     examples: list[Example] = []
     skipped: list[str] = []
     seen_ids: set[str] = set()
-    plan = _field_plan(task)
-    with gc_paused():  # ~100,000 rows of new objects: collections would re-walk them all
+    plan = FieldPlan.of(task)
+    with gc_paused(keep=True):  # 100,000 rows of new objects, alive as long as the dataset
         try:
-            for where, raw in rows:
+            for where, raw, clean in rows:
                 try:
-                    example = row_to_example(task, raw, where, len(examples), group_column, plan)
+                    example = row_to_example(
+                        task, raw, where, len(examples), group_column, plan, clean
+                    )
                     if example.id in seen_ids:
                         raise RowError(f"{where}: duplicate id '{example.id}'")
                 except RowError as exc:
@@ -115,41 +132,31 @@ def load_examples(
         return Dataset(examples, src, fingerprint_examples(examples), skipped)
 
 
-def parse_json(text: str | bytes, where: str) -> Any:
-    """``json.loads`` with one-line errors naming ``where``: malformed JSON, JSON nested
-    too deep for Python's parser, and integers over Python's 4,300-digit limit."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RowError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-    except RecursionError:
-        raise RowError(f"{where}: JSON nested too deep to read") from None
-    except ValueError as exc:  # e.g. "Exceeds the limit (4300 digits) for integer ..."
-        raise RowError(f"{where}: unreadable JSON value ({str(exc).split(';')[0]})") from None
-
-
-def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+def _file_rows(path: Path) -> Rows:
+    """A local file's rows (``clean``: see :func:`_jsonl_rows`)."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        for lineno, line in jsonl_lines(path):
+        for lineno, row, clean in _jsonl_rows(path):
             where = f"{path}:{lineno}"
-            row = parse_json(line, where)
             if type(row) is not dict:
                 raise RowError(f"{where}: expected a JSON object")
-            yield where, row
+            yield where, row, clean
     elif suffix == ".json":
-        data = parse_json(read_utf8(path), str(path))
+        text = read_utf8(path)
+        data = parse_json(text, str(path))
         if not isinstance(data, list):
             raise RowError(f"{path}: expected a JSON list of objects")
+        clean = "\\u" not in text
         for i, row in enumerate(data):
             if not isinstance(row, dict):
                 raise RowError(f"{path}[{i}]: expected a JSON object, got {type(row).__name__}")
-            yield f"{path}[{i}]", row
+            yield f"{path}[{i}]", row, clean
     elif suffix == ".parquet":
         for i, row in enumerate(read_parquet_rows(path)):
-            yield f"{path}:row {i + 1}", row
+            yield f"{path}:row {i + 1}", row, False
     elif suffix == ".csv":
-        yield from _csv_rows(path)
+        for where, row in _csv_rows(path):
+            yield where, row, False
     else:
         raise UserError(
             f"unsupported data file type '{suffix}' ({path})",
@@ -158,7 +165,27 @@ def _file_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 READ_CHUNK = 8 * 1024 * 1024
-"""Bytes read and decoded at a time by :func:`jsonl_lines`."""
+"""Bytes read (and parsed or decoded) at a time by :func:`jsonl_lines` and the loader."""
+
+
+def _jsonl_chunks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """``(number of its first line, bytes)`` of a JSONL file, about 8 MiB at a time, each
+    piece ending at a line end (the last one may not)."""
+    first, rest = 1, b""
+    with path.open("rb") as fh:
+        while True:
+            block = fh.read(READ_CHUNK)
+            data = rest + block if rest else block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if block and not cut:
+                rest = data  # one line longer than a chunk: read on
+                continue
+            chunk, rest = data[:cut], data[cut:]
+            if chunk:
+                yield first, chunk
+                first += chunk.count(b"\n")
+            if not block:
+                return
 
 
 def jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -168,26 +195,31 @@ def jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
     rows the per-line calls cost more than the decoding), split on ``\\n`` only (a raw
     U+2028 inside a JSON string is not a line end); bytes that are not UTF-8 are a
     one-line error naming the line and column."""
-    lineno, rest = 0, b""
-    with path.open("rb") as fh:
-        while True:
-            block = fh.read(READ_CHUNK)
-            data = rest + block if rest else block
-            cut = data.rfind(b"\n") + 1 if block else len(data)
-            if block and not cut:
-                rest = data  # one line longer than a chunk: read on
-                continue
-            text = decode_utf8(data[:cut], str(path), lineno + 1)
-            rest = data[cut:]
-            lines = text.split("\n")
-            if text.endswith("\n"):
-                lines.pop()
-            for line in lines:
-                lineno += 1
-                if line and not line.isspace():
-                    yield lineno, line
-            if not block:
-                return
+    for first, chunk in _jsonl_chunks(path):
+        yield from _text_lines(decode_utf8(chunk, str(path), first), first)
+
+
+def _text_lines(text: str, first: int) -> Iterator[tuple[int, str]]:
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    for lineno, line in enumerate(lines, first):
+        if line and not line.isspace():
+            yield lineno, line
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any, bool]]:
+    """``(line number, parsed value, clean)`` per non-blank line: each chunk parsed by
+    :func:`fast_lines` when it can, else line by line (with :func:`parse_json`'s errors,
+    at the line they are on). JSON is decoded from strict UTF-8, which cannot hold a lone
+    surrogate: only a ``\\u`` escape can make one, so a line without any is clean."""
+    for first, chunk in _jsonl_chunks(path):
+        fast = fast_lines(chunk, first)
+        if fast is not None:
+            yield from fast
+            continue
+        for lineno, line in _text_lines(decode_utf8(chunk, str(path), first), first):
+            yield lineno, parse_json(line, f"{path}:{lineno}"), "\\u" not in line
 
 
 CSV_CELL_LIMIT = 64 * 1024 * 1024
@@ -241,7 +273,7 @@ def _csv_value(value: str | None) -> Any:
     return value
 
 
-def _hub_rows(task: Task, target: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def _hub_rows(task: Task, target: str) -> Rows:
     """Rows of a Hub dataset (or any local path ``datasets.load_dataset`` accepts)."""
     from fieldwise.errors import require
 
@@ -259,190 +291,7 @@ def _hub_rows(task: Task, target: str) -> Iterator[tuple[str, dict[str, Any]]]:
         row = dict(raw)
         mapped = task.hub_adapter(row) if task.hub_adapter is not None else row
         mapped.setdefault("id", row.get(task.id_column) or f"{split}-{i:05d}")
-        yield f"{name}[{split}] row {i}", mapped
-
-
-_ANY = object()
-"""In a field plan: every value of this field passes its check unchanged."""
-_UNCHANGED: dict[str, Any] = {
-    "int": int, "bool": bool, "float": float, "date": str, "label_set": list,
-    "text": _ANY, "label": _ANY,
-}  # fmt: skip
-"""Per leaf kind, the exact type :func:`_check_value` returns unchanged (lists: of str)."""
-
-
-def _field_plan(task: Task) -> list[tuple[str, FieldSpec, Any]]:
-    """``(name, spec, fast type)`` per field, for :func:`row_to_example`'s fast path: a
-    value of exactly that type is kept as it is, without the per-field checks."""
-    return [(f.name, f, _UNCHANGED.get(f.kind) if f.is_leaf else None) for f in task.fields]
-
-
-def row_to_example(
-    task: Task,
-    row: dict[str, Any],
-    where: str,
-    index: int,
-    group_column: str | None = None,
-    plan: list[tuple[str, FieldSpec, Any]] | None = None,
-) -> Example:
-    """Validate one canonical row; labels are kept as published (quirks included).
-
-    ``plan`` (from :func:`_field_plan`, made once per file) lets values already of their
-    field's type skip the checks: the same result, about 3x faster per row."""
-    text = row.get(task.text_column)
-    if not isinstance(text, str) or not text.strip():
-        raise RowError(f"{where}: field '{task.text_column}': missing or empty text")
-    text = scrub_text(text)
-    raw_id = row.get(task.id_column)
-    example_id = scrub_text(str(raw_id)) if raw_id not in (None, "") else f"row-{index + 1:05d}"
-    group = None
-    column = group_column or task.group_column
-    if column:
-        value = row.get(column)
-        if value in (None, ""):
-            raise RowError(f"{where}: group column '{column}': missing")
-        group = str(value)
-    spans = _gold_spans(task, row, text, where)
-    plan = plan or _field_plan(task)
-    if row.keys().isdisjoint([name for name, _, _ in plan]):
-        return Example(example_id, text, None, group, spans)
-    gold: dict[str, Any] = {}
-    for name, spec, fast in plan:
-        if name not in row:
-            if spec.optional:
-                gold[name] = None  # an omitted optional field is a null
-            elif spec.scored:
-                raise RowError(f"{where}: field '{name}': missing label")
-            continue
-        value = row[name]
-        kind = type(value)
-        if fast is _ANY or (
-            kind is fast and (kind is not list or all(map(isinstance, value, repeat(str))))
-        ):
-            gold[name] = value
-        elif fast is not None:
-            gold[name] = _check_value(spec, value, where)
-        else:
-            gold[name] = _check_nested(task, spec, value, where)
-    return Example(example_id, text, gold, group, spans)
-
-
-SPANS_COLUMN = "spans"
-"""The optional column of gold evidence: ``{path: [[start, end], ...]}`` (docs/trust.md)."""
-
-
-def _gold_spans(
-    task: Task, row: dict[str, Any], text: str, where: str
-) -> dict[str, list[tuple[int, int]]] | None:
-    """The row's gold spans, checked: paths are strings, spans are ``[start, end]`` pairs
-    of integers inside the text. ``None`` when the row has none (or the task itself has a
-    field named ``spans``, which then is a label like any other)."""
-    raw = row.get(SPANS_COLUMN)
-    if raw is None or any(f.name == SPANS_COLUMN for f in task.fields):
-        return None
-    if isinstance(raw, str):  # a CSV cell holding JSON text
-        raw = parse_json(raw, f"{where}: column '{SPANS_COLUMN}'")
-    if not isinstance(raw, dict):
-        raise RowError(f"{where}: column '{SPANS_COLUMN}': expected an object of path → spans")
-    out: dict[str, list[tuple[int, int]]] = {}
-    for path, spans in raw.items():
-        if not isinstance(spans, list):
-            raise RowError(f"{where}: spans of '{path}': expected a list of [start, end]")
-        checked = []
-        for span in spans:
-            if (
-                not isinstance(span, list | tuple)
-                or len(span) != 2
-                or not all(isinstance(x, int) and not isinstance(x, bool) for x in span)
-                or not 0 <= span[0] <= span[1] <= len(text)
-            ):
-                raise RowError(
-                    f"{where}: spans of '{path}': {_brief(span)} is not [start, end] "
-                    f"with 0 <= start <= end <= {len(text)} (the text's length)"
-                )
-            checked.append((span[0], span[1]))
-        out[str(path)] = checked
-    return out
-
-
-def _check_nested(task: Task, spec: FieldSpec, value: Any, where: str) -> Any:
-    """An ``object``/``records`` gold value, validated by the schema's own Pydantic type
-    and returned in canonical shape: keys in schema order, omitted optional keys as
-    ``null``, dates as ISO strings (so JSONL objects and Parquet structs load alike)."""
-    if value is None and spec.optional:
-        return None
-    expected = "an object" if spec.kind == "object" else "a list of objects"
-    if isinstance(value, str):
-        raise RowError(
-            f"{where}: field '{spec.name}': expected {expected}, got the string "
-            f"{_brief(value)} (a CSV cell must hold the value as JSON)"
-        )
-    adapter = _adapter(task.output_model, spec.name)
-    try:
-        return adapter.dump_python(adapter.validate_python(value), mode="json")
-    except pydantic.ValidationError as exc:
-        error = exc.errors()[0]
-        path = spec.name + "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
-        )
-        got = "nothing" if error["type"] == "missing" else _brief(error.get("input"))
-        raise RowError(f"{where}: field '{path}': {error['msg'].lower()}, got {got}") from None
-
-
-@functools.cache
-def _adapter(model: type[pydantic.BaseModel], name: str) -> pydantic.TypeAdapter[Any]:
-    info = model.model_fields[name]
-    if not info.metadata:
-        return pydantic.TypeAdapter(info.annotation)
-    return pydantic.TypeAdapter(Annotated[(info.annotation, *info.metadata)])  # type: ignore[valid-type]
-
-
-def _brief(value: Any) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
-
-
-def _check_value(spec: FieldSpec, value: Any, where: str) -> Any:
-    def bad(expected: str) -> RowError:
-        return RowError(f"{where}: field '{spec.name}': expected {expected}, got {value!r}")
-
-    if value is None and spec.optional:
-        return None
-    if spec.kind == "label_set":
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",")] if value else [""]
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return value
-        raise bad("a list of strings")
-    if spec.kind == "int":
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            try:
-                return int(value)
-            except ValueError:  # over Python's 4,300-digit limit
-                raise bad("an integer of at most 4300 digits") from None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("an integer")
-        return value
-    if spec.kind == "bool":
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if spec.kind == "float":
-        try:
-            return float(value)
-        except (TypeError, ValueError, OverflowError):
-            raise bad("a number") from None
-    if spec.kind == "date":
-        if value is None:
-            return ""
-        if isinstance(value, dt.date):  # a Parquet date column
-            return value.isoformat()[:10]
-        if not isinstance(value, str):
-            raise bad("a YYYY-MM-DD string")
-        return value
-    return value
+        yield f"{name}[{split}] row {i}", mapped, False
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -1,0 +1,47 @@
+"""JSON Lines parsed fast, with exactly the values the standard library reads.
+
+``orjson`` parses a 100,000-row file two to four times faster than ``json.loads`` and
+needs no decoded text (it reads UTF-8 bytes). Where the two differ, ``orjson`` refuses
+and the caller reads the bytes the careful way (``json.loads``, its error messages,
+the values only it reads: ``NaN``, ``Infinity``, lone surrogate escapes, numbers too
+large for a double), with one exception it does not refuse: an integer beyond 64 bits
+becomes a float. No such integer can be written without 19 digits in a row, so bytes
+holding such a run are never read fast. A test compares the two on hostile lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a dependency; without it, reading is slower
+    orjson = None  # type: ignore[assignment]
+
+__all__ = ["fast_lines"]
+
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+"""``bytes.translate`` table: digits to ``0``, every other byte to a space."""
+_LONG_NUMBER = b"0" * 19
+
+
+def fast_lines(data: bytes, first: int = 1) -> list[tuple[int, Any, bool]] | None:
+    """``(line number, value, clean)`` for each non-blank line of ``data`` (JSON Lines
+    split on ``\\n``, the first numbered ``first``), each value as ``json.loads`` of the
+    line's UTF-8 text gives it; ``clean`` when the line has no ``\\u`` escape (so no
+    string in it holds a lone surrogate).
+
+    ``None`` when any line needs the careful reading: bytes that are not UTF-8, a line
+    that is not JSON, a value only ``json`` reads, or a run of 19 digits anywhere (an
+    integer that may not fit 64 bits, or merely a long number inside a string)."""
+    if orjson is None or _LONG_NUMBER in data.translate(_DIGITS):
+        return None
+    loads = orjson.loads
+    try:
+        return [
+            (lineno, loads(line), b"\\u" not in line)
+            for lineno, line in enumerate(data.split(b"\n"), first)
+            if line and not line.isspace()
+        ]
+    except orjson.JSONDecodeError:
+        return None
