@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fieldwise import _json
-from fieldwise._json import fast_lines
+from fieldwise._json import exact_loads, fast_lines
 from fieldwise.errors import UserError
 from fieldwise.store.imports import read_predictions
 
@@ -108,3 +109,53 @@ def test_read_predictions_is_the_same_with_and_without_orjson(
     fast = _read(path)
     monkeypatch.setattr(_json, "orjson", None)
     assert repr(_read(path)) == repr(fast)
+
+
+def _outcome(loads: Any, text: str) -> str:
+    try:
+        value = loads(text)
+    except (ValueError, RecursionError) as exc:
+        return f"raises {type(exc).__name__}"
+    return repr(value) + repr(_types(value))
+
+
+def _types(value: Any) -> Any:
+    """Every type inside a value (``1`` and ``1.0`` and ``True`` apart, ``-0.0``'s sign)."""
+    if isinstance(value, dict):
+        return [(k, _types(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    if isinstance(value, float):
+        return ("float", value.hex())
+    return type(value).__name__
+
+
+TEXTS = [
+    line.decode("utf-8", "surrogateescape")
+    for line in HOSTILE
+    if not re.search(rb"\d{19}", line)  # those make every text careful: tested apart
+] + [
+    '{"a": "x\\ud800"}',
+    '{"s": "\ud800"}',  # a lone surrogate in the str itself
+    '```json\n{"a": 1}\n```',
+    "[" * 250 + "]" * 250,  # deep: read by json.loads
+    "[" * 1010 + "]" * 1010,  # past json's recursion limit, within orjson's
+    '{"a": ' * 150 + "1" + "}" * 150,
+    '{"records": [' + ", ".join('{"k": [1, 2]}' for _ in range(120)) + "]}",
+    ' \n {"a": true, "b": null, "c": 1.0, "d": 1, "e": -0.0} \n',
+    '{"a": 1} {"b": 2}',
+    "{}",
+    "",
+]
+
+
+@pytest.mark.parametrize("long_number", [False, True])
+def test_exact_loads_reads_as_json_loads(long_number: bool) -> None:
+    texts: list[str | None] = [*TEXTS, None]
+    if long_number:
+        texts.append('{"n": 12345678901234567890123}')
+    loads = exact_loads(texts)
+    assert (loads is json.loads) == long_number  # a 19-digit run anywhere: all careful
+    for text in texts:
+        if text is not None:
+            assert _outcome(loads, text) == _outcome(json.loads, text), text[:60]

@@ -8,7 +8,6 @@ against the same gold does that work once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fieldwise._gc import gc_paused
+from fieldwise._json import exact_loads
 from fieldwise.errors import UserError
 from fieldwise.scoring._nested import GoldNode, NestedResult, PredCache, score_nested
 from fieldwise.scoring._profile import MISSING, Profile, bools, is_null, nulls_are_values
@@ -204,7 +204,7 @@ def _score_raw(
     nothing = (MISSING,) * len(names)
     rows: list[tuple[Any, ...]] = []
     append = rows.append
-    loads = json.loads
+    loads = exact_loads(outputs)  # json.loads' values, at orjson's speed where they agree
     failed: dict[int, ParseStatus] = {}  # row → status, for the rows that are not "ok"
     for raw in outputs:
         # Inlined fast path of ``parse_status`` (same outcomes): valid objects first.
