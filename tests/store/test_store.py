@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,24 @@ def test_a_dataset_with_a_lone_surrogate_is_stored_scrubbed_and_whole(tmp_path: 
         {"x": "\ud801"},
     )
     assert stored[:30] + stored[31:] == examples[:30] + examples[31:]
+
+
+def test_a_new_store_has_16k_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    with Store(tmp_path / "new") as store:
+        assert store.db.execute("PRAGMA page_size").fetchone()[0] == 16384
+    old = tmp_path / "old"
+    old.mkdir()
+    db = sqlite3.connect(old / "fieldwise.sqlite")
+    db.execute("PRAGMA page_size=4096")
+    db.execute("CREATE TABLE keep (x)")
+    db.execute("INSERT INTO keep VALUES (1)")
+    db.commit()
+    db.close()
+    with Store(old) as store:
+        assert store.db.execute("PRAGMA page_size").fetchone()[0] == 4096
+        store.save_dataset("isaf", "fp", None, [Example("a", "t", None)])
+        assert [tuple(r) for r in store.db.execute("SELECT x FROM keep")] == [(1,)]
+        assert len(store.load_dataset("fp")) == 1
 
 
 def test_runs_and_models(tmp_path: Path) -> None:
