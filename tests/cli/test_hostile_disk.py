@@ -55,7 +55,7 @@ def test_a_full_disk_while_storing_is_one_line_and_loses_nothing_stored(tmp_path
             capture_output=True,
             text=True,
             timeout=240,
-            preexec_fn=lambda: _limit(400_000),  # the store outgrows it halfway
+            preexec_fn=lambda: _limit(1_200_000),  # an empty store: ~0.75 MB; it outgrows this
         )
         asked = len(fake.log)
         assert full.returncode == 2, full.stderr
