@@ -36,6 +36,7 @@ HOSTILE = [
     b"\r",
     b'{"a": 1}\r',
     b"[" * 3000 + b"]" * 3000,
+    b"[" * 1010 + b"]" * 1010,  # past json's recursion limit, within orjson's
     b'{"a": [1,]}',
     b"\xef\xbb\xbf{}",
     b'"just a string"',
@@ -159,3 +160,13 @@ def test_exact_loads_reads_as_json_loads(long_number: bool) -> None:
     for text in texts:
         if text is not None:
             assert _outcome(loads, text) == _outcome(json.loads, text), text[:60]
+
+
+@pytest.mark.parametrize("depth", [150, 250, 1010, 3000])
+def test_deep_lines_read_as_json_loads_reads_them(depth: int) -> None:
+    """orjson nests to 1,024 levels, json.loads to about 1,000 less the caller's stack:
+    a line between the two must not be read fast where json.loads refuses it."""
+    data = b'{"ok": 1}\n' + b"[" * depth + b"]" * depth + b"\n"
+    fast = fast_lines(data, 1)
+    if fast is not None:
+        assert repr(fast) == repr(_careful(data))

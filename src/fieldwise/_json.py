@@ -31,25 +31,36 @@ read fast: nested that little, they are nowhere near ``json``'s recursion limit 
 1,000 levels less the caller's stack) or orjson's (1,024), where the two would differ."""
 
 
+def _long_number(data: bytes) -> bool:
+    """Whether ``data`` holds a run of 19 digits (an integer orjson might read as a float)."""
+    return _LONG_NUMBER in data.translate(_DIGITS)
+
+
 def fast_lines(data: bytes, first: int = 1) -> list[tuple[int, Any, bool]] | None:
     """``(line number, value, clean)`` for each non-blank line of ``data`` (JSON Lines
     split on ``\\n``, the first numbered ``first``), each value as ``json.loads`` of the
     line's UTF-8 text gives it; ``clean`` when the line has no ``\\u`` escape (so no
-    string in it holds a lone surrogate).
+    string in it holds a lone surrogate). A deeply nested line is read by ``json.loads``.
 
     ``None`` when any line needs the careful reading: bytes that are not UTF-8, a line
     that is not JSON, a value only ``json`` reads, or a run of 19 digits anywhere (an
     integer that may not fit 64 bits, or merely a long number inside a string)."""
-    if orjson is None or _LONG_NUMBER in data.translate(_DIGITS):
+    if orjson is None or _long_number(data):
         return None
-    loads = orjson.loads
+    fast, careful = orjson.loads, json.loads
+
+    def read(line: bytes) -> Any:
+        if line.count(b"[") + line.count(b"{") < _SHALLOW:
+            return fast(line)
+        return careful(line.decode("utf-8"))
+
     try:
         return [
-            (lineno, loads(line), b"\\u" not in line)
+            (lineno, read(line), b"\\u" not in line)
             for lineno, line in enumerate(data.split(b"\n"), first)
             if line and not line.isspace()
         ]
-    except orjson.JSONDecodeError:
+    except (ValueError, RecursionError):  # orjson's and json's errors, bytes not UTF-8
         return None
 
 
@@ -63,8 +74,7 @@ def exact_loads(texts: Sequence[str | None]) -> Callable[[str], Any]:
     if orjson is None:
         return json.loads
     strings = [t for t in texts if type(t) is str]
-    joined = "\n".join(strings).encode("utf-8", "surrogatepass")
-    if _LONG_NUMBER in joined.translate(_DIGITS):
+    if _long_number("\n".join(strings).encode("utf-8", "surrogatepass")):
         return json.loads
     fast, careful = orjson.loads, json.loads
 
